@@ -1,0 +1,36 @@
+// Package config resolves where Keygate keeps its data and how it is told so.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// EnvDataDir names the environment variable that overrides the default data directory.
+const EnvDataDir = "KEYGATE_DATA_DIR"
+
+// DataDir picks the data directory: the flag value, else $KEYGATE_DATA_DIR, else
+// os.UserConfigDir()/keygate. It returns an absolute path and does not create it.
+func DataDir(flagValue string) (string, error) {
+	dir := flagValue
+	if dir == "" {
+		dir = os.Getenv(EnvDataDir)
+	}
+	if dir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("find the user config directory (set --data-dir or %s): %w", EnvDataDir, err)
+		}
+		dir = filepath.Join(base, "keygate")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data dir %q: %w", dir, err)
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+		return "", errors.New("data dir " + abs + " exists and is not a directory")
+	}
+	return abs, nil
+}

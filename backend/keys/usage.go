@@ -1,0 +1,116 @@
+package keys
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keygate/keygate/backend/store"
+)
+
+// usage collects last-used times and counts in memory so the request path never writes to
+// SQLite; Flush writes them in one transaction.
+type usage struct {
+	st      *store.Store
+	mu      sync.Mutex
+	pending map[string]*use
+}
+
+type use struct {
+	count int64
+	last  time.Time
+}
+
+func newUsage(st *store.Store) *usage { return &usage{st: st, pending: make(map[string]*use)} }
+
+// RecordUse notes that a key authenticated a request at t.
+func (s *Service) RecordUse(keyID string, t time.Time) {
+	u := s.usage
+	u.mu.Lock()
+	p := u.pending[keyID]
+	if p == nil {
+		p = &use{}
+		u.pending[keyID] = p
+	}
+	p.count++
+	if t.After(p.last) {
+		p.last = t
+	}
+	u.mu.Unlock()
+}
+
+// FlushUsage writes the collected usage. On failure the counts are put back for the next try.
+func (s *Service) FlushUsage(ctx context.Context) error {
+	u := s.usage
+	u.mu.Lock()
+	batch := u.pending
+	u.pending = make(map[string]*use, len(batch))
+	u.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := u.st.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE keys SET usage_count = usage_count + ?,
+			last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for id, p := range batch {
+			if _, err := stmt.ExecContext(ctx, p.count, p.last.UnixMilli(), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		u.mu.Lock()
+		for id, p := range batch {
+			q := u.pending[id]
+			if q == nil {
+				u.pending[id] = p
+				continue
+			}
+			q.count += p.count
+			if p.last.After(q.last) {
+				q.last = p.last
+			}
+		}
+		u.mu.Unlock()
+		return fmt.Errorf("flush key usage: %w", err)
+	}
+	return nil
+}
+
+// Run keeps the service in step with its store until ctx ends: it watches the store's revision
+// (so a revoke by another process is honoured within a second) and flushes usage every second.
+// On return it flushes usage one last time.
+func (s *Service) Run(ctx context.Context) error {
+	return s.run(ctx, 200*time.Millisecond, time.Second)
+}
+
+func (s *Service) run(ctx context.Context, watchEvery, flushEvery time.Duration) error {
+	watch := time.NewTicker(watchEvery)
+	flush := time.NewTicker(flushEvery)
+	defer watch.Stop()
+	defer flush.Stop()
+	last, _ := s.st.Revision(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return s.FlushUsage(fctx)
+		case <-watch.C:
+			rev, err := s.st.Revision(ctx)
+			if err == nil && rev != last {
+				last = rev
+				s.cache.invalidate()
+			}
+		case <-flush.C:
+			_ = s.FlushUsage(ctx) // counts stay pending and are retried on the next tick
+		}
+	}
+}

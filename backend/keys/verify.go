@@ -1,0 +1,188 @@
+package keys
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Code is the outcome of a verification; it is stable and shown to API callers.
+type Code string
+
+const (
+	CodeValid     Code = "VALID"
+	CodeMalformed Code = "MALFORMED"
+	CodeNotFound  Code = "NOT_FOUND"
+	CodeExpired   Code = "EXPIRED"
+	CodeRevoked   Code = "REVOKED"
+)
+
+// Result is the answer to Verify. Key is set when the key exists; callers must not modify it.
+type Result struct {
+	Valid bool `json:"valid"`
+	Code  Code `json:"code"`
+	Key   *Key `json:"key,omitempty"`
+}
+
+// Verifier checks a presented key; the gateway depends on this, not on Service.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (Result, error)
+}
+
+var _ Verifier = (*Service)(nil)
+
+// Verify checks a key: its format and checksum first (no lookup for a malformed key), then the
+// cache, then SQLite on a miss. An error means the store could not answer, not that the key is bad.
+func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
+	p, err := Parse(raw)
+	if err != nil {
+		return Result{Code: CodeMalformed}, nil
+	}
+	h := p.Hash()
+	e, gen, ok := s.cache.get(h)
+	if !ok {
+		s.cache.misses.Add(1)
+		e, err = s.load(ctx, h)
+		if err != nil {
+			return Result{}, err
+		}
+		s.cache.put(h, e, gen)
+	} else {
+		s.cache.hits.Add(1)
+	}
+	return e.result(s.clock.Now()), nil
+}
+
+// CacheStats reports verification cache hits and misses since start.
+func (s *Service) CacheStats() (hits, misses uint64) {
+	return s.cache.hits.Load(), s.cache.misses.Load()
+}
+
+func (s *Service) load(ctx context.Context, h Hash) (*entry, error) {
+	row := s.st.Read.QueryRowContext(ctx, `SELECT s.retires_at, `+prefixed("k.", keyColumns)+`
+		FROM key_secrets s JOIN keys k ON k.id = s.key_id WHERE s.hash = ?`, h[:])
+	var retires sql.NullInt64
+	k, err := scanKey(scanFunc(func(dest ...any) error {
+		return row.Scan(append([]any{&retires}, dest...)...)
+	}), s.now())
+	if errors.Is(err, sql.ErrNoRows) {
+		return &entry{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify key: %w", err)
+	}
+	k.Status = StatusActive // the cached snapshot; result() decides the status at each use
+	return &entry{key: &k, retiresAt: fromMillis(retires)}, nil
+}
+
+// entry is a cached lookup: key == nil is a negative entry (no such key).
+type entry struct {
+	key       *Key
+	retiresAt *time.Time
+}
+
+func (e *entry) result(now time.Time) Result {
+	if e.key == nil {
+		return Result{Code: CodeNotFound}
+	}
+	k := e.key
+	var code Code
+	switch {
+	case k.RevokedAt != nil || e.retiresAt != nil && !now.Before(*e.retiresAt):
+		code = CodeRevoked
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		code = CodeExpired
+	default:
+		return Result{Valid: true, Code: CodeValid, Key: k}
+	}
+	c := *k
+	c.Status = StatusRevoked
+	if code == CodeExpired {
+		c.Status = StatusExpired
+	}
+	return Result{Code: code, Key: &c}
+}
+
+// cache maps key hashes to lookups. Any change that can alter an answer invalidates it whole
+// and bumps gen, so that a lookup which raced with the change cannot put a stale answer back.
+type cache struct {
+	mu     sync.RWMutex
+	gen    uint64
+	max    int
+	m      map[Hash]*entry
+	hits   atomic.Uint64
+	misses atomic.Uint64
+}
+
+func newCache(max int) *cache {
+	if max < 1 {
+		max = 1
+	}
+	return &cache{max: max, m: make(map[Hash]*entry)}
+}
+
+func (c *cache) get(h Hash) (*entry, uint64, bool) {
+	c.mu.RLock()
+	e, ok := c.m[h]
+	gen := c.gen
+	c.mu.RUnlock()
+	return e, gen, ok
+}
+
+func (c *cache) put(h Hash, e *entry, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.m) >= c.max {
+		// Drop about a tenth, in map order (effectively random): cheap and keeps it bounded.
+		drop := c.max/10 + 1
+		for k := range c.m {
+			delete(c.m, k)
+			if drop--; drop == 0 {
+				break
+			}
+		}
+	}
+	c.m[h] = e
+}
+
+func (c *cache) forget(h Hash) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.m, h)
+	c.mu.Unlock()
+}
+
+func (c *cache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.m)
+	c.mu.Unlock()
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+func prefixed(p, cols string) string {
+	out := make([]byte, 0, len(cols)*2)
+	start := true
+	for i := 0; i < len(cols); i++ {
+		c := cols[i]
+		if start && c != ' ' && c != '\n' && c != '\t' {
+			out = append(out, p...)
+			start = false
+		}
+		if c == ',' {
+			start = true
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
