@@ -1,0 +1,215 @@
+// Package cli is Keygate's command line: it parses arguments, calls backend services and
+// turns their errors into one clear sentence on stderr and an exit code. main.go hands off here.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/config"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitFail  = 1 // the command ran and failed (or, for keys verify, the key is not valid)
+	ExitUsage = 2 // the command line is wrong
+)
+
+// Env is what a command runs with.
+type Env struct {
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	DataDir string // the --data-dir flag as given; resolve with ResolvedDataDir
+	// Assets is the built frontend (may be empty); serve hands it to the console.
+	Assets fs.FS
+
+	st *store.Store
+}
+
+// Options are what main passes in.
+type Options struct {
+	// Desktop runs the desktop window; called when no command is given. The headless build
+	// passes nil and the CLI prints how to start the server instead.
+	Desktop func(dataDir string) int
+	// Assets is the embedded frontend.
+	Assets fs.FS
+}
+
+type command struct {
+	name    string
+	args    string // usage after the name
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is the one table of subcommands; each lives in its own file.
+var commands = []command{
+	{name: "keys", args: "create|list|get|revoke|verify …", summary: "create, list, inspect, revoke and verify API keys", run: runKeys},
+	{name: "orgs", args: "list|create NAME", summary: "list and create organizations", run: runOrgs},
+	{name: "version", summary: "print the version", run: runVersion},
+}
+
+// usageError is a wrong command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// errSilentFail exits 1 without printing: the command has already said what it had to.
+var errSilentFail = errors.New("")
+
+// Run executes the command line args (without the program name) and returns the exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, opts Options) int {
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Assets: opts.Assets}
+	defer env.close()
+
+	global := flag.NewFlagSet("keygate", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.StringVar(&env.DataDir, "data-dir", "", "")
+	help := global.Bool("help", false, "")
+	global.BoolVar(help, "h", false, "")
+	if err := global.Parse(args); err != nil {
+		return fail(env, usagef("%v", err))
+	}
+	rest := global.Args()
+	if *help || len(rest) > 0 && rest[0] == "help" {
+		printUsage(stdout)
+		return ExitOK
+	}
+	if len(rest) == 0 {
+		if opts.Desktop != nil {
+			return opts.Desktop(env.DataDir)
+		}
+		fmt.Fprintln(stderr, "This is the headless build of Keygate: it has no window.")
+		fmt.Fprintln(stderr, "Start the gateway and the web console with:  keygate serve")
+		fmt.Fprintln(stderr)
+		printUsage(stderr)
+		return ExitUsage
+	}
+	for _, c := range commands {
+		if c.name == rest[0] {
+			return fail(env, c.run(ctx, env, rest[1:]))
+		}
+	}
+	return fail(env, usagef("unknown command %q; run 'keygate help' for the list", rest[0]))
+}
+
+func fail(env *Env, err error) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return ExitOK
+	case errors.Is(err, errSilentFail):
+		return ExitFail
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "keygate: %s\n", sentence(ue.msg))
+		return ExitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "keygate: %s\n", sentence(err.Error()))
+		return ExitFail
+	}
+}
+
+// sentence capitalizes nothing (errors are lowercase by convention) but ends with a period.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: keygate [--data-dir DIR] COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Keygate puts API-key authentication in front of an HTTP API.")
+	fmt.Fprintln(w, "With no command, the desktop build opens its window.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	cs := append([]command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "The data directory is --data-dir, else $%s, else the user config directory.\n", config.EnvDataDir)
+	fmt.Fprintln(w, "Run 'keygate COMMAND --help' for a command's flags.")
+}
+
+// ResolvedDataDir returns the data directory the command line and environment select.
+func (e *Env) ResolvedDataDir() (string, error) { return config.DataDir(e.DataDir) }
+
+// Store opens the database once per run.
+func (e *Env) Store(ctx context.Context) (*store.Store, error) {
+	if e.st != nil {
+		return e.st, nil
+	}
+	dir, err := e.ResolvedDataDir()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	e.st = st
+	return st, nil
+}
+
+func (e *Env) close() {
+	if e.st != nil {
+		e.st.Close()
+	}
+}
+
+// newFlags makes a subcommand's flag set; --data-dir is accepted there too.
+func (e *Env) newFlags(name string) *flag.FlagSet {
+	f := flag.NewFlagSet("keygate "+name, flag.ContinueOnError)
+	f.SetOutput(e.Stderr)
+	f.Func("data-dir", "data directory (default: $KEYGATE_DATA_DIR, else the user config directory)",
+		func(s string) error { e.DataDir = s; return nil })
+	return f
+}
+
+// parse parses flags and positional arguments in any order ("keys get ID --json").
+func parse(f *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = f.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// errHelp means the user asked for a command's help, which the flag package has printed.
+var errHelp = errors.New("help shown")
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(pos []string, n int, usage string) error {
+	if len(pos) != n {
+		return usagef("usage: keygate %s", usage)
+	}
+	return nil
+}

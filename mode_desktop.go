@@ -1,0 +1,44 @@
+//go:build desktop || dev || bindings
+
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+)
+
+// desktop opens the Keygate window. Nothing here opens the database: binding generation runs
+// main with no arguments, so the App opens its store in startup, inside wails.Run.
+var desktop = func(dataDir string) int {
+	app := NewApp(dataDir)
+	err := wails.Run(&options.App{
+		Title:     "Keygate",
+		Width:     1280,
+		Height:    820,
+		MinWidth:  960,
+		MinHeight: 640,
+		AssetServer: &assetserver.Options{
+			Assets:  assets,
+			Handler: app,
+		},
+		BackgroundColour: &options.RGBA{R: 255, G: 255, B: 255, A: 1},
+		OnStartup:        app.startup,
+		OnShutdown:       app.shutdown,
+		Linux:            &linux.Options{ProgramName: "keygate", Icon: appIcon},
+		Bind:             []interface{}{app},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keygate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+//go:embed build/appicon.png
+var appIcon []byte
