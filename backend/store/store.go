@@ -61,7 +61,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	}
 
 	w, err := sql.Open("sqlite3", dsn(path, url.Values{
-		"_txlock":     {"immediate"},
+		"_txlock":      {"immediate"},
 		"_synchronous": {"FULL"},
 	}))
 	if err != nil {
