@@ -1,0 +1,70 @@
+# Keygate — build, run and test. `make run` and `make test` are the README's two commands;
+# both install what is missing first (scripts/setup.sh).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/keygate/keygate/backend/cli.Version=$(VERSION)
+# `go test ./...` would walk into frontend/node_modules: name the packages.
+GO_PACKAGES := . ./backend/... $(if $(wildcard locales/*.go),./locales/...)
+FUZZTIME    ?= 30s
+
+.PHONY: all setup frontend build desktop run test test-go test-frontend test-e2e test-desktop \
+        bench fuzz soak clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+# The frontend is built into frontend/dist, which the Go binary embeds. Vite empties dist, so
+# its tracked .gitkeep is put back.
+frontend: setup
+	cd frontend && npm run build
+	@touch frontend/dist/.gitkeep
+
+## build: the headless binary bin/keygate (frontend embedded, no WebKit).
+build: frontend
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/keygate .
+
+## desktop: the Wails desktop binary build/bin/keygate.
+desktop: frontend
+	wails build -s -m -nosyncgomod -trimpath -ldflags '$(LDFLAGS)' -o keygate
+
+## run: the desktop app where there is a display, else `keygate serve` (with the demo upstream
+## when no route is configured).
+run: build
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(MAKE) --no-print-directory desktop; fi
+	@bash scripts/run.sh
+
+## test: every test: Go (race detector on), frontend unit and lint, end-to-end in headless
+## Chromium, the desktop binary under Xvfb.
+test: build test-go test-frontend test-e2e test-desktop
+
+test-go: setup
+	go vet $(GO_PACKAGES)
+	go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+
+test-frontend: setup
+	cd frontend && npm run lint && npm test
+
+test-e2e: build
+	cd frontend && npm run e2e
+
+test-desktop: desktop
+	bash scripts/desktop-smoke.sh
+
+## bench: Go benchmarks and the wrk comparison against nginx (see docs/performance.md).
+bench: build
+	go test -run '^$$' -bench . -benchmem ./backend/keys/ ./backend/gateway/
+	bash scripts/bench/run.sh
+
+## fuzz: each fuzz target for FUZZTIME (default 30s).
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+soak: build
+	bash scripts/soak.sh
+
+clean:
+	rm -rf bin build/bin frontend/dist/assets frontend/dist/*.html
