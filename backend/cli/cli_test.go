@@ -1,0 +1,186 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/backend/cli"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, dir, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	full := append([]string{"--data-dir", dir}, args...)
+	code := cli.Run(context.Background(), full, strings.NewReader(stdin), &out, &errb, cli.Options{})
+	return result{code, out.String(), errb.String()}
+}
+
+func jsonKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("not a JSON object: %v\n%s", err, raw)
+	}
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestKeysCreateJSONShape(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "", "keys", "create", "--name", "ci", "--expires", "30d", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := []string{"createdAt", "expiresAt", "id", "key", "name", "prefix", "start"}
+	if got := jsonKeys(t, []byte(r.stdout)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("create --json fields %v, want %v", got, want)
+	}
+	var c struct{ Key, Start, CreatedAt string }
+	json.Unmarshal([]byte(r.stdout), &c)
+	if !strings.HasPrefix(c.Key, c.Start) || !strings.HasSuffix(c.CreatedAt, "Z") {
+		t.Fatalf("bad values: %+v", c)
+	}
+}
+
+func TestKeysListJSONNeverShowsSecret(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "", "keys", "create", "--name", "one", "--json")
+	var c struct{ Key string }
+	json.Unmarshal([]byte(r.stdout), &c)
+	l := run(t, dir, "", "keys", "list", "--json")
+	if l.code != 0 {
+		t.Fatalf("exit %d: %s", l.code, l.stderr)
+	}
+	var arr []json.RawMessage
+	if err := json.Unmarshal([]byte(l.stdout), &arr); err != nil || len(arr) != 1 {
+		t.Fatalf("list: %v %s", err, l.stdout)
+	}
+	want := []string{"createdAt", "expiresAt", "id", "lastUsedAt", "name", "prefix", "revokedAt", "start", "status"}
+	if got := jsonKeys(t, arr[0]); !reflect.DeepEqual(got, want) {
+		t.Fatalf("list fields %v, want %v", got, want)
+	}
+	if strings.Contains(l.stdout, c.Key) || strings.Contains(l.stdout, c.Key[3:20]) {
+		t.Fatal("list shows the secret")
+	}
+	empty := run(t, t.TempDir(), "", "keys", "list", "--json")
+	if strings.TrimSpace(empty.stdout) != "[]" {
+		t.Fatalf("empty list prints %q, want []", empty.stdout)
+	}
+}
+
+func TestVerifyExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "", "keys", "create", "--name", "v", "--json")
+	var c struct{ ID, Key string }
+	json.Unmarshal([]byte(r.stdout), &c)
+
+	ok := run(t, dir, c.Key+"\n", "keys", "verify")
+	if ok.code != 0 || !strings.Contains(ok.stdout, `"VALID"`) || strings.Contains(ok.stdout, c.Key) {
+		t.Fatalf("valid key: %+v", ok)
+	}
+	bad := run(t, dir, "kg_nope\n", "keys", "verify")
+	if bad.code != 1 || !strings.Contains(bad.stdout, `"MALFORMED"`) {
+		t.Fatalf("malformed key: %+v", bad)
+	}
+	if rv := run(t, dir, "", "keys", "revoke", c.ID, "--reason", "rotated"); rv.code != 0 {
+		t.Fatalf("revoke: %+v", rv)
+	}
+	gone := run(t, dir, c.Key, "keys", "verify")
+	if gone.code != 1 || !strings.Contains(gone.stdout, `"REVOKED"`) {
+		t.Fatalf("revoked key: %+v", gone)
+	}
+	if arg := run(t, dir, "", "keys", "verify", c.Key); arg.code != 2 || strings.Contains(arg.stderr, c.Key) {
+		t.Fatalf("key on the command line must be refused without echoing it: %+v", arg)
+	}
+}
+
+func TestErrorsAreOneSentence(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"keys", "create", "--name", "   "}, 1, "name"},
+		{[]string{"keys", "create", "--name", "x", "--expires", "2001-01-01"}, 1, "past"},
+		{[]string{"keys", "create", "--name", "x", "--expires", "soon"}, 1, "expiry"},
+		{[]string{"keys", "create", "--name", "x", "--org", "org_nope"}, 1, "org_nope"},
+		{[]string{"keys", "get", "key_nope"}, 1, "not found"},
+		{[]string{"keys", "revoke", "key_nope"}, 1, "not found"},
+		{[]string{"keys", "list", "--status", "sleeping"}, 1, "status"},
+		{[]string{"keys", "get"}, 2, "usage"},
+		{[]string{"keys", "frobnicate"}, 2, "unknown"},
+		{[]string{"nope"}, 2, "unknown command"},
+		{[]string{"keys", "create", "--bogus"}, 2, "bogus"},
+	}
+	for _, c := range cases {
+		r := run(t, dir, "", c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d stderr %q; want exit %d mentioning %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+			t.Errorf("%v: stack trace on stderr", c.args)
+		}
+	}
+	// Nothing was created by the failures.
+	if l := run(t, dir, "", "keys", "list", "--json"); strings.TrimSpace(l.stdout) != "[]" {
+		t.Errorf("failed commands left keys: %s", l.stdout)
+	}
+}
+
+func TestOrgs(t *testing.T) {
+	dir := t.TempDir()
+	l := run(t, dir, "", "orgs", "list", "--json")
+	var list []struct{ ID, Name string }
+	if err := json.Unmarshal([]byte(l.stdout), &list); err != nil || len(list) != 1 || list[0].Name != "Default" || !strings.HasPrefix(list[0].ID, "org_") {
+		t.Fatalf("first run: %v %s", err, l.stdout)
+	}
+	c := run(t, dir, "", "orgs", "create", "Acme", "--json")
+	var o struct{ ID, Name string }
+	json.Unmarshal([]byte(c.stdout), &o)
+	if c.code != 0 || o.Name != "Acme" {
+		t.Fatalf("create: %+v", c)
+	}
+	k := run(t, dir, "", "keys", "create", "--name", "acme key", "--org", o.ID, "--json")
+	if k.code != 0 {
+		t.Fatalf("key in new org: %+v", k)
+	}
+	if d := run(t, dir, "", "keys", "list", "--json"); strings.Contains(d.stdout, "acme key") {
+		t.Fatal("the default organization lists another organization's key")
+	}
+}
+
+func TestHeadlessWithoutCommandSaysHowToServe(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), nil, strings.NewReader(""), &out, &errb, cli.Options{})
+	if code != 2 || !strings.Contains(errb.String(), "keygate serve") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	called := ""
+	cli.Run(context.Background(), []string{"--data-dir", "/x"}, nil, &out, &errb,
+		cli.Options{Desktop: func(dir string) int { called = dir; return 0 }})
+	if called != "/x" {
+		t.Fatalf("desktop not opened with the data dir: %q", called)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, t.TempDir(), "", "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "keygate ") {
+		t.Fatalf("%+v", r)
+	}
+}
