@@ -1,0 +1,309 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Entry is one request in the request log. It never holds a secret: credential headers are
+// masked, and the path is recorded without its query string.
+type Entry struct {
+	ID         int64       `json:"id,omitempty"`
+	Time       time.Time   `json:"time"`
+	RequestID  string      `json:"requestId"`
+	Method     string      `json:"method"`
+	Path       string      `json:"path"`
+	Status     int         `json:"status"`
+	LatencyUS  int64       `json:"latencyUs"`
+	KeyID      string      `json:"keyId,omitempty"`
+	KeyName    string      `json:"keyName,omitempty"`
+	UserID     string      `json:"userId,omitempty"`
+	OrgID      string      `json:"orgId,omitempty"`
+	Route      string      `json:"route,omitempty"`
+	ErrorCode  string      `json:"errorCode,omitempty"`
+	ClientAddr string      `json:"clientAddr,omitempty"`
+	Headers    http.Header `json:"headers"`
+
+	seq uint64
+	raw http.Header // the inbound headers, unmasked: only ever read through maskHeaders
+}
+
+// Filter selects request log entries.
+type Filter struct {
+	// OrgID keeps entries of that organization; IncludeAnonymous also keeps entries that no
+	// organization can be told from (requests that failed before a key was known).
+	OrgID            string
+	IncludeAnonymous bool
+	// Status is "", a class ("2xx" … "5xx") or an exact code ("401").
+	Status string
+	KeyID  string
+	Route  string
+	// Limit is 1–1000, default 100.
+	Limit int
+}
+
+func (f Filter) limit() int {
+	switch {
+	case f.Limit <= 0:
+		return 100
+	case f.Limit > 1000:
+		return 1000
+	}
+	return f.Limit
+}
+
+func (f Filter) match(e *Entry) bool {
+	if f.OrgID != "" && e.OrgID != f.OrgID && !(f.IncludeAnonymous && e.OrgID == "") {
+		return false
+	}
+	if f.KeyID != "" && e.KeyID != f.KeyID || f.Route != "" && e.Route != f.Route {
+		return false
+	}
+	if f.Status != "" {
+		lo, hi, ok := statusRange(f.Status)
+		if !ok || e.Status < lo || e.Status > hi {
+			return false
+		}
+	}
+	return true
+}
+
+func statusRange(s string) (lo, hi int, ok bool) {
+	if len(s) == 3 && s[0] >= '1' && s[0] <= '5' && strings.EqualFold(s[1:], "xx") {
+		lo = int(s[0]-'0') * 100
+		return lo, lo + 99, true
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 100 || n > 599 {
+		return 0, 0, false
+	}
+	return n, n, true
+}
+
+// ValidStatusFilter reports whether s is a status filter Filter understands.
+func ValidStatusFilter(s string) bool {
+	if s == "" {
+		return true
+	}
+	_, _, ok := statusRange(s)
+	return ok
+}
+
+// requestLog is a ring of the latest entries; a background pass persists new ones.
+type requestLog struct {
+	mu   sync.Mutex
+	buf  []Entry
+	next uint64 // sequence number of the next entry
+
+	persisted uint64 // entries below this sequence number have been persisted or skipped
+	skipped   uint64
+}
+
+func newRequestLog(size int) *requestLog {
+	return &requestLog{buf: make([]Entry, size)}
+}
+
+func (l *requestLog) add(e *Entry) {
+	l.mu.Lock()
+	e.seq = l.next
+	l.buf[l.next%uint64(len(l.buf))] = *e
+	l.next++
+	l.mu.Unlock()
+}
+
+// recent returns matching entries, newest first, with headers masked.
+func (l *requestLog) recent(f Filter) []Entry {
+	limit := f.limit()
+	out := []Entry{}
+	l.mu.Lock()
+	n := uint64(len(l.buf))
+	for s := l.next; s > 0 && l.next-s < n && len(out) < limit; s-- {
+		e := l.buf[(s-1)%n]
+		if f.match(&e) {
+			out = append(out, e)
+		}
+	}
+	l.mu.Unlock()
+	for i := range out {
+		out[i].Headers = maskHeaders(out[i].raw)
+		out[i].raw = nil
+	}
+	return out
+}
+
+// unpersisted takes the entries added since the last call, at most max of them (the newest);
+// it reports how many older ones it had to skip.
+func (l *requestLog) unpersisted(max int) (batch []Entry, skipped uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := uint64(len(l.buf))
+	from := l.persisted
+	if l.next-from > n {
+		from = l.next - n
+	}
+	if l.next-from > uint64(max) {
+		from = l.next - uint64(max)
+	}
+	skipped = from - l.persisted
+	for s := from; s < l.next; s++ {
+		batch = append(batch, l.buf[s%n])
+	}
+	l.persisted = l.next
+	l.skipped += skipped
+	return batch, skipped
+}
+
+// maskHeaders copies h with credentials replaced: the credential headers, the session cookie,
+// and any value that is shaped like a Keygate key. Values are cut to 512 bytes and at most 64
+// headers are kept.
+func maskHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) > 64 {
+		names = names[:64]
+	}
+	for _, k := range names {
+		vs := make([]string, 0, len(h[k]))
+		for _, v := range h[k] {
+			vs = append(vs, maskValue(k, v))
+		}
+		out[k] = vs
+	}
+	return out
+}
+
+const redacted = "[redacted]"
+
+func maskValue(name, v string) string {
+	switch strings.ToLower(strings.ReplaceAll(name, "_", "-")) {
+	case "x-api-key", "authorization", "proxy-authorization", "cookie", "x-csrf-token":
+		if name == "Cookie" || strings.EqualFold(name, "cookie") {
+			return maskCookies(v)
+		}
+		if s, ok := bearer(v); ok && s != "" {
+			return "Bearer " + redacted
+		}
+		return redacted
+	}
+	if len(v) > 512 {
+		v = v[:512]
+	}
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '=' || r == '"' }) {
+		if _, err := keys.Parse(f); err == nil {
+			v = strings.ReplaceAll(v, f, redacted)
+		}
+	}
+	return v
+}
+
+// maskCookies keeps cookie names (useful when debugging) and hides every value.
+func maskCookies(v string) string {
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		name, _, _ := strings.Cut(strings.TrimSpace(p), "=")
+		parts[i] = name + "=" + redacted
+	}
+	return strings.Join(parts, "; ")
+}
+
+// persist writes batch to the request_log table and prunes it to keep rows.
+func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return st.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO request_log (at, request_id, method, path, status, latency_us,
+			key_id, key_name, user_id, org_id, route, error_code, client_addr, headers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range batch {
+			e := &batch[i]
+			hb, err := json.Marshal(maskHeaders(e.raw))
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, e.Time.UnixMilli(), e.RequestID, e.Method, e.Path, e.Status, e.LatencyUS,
+				e.KeyID, e.KeyName, e.UserID, e.OrgID, e.Route, e.ErrorCode, e.ClientAddr, string(hb)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ?`, keep)
+		return err
+	})
+}
+
+// QueryRequests reads the persisted request log, newest first: what the console shows when the
+// gateway is not running in this process, or for history older than the in-memory ring.
+func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	if f.OrgID != "" {
+		if f.IncludeAnonymous {
+			where = append(where, "(org_id = ? OR org_id = '')")
+		} else {
+			where = append(where, "org_id = ?")
+		}
+		args = append(args, f.OrgID)
+	}
+	if f.KeyID != "" {
+		where = append(where, "key_id = ?")
+		args = append(args, f.KeyID)
+	}
+	if f.Route != "" {
+		where = append(where, "route = ?")
+		args = append(args, f.Route)
+	}
+	if f.Status != "" {
+		lo, hi, ok := statusRange(f.Status)
+		if !ok {
+			return nil, fmt.Errorf("status filter %q must be a class such as 4xx or a code such as 401", f.Status)
+		}
+		where = append(where, "status BETWEEN ? AND ?")
+		args = append(args, lo, hi)
+	}
+	q := `SELECT id, at, request_id, method, path, status, latency_us, key_id, key_name, user_id, org_id, route,
+		error_code, client_addr, headers FROM request_log`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.limit())
+	rows, err := st.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query request log: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var at int64
+		var hj string
+		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.Method, &e.Path, &e.Status, &e.LatencyUS, &e.KeyID, &e.KeyName,
+			&e.UserID, &e.OrgID, &e.Route, &e.ErrorCode, &e.ClientAddr, &hj); err != nil {
+			return nil, fmt.Errorf("query request log: %w", err)
+		}
+		e.Time = time.UnixMilli(at).UTC()
+		if err := json.Unmarshal([]byte(hj), &e.Headers); err != nil {
+			e.Headers = http.Header{}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

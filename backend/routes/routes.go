@@ -1,0 +1,370 @@
+// Package routes holds the gateway's routes (path prefix → upstream base URL) and its
+// gateway-wide settings, both kept in the store so that the CLI, the console and a running
+// gateway share them; a running gateway notices changes through the store's revision.
+package routes
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// MaxPrefixLen bounds a route prefix.
+const MaxPrefixLen = 256
+
+var (
+	// ErrNotFound means no route has that id or prefix.
+	ErrNotFound = errors.New("route not found")
+	// ErrDuplicatePrefix means another route already has that prefix.
+	ErrDuplicatePrefix = errors.New("a route with that prefix already exists")
+	// ErrInvalidPrefix means the prefix is not a clean absolute path.
+	ErrInvalidPrefix = errors.New("route prefix must be an absolute path such as /api: " +
+		"letters, digits and -._~!$&'()*+,;=:@ between slashes, no . or .. segments, no empty segments, at most 256 characters")
+	// ErrInvalidUpstream means the upstream is not an http(s) URL with a host and without
+	// credentials, query or fragment.
+	ErrInvalidUpstream = errors.New("upstream must be an http:// or https:// URL with a host, and without user info, query or fragment")
+	// ErrInvalidQueryParam means the query parameter name for keys is not a plain token.
+	ErrInvalidQueryParam = errors.New("query key parameter must be 1 to 64 letters, digits, '-' or '_'")
+	// ErrInvalidBodyLimit means a negative body limit.
+	ErrInvalidBodyLimit = errors.New("body limit must be 0 (none) or a positive number of bytes")
+	// ErrInvalidOpenAPISource means the OpenAPI source is too long or has control characters.
+	ErrInvalidOpenAPISource = errors.New("openapi source must be a file path or URL of at most 2048 characters")
+	// ErrUnknownOrg means the route is bound to an organization that does not exist.
+	ErrUnknownOrg = errors.New("organization not found")
+)
+
+// Route sends requests whose path is under Prefix to Upstream.
+type Route struct {
+	ID       string `json:"id"`
+	Prefix   string `json:"prefix"`
+	Upstream string `json:"upstream"`
+	// StripPrefix removes Prefix from the path before forwarding (/api/x → /x).
+	StripPrefix bool `json:"stripPrefix"`
+	// OrgID binds the route to one organization; "" admits keys of any organization.
+	OrgID         string `json:"orgId"`
+	OpenAPISource string `json:"openapiSource"`
+	// AuthRequired is true unless the route is deliberately public.
+	AuthRequired bool `json:"authRequired"`
+	// QueryKeyParam names a query parameter that may carry the key; "" refuses keys in the query.
+	QueryKeyParam string `json:"queryKeyParam"`
+	// MaxBodyBytes limits request bodies; 0 means no limit.
+	MaxBodyBytes     int64     `json:"maxBodyBytes"`
+	ValidateRequests bool      `json:"validateRequests"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+}
+
+// Params are the editable fields of a route, for Add and Update. AuthRequired is a pointer so
+// that leaving it out keeps the secure default (true).
+type Params struct {
+	Prefix           string `json:"prefix"`
+	Upstream         string `json:"upstream"`
+	StripPrefix      bool   `json:"stripPrefix"`
+	OrgID            string `json:"orgId"`
+	OpenAPISource    string `json:"openapiSource"`
+	AuthRequired     *bool  `json:"authRequired"`
+	QueryKeyParam    string `json:"queryKeyParam"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+	ValidateRequests bool   `json:"validateRequests"`
+}
+
+// Service reads and changes routes and settings.
+type Service struct {
+	st    *store.Store
+	clock clock.Clock
+}
+
+// New returns a Service over st; a nil clock means the real one.
+func New(st *store.Store, c clock.Clock) *Service {
+	if c == nil {
+		c = clock.Real{}
+	}
+	return &Service{st: st, clock: c}
+}
+
+const columns = `id, prefix, upstream, strip_prefix, coalesce(org_id, ''), openapi_source, auth_required,
+	query_key_param, max_body_bytes, validate_requests, created_at, updated_at`
+
+// List returns every route, longest prefix first (the order in which they match).
+func (s *Service) List(ctx context.Context) ([]Route, error) {
+	rows, err := s.st.Read.QueryContext(ctx, `SELECT `+columns+` FROM routes ORDER BY length(prefix) DESC, prefix`)
+	if err != nil {
+		return nil, fmt.Errorf("list routes: %w", err)
+	}
+	defer rows.Close()
+	out := []Route{}
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list routes: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list routes: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns the route with that id.
+func (s *Service) Get(ctx context.Context, id string) (Route, error) {
+	return s.getWhere(ctx, "id = ?", id)
+}
+
+// GetByPrefix returns the route with that prefix (normalized first).
+func (s *Service) GetByPrefix(ctx context.Context, prefix string) (Route, error) {
+	p, err := NormalizePrefix(prefix)
+	if err != nil {
+		return Route{}, err
+	}
+	return s.getWhere(ctx, "prefix = ?", p)
+}
+
+func (s *Service) getWhere(ctx context.Context, where string, arg any) (Route, error) {
+	r, err := scan(s.st.Read.QueryRowContext(ctx, `SELECT `+columns+` FROM routes WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Route{}, ErrNotFound
+	}
+	if err != nil {
+		return Route{}, fmt.Errorf("get route: %w", err)
+	}
+	return r, nil
+}
+
+// Add creates a route.
+func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
+	r, err := validate(p)
+	if err != nil {
+		return Route{}, err
+	}
+	id, err := ids.New("rt")
+	if err != nil {
+		return Route{}, fmt.Errorf("add route: %w", err)
+	}
+	now := s.clock.Now().UnixMilli()
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkRefs(ctx, tx, r, ""); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO routes (id, prefix, upstream, strip_prefix, org_id, openapi_source,
+			auth_required, query_key_param, max_body_bytes, validate_requests, created_at, updated_at)
+			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`,
+			id, r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired,
+			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, now, now)
+		return err
+	})
+	if err != nil {
+		return Route{}, wrap("add route", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Update replaces the editable fields of the route with that id.
+func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error) {
+	r, err := validate(p)
+	if err != nil {
+		return Route{}, err
+	}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkRefs(ctx, tx, r, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE routes SET prefix = ?, upstream = ?, strip_prefix = ?, org_id = nullif(?, ''),
+			openapi_source = ?, auth_required = ?, query_key_param = ?, max_body_bytes = ?, validate_requests = ?,
+			updated_at = ? WHERE id = ?`,
+			r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired, r.QueryKeyParam,
+			r.MaxBodyBytes, r.ValidateRequests, s.clock.Now().UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Route{}, wrap("update route", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Remove deletes the route with that id.
+func (s *Service) Remove(ctx context.Context, id string) error {
+	res, err := s.st.Write.ExecContext(ctx, `DELETE FROM routes WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("remove route %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RemoveByPrefix deletes the route with that prefix.
+func (s *Service) RemoveByPrefix(ctx context.Context, prefix string) error {
+	r, err := s.GetByPrefix(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	return s.Remove(ctx, r.ID)
+}
+
+// Put adds the route with p's prefix, or updates it when one exists: what `serve --upstream`
+// and `serve --demo` use to make their route current.
+func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
+	cur, err := s.GetByPrefix(ctx, p.Prefix)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.Add(ctx, p)
+	case err != nil:
+		return Route{}, err
+	}
+	return s.Update(ctx, cur.ID, p)
+}
+
+func checkRefs(ctx context.Context, tx *sql.Tx, r Route, selfID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM routes WHERE prefix = ? AND id != ?`, r.Prefix, selfID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrDuplicatePrefix
+	}
+	if r.OrgID != "" {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orgs WHERE id = ?`, r.OrgID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrUnknownOrg
+		}
+	}
+	return nil
+}
+
+func wrap(op string, err error) error {
+	for _, s := range []error{ErrNotFound, ErrDuplicatePrefix, ErrUnknownOrg} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// validate checks and normalizes p into the stored form of a route.
+func validate(p Params) (Route, error) {
+	prefix, err := NormalizePrefix(p.Prefix)
+	if err != nil {
+		return Route{}, err
+	}
+	up, err := NormalizeUpstream(p.Upstream)
+	if err != nil {
+		return Route{}, err
+	}
+	if p.QueryKeyParam != "" && !validParam(p.QueryKeyParam) {
+		return Route{}, ErrInvalidQueryParam
+	}
+	if p.MaxBodyBytes < 0 {
+		return Route{}, ErrInvalidBodyLimit
+	}
+	src := strings.TrimSpace(p.OpenAPISource)
+	if len(src) > 2048 || strings.ContainsFunc(src, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Route{}, ErrInvalidOpenAPISource
+	}
+	auth := true
+	if p.AuthRequired != nil {
+		auth = *p.AuthRequired
+	}
+	return Route{Prefix: prefix, Upstream: up, StripPrefix: p.StripPrefix, OrgID: strings.TrimSpace(p.OrgID),
+		OpenAPISource: src, AuthRequired: auth, QueryKeyParam: p.QueryKeyParam, MaxBodyBytes: p.MaxBodyBytes,
+		ValidateRequests: p.ValidateRequests}, nil
+}
+
+// NormalizePrefix checks a route prefix and returns its stored form: a trailing slash is
+// dropped ("/api/" → "/api"), "/" stays "/". Percent signs are refused so that a prefix has one
+// spelling, and "." or ".." segments so that a prefix cannot be escaped by path tricks.
+func NormalizePrefix(p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "/" {
+		return p, nil
+	}
+	if len(p) < 2 || len(p) > MaxPrefixLen || p[0] != '/' {
+		return "", ErrInvalidPrefix
+	}
+	p = strings.TrimSuffix(p, "/")
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", ErrInvalidPrefix
+		}
+		for i := 0; i < len(seg); i++ {
+			if !pathChar(seg[i]) {
+				return "", ErrInvalidPrefix
+			}
+		}
+	}
+	return p, nil
+}
+
+// pathChar reports whether c may appear in a prefix segment: RFC 3986 pchar without '%'.
+func pathChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+}
+
+// NormalizeUpstream checks an upstream base URL and returns it without a trailing slash.
+func NormalizeUpstream(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" ||
+		u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+		return "", ErrInvalidUpstream
+	}
+	if p := u.Port(); p != "" {
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return "", ErrInvalidUpstream
+			}
+		}
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	out := u.String()
+	return strings.TrimSuffix(out, "/"), nil
+}
+
+func validParam(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scan(sc scanner) (Route, error) {
+	var r Route
+	var created, updated int64
+	if err := sc.Scan(&r.ID, &r.Prefix, &r.Upstream, &r.StripPrefix, &r.OrgID, &r.OpenAPISource, &r.AuthRequired,
+		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &created, &updated); err != nil {
+		return Route{}, err
+	}
+	r.CreatedAt = time.UnixMilli(created).UTC()
+	r.UpdatedAt = time.UnixMilli(updated).UTC()
+	return r, nil
+}
