@@ -55,6 +55,8 @@ type command struct {
 var commands = []command{
 	{name: "keys", args: "create|list|get|revoke|verify …", summary: "create, list, inspect, revoke and verify API keys", run: runKeys},
 	{name: "orgs", args: "list|create NAME", summary: "list and create organizations", run: runOrgs},
+	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
+	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
 	{name: "version", summary: "print the version", run: runVersion},
 }
 
