@@ -1,0 +1,167 @@
+// Package audit records who did what to which thing, when and from where, and lists it back.
+// Entries never hold a secret: callers pass names and ids, never keys, passwords or tokens.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Actions recorded by Keygate.
+const (
+	KeyCreate       = "key.create"
+	KeyRename       = "key.rename"
+	KeyRevoke       = "key.revoke"
+	KeyRoll         = "key.roll"
+	OrgCreate       = "org.create"
+	OrgRename       = "org.rename"
+	MemberAdd       = "member.add"
+	MemberRole      = "member.role"
+	MemberRemove    = "member.remove"
+	UserCreate      = "user.create"
+	RouteAdd        = "route.add"
+	RouteUpdate     = "route.update"
+	RouteRemove     = "route.remove"
+	SettingsUpdate  = "settings.update"
+	GatewayStart    = "gateway.start"
+	GatewayStop     = "gateway.stop"
+	Login           = "login"
+	LoginFail       = "login.fail"
+	Logout          = "logout"
+	SetupComplete   = "setup.complete"
+	PreferencesSave = "preferences.update"
+)
+
+// Actors that are not users.
+const (
+	ActorLocal = "local" // the desktop's OS user
+	ActorCLI   = "cli"
+	ActorAnon  = "anonymous"
+)
+
+// Entry is one recorded action.
+type Entry struct {
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// ActorEmail is the acting user's address when Actor is a user id that still exists.
+	ActorEmail string `json:"actorEmail"`
+	OrgID      string `json:"orgId"`
+	Action     string `json:"action"`
+	Target     string `json:"target"`
+	Detail     string `json:"detail"`
+	ClientAddr string `json:"clientAddr"`
+}
+
+// Filter selects entries for List.
+type Filter struct {
+	// OrgID selects one organization's entries; "" selects all.
+	OrgID string
+	// Global adds the entries that belong to no organization (logins, setup) to an OrgID filter.
+	Global bool
+	// Limit is 1–500, default 100.
+	Limit int
+	// Before lists entries older than this id (for paging); 0 means from the newest.
+	Before int64
+}
+
+// Log writes and reads the audit log.
+type Log struct {
+	st    *store.Store
+	clock clock.Clock
+}
+
+// New returns a Log over st.
+func New(st *store.Store, c clock.Clock) *Log {
+	if c == nil {
+		c = clock.Real{}
+	}
+	return &Log{st: st, clock: c}
+}
+
+// ErrInvalidEntry means an entry without actor or action.
+var ErrInvalidEntry = errors.New("audit entry needs an actor and an action")
+
+// Record appends e, stamping the time. Control characters are replaced so that an entry can be
+// printed on one line.
+func (l *Log) Record(ctx context.Context, e Entry) error {
+	if e.Actor == "" || e.Action == "" {
+		return ErrInvalidEntry
+	}
+	at := l.clock.Now().UTC()
+	if _, err := l.st.Write.ExecContext(ctx, `INSERT INTO audit_log (at, actor, org_id, action, target, detail, client_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), clean(e.Actor, 128), clean(e.OrgID, 64), clean(e.Action, 64),
+		clean(e.Target, 256), clean(e.Detail, 1024), clean(e.ClientAddr, 128)); err != nil {
+		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// List returns entries newest first.
+func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	if f.Limit < 1 || f.Limit > 500 {
+		return nil, errors.New("limit must be between 1 and 500")
+	}
+	q := `SELECT a.id, a.at, a.actor, coalesce(u.email, ''), a.org_id, a.action, a.target, a.detail, a.client_addr
+		FROM audit_log a LEFT JOIN users u ON u.id = a.actor WHERE 1 = 1`
+	var args []any
+	if f.OrgID != "" {
+		if f.Global {
+			q += ` AND a.org_id IN (?, '')`
+		} else {
+			q += ` AND a.org_id = ?`
+		}
+		args = append(args, f.OrgID)
+	}
+	if f.Before > 0 {
+		q += ` AND a.id < ?`
+		args = append(args, f.Before)
+	}
+	q += ` ORDER BY a.id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := l.st.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorEmail, &e.OrgID, &e.Action, &e.Target, &e.Detail, &e.ClientAddr); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// clean replaces control characters (log injection) and bounds the length.
+func clean(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,252 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// Cookie names. Over HTTPS the __Secure- prefix makes browsers refuse the cookie unless it is
+// Secure and was set over HTTPS, so a plain-HTTP page on the same host cannot plant one.
+const (
+	CookieName       = "keygate_session"
+	SecureCookieName = "__Secure-keygate_session"
+)
+
+// tokenBytes is the entropy of a session id: 256 bits.
+const tokenBytes = 32
+
+// Session is a live console session. Its id exists only in the cookie; the store keeps its
+// SHA-256.
+type Session struct {
+	UserID     string
+	CSRFToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute expiry
+}
+
+// CookieNameFor returns the session cookie's name for a console served over HTTPS or not.
+func CookieNameFor(secure bool) string {
+	if secure {
+		return SecureCookieName
+	}
+	return CookieName
+}
+
+// SessionCookie is the cookie that carries token: HttpOnly, SameSite=Lax, Secure over HTTPS,
+// expiring with the session's absolute lifetime.
+func SessionCookie(token string, expires time.Time, secure bool) *http.Cookie {
+	return &http.Cookie{
+		Name:     CookieNameFor(secure),
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(time.Until(expires).Seconds()),
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// ClearCookie is the cookie that makes the browser forget the session.
+func ClearCookie(secure bool) *http.Cookie {
+	return &http.Cookie{Name: CookieNameFor(secure), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+}
+
+// TokenFromRequest returns the session cookie's value ("" when absent).
+func TokenFromRequest(r *http.Request, secure bool) string {
+	c, err := r.Cookie(CookieNameFor(secure))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// wellFormed checks a session id's shape so that garbage never reaches the store.
+func wellFormed(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil
+}
+
+// Login checks an address and password and starts a new session. previous is the session
+// cookie the request carried (may be ""): it is revoked, so a session id planted before login
+// is worthless after it. Failed attempts count against the address and the client address.
+func (s *Service) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
+	now := s.clock.Now()
+	if d := s.limiter.wait(email, clientAddr, now); d > 0 {
+		return "", Session{}, User{}, &RateLimitedError{RetryAfter: d}
+	}
+	var phc string
+	var userID string
+	err := s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Same work as for a real account, so timing does not reveal which addresses exist.
+		phc, userID = s.dummyHash, ""
+	} else if err != nil {
+		return "", Session{}, User{}, fmt.Errorf("login: %w", err)
+	}
+	ok, err := s.check(ctx, phc, password)
+	if err != nil && userID != "" {
+		return "", Session{}, User{}, fmt.Errorf("login: %w", err)
+	}
+	if !ok || userID == "" {
+		s.limiter.fail(email, clientAddr, s.clock.Now())
+		return "", Session{}, User{}, ErrBadCredentials
+	}
+	s.limiter.succeed(email)
+	token, sess, err := s.StartSession(ctx, userID, previous)
+	if err != nil {
+		return "", Session{}, User{}, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return "", Session{}, User{}, err
+	}
+	return token, sess, u, nil
+}
+
+// StartSession creates a session for userID with a fresh random id and CSRF token, revoking
+// previous (if it names a session) and pruning expired ones.
+func (s *Service) StartSession(ctx context.Context, userID, previous string) (string, Session, error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", Session{}, fmt.Errorf("start session: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	csrf, err := ids.Random(32)
+	if err != nil {
+		return "", Session{}, fmt.Errorf("start session: %w", err)
+	}
+	now := s.now()
+	sess := Session{UserID: userID, CSRFToken: csrf, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute)}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if previous != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(previous)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`,
+			now.UnixMilli(), now.Add(-s.idle).UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), userID, csrf, now.UnixMilli(), now.UnixMilli(), sess.ExpiresAt.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return "", Session{}, fmt.Errorf("start session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// Session returns the live session token names, or ErrNoSession. A session unused for the idle
+// timeout, or older than the absolute one, is over. Use refreshes the idle timer (at most once
+// a minute, to keep reads off the writer).
+func (s *Service) Session(ctx context.Context, token string) (Session, error) {
+	sess, _, err := s.lookup(ctx, token)
+	return sess, err
+}
+
+// lookup is Session, also telling an expired session (expired true) from an unknown one.
+func (s *Service) lookup(ctx context.Context, token string) (Session, bool, error) {
+	if !wellFormed(token) {
+		return Session{}, false, ErrNoSession
+	}
+	h := hashToken(token)
+	var sess Session
+	var created, seen, expires int64
+	err := s.st.Read.QueryRowContext(ctx, `SELECT user_id, csrf_token, created_at, last_seen_at, expires_at
+		FROM sessions WHERE id_hash = ?`, h).Scan(&sess.UserID, &sess.CSRFToken, &created, &seen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, false, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, false, fmt.Errorf("read session: %w", err)
+	}
+	sess.CreatedAt = time.UnixMilli(created).UTC()
+	sess.LastSeenAt = time.UnixMilli(seen).UTC()
+	sess.ExpiresAt = time.UnixMilli(expires).UTC()
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.idle)) {
+		if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h); err != nil {
+			return Session{}, false, fmt.Errorf("end expired session: %w", err)
+		}
+		return Session{}, true, ErrNoSession
+	}
+	if now.Sub(sess.LastSeenAt) >= s.touchPeriod {
+		if _, err := s.st.Write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`,
+			now.UnixMilli(), h); err != nil {
+			return Session{}, false, fmt.Errorf("refresh session: %w", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return sess, false, nil
+}
+
+var _ gateway.SessionVerifier = (*Service)(nil)
+
+// VerifySession checks a session cookie's value for the gateway, which accepts a console
+// session as a credential (the docs viewer's "try it"). A live session answers keys.CodeValid
+// with the user and their organizations; an idle or too old one keys.CodeExpired; anything
+// else (unknown, logged out, garbage) keys.CodeNotFound. An error means the store failed.
+func (s *Service) VerifySession(ctx context.Context, cookieValue string) (gateway.SessionResult, error) {
+	sess, expired, err := s.lookup(ctx, cookieValue)
+	switch {
+	case errors.Is(err, ErrNoSession) && expired:
+		return gateway.SessionResult{Code: keys.CodeExpired}, nil
+	case errors.Is(err, ErrNoSession):
+		return gateway.SessionResult{Code: keys.CodeNotFound}, nil
+	case err != nil:
+		return gateway.SessionResult{}, err
+	}
+	roles, err := s.Roles(ctx, sess.UserID)
+	if err != nil {
+		return gateway.SessionResult{}, err
+	}
+	orgIDs := make([]string, 0, len(roles))
+	for org := range roles {
+		orgIDs = append(orgIDs, org)
+	}
+	sort.Strings(orgIDs)
+	return gateway.SessionResult{Code: keys.CodeValid, UserID: sess.UserID, OrgIDs: orgIDs}, nil
+}
+
+// Logout revokes the session token names; an unknown token is not an error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(token)); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// EndSessions revokes every session of a user.
+func (s *Service) EndSessions(ctx context.Context, userID string) error {
+	if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	return nil
+}

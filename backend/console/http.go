@@ -1,0 +1,170 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/i18n"
+)
+
+// HandlerOptions configure the console's http.Handler.
+type HandlerOptions struct {
+	// Assets is the built frontend (index.html at its root). Nil or without index.html, the
+	// console answers pages with a "frontend not built" message; the API still works.
+	Assets fs.FS
+	// Metrics is mounted at /metrics (the gateway's Prometheus handler), if set.
+	Metrics http.Handler
+	// OpenAPI is mounted at /openapi/ (the generated documents), if set.
+	OpenAPI http.Handler
+	// Secure says the console is reached over HTTPS (e.g. behind a TLS proxy) even when the
+	// request itself is plain: cookies get Secure and the __Secure- name. A TLS request is
+	// always treated as secure.
+	Secure bool
+	// PublicOrigin is the console's origin as browsers see it (e.g. https://keygate.example.com)
+	// when a proxy changes the Host; CSRF checks compare Origin headers with it.
+	PublicOrigin string
+}
+
+// Handler returns the console: /api/v1/… (the operation table), /metrics, /openapi/… and the
+// single-page app for everything else. The same handler serves `keygate serve`'s console
+// listener and, in desktop mode, the Wails window.
+func (s *Service) Handler(opts HandlerOptions) http.Handler {
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	for _, o := range table {
+		mux.Handle(o.Pattern(), s.serveOp(o, opts))
+		methods[o.Path] = append(methods[o.Path], o.Method)
+	}
+	// A known path with another method: 405 with Allow, as problem+json.
+	for path, ms := range methods {
+		sort.Strings(ms)
+		allow := strings.Join(ms, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED"}, i18n.Match(r.Header.Get("Accept-Language")))
+		})
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Msg: "problem.NOT_FOUND.api.detail"},
+			i18n.Match(r.Header.Get("Accept-Language")))
+	})
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.OpenAPI != nil {
+		mux.Handle("/openapi/", opts.OpenAPI)
+	}
+	mux.Handle("/", newSPA(opts.Assets))
+	return mux
+}
+
+func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		secure := r.TLS != nil || opts.Secure
+		c := &Call{ClientAddr: clientAddr(r), accept: r.Header.Get("Accept-Language")}
+		c.Lang = i18n.Match(c.accept)
+		// Cross-site requests never get as far as reading a session.
+		if !auth.SafeMethod(r.Method) && !s.sameOrigin(r, opts, secure) {
+			s.fail(w, r, errCSRF, c.Lang)
+			return
+		}
+		if s.Desktop {
+			c.Principal = s.localPrincipal()
+			c.Lang = i18n.Match(c.accept, s.desktopLanguage(ctx))
+		} else if tok := auth.TokenFromRequest(r, secure); tok != "" {
+			c.token = tok
+			sess, err := s.Auth.Session(ctx, tok)
+			if err == nil {
+				var p auth.Principal
+				if p, err = s.principal(ctx, sess); err == nil {
+					c.Principal, c.session = p, &sess
+					if u, uerr := s.Auth.User(ctx, p.UserID); uerr == nil {
+						c.Lang = i18n.Match(c.accept, u.Language)
+					}
+				}
+			}
+			switch {
+			case errors.Is(err, auth.ErrNoSession):
+				http.SetCookie(w, auth.ClearCookie(secure))
+			case err != nil:
+				s.fail(w, r, err, c.Lang)
+				return
+			}
+		}
+		// A signed-in browser proves the request comes from the console's own page with the
+		// session's CSRF token; login and setup (public) rely on the origin check alone.
+		if !s.Desktop && !auth.SafeMethod(r.Method) && o.Need != auth.NeedPublic && c.session != nil &&
+			!auth.ValidCSRF(r, *c.session) {
+			s.fail(w, r, errCSRF, c.Lang)
+			return
+		}
+		in, err := decode(w, r, o)
+		if err != nil {
+			s.fail(w, r, err, c.Lang)
+			return
+		}
+		out, err := s.execute(ctx, o, c, in)
+		if c.newSession != nil {
+			http.SetCookie(w, auth.SessionCookie(c.newSession.token, c.newSession.session.ExpiresAt, secure))
+		}
+		if c.endSession {
+			http.SetCookie(w, auth.ClearCookie(secure))
+		}
+		if err != nil {
+			s.fail(w, r, err, c.Lang)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if o.Status == http.StatusNoContent {
+			w.WriteHeader(o.Status)
+			return
+		}
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(o.Status)
+		if r.Method != http.MethodHead {
+			json.NewEncoder(w).Encode(out)
+		}
+	}
+}
+
+// sameOrigin applies auth.SameOrigin. The desktop's window has its own scheme (wails://), so
+// there only the host is compared; a request from any other site is still refused.
+func (s *Service) sameOrigin(r *http.Request, opts HandlerOptions, secure bool) bool {
+	if auth.SameOrigin(r, opts.PublicOrigin, secure) {
+		return true
+	}
+	if s.Desktop && r.Header.Get("Sec-Fetch-Site") == "" {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			_, host, ok := strings.Cut(origin, "://")
+			return ok && strings.EqualFold(host, r.Host)
+		}
+	}
+	return false
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, lang string) {
+	e := classify(err)
+	if e.Code == CodeInternal {
+		s.Logger.Error("console operation failed", "method", r.Method, "path", r.URL.Path, "err", e.Err)
+	}
+	writeProblem(w, e.problem(s.I18n, lang), e.RetryAfter)
+}
+
+// clientAddr is the peer's IP address. The console does not trust X-Forwarded-For: it
+// listens on loopback by default, and a spoofable address would defeat the login limit.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,69 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Local runs operations as the desktop's OS user, for the window's bound App methods: the
+// same table, checks and handlers as HTTP, without sessions or CSRF (a bound call cannot come
+// from another site).
+type Local struct {
+	s *Service
+}
+
+// Local returns the desktop executor. It requires a Service in desktop mode.
+func (s *Service) Local() (*Local, error) {
+	if !s.Desktop {
+		return nil, errors.New("console: Local needs desktop mode")
+	}
+	return &Local{s: s}, nil
+}
+
+// errNotReady is what a bound method answers when the App could not start.
+var errNotReady = errors.New("keygate is not ready")
+
+// Do runs the operation name with in (a value of the operation's input type) and returns its
+// result. Errors are *ProblemError: their text is the problem document as JSON, localized in
+// the desktop's language.
+func Do[Out any](ctx context.Context, l *Local, name string, in any) (Out, error) {
+	var zero Out
+	if l == nil {
+		return zero, errNotReady
+	}
+	out, err := l.Call(ctx, name, in)
+	if err != nil {
+		return zero, err
+	}
+	v, ok := out.(Out)
+	if !ok {
+		return zero, fmt.Errorf("operation %s returned %T, not %T", name, out, zero)
+	}
+	return v, nil
+}
+
+// Call runs the operation name with in and returns its result as any.
+func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
+	o, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no console operation %q", name)
+	}
+	if reflect.TypeOf(in) != o.In {
+		return nil, fmt.Errorf("operation %s takes %s, not %T", name, o.In, in)
+	}
+	p := reflect.New(o.In)
+	p.Elem().Set(reflect.ValueOf(in))
+	lang := l.s.desktopLanguage(ctx)
+	c := &Call{Principal: l.s.localPrincipal(), Lang: lang}
+	out, err := l.s.execute(ctx, o, c, p.Interface())
+	if err != nil {
+		e := classify(err)
+		if e.Code == CodeInternal {
+			l.s.Logger.Error("console operation failed", "operation", name, "err", e.Err)
+		}
+		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang)}
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+package console
+
+import "github.com/keygate/keygate/backend/auth"
+
+// table is the one list of console operations. Adding an operation means a line here, its
+// handler, the App method in app.go and the frontend call: nothing else.
+var table = []Operation{
+	// Session and first-admin setup.
+	op("GetMe", "GET /api/v1/me", auth.NeedSignedIn, ScopeNone, "session",
+		"The signed-in user, their organizations and the CSRF token", (*Service).getMe),
+	op("Login", "POST /api/v1/session", auth.NeedPublic, ScopeNone, "session",
+		"Sign in with e-mail address and password; sets the session cookie", (*Service).login).only(ModeServe),
+	op("Logout", "DELETE /api/v1/session", auth.NeedSignedIn, ScopeNone, "session",
+		"Sign out: revoke the session", (*Service).logout).only(ModeServe),
+	op("GetSetup", "GET /api/v1/setup", auth.NeedPublic, ScopeNone, "session",
+		"Whether the first admin still has to be created", (*Service).getSetup),
+	op("CompleteSetup", "POST /api/v1/setup", auth.NeedPublic, ScopeNone, "session",
+		"Create the first admin with the one-time setup token; signs them in", (*Service).completeSetup).only(ModeServe),
+
+	// Organizations.
+	op("ListOrgs", "GET /api/v1/orgs", auth.NeedSignedIn, ScopeNone, "organizations",
+		"The organizations the caller belongs to, with their role", (*Service).listOrgs),
+	op("CreateOrg", "POST /api/v1/orgs", auth.NeedAdminOfAny, ScopeNone, "organizations",
+		"Create an organization; the creator becomes its admin", (*Service).createOrg),
+	op("GetOrg", "GET /api/v1/orgs/{org}", auth.NeedMember, ScopeOrg, "organizations",
+		"One organization", (*Service).getOrg),
+	op("RenameOrg", "PATCH /api/v1/orgs/{org}", auth.NeedAdmin, ScopeOrg, "organizations",
+		"Rename an organization", (*Service).renameOrg),
+
+	// API keys.
+	op("ListKeys", "GET /api/v1/keys", auth.NeedMember, ScopeOrg, "keys",
+		"List keys, newest first, by status, a page at a time", (*Service).listKeys),
+	op("CreateKey", "POST /api/v1/keys", auth.NeedDeveloper, ScopeOrg, "keys",
+		"Create a key; the secret is in this answer and never again", (*Service).createKey),
+	op("GetKey", "GET /api/v1/keys/{id}", auth.NeedMember, ScopeOrg, "keys",
+		"One key (never its secret)", (*Service).getKey),
+	op("RenameKey", "PATCH /api/v1/keys/{id}", auth.NeedDeveloper, ScopeOrg, "keys",
+		"Rename a key", (*Service).renameKey),
+	op("RevokeKey", "POST /api/v1/keys/{id}/revoke", auth.NeedDeveloper, ScopeOrg, "keys",
+		"Revoke a key at once (idempotent)", (*Service).revokeKey),
+	op("RollKey", "POST /api/v1/keys/{id}/roll", auth.NeedDeveloper, ScopeOrg, "keys",
+		"Give a key a new secret; the old one works until the grace period ends", (*Service).rollKey),
+
+	// Gateway: routes, settings, status, request log.
+	op("ListRoutes", "GET /api/v1/routes", auth.NeedMember, ScopeInstance, "gateway",
+		"The gateway's routes, in matching order", (*Service).listRoutes),
+	op("AddRoute", "POST /api/v1/routes", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Add a route", (*Service).addRoute),
+	op("UpdateRoute", "PUT /api/v1/routes/{id}", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Replace a route's settings", (*Service).updateRoute),
+	op("RemoveRoute", "DELETE /api/v1/routes/{id}", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Remove a route", (*Service).removeRoute),
+	op("GetGatewaySettings", "GET /api/v1/gateway/settings", auth.NeedMember, ScopeInstance, "gateway",
+		"Allowed CORS origins and the upstream timeout", (*Service).getGatewaySettings),
+	op("UpdateGatewaySettings", "PUT /api/v1/gateway/settings", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Change the allowed CORS origins and the upstream timeout", (*Service).updateGatewaySettings),
+	op("GetGatewayStatus", "GET /api/v1/gateway/status", auth.NeedSignedIn, ScopeNone, "gateway",
+		"Whether the gateway runs, and where", (*Service).getGatewayStatus),
+	op("StartGateway", "POST /api/v1/gateway/start", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Start the in-process gateway (desktop)", (*Service).startGateway).only(ModeDesktop),
+	op("StopGateway", "POST /api/v1/gateway/stop", auth.NeedAdmin, ScopeInstance, "gateway",
+		"Stop the in-process gateway (desktop)", (*Service).stopGateway).only(ModeDesktop),
+	op("ListRequests", "GET /api/v1/requests", auth.NeedMember, ScopeOrg, "gateway",
+		"Recent gateway requests, newest first, by status, key and route", (*Service).listRequests),
+
+	// Members.
+	op("ListMembers", "GET /api/v1/members", auth.NeedMember, ScopeOrg, "members",
+		"An organization's members and their roles", (*Service).listMembers),
+	op("AddMember", "POST /api/v1/members", auth.NeedAdmin, ScopeOrg, "members",
+		"Add a user to an organization, creating the account if needed", (*Service).addMember),
+	op("ChangeMemberRole", "PATCH /api/v1/members/{userId}", auth.NeedAdmin, ScopeOrg, "members",
+		"Change a member's role", (*Service).changeMemberRole),
+	op("RemoveMember", "DELETE /api/v1/members/{userId}", auth.NeedAdmin, ScopeOrg, "members",
+		"Take a user out of an organization", (*Service).removeMember),
+
+	// Audit log.
+	op("ListAudit", "GET /api/v1/audit", auth.NeedMember, ScopeOrg, "audit",
+		"Recorded management actions, newest first", (*Service).listAudit),
+
+	// Languages and preferences.
+	op("GetCatalog", "GET /api/v1/i18n/{lang}", auth.NeedPublic, ScopeNone, "preferences",
+		"The message catalog of a language, for the frontend", (*Service).getCatalog),
+	op("GetPreferences", "GET /api/v1/preferences", auth.NeedSignedIn, ScopeNone, "preferences",
+		"The caller's language and theme, and the languages on offer", (*Service).getPreferences),
+	op("UpdatePreferences", "PUT /api/v1/preferences", auth.NeedSignedIn, ScopeNone, "preferences",
+		"Save the caller's language and theme", (*Service).updatePreferences),
+}

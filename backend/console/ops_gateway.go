@@ -1,0 +1,267 @@
+package console
+
+import (
+	"context"
+	"time"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// Gateway is the gateway the console reports on and, on the desktop, starts and stops;
+// *gateway.Server satisfies it.
+type Gateway interface {
+	Status() gateway.Status
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Gateway() *gateway.Gateway
+}
+
+var _ Gateway = (*gateway.Server)(nil)
+
+// RouteList is the answer of ListRoutes.
+type RouteList struct {
+	Routes []routes.Route `json:"routes"`
+}
+
+// RouteInput is a route's editable fields.
+type RouteInput struct {
+	Prefix      string `json:"prefix"`
+	Upstream    string `json:"upstream"`
+	StripPrefix bool   `json:"stripPrefix"`
+	// OrgID binds the route to one organization; "" admits keys of any organization.
+	OrgID         string `json:"orgId"`
+	OpenAPISource string `json:"openapiSource"`
+	// AuthRequired defaults to true.
+	AuthRequired     *bool  `json:"authRequired"`
+	QueryKeyParam    string `json:"queryKeyParam"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+	ValidateRequests bool   `json:"validateRequests"`
+}
+
+func (in RouteInput) params() routes.Params {
+	return routes.Params{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
+		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests}
+}
+
+// UpdateRouteInput replaces a route's editable fields.
+type UpdateRouteInput struct {
+	ID               string `json:"id"`
+	Prefix           string `json:"prefix"`
+	Upstream         string `json:"upstream"`
+	StripPrefix      bool   `json:"stripPrefix"`
+	OrgID            string `json:"orgId"`
+	OpenAPISource    string `json:"openapiSource"`
+	AuthRequired     *bool  `json:"authRequired"`
+	QueryKeyParam    string `json:"queryKeyParam"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+	ValidateRequests bool   `json:"validateRequests"`
+}
+
+// RouteIDInput names a route.
+type RouteIDInput struct {
+	ID string `json:"id"`
+}
+
+// GatewaySettings are the gateway-wide options.
+type GatewaySettings struct {
+	AllowedOrigins         []string `json:"allowedOrigins"`
+	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds"`
+}
+
+// GatewayStatus says whether the gateway runs and whether this console may start and stop it.
+type GatewayStatus struct {
+	Running   bool       `json:"running"`
+	URL       string     `json:"url"`
+	Listen    string     `json:"listen"`
+	StartedAt *time.Time `json:"startedAt"`
+	// CanControl is true on the desktop, where the window starts and stops the gateway.
+	CanControl bool `json:"canControl"`
+}
+
+// ListRequestsInput filters the request log.
+type ListRequestsInput struct {
+	Org string `json:"org"`
+	// Status is a class such as 4xx or a code such as 401.
+	Status string `json:"status"`
+	KeyID  string `json:"keyId"`
+	Route  string `json:"route"`
+	// Limit is 1–1000, default 100.
+	Limit int `json:"limit"`
+}
+
+// RequestList is the answer of ListRequests, newest first.
+type RequestList struct {
+	Requests []gateway.Entry `json:"requests"`
+}
+
+func (s *Service) listRoutes(ctx context.Context, _ *Call, _ *NoInput) (RouteList, error) {
+	rs, err := s.Routes.List(ctx)
+	if rs == nil {
+		rs = []routes.Route{}
+	}
+	return RouteList{Routes: rs}, err
+}
+
+func (s *Service) addRoute(ctx context.Context, c *Call, in *RouteInput) (routes.Route, error) {
+	r, err := s.Routes.Add(ctx, in.params())
+	if err != nil {
+		return routes.Route{}, err
+	}
+	s.record(ctx, c, r.OrgID, audit.RouteAdd, r.ID, r.Prefix+" → "+r.Upstream)
+	return r, nil
+}
+
+func (s *Service) updateRoute(ctx context.Context, c *Call, in *UpdateRouteInput) (routes.Route, error) {
+	p := RouteInput{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
+		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests}
+	r, err := s.Routes.Update(ctx, in.ID, p.params())
+	if err != nil {
+		return routes.Route{}, err
+	}
+	s.record(ctx, c, r.OrgID, audit.RouteUpdate, r.ID, r.Prefix+" → "+r.Upstream)
+	return r, nil
+}
+
+func (s *Service) removeRoute(ctx context.Context, c *Call, in *RouteIDInput) (Empty, error) {
+	r, err := s.Routes.Get(ctx, in.ID)
+	if err != nil {
+		return Empty{}, err
+	}
+	if err := s.Routes.Remove(ctx, in.ID); err != nil {
+		return Empty{}, err
+	}
+	s.record(ctx, c, r.OrgID, audit.RouteRemove, r.ID, r.Prefix)
+	return Empty{}, nil
+}
+
+func (s *Service) getGatewaySettings(ctx context.Context, _ *Call, _ *NoInput) (GatewaySettings, error) {
+	st, err := s.Routes.Settings(ctx)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	return GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second)}, nil
+}
+
+func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *GatewaySettings) (GatewaySettings, error) {
+	if in.UpstreamTimeoutSeconds < 1 || in.UpstreamTimeoutSeconds > 600 {
+		return GatewaySettings{}, routes.ErrInvalidTimeout
+	}
+	origins := in.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
+	st, err := s.Routes.UpdateSettings(ctx, routes.Settings{AllowedOrigins: origins,
+		UpstreamTimeout: time.Duration(in.UpstreamTimeoutSeconds) * time.Second})
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	out := GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second)}
+	inst, err := s.instanceOrg(ctx)
+	if err == nil {
+		s.record(ctx, c, inst.ID, audit.SettingsUpdate, "gateway",
+			"allowed origins "+joinOrNone(out.AllowedOrigins)+", upstream timeout "+(time.Duration(out.UpstreamTimeoutSeconds)*time.Second).String())
+	}
+	return out, nil
+}
+
+func joinOrNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	out := ss[0]
+	for _, s := range ss[1:] {
+		out += " " + s
+	}
+	return out
+}
+
+func (s *Service) gatewayStatus() GatewayStatus {
+	if s.Gateway == nil {
+		return GatewayStatus{}
+	}
+	st := s.Gateway.Status()
+	return GatewayStatus{Running: st.Running, URL: st.URL, Listen: st.Listen, StartedAt: st.StartedAt, CanControl: s.Desktop}
+}
+
+func (s *Service) getGatewayStatus(context.Context, *Call, *NoInput) (GatewayStatus, error) {
+	return s.gatewayStatus(), nil
+}
+
+func (s *Service) startGateway(ctx context.Context, c *Call, _ *NoInput) (GatewayStatus, error) {
+	if s.Gateway == nil {
+		return GatewayStatus{}, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+	}
+	if !s.Gateway.Status().Running {
+		if err := s.Gateway.Start(context.WithoutCancel(ctx)); err != nil {
+			return GatewayStatus{}, &Error{Status: 409, Code: CodeConflict, Msg: "problem.CONFLICT.gateway_start.detail",
+				Data: map[string]any{"Reason": err.Error()}, Err: err}
+		}
+		inst, _ := s.instanceOrg(ctx)
+		s.record(ctx, c, inst.ID, audit.GatewayStart, "gateway", s.Gateway.Status().Listen)
+	}
+	return s.gatewayStatus(), nil
+}
+
+func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (GatewayStatus, error) {
+	if s.Gateway == nil {
+		return GatewayStatus{}, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+	}
+	if s.Gateway.Status().Running {
+		if err := s.Gateway.Stop(ctx); err != nil {
+			return GatewayStatus{}, err
+		}
+		inst, _ := s.instanceOrg(ctx)
+		s.record(ctx, c, inst.ID, audit.GatewayStop, "gateway", "")
+	}
+	return s.gatewayStatus(), nil
+}
+
+// listRequests reads the in-process gateway's recent entries, then older ones from the store.
+// Requests no organization can be told from (no or a bad credential) name no user or key, and
+// only admins of the instance organization see them.
+func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInput) (RequestList, error) {
+	if !gateway.ValidStatusFilter(in.Status) {
+		return RequestList{}, invalid("status", "invalid", "validation.requests.status.invalid", nil)
+	}
+	if in.Limit < 0 || in.Limit > 1000 {
+		return RequestList{}, invalid("limit", "range", "validation.limit.range", map[string]any{"Count": 1000})
+	}
+	inst, err := s.instanceOrg(ctx)
+	if err != nil {
+		return RequestList{}, err
+	}
+	f := gateway.Filter{OrgID: in.Org, IncludeAnonymous: c.Principal.RoleIn(inst.ID) == auth.RoleAdmin,
+		Status: in.Status, KeyID: in.KeyID, Route: in.Route, Limit: in.Limit}
+	limit := in.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	out := []gateway.Entry{}
+	seen := map[string]bool{}
+	if s.Gateway != nil && s.Gateway.Gateway() != nil {
+		out = s.Gateway.Gateway().Requests(f)
+		for _, e := range out {
+			seen[e.RequestID] = true
+		}
+	}
+	if len(out) < limit {
+		stored, err := gateway.QueryRequests(ctx, s.Store, f)
+		if err != nil {
+			return RequestList{}, err
+		}
+		for _, e := range stored {
+			if len(out) == limit {
+				break
+			}
+			if !seen[e.RequestID] {
+				out = append(out, e)
+			}
+		}
+	}
+	return RequestList{Requests: out}, nil
+}

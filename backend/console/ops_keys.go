@@ -1,0 +1,153 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// ListKeysInput selects a page of keys.
+type ListKeysInput struct {
+	Org string `json:"org"`
+	// Status is active, expired, revoked or all (default).
+	Status string `json:"status"`
+	// Limit is 1–500, default 50.
+	Limit  int    `json:"limit"`
+	Cursor string `json:"cursor"`
+}
+
+// CreateKeyInput creates a key.
+type CreateKeyInput struct {
+	Org  string `json:"org"`
+	Name string `json:"name"`
+	// Expires is never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of day, UTC).
+	Expires string `json:"expires"`
+	// RateLimit is requests per RateWindowSeconds (default 60); 0 means no limit.
+	RateLimit         int `json:"rateLimit"`
+	RateWindowSeconds int `json:"rateWindowSeconds"`
+}
+
+// KeyInput names a key.
+type KeyInput struct {
+	ID  string `json:"id"`
+	Org string `json:"org"`
+}
+
+// RenameKeyInput renames a key.
+type RenameKeyInput struct {
+	ID   string `json:"id"`
+	Org  string `json:"org"`
+	Name string `json:"name"`
+}
+
+// RevokeKeyInput revokes a key.
+type RevokeKeyInput struct {
+	ID     string `json:"id"`
+	Org    string `json:"org"`
+	Reason string `json:"reason"`
+}
+
+// RollKeyInput rolls a key.
+type RollKeyInput struct {
+	ID  string `json:"id"`
+	Org string `json:"org"`
+	// GraceSeconds is how long the old secret keeps working: 0 to 30 days, default 86400.
+	GraceSeconds *int `json:"graceSeconds"`
+}
+
+// DefaultGrace is how long a rolled key's old secret works when no grace is given.
+const DefaultGrace = 24 * time.Hour
+
+func keyNameError(name string) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return invalid("name", "required", "validation.key.name.empty", nil)
+	case utf8.RuneCountInString(name) > 64:
+		return invalid("name", "too_long", "validation.key.name.too_long", map[string]any{"Count": 64})
+	}
+	return nil
+}
+
+func (s *Service) listKeys(ctx context.Context, _ *Call, in *ListKeysInput) (keys.Page, error) {
+	return s.Keys.List(ctx, keys.ListParams{OrgID: in.Org, Status: keys.Status(in.Status), Limit: in.Limit, Cursor: in.Cursor})
+}
+
+func (s *Service) createKey(ctx context.Context, c *Call, in *CreateKeyInput) (keys.Created, error) {
+	if err := keyNameError(in.Name); err != nil {
+		return keys.Created{}, err
+	}
+	if in.RateWindowSeconds < 0 || in.RateWindowSeconds > 24*3600 {
+		return keys.Created{}, invalid("rateWindowSeconds", "range", "validation.key.rate_limit.range", nil)
+	}
+	k, err := s.Keys.Create(ctx, keys.CreateParams{OrgID: in.Org, Name: in.Name, Expires: in.Expires,
+		CreatedBy: c.createdBy(), RateLimit: in.RateLimit, RateWindow: time.Duration(in.RateWindowSeconds) * time.Second})
+	if err != nil {
+		return keys.Created{}, err
+	}
+	detail := quote(k.Name)
+	if k.ExpiresAt != nil {
+		detail += ", expires " + k.ExpiresAt.Format(time.RFC3339)
+	}
+	s.record(ctx, c, in.Org, audit.KeyCreate, k.ID, detail)
+	return k, nil
+}
+
+func (s *Service) getKey(ctx context.Context, _ *Call, in *KeyInput) (keys.Key, error) {
+	return s.Keys.Get(ctx, in.Org, in.ID)
+}
+
+func (s *Service) renameKey(ctx context.Context, c *Call, in *RenameKeyInput) (keys.Key, error) {
+	if err := keyNameError(in.Name); err != nil {
+		return keys.Key{}, err
+	}
+	old, err := s.Keys.Get(ctx, in.Org, in.ID)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	k, err := s.Keys.Rename(ctx, in.Org, in.ID, in.Name)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	s.record(ctx, c, in.Org, audit.KeyRename, k.ID, quote(old.Name)+" → "+quote(k.Name))
+	return k, nil
+}
+
+func (s *Service) revokeKey(ctx context.Context, c *Call, in *RevokeKeyInput) (keys.Key, error) {
+	if utf8.RuneCountInString(strings.TrimSpace(in.Reason)) > 200 {
+		return keys.Key{}, invalid("reason", "too_long", "validation.key.reason.too_long", map[string]any{"Count": 200})
+	}
+	before, err := s.Keys.Get(ctx, in.Org, in.ID)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	k, err := s.Keys.Revoke(ctx, in.Org, in.ID, in.Reason)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	if before.RevokedAt == nil {
+		s.record(ctx, c, in.Org, audit.KeyRevoke, k.ID, strings.TrimSpace(quote(k.Name)+" "+k.RevokeReason))
+	}
+	return k, nil
+}
+
+func (s *Service) rollKey(ctx context.Context, c *Call, in *RollKeyInput) (keys.Created, error) {
+	grace := DefaultGrace
+	if in.GraceSeconds != nil {
+		if *in.GraceSeconds < 0 || *in.GraceSeconds > 30*24*3600 {
+			return keys.Created{}, keys.ErrInvalidGrace
+		}
+		grace = time.Duration(*in.GraceSeconds) * time.Second
+	}
+	k, err := s.Keys.Roll(ctx, in.Org, in.ID, grace)
+	if err != nil {
+		return keys.Created{}, err
+	}
+	s.record(ctx, c, in.Org, audit.KeyRoll, k.ID, fmt.Sprintf("%s, old secret works for %s", quote(k.Name), grace))
+	return k, nil
+}

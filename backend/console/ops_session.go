@@ -1,0 +1,178 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/i18n"
+)
+
+// Me is the caller as the console shows them.
+type Me struct {
+	User auth.User `json:"user"`
+	// Mode is "desktop" (no accounts; the local user is admin everywhere) or "serve".
+	Mode string    `json:"mode"`
+	Orgs []OrgView `json:"orgs"`
+	// CSRFToken goes in the X-CSRF-Token header of every state-changing request ("" on desktop).
+	CSRFToken string `json:"csrfToken"`
+	// Language is the UI language: the saved preference, else the request's or OS's language.
+	Language string `json:"language"`
+}
+
+// LoginInput signs a user in.
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// SessionOutput is the answer to login and setup; the cookie carries the session itself.
+type SessionOutput struct {
+	User      auth.User `json:"user"`
+	CSRFToken string    `json:"csrfToken"`
+}
+
+// SetupStatus says whether the first admin still has to be created.
+type SetupStatus struct {
+	Needed bool `json:"needed"`
+}
+
+// CompleteSetupInput creates the first admin with the token from the setup link.
+type CompleteSetupInput struct {
+	Token    string `json:"token"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+const (
+	modeDesktop = "desktop"
+	modeServe   = "serve"
+)
+
+func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
+	me := Me{Mode: modeServe, Orgs: []OrgView{}}
+	if c.Principal.Local {
+		prefs, err := s.desktopPreferences(ctx)
+		if err != nil {
+			return Me{}, err
+		}
+		me.Mode = modeDesktop
+		me.User = auth.User{ID: audit.ActorLocal, Name: s.localName, Language: prefs.Language, Theme: prefs.Theme}
+		me.Language = i18n.Match(prefs.Language, i18n.FromEnv())
+	} else {
+		u, err := s.Auth.User(ctx, c.Principal.UserID)
+		if err != nil {
+			return Me{}, err
+		}
+		me.User = u
+		me.Language = i18n.Match(u.Language, c.accept)
+		if c.session != nil {
+			me.CSRFToken = c.session.CSRFToken
+		}
+	}
+	views, err := s.orgViews(ctx, c.Principal)
+	if err != nil {
+		return Me{}, err
+	}
+	me.Orgs = views
+	return me, nil
+}
+
+func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOutput, error) {
+	e := &Error{Status: 400, Code: CodeValidation}
+	if strings.TrimSpace(in.Email) == "" {
+		e.Fields = append(e.Fields, fieldErr{Field: "email", Code: "required", Msg: "validation.required"})
+	}
+	if in.Password == "" {
+		e.Fields = append(e.Fields, fieldErr{Field: "password", Code: "required", Msg: "validation.required"})
+	}
+	if len(e.Fields) > 0 {
+		return SessionOutput{}, e
+	}
+	email := strings.TrimSpace(in.Email)
+	token, sess, u, err := s.Auth.Login(ctx, email, in.Password, c.ClientAddr, c.token)
+	if err != nil {
+		var rl *auth.RateLimitedError
+		switch {
+		case errors.Is(err, auth.ErrBadCredentials):
+			s.record(ctx, c, "", audit.LoginFail, email, "wrong e-mail address or password")
+		case errors.As(err, &rl):
+			s.record(ctx, c, "", audit.LoginFail, email, "rate limited")
+		}
+		return SessionOutput{}, err
+	}
+	c.newSession = &startedSession{token: token, session: sess}
+	s.record(ctx, &Call{Principal: auth.Principal{UserID: u.ID}, ClientAddr: c.ClientAddr}, "", audit.Login, u.Email, "")
+	return SessionOutput{User: u, CSRFToken: sess.CSRFToken}, nil
+}
+
+func (s *Service) logout(ctx context.Context, c *Call, _ *NoInput) (Empty, error) {
+	if err := s.Auth.Logout(ctx, c.token); err != nil {
+		return Empty{}, err
+	}
+	c.endSession = true
+	s.record(ctx, c, "", audit.Logout, c.Principal.Email, "")
+	return Empty{}, nil
+}
+
+func (s *Service) getSetup(ctx context.Context, _ *Call, _ *NoInput) (SetupStatus, error) {
+	if s.Desktop {
+		return SetupStatus{}, nil
+	}
+	has, err := s.Auth.HasAdmin(ctx)
+	if err != nil {
+		return SetupStatus{}, err
+	}
+	return SetupStatus{Needed: !has}, nil
+}
+
+func (s *Service) completeSetup(ctx context.Context, c *Call, in *CompleteSetupInput) (SessionOutput, error) {
+	if in.Token == "" {
+		return SessionOutput{}, auth.ErrSetupToken
+	}
+	if _, err := s.Orgs.EnsureDefault(ctx); err != nil {
+		return SessionOutput{}, err
+	}
+	all, err := s.Orgs.List(ctx)
+	if err != nil {
+		return SessionOutput{}, err
+	}
+	var orgIDs []string
+	for _, o := range all {
+		orgIDs = append(orgIDs, o.ID)
+	}
+	u, err := s.Auth.CompleteSetup(ctx, in.Token, auth.NewUser{Email: in.Email, Name: in.Name, Password: in.Password}, orgIDs)
+	if err != nil {
+		return SessionOutput{}, err
+	}
+	c.Principal = auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name}
+	s.record(ctx, c, "", audit.SetupComplete, u.Email, "first admin created")
+	token, sess, err := s.Auth.StartSession(ctx, u.ID, c.token)
+	if err != nil {
+		return SessionOutput{}, err
+	}
+	c.newSession = &startedSession{token: token, session: sess}
+	s.record(ctx, c, "", audit.Login, u.Email, "")
+	return SessionOutput{User: u, CSRFToken: sess.CSRFToken}, nil
+}
+
+// SetupLink makes a one-time setup token when no admin exists and returns the console URL
+// that carries it (in the fragment, which browsers never send to a server or a log), e.g.
+// http://127.0.0.1:8788/setup#token=…. It returns "" when setup is done.
+func (s *Service) SetupLink(ctx context.Context, consoleURL string) (string, error) {
+	has, err := s.Auth.HasAdmin(ctx)
+	if err != nil || has {
+		return "", err
+	}
+	token, _, err := s.Auth.NewSetupToken(ctx)
+	if errors.Is(err, auth.ErrSetupDone) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(consoleURL, "/") + "/setup#token=" + token, nil
+}

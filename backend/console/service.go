@@ -1,0 +1,197 @@
+// Package console is Keygate's management API: the one operation table (operations.go), its
+// HTTP handler for /api/v1/… with the SPA, metrics and OpenAPI documents beside it, and Local,
+// which runs the same operations for the desktop window's bound methods.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/user"
+	"reflect"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/i18n"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Deps are the services the console calls. Gateway is optional (status then says "not
+// running" and start/stop are unsupported).
+type Deps struct {
+	Store   *store.Store
+	Clock   clock.Clock
+	Keys    *keys.Service
+	Orgs    *orgs.Service
+	Auth    *auth.Service
+	Audit   *audit.Log
+	Routes  *routes.Service
+	I18n    *i18n.Bundle
+	Gateway Gateway
+	Logger  *slog.Logger
+	// Desktop selects desktop mode: the local OS user is the implicit admin of every
+	// organization and there are no logins.
+	Desktop bool
+}
+
+// Service runs console operations.
+type Service struct {
+	Deps
+	localName string
+}
+
+// New checks the operation table and deps and returns a Service.
+func New(d Deps) (*Service, error) {
+	if err := checkTable(table); err != nil {
+		return nil, err
+	}
+	if d.Store == nil || d.Keys == nil || d.Orgs == nil || d.Auth == nil || d.Audit == nil || d.Routes == nil {
+		return nil, errors.New("console: store, keys, orgs, auth, audit and routes are required")
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.I18n == nil {
+		d.I18n = i18n.Default()
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Service{Deps: d, localName: "local"}
+	if u, err := user.Current(); err == nil {
+		s.localName = u.Username
+	}
+	return s, nil
+}
+
+// Call is one operation's caller and the facts the HTTP layer or the desktop binding found
+// out about them.
+type Call struct {
+	Principal  auth.Principal
+	ClientAddr string
+	// Lang is the language of problem details (already matched to a shipped one).
+	Lang string
+
+	accept  string        // the Accept-Language header, if any
+	token   string        // the session cookie's value, if any
+	session *auth.Session // the live session, if any
+	// newSession is set by login and setup: the HTTP layer sets the cookie.
+	newSession *startedSession
+	endSession bool
+}
+
+type startedSession struct {
+	token   string
+	session auth.Session
+}
+
+func (c *Call) actor() string {
+	if c.Principal.Local {
+		return audit.ActorLocal
+	}
+	if c.Principal.UserID != "" {
+		return c.Principal.UserID
+	}
+	return audit.ActorAnon
+}
+
+// createdBy is what a key's "created by" column shows.
+func (c *Call) createdBy() string {
+	if c.Principal.Local {
+		return audit.ActorLocal
+	}
+	return c.Principal.Email
+}
+
+// execute checks the caller against the operation's requirement and runs it.
+func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (any, error) {
+	switch {
+	case o.Mode == ModeDesktop && !s.Desktop, o.Mode == ModeServe && s.Desktop:
+		return nil, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+	}
+	if o.Need != auth.NeedPublic && c.Principal.Anonymous() {
+		return nil, errUnauthenticated
+	}
+	org := ""
+	switch o.Scope {
+	case ScopeOrg:
+		f := reflect.ValueOf(in).Elem().FieldByName("Org")
+		org = f.String()
+		if org == "" {
+			first, err := s.firstOrg(ctx, c.Principal)
+			if err != nil {
+				return nil, err
+			}
+			org = first
+			f.SetString(org)
+		}
+	case ScopeInstance:
+		o, err := s.instanceOrg(ctx)
+		if err != nil {
+			return nil, err
+		}
+		org = o.ID
+	}
+	if !c.Principal.May(o.Need, org) {
+		return nil, errForbidden
+	}
+	return o.run(s, ctx, c, in)
+}
+
+// firstOrg is the caller's oldest organization; a user with none gets FORBIDDEN.
+func (s *Service) firstOrg(ctx context.Context, p auth.Principal) (string, error) {
+	all, err := s.Orgs.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range all {
+		if p.RoleIn(o.ID) != "" {
+			return o.ID, nil
+		}
+	}
+	return "", errForbidden
+}
+
+// instanceOrg is the oldest organization: it owns the gateway-wide routes and settings.
+func (s *Service) instanceOrg(ctx context.Context) (orgs.Org, error) {
+	all, err := s.Orgs.List(ctx)
+	if err != nil {
+		return orgs.Org{}, err
+	}
+	if len(all) > 0 {
+		return all[0], nil
+	}
+	return s.Orgs.EnsureDefault(ctx)
+}
+
+// record writes an audit entry. A failure is logged, not returned: the action it describes has
+// already happened, and reporting it as failed would be a lie.
+func (s *Service) record(ctx context.Context, c *Call, org, action, target, detail string) {
+	err := s.Audit.Record(ctx, audit.Entry{Actor: c.actor(), OrgID: org, Action: action, Target: target,
+		Detail: detail, ClientAddr: c.ClientAddr})
+	if err != nil {
+		s.Logger.Error("audit entry not recorded", "action", action, "target", target, "err", err)
+	}
+}
+
+// Principal loads the principal of a session (for the HTTP layer and tests).
+func (s *Service) principal(ctx context.Context, sess auth.Session) (auth.Principal, error) {
+	p, err := s.Auth.Principal(ctx, sess.UserID)
+	if errors.Is(err, auth.ErrUserNotFound) {
+		return auth.Principal{}, auth.ErrNoSession
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("load user: %w", err)
+	}
+	return p, nil
+}
+
+// localPrincipal is the desktop's OS user.
+func (s *Service) localPrincipal() auth.Principal {
+	return auth.Principal{Local: true, Name: s.localName}
+}
