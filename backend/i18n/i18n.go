@@ -306,12 +306,19 @@ var placeholderRE = regexp.MustCompile(`\{\{\.([A-Za-z_][A-Za-z0-9_]*)\}\}`)
 // Placeholders returns the sorted, distinct placeholder names of a template, or an error if
 // the template uses anything beyond plain {{.Name}} fields.
 func Placeholders(src string) ([]string, error) {
-	if rest := placeholderRE.ReplaceAllString(src, ""); strings.Contains(rest, "{{") {
-		return nil, fmt.Errorf("template %q: only {{.Name}} placeholders are allowed", src)
-	}
+	// Walk the "{{" the way text/template's lexer does: each one must open a placeholder.
 	var names []string
-	for _, m := range placeholderRE.FindAllStringSubmatch(src, -1) {
-		names = append(names, m[1])
+	for rest := src; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			break
+		}
+		m := placeholderRE.FindStringSubmatchIndex(rest[i:])
+		if m == nil || m[0] != 0 {
+			return nil, fmt.Errorf("template %q: only {{.Name}} placeholders are allowed", src)
+		}
+		names = append(names, rest[i+m[2]:i+m[3]])
+		rest = rest[i+m[1]:]
 	}
 	sort.Strings(names)
 	return slices.Compact(names), nil
@@ -353,6 +360,9 @@ func parseCatalog(data []byte) (msgs []*goi18n.Message, err error) {
 	msgs, err = goi18n.ParseMessageBytes(data, toml.Unmarshal)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCatalog, err)
+	}
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("%w: no messages", ErrCatalog)
 	}
 	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
