@@ -1,0 +1,478 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+func TestForwardedHeaders(t *testing.T) {
+	sessions := fakeSessions{"good-session": {Code: keys.CodeValid, UserID: "usr_alice"}}
+	e := newEnv(t, func(c *gateway.Config) { c.Sessions = sessions })
+	e.addRoute(routes.Params{Prefix: "/strip", Upstream: e.up.URL + "/base", StripPrefix: true})
+	e.addRoute(routes.Params{Prefix: "/query", Upstream: e.up.URL, QueryKeyParam: "api_key"})
+	k := e.key.Key
+	other, _ := keys.Generate("kg")
+
+	tests := []struct {
+		name  string
+		path  string
+		hdr   map[string]string
+		check func(t *testing.T, ec echo)
+	}{
+		{"x-api-key stripped, identity set", "/x", map[string]string{"x-api-key": k}, func(t *testing.T, ec echo) {
+			wantAbsent(t, ec, "X-Api-Key")
+			wantHeader(t, ec, "X-Keygate-Key-Id", e.key.ID)
+			wantHeader(t, ec, "X-Keygate-Key-Name", "test key")
+			wantHeader(t, ec, "X-Keygate-Org-Id", e.org.ID)
+			wantAbsent(t, ec, "X-Keygate-User-Id")
+		}},
+		{"bearer stripped", "/x", map[string]string{"Authorization": "Bearer " + k}, func(t *testing.T, ec echo) {
+			wantAbsent(t, ec, "Authorization")
+			wantHeader(t, ec, "X-Keygate-Key-Id", e.key.ID)
+		}},
+		{"another Keygate key in Authorization never leaks", "/x", map[string]string{"x-api-key": k, "Authorization": "Bearer " + other.Raw}, func(t *testing.T, ec echo) {
+			wantAbsent(t, ec, "Authorization")
+		}},
+		{"upstream's own Authorization kept", "/x", map[string]string{"x-api-key": k, "Authorization": "Basic dXNlcjpwYXNz"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "Authorization", "Basic dXNlcjpwYXNz")
+		}},
+		{"session cookie stripped, other cookies kept", "/x", map[string]string{"Cookie": "a=1; keygate_session=good-session; b=2"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "Cookie", "a=1; b=2")
+			wantHeader(t, ec, "X-Keygate-User-Id", "usr_alice")
+			wantAbsent(t, ec, "X-Keygate-Key-Id")
+		}},
+		{"session cookie stripped even when a key authenticated", "/x", map[string]string{"x-api-key": k, "Cookie": "keygate_session=good-session"}, func(t *testing.T, ec echo) {
+			wantAbsent(t, ec, "Cookie")
+		}},
+		{"query key stripped, order of the rest kept", "/query/x?z=1&api_key=" + k + "&a=2", nil, func(t *testing.T, ec echo) {
+			if ec.Query != "z=1&a=2" {
+				t.Errorf("query %q, want z=1&a=2", ec.Query)
+			}
+		}},
+		{"spoofed identity headers replaced", "/x", map[string]string{"x-api-key": k, "X-Keygate-Key-Id": "key_evil",
+			"X-Keygate-Org-Id": "org_evil", "X-Keygate-User-Id": "usr_admin", "X-Keygate-Role": "admin"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "X-Keygate-Key-Id", e.key.ID)
+			wantHeader(t, ec, "X-Keygate-Org-Id", e.org.ID)
+			wantAbsent(t, ec, "X-Keygate-User-Id")
+			wantAbsent(t, ec, "X-Keygate-Role")
+		}},
+		{"underscore spellings removed", "/x", map[string]string{"x-api-key": k, "X_Keygate_User_Id": "usr_admin", "X_Forwarded_For": "6.6.6.6"}, func(t *testing.T, ec echo) {
+			for name := range ec.Header {
+				if strings.Contains(name, "_") {
+					t.Errorf("header %s reached the upstream", name)
+				}
+			}
+		}},
+		{"client X-Forwarded-* ignored", "/x", map[string]string{"x-api-key": k, "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Host": "evil.example",
+			"X-Forwarded-Proto": "https", "Forwarded": "for=6.6.6.6", "X-Real-Ip": "6.6.6.6", "X-Forwarded-Prefix": "/admin", "Host": "api.example.com"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "X-Forwarded-For", "127.0.0.1")
+			wantHeader(t, ec, "X-Forwarded-Host", "api.example.com")
+			wantHeader(t, ec, "X-Forwarded-Proto", "http")
+			wantAbsent(t, ec, "Forwarded")
+			wantAbsent(t, ec, "X-Real-Ip")
+			wantAbsent(t, ec, "X-Forwarded-Prefix")
+		}},
+		{"well-formed request id kept", "/x", map[string]string{"x-api-key": k, "X-Request-Id": "abc-123"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "X-Request-Id", "abc-123")
+		}},
+		{"malformed request id replaced", "/x", map[string]string{"x-api-key": k, "X-Request-Id": "bad id\twith spaces"}, func(t *testing.T, ec echo) {
+			if got := ec.Header.Get("X-Request-Id"); got == "" || strings.Contains(got, " ") {
+				t.Errorf("X-Request-Id %q", got)
+			}
+		}},
+		{"Connection header cannot remove identity headers", "/x", map[string]string{"x-api-key": k,
+			"Connection": "X-Keygate-Key-Id, X-Keygate-Org-Id, X-Request-Id, X-Forwarded-For"}, func(t *testing.T, ec echo) {
+			wantHeader(t, ec, "X-Keygate-Key-Id", e.key.ID)
+			wantHeader(t, ec, "X-Keygate-Org-Id", e.org.ID)
+			wantHeader(t, ec, "X-Forwarded-For", "127.0.0.1")
+			if ec.Header.Get("X-Request-Id") == "" {
+				t.Error("X-Request-Id removed")
+			}
+		}},
+		{"strip prefix with base path", "/strip/pets/1", map[string]string{"x-api-key": k}, func(t *testing.T, ec echo) {
+			if ec.Path != "/base/pets/1" {
+				t.Errorf("path %q, want /base/pets/1", ec.Path)
+			}
+		}},
+		{"strip prefix of the bare prefix", "/strip", map[string]string{"x-api-key": k}, func(t *testing.T, ec echo) {
+			if ec.Path != "/base/" && ec.Path != "/base" {
+				t.Errorf("path %q, want /base/", ec.Path)
+			}
+		}},
+		{"no strip keeps the path", "/query/a/b", map[string]string{"x-api-key": k}, func(t *testing.T, ec echo) {
+			if ec.Path != "/query/a/b" {
+				t.Errorf("path %q", ec.Path)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := e.do("GET", tt.path, tt.hdr, nil)
+			if res.StatusCode != 200 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			tt.check(t, readEcho(t, res))
+		})
+	}
+}
+
+func TestKeyNameWithNonASCIIIsEncoded(t *testing.T) {
+	e := newEnv(t)
+	k, err := e.keys.Create(context.Background(), keys.CreateParams{OrgID: e.org.ID, Name: "clé 100%", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := readEcho(t, e.do("GET", "/x", map[string]string{"x-api-key": k.Key}, nil))
+	wantHeader(t, ec, "X-Keygate-Key-Name", "cl%C3%A9 100%25")
+}
+
+func TestTrustedProxy(t *testing.T) {
+	proxies, err := gateway.ParseTrustedProxies([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = proxies })
+	ec := readEcho(t, e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key, "X-Forwarded-For": "203.0.113.7",
+		"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, nil))
+	wantHeader(t, ec, "X-Forwarded-For", "203.0.113.7, 127.0.0.1")
+	wantHeader(t, ec, "X-Forwarded-Proto", "https")
+	wantHeader(t, ec, "X-Forwarded-Host", "api.example.com")
+	if got := e.gw.Requests(gateway.Filter{Limit: 1}); len(got) != 1 || got[0].ClientAddr != "203.0.113.7" {
+		t.Fatalf("logged client %+v, want 203.0.113.7", got)
+	}
+}
+
+func wantHeader(t *testing.T, ec echo, name, want string) {
+	t.Helper()
+	if got := ec.Header.Values(name); len(got) != 1 || got[0] != want {
+		t.Errorf("upstream saw %s = %q, want %q", name, got, want)
+	}
+}
+
+func wantAbsent(t *testing.T, ec echo, name string) {
+	t.Helper()
+	if got, ok := ec.Header[http.CanonicalHeaderKey(name)]; ok {
+		t.Errorf("upstream saw %s = %q, want it absent", name, got)
+	}
+}
+
+func TestPathsAndRoutes(t *testing.T) {
+	e := newEnv(t)
+	if err := e.routes.RemoveByPrefix(context.Background(), "/"); err != nil {
+		t.Fatal(err)
+	}
+	e.addRoute(routes.Params{Prefix: "/api", Upstream: e.up.URL})
+	e.addRoute(routes.Params{Prefix: "/api/v2", Upstream: e.up.URL + "/two", StripPrefix: true})
+	hdr := map[string]string{"x-api-key": e.key.Key}
+	tests := []struct {
+		path     string
+		want     int
+		wantPath string
+		code     gateway.Code
+	}{
+		{"/api", 200, "/api", ""},
+		{"/api/x", 200, "/api/x", ""},
+		{"/apix", 404, "", gateway.CodeNoRoute},
+		{"/api/v2/pets", 200, "/two/pets", ""},
+		{"/api/v2x", 200, "/api/v2x", ""},
+		{"/other", 404, "", gateway.CodeNoRoute},
+		{"/api/../admin", 400, "", gateway.CodeInvalidPath},
+		{"/api/%2e%2e/admin", 400, "", gateway.CodeInvalidPath},
+		{"/api//x", 400, "", gateway.CodeInvalidPath},
+		{"/api/./x", 400, "", gateway.CodeInvalidPath},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			// Send the path exactly as written.
+			c := rawRequest(t, e.srv.Listener.Addr().String(), "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\nx-api-key: "+e.key.Key+"\r\nConnection: close\r\n\r\n")
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
+			}
+			if tt.want == 200 {
+				if ec := readEcho(t, res); ec.Path != tt.wantPath {
+					t.Fatalf("upstream path %q, want %q", ec.Path, tt.wantPath)
+				}
+				return
+			}
+			if p := readProblem(t, res); p.Code != tt.code {
+				t.Fatalf("code %s, want %s", p.Code, tt.code)
+			}
+		})
+	}
+	_ = hdr
+}
+
+func TestRouteChangesPickedUpWithinASecond(t *testing.T) {
+	e := newEnv(t)
+	other, err := openSecond(t, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := false
+	if _, err := routes.New(other, nil).Add(context.Background(), routes.Params{Prefix: "/open", Upstream: e.up.URL, AuthRequired: &f}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for e.do("GET", "/open/x", nil, nil).StatusCode != 200 {
+		if time.Since(start) > time.Second {
+			t.Fatal("route added by another process not live within 1 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestUpgrades(t *testing.T) {
+	seen := make(chan http.Header, 10)
+	// The upstream echoes bytes after a WebSocket handshake, and (misbehaving on purpose)
+	// switches protocols for any Upgrade it is sent.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		proto := r.Header.Get("Upgrade")
+		if proto == "" {
+			io.WriteString(w, "plain")
+			return
+		}
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n", proto)
+		brw.Flush()
+		io.Copy(c, brw)
+	}))
+	defer up.Close()
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+	}))
+	defer evil.Close()
+
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/ws", Upstream: up.URL})
+	e.addRoute(routes.Params{Prefix: "/evil", Upstream: evil.URL})
+	addr := e.srv.Listener.Addr().String()
+
+	t.Run("websocket echo", func(t *testing.T) {
+		c := rawRequest(t, addr, "GET /ws/chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-api-key: "+e.key.Key+"\r\n\r\n")
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 101 {
+			t.Fatalf("status %d, want 101", res.StatusCode)
+		}
+		h := <-seen
+		if h.Get("X-Api-Key") != "" || h.Get("X-Keygate-Key-Id") != e.key.ID {
+			t.Fatalf("upstream handshake headers %v", h)
+		}
+		for _, msg := range []string{"hello", "world"} {
+			io.WriteString(c, msg)
+			buf := make([]byte, len(msg))
+			if _, err := io.ReadFull(br, buf); err != nil || string(buf) != msg {
+				t.Fatalf("echo %q, %v", buf, err)
+			}
+		}
+	})
+	t.Run("websocket needs a key", func(t *testing.T) {
+		c := rawRequest(t, addr, "GET /ws/chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 401 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+	t.Run("h2c is served as plain HTTP/1.1", func(t *testing.T) {
+		c := rawRequest(t, addr, "GET /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"+
+			"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nx-api-key: "+e.key.Key+"\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d, want 200", res.StatusCode)
+		}
+		h := <-seen
+		if h.Get("Upgrade") != "" || h.Get("Http2-Settings") != "" {
+			t.Fatalf("upstream saw upgrade headers %v", h)
+		}
+	})
+	t.Run("other upgrade protocols are dropped", func(t *testing.T) {
+		c := rawRequest(t, addr, "GET /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: TLS/1.2\r\nx-api-key: "+e.key.Key+"\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		<-seen
+	})
+	t.Run("an unrequested 101 from the upstream is refused", func(t *testing.T) {
+		c := rawRequest(t, addr, "GET /evil/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nx-api-key: "+e.key.Key+"\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == 101 || res.StatusCode != 502 {
+			t.Fatalf("status %d, want 502", res.StatusCode)
+		}
+	})
+	t.Run("HTTP/2 prior knowledge is refused", func(t *testing.T) {
+		before := len(seen)
+		c := rawRequest(t, addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if strings.HasPrefix(string(b), "HTTP/1.1 101") || strings.HasPrefix(string(b), "HTTP/1.1 200") {
+			t.Fatalf("answer %q", b)
+		}
+		if len(seen) != before {
+			t.Fatal("upstream reached")
+		}
+	})
+}
+
+func TestServerSentEventsFlushImmediately(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, "data: second\n\n")
+	}))
+	defer up.Close()
+	defer close(release)
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/events", Upstream: up.URL})
+	res := e.do("GET", "/events", map[string]string{"x-api-key": e.key.Key}, nil)
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(res.Body).ReadString('\n')
+		line <- l
+	}()
+	select {
+	case l := <-line:
+		if l != "data: first\n" {
+			t.Fatalf("first line %q", l)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("first event not delivered while the upstream is still streaming")
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(3 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+
+	e := newEnv(t, func(c *gateway.Config) { c.UpstreamTimeout = 300 * time.Millisecond })
+	e.addRoute(routes.Params{Prefix: "/slow", Upstream: slow.URL})
+	e.addRoute(routes.Params{Prefix: "/closed", Upstream: closed})
+	e.addRoute(routes.Params{Prefix: "/nxdomain", Upstream: "http://keygate-test.invalid"})
+	hdr := map[string]string{"x-api-key": e.key.Key}
+
+	start := time.Now()
+	res := e.do("GET", "/slow", hdr, nil)
+	took := time.Since(start)
+	if res.StatusCode != 504 || readProblem(t, res).Code != gateway.CodeUpstreamTimeout {
+		t.Fatalf("slow upstream: %d", res.StatusCode)
+	}
+	if took > 400*time.Millisecond {
+		t.Fatalf("504 after %v, want within timeout + 100 ms", took)
+	}
+	for _, p := range []string{"/closed", "/nxdomain"} {
+		res := e.do("GET", p, hdr, nil)
+		if res.StatusCode != 502 || readProblem(t, res).Code != gateway.CodeUpstreamUnavailable {
+			t.Fatalf("%s: %d", p, res.StatusCode)
+		}
+	}
+	if !hasVaryOrigin(res.Header) || res.Header.Get("X-Request-Id") == "" {
+		t.Error("error answer lacks Vary or X-Request-Id")
+	}
+}
+
+func TestClientGoneIsLogged499(t *testing.T) {
+	arrived := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/hang", Upstream: up.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/hang", nil)
+	req.Header.Set("x-api-key", e.key.Key)
+	go func() { <-arrived; cancel() }()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("request not cancelled")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := e.gw.Requests(gateway.Filter{Route: "/hang"}); len(got) == 1 {
+			if got[0].Status != 499 || got[0].ErrorCode != string(gateway.CodeClientClosed) {
+				t.Fatalf("logged %d %s", got[0].Status, got[0].ErrorCode)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no log entry")
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/small", Upstream: e.up.URL, MaxBodyBytes: 10})
+	hdr := map[string]string{"x-api-key": e.key.Key}
+	if res := e.do("POST", "/small", hdr, strings.NewReader("0123456789")); res.StatusCode != 200 {
+		t.Fatalf("10 bytes: %d", res.StatusCode)
+	}
+	res := e.do("POST", "/small", hdr, strings.NewReader("0123456789X"))
+	if res.StatusCode != 413 || readProblem(t, res).Code != gateway.CodePayloadTooLarge {
+		t.Fatalf("11 bytes with Content-Length: %d", res.StatusCode)
+	}
+	// Chunked: no Content-Length to trust, the limit applies while streaming.
+	res = e.do("POST", "/small", hdr, io.MultiReader(strings.NewReader(strings.Repeat("x", 100))))
+	if res.StatusCode != 413 {
+		t.Fatalf("chunked 100 bytes: %d", res.StatusCode)
+	}
+	if res := e.do("POST", "/x", hdr, strings.NewReader(strings.Repeat("x", 1<<20))); res.StatusCode != 200 {
+		t.Fatalf("no limit on other routes: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,415 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t)
+	hdr := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	const good, bad = "https://app.example.com", "https://evil.example.com"
+	tests := []struct {
+		name       string
+		method     string
+		hdr        map[string]string
+		want       int
+		wantOrigin string
+	}{
+		{"allowed origin", "GET", hdr("Origin", good, "x-api-key", e.key.Key), 200, good},
+		{"allowed origin on a 401", "GET", hdr("Origin", good), 401, good},
+		{"disallowed origin", "GET", hdr("Origin", bad, "x-api-key", e.key.Key), 200, ""},
+		{"suffix trick", "GET", hdr("Origin", good+".evil.com", "x-api-key", e.key.Key), 200, ""},
+		{"null origin", "GET", hdr("Origin", "null", "x-api-key", e.key.Key), 200, ""},
+		{"no origin", "GET", hdr("x-api-key", e.key.Key), 200, ""},
+		{"preflight allowed, no key needed", "OPTIONS", hdr("Origin", good, "Access-Control-Request-Method", "POST",
+			"Access-Control-Request-Headers", "x-api-key, content-type, x-trace"), 204, good},
+		{"preflight disallowed", "OPTIONS", hdr("Origin", bad, "Access-Control-Request-Method", "POST"), 403, ""},
+		{"OPTIONS without preflight headers needs a key", "OPTIONS", hdr("Origin", good), 401, good},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.seen.count()
+			res := e.do(tt.method, "/x", tt.hdr, nil)
+			if res.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
+			}
+			if got := res.Header.Values("Access-Control-Allow-Origin"); tt.wantOrigin == "" && len(got) != 0 ||
+				tt.wantOrigin != "" && (len(got) != 1 || got[0] != tt.wantOrigin) {
+				t.Fatalf("Access-Control-Allow-Origin %q, want %q", got, tt.wantOrigin)
+			}
+			if acac := res.Header.Get("Access-Control-Allow-Credentials"); (acac == "true") != (tt.wantOrigin != "") {
+				t.Errorf("Access-Control-Allow-Credentials %q", acac)
+			}
+			if !hasVaryOrigin(res.Header) {
+				t.Errorf("no Vary: Origin")
+			}
+			if tt.method == "OPTIONS" && tt.want != 401 && e.seen.count() != before {
+				t.Error("preflight reached the upstream")
+			}
+			if tt.want == 204 {
+				ah := strings.ToLower(res.Header.Get("Access-Control-Allow-Headers"))
+				for _, h := range []string{"x-api-key", "authorization", "content-type", "x-trace"} {
+					if !strings.Contains(ah, h) {
+						t.Errorf("Access-Control-Allow-Headers %q lacks %s", ah, h)
+					}
+				}
+				if !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "POST") {
+					t.Errorf("Access-Control-Allow-Methods %q", res.Header.Get("Access-Control-Allow-Methods"))
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreamCORSHeadersAreReplaced(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+		w.Header().Set("X-Request-Id", "upstream-id")
+		w.Header().Set("Vary", "Accept-Encoding")
+	}))
+	defer up.Close()
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/cors", Upstream: up.URL})
+	res := e.do("GET", "/cors", map[string]string{"x-api-key": e.key.Key, "Origin": "https://evil.example.com", "X-Request-Id": "mine"}, nil)
+	if res.Header.Get("Access-Control-Allow-Origin") != "" || res.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("upstream CORS headers passed: %v", res.Header)
+	}
+	if got := res.Header.Values("X-Request-Id"); len(got) != 1 || got[0] != "mine" {
+		t.Fatalf("X-Request-Id %q", got)
+	}
+	if !hasVaryOrigin(res.Header) {
+		t.Fatalf("Vary %q", res.Header.Values("Vary"))
+	}
+}
+
+func newServer(t *testing.T, e *env, opts ...envOption) *gateway.Server {
+	t.Helper()
+	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Clock: e.clock, Listen: "127.0.0.1:0"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := gateway.NewServer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	return s
+}
+
+func TestHeaderLimit431(t *testing.T) {
+	e := newEnv(t)
+	s := newServer(t, e)
+	addr := strings.TrimPrefix(s.URL(), "http://")
+	send := func(total int) int {
+		head := "GET /x HTTP/1.1\r\nHost: x\r\nx-api-key: " + e.key.Key + "\r\nConnection: close\r\n"
+		pad := total - len(head) - len("X-Pad: \r\n") - len("\r\n")
+		req := head + "X-Pad: " + strings.Repeat("a", pad) + "\r\n\r\n"
+		if len(req) != total {
+			t.Fatalf("built %d bytes, want %d", len(req), total)
+		}
+		c := rawRequest(t, addr, req)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := send(32<<10 - 100); got != 200 {
+		t.Fatalf("request head just under 32 KiB: %d", got)
+	}
+	if got := send(32<<10 + 100); got != 431 {
+		t.Fatalf("request head just over 32 KiB: %d, want 431", got)
+	}
+	if got := send(200 << 10); got != 431 {
+		t.Fatalf("200 KiB head: %d, want 431", got)
+	}
+}
+
+func TestServerStartStopStatus(t *testing.T) {
+	e := newEnv(t)
+	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Listen: "127.0.0.1:0"}
+	s, err := gateway.NewServer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.Running {
+		t.Fatal("running before Start")
+	}
+	for range 2 { // can be started again after Stop (the desktop window's start/stop button)
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != gateway.ErrRunning {
+			t.Fatalf("second Start: %v", err)
+		}
+		st := s.Status()
+		if !st.Running || st.StartedAt == nil || !strings.HasPrefix(st.URL, "http://127.0.0.1:") {
+			t.Fatalf("status %+v", st)
+		}
+		res, err := http.Get(st.URL + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 401 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Status().Running {
+			t.Fatal("running after Stop")
+		}
+		if _, err := http.Get(st.URL + "/x"); err == nil {
+			t.Fatal("still answering after Stop")
+		}
+	}
+}
+
+func TestListenAddressChecks(t *testing.T) {
+	for _, tt := range []struct {
+		addr   string
+		remote bool
+		ok     bool
+		warn   bool
+	}{
+		{"127.0.0.1:8787", false, true, false},
+		{"[::1]:8787", false, true, false},
+		{"localhost:8787", false, true, false},
+		{"0.0.0.0:8787", false, false, false},
+		{":8787", false, false, false},
+		{"192.0.2.1:8787", false, false, false},
+		{"0.0.0.0:8787", true, true, true},
+		{"nonsense", true, false, false},
+	} {
+		warn, err := gateway.CheckListen(tt.addr, tt.remote)
+		if (err == nil) != tt.ok || (warn != "") != tt.warn {
+			t.Errorf("CheckListen(%q, %v) = %q, %v", tt.addr, tt.remote, warn, err)
+		}
+	}
+}
+
+func TestGracefulShutdownDrains(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		time.Sleep(400 * time.Millisecond)
+		io.WriteString(w, "finished")
+	}))
+	defer up.Close()
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/slow", Upstream: up.URL})
+	s := newServer(t, e)
+	url := s.URL()
+
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", url+"/slow", nil)
+		req.Header.Set("x-api-key", e.key.Key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- result{string(b), err}
+	}()
+	<-arrived
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Error("new connections accepted while draining")
+	}
+	r := <-done
+	if r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	// Usage is flushed on stop.
+	k, err := e.keys.Get(context.Background(), "", e.key.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.UsageCount < 1 || k.LastUsedAt == nil {
+		t.Fatalf("usage not flushed: %+v", k)
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	e := newEnv(t)
+	e.do("GET", "/a?secret=1", map[string]string{"x-api-key": e.key.Key, "Cookie": "keygate_session=abc; theme=dark", "X-Custom": "ok"}, nil)
+	e.do("GET", "/b", map[string]string{"Authorization": "Bearer " + e.key.Key, "X-Echo": e.key.Key}, nil)
+	e.do("GET", "/c", nil, nil)
+
+	got := e.gw.Requests(gateway.Filter{})
+	if len(got) != 3 {
+		t.Fatalf("%d entries", len(got))
+	}
+	if got[0].Path != "/c" || got[0].Status != 401 || got[0].ErrorCode != "MISSING_CREDENTIAL" {
+		t.Fatalf("newest %+v", got[0])
+	}
+	if got[2].Path != "/a" || got[2].KeyID != e.key.ID || got[2].KeyName != "test key" || got[2].OrgID != e.org.ID || got[2].Route != "/" {
+		t.Fatalf("oldest %+v", got[2])
+	}
+	if got := e.gw.Requests(gateway.Filter{Status: "4xx"}); len(got) != 1 {
+		t.Fatalf("4xx filter: %d", len(got))
+	}
+	if got := e.gw.Requests(gateway.Filter{KeyID: e.key.ID}); len(got) != 2 {
+		t.Fatalf("key filter: %d", len(got))
+	}
+	if got := e.gw.Requests(gateway.Filter{OrgID: e.org.ID, IncludeAnonymous: false}); len(got) != 2 {
+		t.Fatalf("org filter: %d", len(got))
+	}
+	// Persisted within a couple of seconds, with no secret anywhere in the table.
+	var rows []gateway.Entry
+	deadline := time.Now().Add(3 * time.Second)
+	for len(rows) < 3 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		var err error
+		if rows, err = gateway.QueryRequests(context.Background(), e.st, gateway.Filter{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d persisted rows", len(rows))
+	}
+	if rows[2].Headers.Get("X-Custom") != "ok" || rows[2].Headers.Get("X-Api-Key") != "[redacted]" {
+		t.Fatalf("persisted headers %v", rows[2].Headers)
+	}
+	for _, entries := range [][]gateway.Entry{got, rows} {
+		for _, en := range entries {
+			for name, vs := range en.Headers {
+				for _, v := range vs {
+					if strings.Contains(v, e.key.Key) || strings.Contains(v, "abc") {
+						t.Errorf("secret in logged header %s: %q", name, v)
+					}
+				}
+			}
+		}
+	}
+	var n int
+	if err := e.st.Read.QueryRow(`SELECT count(*) FROM request_log WHERE headers LIKE ? OR path LIKE '%secret%'`,
+		"%"+e.key.Key[3:20]+"%").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("secret found in %d rows (%v)", n, err)
+	}
+}
+
+func TestRequestLogIsBounded(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.RequestLogSize = 5; c.RequestLogKeep = 7 })
+	for range 12 {
+		e.do("GET", "/x", nil, nil)
+	}
+	if got := e.gw.Requests(gateway.Filter{}); len(got) != 5 {
+		t.Fatalf("ring holds %d, want 5", len(got))
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		e.st.Read.QueryRow(`SELECT count(*) FROM request_log`).Scan(&n)
+		if n > 7 {
+			t.Fatalf("%d rows kept, want at most 7", n)
+		}
+		if n >= 5 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("nothing persisted")
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key}, nil)
+	e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key}, nil)
+	e.do("GET", "/x", nil, nil)
+	rec := httptest.NewRecorder()
+	e.gw.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`keygate_gateway_requests_total{route="/",code="200"} 2`,
+		`keygate_gateway_requests_total{route="/",code="401"} 1`,
+		`keygate_gateway_request_duration_seconds_count{route="/"} 3`,
+		`keygate_gateway_request_duration_seconds_bucket{route="/",le="+Inf"} 3`,
+		`keygate_key_cache_hits_total 1`,
+		"# TYPE keygate_gateway_requests_total counter",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("content type %q", rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestSettingsReload(t *testing.T) {
+	e := newEnv(t)
+	if e.gw.UpstreamTimeout() != routes.DefaultUpstreamTimeout {
+		t.Fatalf("timeout %v", e.gw.UpstreamTimeout())
+	}
+	if _, err := e.routes.UpdateSettings(context.Background(), routes.Settings{
+		AllowedOrigins: []string{"https://docs.example.com"}, UpstreamTimeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for e.gw.UpstreamTimeout() != 5*time.Second {
+		if time.Now().After(deadline) {
+			t.Fatal("timeout setting not picked up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res := e.do("GET", "/x", map[string]string{"Origin": "https://docs.example.com", "x-api-key": e.key.Key}, nil)
+	if res.Header.Get("Access-Control-Allow-Origin") != "https://docs.example.com" {
+		t.Fatal("stored origin not allowed")
+	}
+	// Flag origins stay allowed alongside stored ones.
+	res = e.do("GET", "/x", map[string]string{"Origin": "https://app.example.com", "x-api-key": e.key.Key}, nil)
+	if res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatal("configured origin dropped")
+	}
+}
+
+func TestConsoleOrigins(t *testing.T) {
+	got := gateway.ConsoleOrigins("127.0.0.1:8788")
+	l := gateway.NewOriginList(got)
+	for _, o := range []string{"http://127.0.0.1:8788", "http://localhost:8788"} {
+		if !l.Allows(o) {
+			t.Errorf("%s not allowed (%v)", o, got)
+		}
+	}
+	if l.Allows("http://localhost:9999") {
+		t.Error("other port allowed")
+	}
+}
+
