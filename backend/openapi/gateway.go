@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"reflect"
@@ -26,6 +27,12 @@ type Route struct {
 	// OpenAPISource is a file path or URL of the upstream's document; "" gives a catch-all.
 	OpenAPISource string
 	AuthRequired  bool
+	// OrgBound is true when the route serves keys of one organization only (403 for others).
+	OrgBound bool
+	// MaxBodyBytes > 0 limits request bodies (413 above it).
+	MaxBodyBytes int64
+	// ValidateRequests checks requests against the upstream document (400 when invalid).
+	ValidateRequests bool
 }
 
 // GatewayOptions describes the gateway the document is for.
@@ -63,14 +70,25 @@ const (
 	problemName   = "Problem"
 )
 
+// gatewayResponses are the answers Keygate itself may give on a route's operations.
 var gatewayResponses = []struct {
 	status, name, desc string
-	auth               bool // only on routes that require a credential
+	applies            func(r Route, documented bool) bool
 }{
-	{"401", "Unauthorized", "Keygate refused the credential: none was sent (MISSING_CREDENTIAL), or the key is malformed, unknown, expired or revoked.", true},
-	{"429", "TooManyRequests", "Keygate's rate limit for this key, or for failed authentications from this client, was reached (RATE_LIMITED). Retry after the number of seconds in Retry-After.", true},
-	{"502", "BadGateway", "Keygate could not reach the upstream: connection refused or reset, or DNS failure (UPSTREAM_UNAVAILABLE).", false},
-	{"504", "GatewayTimeout", "The upstream did not answer within the gateway's upstream timeout (UPSTREAM_TIMEOUT).", false},
+	{"400", "RequestInvalid", "The request does not match the upstream's OpenAPI document (VALIDATION); `fields` names each failing parameter or body field. Only on routes that validate requests.",
+		func(r Route, documented bool) bool { return r.ValidateRequests && documented }},
+	{"401", "Unauthorized", "Keygate refused the credential: none was sent (MISSING_CREDENTIAL), or the key is malformed, unknown, expired or revoked.",
+		func(r Route, _ bool) bool { return r.AuthRequired }},
+	{"403", "ForbiddenOrganization", "The key belongs to an organization this route does not serve (FORBIDDEN).",
+		func(r Route, _ bool) bool { return r.AuthRequired && r.OrgBound }},
+	{"413", "PayloadTooLarge", "The request body is larger than this route allows (PAYLOAD_TOO_LARGE).",
+		func(r Route, _ bool) bool { return r.MaxBodyBytes > 0 }},
+	{"429", "TooManyRequests", "Keygate's rate limit for this key, or for failed authentications from this client, was reached (RATE_LIMITED). Retry after the number of seconds in Retry-After.",
+		func(r Route, _ bool) bool { return r.AuthRequired }},
+	{"502", "BadGateway", "Keygate could not reach the upstream: connection refused or reset, or DNS failure (UPSTREAM_UNAVAILABLE).",
+		func(Route, bool) bool { return true }},
+	{"504", "GatewayTimeout", "The upstream did not answer within the gateway's upstream timeout (UPSTREAM_TIMEOUT).",
+		func(Route, bool) bool { return true }},
 }
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -173,7 +191,9 @@ type merger struct {
 	pathOwner  map[string]string // template key → route prefix
 	components map[string]map[string]any
 	opIDs      map[string]bool
-	issues     []Issue
+	// usedResponses are Keygate's response components some operation refers to.
+	usedResponses map[string]bool
+	issues        []Issue
 }
 
 var componentSections = []string{"schemas", "parameters", "headers", "requestBodies", "responses", "examples", "links", "callbacks"}
@@ -186,6 +206,9 @@ func newMerger(opts GatewayOptions, parts []*routePart) *merger {
 		pathOwner:  map[string]string{},
 		components: map[string]map[string]any{},
 		opIDs:      map[string]bool{},
+		// Every operation can get 502 and 504, so the document always has these; validating
+		// a route's share on its own needs them too.
+		usedResponses: map[string]bool{},
 	}
 	for _, s := range append(componentSections, "securitySchemes") {
 		m.components[s] = map[string]any{}
@@ -266,6 +289,7 @@ func (m *merger) addRoute(ctx context.Context, p *routePart) {
 // addUpstream places the route's upstream document; on error nothing was added.
 func (m *merger) addUpstream(ctx context.Context, p *routePart) error {
 	issuesBefore, partIssuesBefore := len(m.issues), len(p.issues)
+	usedBefore := maps.Clone(m.usedResponses)
 	up := p.up.Doc
 	for _, n := range p.up.Notes {
 		m.issue(p, IssueNote, "%s", n)
@@ -275,12 +299,7 @@ func (m *merger) addUpstream(ctx context.Context, p *routePart) error {
 	if doc == nil {
 		return errors.New("upstream document is empty")
 	}
-	base := "/"
-	if len(up.Servers) > 0 {
-		if bp, err := up.Servers.BasePath(); err == nil {
-			base = bp
-		}
-	}
+	base := serverBase(up)
 
 	// Components: rename what clashes with a different component of the same name.
 	srcComps, _ := doc["components"].(map[string]any)
@@ -321,7 +340,7 @@ func (m *merger) addUpstream(ctx context.Context, p *routePart) error {
 			}
 			delete(op, "servers")
 			id, _ := op["operationId"].(string)
-			opIDs = append(opIDs, m.decorateOperation(p, op, method, gwPath, upPath, id))
+			opIDs = append(opIDs, m.decorateOperation(p, op, method, gwPath, upPath, id, true))
 		}
 		newPaths[gwPath] = item
 		pathKeys = append(pathKeys, key)
@@ -335,6 +354,7 @@ func (m *merger) addUpstream(ctx context.Context, p *routePart) error {
 			delete(m.opIDs, id)
 		}
 		m.issues, p.issues = m.issues[:issuesBefore], p.issues[:partIssuesBefore]
+		m.usedResponses = usedBefore
 		return fmt.Errorf("placed under %s it is not valid OpenAPI %s: %v", p.route.Prefix, Version, err)
 	}
 	m.components = comps
@@ -407,22 +427,9 @@ func (m *merger) componentsWith(p *routePart, src map[string]any, renames map[st
 // gatewayPath maps an upstream path to the path callers use on the gateway, or says why the
 // gateway cannot reach it through this route.
 func (m *merger) gatewayPath(p *routePart, base, upPath string) (string, string) {
-	full := joinPath(base, upPath)
-	rest := full
-	if u, err := url.Parse(p.route.Upstream); err == nil {
-		if up := strings.TrimSuffix(u.Path, "/"); up != "" {
-			r, ok := cutSegments(full, up)
-			if !ok {
-				return "", fmt.Sprintf("the upstream serves it at %s, outside the route's upstream base path %s", full, up)
-			}
-			rest = r
-		}
-	}
-	gw := rest
-	if p.route.StripPrefix {
-		gw = joinPath(p.route.Prefix, rest)
-	} else if _, ok := cutSegments(rest, p.route.Prefix); !ok {
-		return "", fmt.Sprintf("on the gateway it would be %s, which is outside the route's prefix %s (the prefix is not stripped)", rest, p.route.Prefix)
+	gw, why := placePath(p.route, base, upPath)
+	if why != "" {
+		return "", why
 	}
 	for _, other := range m.parts {
 		if len(other.route.Prefix) > len(p.route.Prefix) {
@@ -432,6 +439,40 @@ func (m *merger) gatewayPath(p *routePart, base, upPath string) (string, string)
 		}
 	}
 	return gw, ""
+}
+
+// placePath maps an upstream document's path (below its server base path) to the gateway
+// path that reaches it through route r, or says why none does. The gateway forwards a request
+// for P to the upstream URL's path joined with P, less the prefix when it is stripped.
+func placePath(r Route, base, upPath string) (string, string) {
+	full := joinPath(base, upPath)
+	rest := full
+	if u, err := url.Parse(r.Upstream); err == nil {
+		if up := strings.TrimSuffix(u.Path, "/"); up != "" {
+			cut, ok := cutSegments(full, up)
+			if !ok {
+				return "", fmt.Sprintf("the upstream serves it at %s, outside the route's upstream base path %s", full, up)
+			}
+			rest = cut
+		}
+	}
+	if r.StripPrefix {
+		return joinPath(r.Prefix, rest), ""
+	}
+	if _, ok := cutSegments(rest, r.Prefix); !ok {
+		return "", fmt.Sprintf("on the gateway it would be %s, which is outside the route's prefix %s (the prefix is not stripped)", rest, r.Prefix)
+	}
+	return rest, ""
+}
+
+// serverBase is the path of an upstream document's first server URL ("/" when it has none).
+func serverBase(doc *openapi3.T) string {
+	if len(doc.Servers) > 0 {
+		if bp, err := doc.Servers.BasePath(); err == nil {
+			return bp
+		}
+	}
+	return "/"
 }
 
 // cutSegments removes prefix from p when it matches whole path segments.
@@ -468,7 +509,7 @@ func templateKey(p string) string {
 
 // decorateOperation gives an operation its tag, a unique operationId, Keygate's security and
 // error responses; it returns the operationId.
-func (m *merger) decorateOperation(p *routePart, op map[string]any, method, gwPath, upPath, id string) string {
+func (m *merger) decorateOperation(p *routePart, op map[string]any, method, gwPath, upPath, id string, documented bool) string {
 	op["tags"] = []any{p.route.Prefix}
 	switch {
 	case id == "":
@@ -499,12 +540,13 @@ func (m *merger) decorateOperation(p *routePart, op map[string]any, method, gwPa
 		op["responses"] = responses
 	}
 	for _, r := range gatewayResponses {
-		if r.auth && !p.route.AuthRequired {
+		if !r.applies(p.route, documented) {
 			continue
 		}
 		existing, ok := responses[r.status].(map[string]any)
 		if !ok {
 			responses[r.status] = map[string]any{"$ref": "#/components/responses/" + r.name}
+			m.usedResponses[r.name] = true
 			continue
 		}
 		if _, isRef := existing["$ref"]; isRef {
@@ -568,7 +610,7 @@ func (m *merger) addCatchAll(p *routePart) {
 				"content":     map[string]any{"*/*": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}},
 			}
 		}
-		m.decorateOperation(p, op, method, gw, "any", "")
+		m.decorateOperation(p, op, method, gw, "any", "", false)
 		item[method] = op
 	}
 	m.paths[gw] = item
@@ -595,6 +637,11 @@ func (m *merger) finish(ctx context.Context) (*openapi3.T, error) {
 		"servers": []any{map[string]any{"url": strings.TrimSuffix(m.opts.ServerURL, "/"), "description": "Keygate gateway"}},
 		"tags":    tags,
 		"paths":   m.paths,
+	}
+	for _, r := range gatewayResponses {
+		if !m.usedResponses[r.name] {
+			delete(m.components["responses"], r.name)
+		}
 	}
 	comps := map[string]any{}
 	for s, entries := range m.components {

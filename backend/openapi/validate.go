@@ -1,0 +1,260 @@
+package openapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// ErrNoDocument means request validation was asked for a route without an OpenAPI document.
+var ErrNoDocument = errors.New("route has no openapi document to validate requests against")
+
+// RequestValidator checks requests for one route against the route's upstream document, as
+// the gateway receives them (the prefix still on the path). Requests for paths or methods the
+// document does not describe are not its business and pass.
+type RequestValidator struct {
+	router routers.Router
+}
+
+// LoadRequestValidator reads the route's upstream document and prepares a validator.
+func LoadRequestValidator(ctx context.Context, r Route, opts LoadOptions) (*RequestValidator, error) {
+	if strings.TrimSpace(r.OpenAPISource) == "" {
+		return nil, fmt.Errorf("route %s: %w", r.Prefix, ErrNoDocument)
+	}
+	up, err := LoadUpstream(ctx, r.OpenAPISource, opts)
+	if err != nil {
+		return nil, fmt.Errorf("route %s: %w", r.Prefix, err)
+	}
+	return NewRequestValidator(ctx, r, up)
+}
+
+// NewRequestValidator prepares a validator for route r from its loaded upstream document.
+func NewRequestValidator(ctx context.Context, r Route, up *Upstream) (*RequestValidator, error) {
+	r.Prefix = normalizePrefix(r.Prefix)
+	doc, _ := generic(up.Doc).(map[string]any)
+	if doc == nil {
+		return nil, fmt.Errorf("route %s: empty document", r.Prefix)
+	}
+	base := serverBase(up.Doc)
+	src, _ := doc["paths"].(map[string]any)
+	placed := map[string]any{}
+	for upPath, item := range src {
+		gw, why := placePath(r, base, upPath)
+		if why != "" {
+			continue // not reachable through this route: nothing to check
+		}
+		if it, ok := item.(map[string]any); ok {
+			delete(it, "servers")
+			for _, m := range httpMethods {
+				if op, ok := it[m].(map[string]any); ok {
+					delete(op, "servers")
+					delete(op, "security") // Keygate checks the credential, not the document
+				}
+			}
+		}
+		placed[gw] = item
+	}
+	doc["paths"] = placed
+	doc["servers"] = nil
+	delete(doc, "servers")
+	delete(doc, "security")
+	if comps, ok := doc["components"].(map[string]any); ok {
+		delete(comps, "securitySchemes")
+	}
+	t, err := loadGenerated(ctx, doc)
+	if err != nil {
+		return nil, fmt.Errorf("route %s: prepare validation: %w", r.Prefix, err)
+	}
+	router, err := gorillamux.NewRouter(t)
+	if err != nil {
+		return nil, fmt.Errorf("route %s: prepare validation: %w", r.Prefix, err)
+	}
+	return &RequestValidator{router: router}, nil
+}
+
+// FieldError is one failing parameter or body field.
+type FieldError struct {
+	Field  string `json:"field"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// InvalidRequest says why a request does not match the document.
+type InvalidRequest struct {
+	Detail string
+	Fields []FieldError
+}
+
+func (e *InvalidRequest) Error() string { return e.Detail }
+
+// Check validates r against the document. It returns nil when r is valid or not described by
+// the document, an *InvalidRequest when it is invalid. The body, if read, is put back.
+func (v *RequestValidator) Check(r *http.Request) error {
+	route, params, err := v.router.FindRoute(r)
+	if err != nil {
+		return nil // a path or method the document does not describe
+	}
+	opts := &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// Leave the request as the caller sent it: the upstream applies its own defaults.
+		SkipSettingDefaults: true,
+	}
+	opts.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string { return err.Reason })
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
+	err = openapi3filter.ValidateRequest(r.Context(), input)
+	if err == nil {
+		return nil
+	}
+	return toInvalidRequest(err)
+}
+
+func toInvalidRequest(err error) *InvalidRequest {
+	var fields []FieldError
+	var walk func(error)
+	walk = func(err error) {
+		var me openapi3.MultiError
+		if errors.As(err, &me) {
+			for _, e := range me {
+				walk(e)
+			}
+			return
+		}
+		var re *openapi3filter.RequestError
+		if !errors.As(err, &re) {
+			var se *openapi3filter.SecurityRequirementsError
+			if errors.As(err, &se) {
+				return // credentials are Keygate's business
+			}
+			fields = append(fields, FieldError{Field: "", Code: "INVALID", Detail: err.Error()})
+			return
+		}
+		switch {
+		case re.Parameter != nil:
+			name := re.Parameter.In + " parameter " + re.Parameter.Name
+			code := "INVALID_PARAMETER"
+			if re.Err == nil && strings.Contains(re.Reason, "required") || errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+				code = "REQUIRED"
+			}
+			fields = append(fields, FieldError{Field: re.Parameter.Name, Code: code, Detail: name + ": " + reasonOf(re)})
+		case re.RequestBody != nil:
+			if re.Err != nil {
+				var sme openapi3.MultiError
+				if errors.As(re.Err, &sme) {
+					for _, e := range sme {
+						fields = append(fields, bodyField(e, re))
+					}
+					return
+				}
+			}
+			fields = append(fields, bodyField(re.Err, re))
+		default:
+			fields = append(fields, FieldError{Code: "INVALID", Detail: reasonOf(re)})
+		}
+	}
+	walk(err)
+	if len(fields) == 0 {
+		return nil
+	}
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+	var names []string
+	for _, f := range fields {
+		if f.Field != "" {
+			names = append(names, f.Field)
+		}
+	}
+	detail := "The request does not match the API's OpenAPI document"
+	if len(names) > 0 {
+		detail += ": check " + strings.Join(dedupe(names), ", ")
+	}
+	return &InvalidRequest{Detail: detail + ".", Fields: fields}
+}
+
+func bodyField(err error, re *openapi3filter.RequestError) FieldError {
+	var se *openapi3.SchemaError
+	if err != nil && errors.As(err, &se) {
+		field := strings.Join(se.JSONPointer(), ".")
+		code := "INVALID"
+		if se.SchemaField == "required" {
+			code = "REQUIRED"
+		}
+		if field == "" {
+			field = "body"
+		}
+		return FieldError{Field: field, Code: code, Detail: "body field " + field + ": " + se.Reason}
+	}
+	return FieldError{Field: "body", Code: "INVALID_BODY", Detail: "body: " + reasonOf(re)}
+}
+
+func reasonOf(re *openapi3filter.RequestError) string {
+	var se *openapi3.SchemaError
+	if re.Err != nil && errors.As(re.Err, &se) {
+		return se.Reason
+	}
+	if re.Err != nil {
+		if re.Reason != "" {
+			return re.Reason + ": " + re.Err.Error()
+		}
+		return re.Err.Error()
+	}
+	return re.Reason
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Middleware answers an invalid request with 400 application/problem+json (code VALIDATION,
+// with the failing fields) and passes every other request to next.
+func (v *RequestValidator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := v.Check(r); err != nil {
+			var inv *InvalidRequest
+			if errors.As(err, &inv) {
+				WriteInvalidRequest(w, inv)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// WriteInvalidRequest writes inv as a 400 problem document.
+func WriteInvalidRequest(w http.ResponseWriter, inv *InvalidRequest) {
+	body, err := json.Marshal(struct {
+		Type   string       `json:"type"`
+		Title  string       `json:"title"`
+		Status int          `json:"status"`
+		Code   string       `json:"code"`
+		Detail string       `json:"detail"`
+		Fields []FieldError `json:"fields"`
+	}{"about:blank", http.StatusText(http.StatusBadRequest), http.StatusBadRequest, "VALIDATION", inv.Detail, inv.Fields})
+	if err != nil {
+		http.Error(w, "invalid request", http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ProblemMediaType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(body)
+}
