@@ -45,15 +45,15 @@ func CookieNameFor(secure bool) string {
 	return CookieName
 }
 
-// SessionCookie is the cookie that carries token: HttpOnly, SameSite=Lax, Secure over HTTPS,
-// expiring with the session's absolute lifetime.
-func SessionCookie(token string, expires time.Time, secure bool) *http.Cookie {
+// SessionCookie is the cookie that carries a new session: HttpOnly, SameSite=Lax, Secure over
+// HTTPS, kept by the browser for the session's absolute lifetime (Max-Age is relative, so a
+// skewed client clock does not matter; the server enforces both expiries anyway).
+func SessionCookie(token string, sess Session, secure bool) *http.Cookie {
 	return &http.Cookie{
 		Name:     CookieNameFor(secure),
 		Value:    token,
 		Path:     "/",
-		Expires:  expires,
-		MaxAge:   int(time.Until(expires).Seconds()),
+		MaxAge:   int(sess.ExpiresAt.Sub(sess.CreatedAt).Seconds()),
 		HttpOnly: true,
 		Secure:   secure,
 		SameSite: http.SameSiteLaxMode,

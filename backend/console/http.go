@@ -112,7 +112,7 @@ func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {
 		}
 		out, err := s.execute(ctx, o, c, in)
 		if c.newSession != nil {
-			http.SetCookie(w, auth.SessionCookie(c.newSession.token, c.newSession.session.ExpiresAt, secure))
+			http.SetCookie(w, auth.SessionCookie(c.newSession.token, c.newSession.session, secure))
 		}
 		if c.endSession {
 			http.SetCookie(w, auth.ClearCookie(secure))

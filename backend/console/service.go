@@ -5,6 +5,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -157,16 +158,19 @@ func (s *Service) firstOrg(ctx context.Context, p auth.Principal) (string, error
 	return "", errForbidden
 }
 
-// instanceOrg is the oldest organization: it owns the gateway-wide routes and settings.
+// instanceOrg is the first organization created: it owns the gateway-wide routes and
+// settings. rowid breaks ties between organizations created in the same millisecond, so the
+// answer never changes once given.
 func (s *Service) instanceOrg(ctx context.Context) (orgs.Org, error) {
-	all, err := s.Orgs.List(ctx)
+	var id string
+	err := s.Store.Read.QueryRowContext(ctx, `SELECT id FROM orgs ORDER BY created_at, rowid LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.Orgs.EnsureDefault(ctx)
+	}
 	if err != nil {
-		return orgs.Org{}, err
+		return orgs.Org{}, fmt.Errorf("find the instance organization: %w", err)
 	}
-	if len(all) > 0 {
-		return all[0], nil
-	}
-	return s.Orgs.EnsureDefault(ctx)
+	return s.Orgs.Get(ctx, id)
 }
 
 // record writes an audit entry. A failure is logged, not returned: the action it describes has

@@ -120,7 +120,6 @@ func (h *spa) serveFile(w http.ResponseWriter, r *http.Request, name string) boo
 	return true
 }
 
-
 func notBuilt(w http.ResponseWriter) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/keygate/keygate/backend/console"
+)
+
+// notOperations are App's exported methods that are not console operations: ServeHTTP hands
+// the window's non-asset requests to the console handler. (startup and shutdown are
+// unexported, so Wails does not bind them and they are not in the method set.)
+var notOperations = map[string]bool{"ServeHTTP": true}
+
+// TestAppBindsEveryOperation checks that the desktop App binds exactly the operation table:
+// one method per operation, same name, taking the operation's input and returning its output
+// and an error; and no other exported method.
+func TestAppBindsEveryOperation(t *testing.T) {
+	app := reflect.TypeFor[*App]()
+	errType := reflect.TypeFor[error]()
+	ops := map[string]console.Operation{}
+	for _, o := range console.Operations() {
+		ops[o.Name] = o
+	}
+	var names []string
+	for i := 0; i < app.NumMethod(); i++ {
+		m := app.Method(i)
+		names = append(names, m.Name)
+		if notOperations[m.Name] {
+			continue
+		}
+		o, ok := ops[m.Name]
+		if !ok {
+			t.Errorf("App.%s is bound but is no console operation", m.Name)
+			continue
+		}
+		ft := m.Type // receiver first
+		if ft.NumIn() != 2 || ft.In(1) != o.In {
+			t.Errorf("App.%s takes %v, want one %v", m.Name, ft, o.In)
+		}
+		if ft.NumOut() != 2 || ft.Out(0) != o.Out || ft.Out(1) != errType {
+			t.Errorf("App.%s returns %v, want (%v, error)", m.Name, ft, o.Out)
+		}
+	}
+	sort.Strings(names)
+	for name := range ops {
+		if _, ok := app.MethodByName(name); !ok {
+			t.Errorf("operation %s has no App method", name)
+		}
+	}
+	if t.Failed() {
+		t.Logf("App methods: %v", names)
+	}
+}
+
+// TestAppBeforeStartup checks that a bound call made before (or after a failed) startup gets
+// an error, not a panic.
+func TestAppBeforeStartup(t *testing.T) {
+	a := NewApp(t.TempDir())
+	if _, err := a.ListOrgs(console.NoInput{}); err == nil {
+		t.Fatal("no error before startup")
+	}
+	var pe *console.ProblemError
+	if _, err := a.GetMe(console.NoInput{}); errors.As(err, &pe) {
+		t.Fatalf("unexpected problem %v", pe)
+	}
+}
+
+// TestAppRunsOperations drives the bound methods the way the window does: as the local user,
+// admin of every organization, with problems as JSON error text.
+func TestAppRunsOperations(t *testing.T) {
+	a := NewApp(t.TempDir())
+	a.startup(t.Context())
+	t.Cleanup(func() { a.shutdown(t.Context()) })
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	me, err := a.GetMe(console.NoInput{})
+	if err != nil || me.Mode != "desktop" || len(me.Orgs) != 1 || me.Orgs[0].Role != "admin" {
+		t.Fatalf("GetMe: %+v, %v", me, err)
+	}
+	k, err := a.CreateKey(console.CreateKeyInput{Name: "desktop key", Expires: "30d"})
+	if err != nil || k.Key == "" || k.OrgID != me.Orgs[0].ID {
+		t.Fatalf("CreateKey: %+v, %v", k, err)
+	}
+	page, err := a.ListKeys(console.ListKeysInput{})
+	if err != nil || len(page.Keys) != 1 || page.Keys[0].CreatedBy != "local" {
+		t.Fatalf("ListKeys: %+v, %v", page, err)
+	}
+	_, err = a.CreateKey(console.CreateKeyInput{Name: "  "})
+	var pe *console.ProblemError
+	if !errors.As(err, &pe) || pe.Problem.Code != "VALIDATION" || pe.Problem.Fields[0].Field != "name" {
+		t.Fatalf("blank name: %v", err)
+	}
+	var decoded console.Problem
+	if json.Unmarshal([]byte(err.Error()), &decoded) != nil || decoded.Code != "VALIDATION" {
+		t.Fatalf("error text is not the problem as JSON: %q", err.Error())
+	}
+	if _, err := a.Login(console.LoginInput{Email: "a@example.com", Password: "whatever"}); !errors.As(err, &pe) || pe.Problem.Code != "UNSUPPORTED" {
+		t.Fatalf("Login on the desktop: %v", err)
+	}
+	st, err := a.GetGatewayStatus(console.NoInput{})
+	if err != nil || st.Running || !st.CanControl {
+		t.Fatalf("gateway status: %+v, %v", st, err)
+	}
+}
