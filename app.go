@@ -100,8 +100,9 @@ func (a *App) shutdown(context.Context) {
 	}
 }
 
-// ServeHTTP answers the window's requests that are not static assets.
-func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveAsset answers the window's requests that are not static assets. It is unexported so
+// that Wails does not bind it as an operation.
+func (a *App) serveAsset(w http.ResponseWriter, r *http.Request) {
 	if a.handler == nil {
 		http.Error(w, "keygate is not ready", http.StatusServiceUnavailable)
 		return

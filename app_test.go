@@ -10,10 +10,10 @@ import (
 	"github.com/keygate/keygate/backend/console"
 )
 
-// notOperations are App's exported methods that are not console operations: ServeHTTP hands
-// the window's non-asset requests to the console handler. (startup and shutdown are
-// unexported, so Wails does not bind them and they are not in the method set.)
-var notOperations = map[string]bool{"ServeHTTP": true}
+// notOperations are App's exported methods that are not console operations: none. Wails binds
+// every exported method, so lifecycle hooks and the asset handler (startup, shutdown,
+// serveAsset) are unexported and not in the method set.
+var notOperations = map[string]bool{}
 
 // TestAppBindsEveryOperation checks that the desktop App binds exactly the operation table:
 // one method per operation, same name, taking the operation's input and returning its output

@@ -5,6 +5,7 @@ package main
 import (
 	_ "embed"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/wailsapp/wails/v2"
@@ -25,7 +26,7 @@ var desktop = func(dataDir string) int {
 		MinHeight: 640,
 		AssetServer: &assetserver.Options{
 			Assets:  assets,
-			Handler: app,
+			Handler: http.HandlerFunc(app.serveAsset),
 		},
 		BackgroundColour: &options.RGBA{R: 255, G: 255, B: 255, A: 1},
 		OnStartup:        app.startup,
