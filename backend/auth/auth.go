@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/keygate/keygate/backend/clock"
@@ -57,7 +58,7 @@ type Service struct {
 	setupTTL    time.Duration
 	limiter     *limiter
 	hashSlots   chan struct{}
-	dummyHash   string
+	dummyHash   func() (string, error)
 	touchPeriod time.Duration
 }
 
@@ -106,16 +107,13 @@ func New(st *store.Store, opts ...Option) (*Service, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	// A login for an unknown address still checks a password against this hash, so that the
+	// answer's timing does not tell which addresses have accounts. Made on first need: the CLI
+	// rarely logs anyone in.
+	s.dummyHash = sync.OnceValues(func() (string, error) { return HashPassword("keygate-dummy-password", s.params) })
 	if s.idle <= 0 || s.absolute <= 0 || s.idle > s.absolute {
 		return nil, errors.New("session lifetimes must be positive and idle must not exceed absolute")
 	}
-	// A login for an unknown address still checks a password against this hash, so that the
-	// answer's timing does not tell which addresses have accounts.
-	h, err := HashPassword("keygate-dummy-password", s.params)
-	if err != nil {
-		return nil, err
-	}
-	s.dummyHash = h
 	return s, nil
 }
 

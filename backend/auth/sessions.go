@@ -102,7 +102,10 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 	err := s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Same work as for a real account, so timing does not reveal which addresses exist.
-		phc, userID = s.dummyHash, ""
+		if phc, err = s.dummyHash(); err != nil {
+			return "", Session{}, User{}, fmt.Errorf("login: %w", err)
+		}
+		userID = ""
 	} else if err != nil {
 		return "", Session{}, User{}, fmt.Errorf("login: %w", err)
 	}

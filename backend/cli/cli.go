@@ -58,6 +58,8 @@ var commands = []command{
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
 	{name: "version", summary: "print the version", run: runVersion},
+	{name: "users", args: "add|list …", summary: "add console users (serve mode) and list members", run: runUsers},
+	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},
 }
 
 // usageError is a wrong command line: exit code 2.

@@ -1,0 +1,79 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/store"
+)
+
+func TestUsersAddAndAuditList(t *testing.T) {
+	dir := t.TempDir()
+	const pw = "a long enough password"
+	r := run(t, dir, pw+"\n", "users", "add", "--email", "root@example.com", "--role", "admin", "--name", "Root")
+	if r.code != 0 || !strings.Contains(r.stdout, "root@example.com") {
+		t.Fatalf("users add: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, pw) {
+		t.Fatal("the password was printed")
+	}
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+	}{
+		{"duplicate", pw + "\n", []string{"--email", "root@example.com", "--role", "admin"}, 1},
+		{"short password", "short\n", []string{"--email", "b@example.com", "--role", "member"}, 1},
+		{"no password", "", []string{"--email", "b@example.com", "--role", "member"}, 1},
+		{"bad role", pw + "\n", []string{"--email", "b@example.com", "--role", "owner"}, 2},
+		{"no email", pw + "\n", []string{"--role", "member"}, 2},
+		{"bad email", pw + "\n", []string{"--email", "nope", "--role", "member"}, 1},
+		{"unknown org", pw + "\n", []string{"--email", "b@example.com", "--role", "member", "--org", "org_nope"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, dir, tc.stdin, append([]string{"users", "add"}, tc.args...)...)
+			if r.code != tc.code || r.stderr == "" {
+				t.Fatalf("exit %d (want %d), stderr %q", r.code, tc.code, r.stderr)
+			}
+		})
+	}
+
+	// The stored hash is argon2id in PHC form, and the password signs in.
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phc string
+	st.Read.QueryRow(`SELECT password_hash FROM users WHERE email = 'root@example.com'`).Scan(&phc)
+	if !strings.HasPrefix(phc, "$argon2id$v=19$m=65536,t=3,p=2$") {
+		t.Fatalf("hash %q", phc)
+	}
+	as, _ := auth.New(st)
+	if _, _, _, err := as.Login(context.Background(), "root@example.com", pw, "", ""); err != nil {
+		t.Fatalf("login with the added user: %v", err)
+	}
+	st.Close()
+
+	r = run(t, dir, "", "users", "list", "--json")
+	var ms []auth.Member
+	if err := json.Unmarshal([]byte(r.stdout), &ms); err != nil || len(ms) != 1 || ms[0].Role != auth.RoleAdmin {
+		t.Fatalf("users list: %v %q", err, r.stdout)
+	}
+
+	r = run(t, dir, "", "audit", "list", "--json")
+	var es []audit.Entry
+	if err := json.Unmarshal([]byte(r.stdout), &es); err != nil || r.code != 0 {
+		t.Fatalf("audit list: %v %q %q", err, r.stdout, r.stderr)
+	}
+	if len(es) != 2 || es[0].Action != audit.MemberAdd || es[1].Action != audit.UserCreate || es[0].Actor != audit.ActorCLI {
+		t.Fatalf("audit entries %+v", es)
+	}
+	if r := run(t, dir, "", "audit", "list"); r.code != 0 || !strings.Contains(r.stdout, "member.add") {
+		t.Fatalf("audit list table: %q", r.stdout)
+	}
+}
