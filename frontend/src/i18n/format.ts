@@ -1,0 +1,73 @@
+import type { Catalog } from '../api/types'
+
+export type Messages = Catalog['messages']
+export type Data = Record<string, string | number | undefined | null>
+
+const placeholder = /\{\{\s*\.(\w+)\s*\}\}/g
+
+/** interpolate fills go-i18n {{.Name}} placeholders; numbers are formatted for the language. */
+export function interpolate(text: string, data: Data | undefined, lang: string): string {
+  if (!data) return text
+  return text.replace(placeholder, (m, name: string) => {
+    const v = data[name]
+    if (v === undefined || v === null) return m
+    return typeof v === 'number' ? new Intl.NumberFormat(lang).format(v) : String(v)
+  })
+}
+
+/** pluralForm picks go-i18n's form (zero, one, two, few, many, other) for count with Intl.PluralRules. */
+export function pluralForm(forms: Record<string, string>, count: number, lang: string): string {
+  let rule = 'other'
+  try {
+    rule = new Intl.PluralRules(lang).select(count)
+  } catch {
+    // unknown language tag: "other" is always present
+  }
+  return forms[rule] ?? forms.other ?? Object.values(forms)[0] ?? ''
+}
+
+/** translate looks id up in messages; a missing id shows itself so it is noticed, never blank. */
+export function translate(messages: Messages, lang: string, id: string, data?: Data): string {
+  const m = messages[id]
+  if (m === undefined) return id
+  if (typeof m === 'string') return interpolate(m, data, lang)
+  const count = data?.Count ?? data?.count
+  if (count === undefined || count === null) return interpolate(m.other ?? Object.values(m)[0] ?? id, data, lang)
+  return interpolate(pluralForm(m, Number(count), lang), data, lang)
+}
+
+const units: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 24 * 3600],
+  ['month', 30 * 24 * 3600],
+  ['week', 7 * 24 * 3600],
+  ['day', 24 * 3600],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+]
+
+/** relativeTime says when t was, from now, in lang ("3 days ago", "in 2 hours"). */
+export function relativeTime(t: Date, lang: string, now: Date = new Date()): string {
+  const secs = Math.round((t.getTime() - now.getTime()) / 1000)
+  const abs = Math.abs(secs)
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' })
+  for (const [unit, size] of units) {
+    if (abs >= size || unit === 'second') {
+      return rtf.format(Math.round(secs / size), unit)
+    }
+  }
+  return rtf.format(0, 'second')
+}
+
+/** exactTime is the full date and time in lang, with the time zone. */
+export function exactTime(t: Date, lang: string): string {
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'long' }).format(t)
+}
+
+export function shortDate(t: Date, lang: string): string {
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(t)
+}
+
+export function formatNumber(n: number, lang: string, opts?: Intl.NumberFormatOptions): string {
+  return new Intl.NumberFormat(lang, opts).format(n)
+}

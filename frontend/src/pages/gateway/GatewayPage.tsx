@@ -1,0 +1,20 @@
+import { PageHeader } from '../../components/PageHeader'
+import { useT } from '../../i18n/i18n'
+import { useSession } from '../../session'
+import { GatewayStatusCard } from './GatewayStatusCard'
+import { RoutesCard } from './RoutesCard'
+import { GatewaySettingsCard } from './GatewaySettingsCard'
+
+export function GatewayPage() {
+  const t = useT()
+  const { can } = useSession()
+  const admin = can('admin')
+  return (
+    <>
+      <PageHeader title={t('gateway.title')} description={t('gateway.description')} />
+      <GatewayStatusCard admin={admin} />
+      <RoutesCard admin={admin} />
+      <GatewaySettingsCard admin={admin} />
+    </>
+  )
+}

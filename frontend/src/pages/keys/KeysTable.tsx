@@ -1,0 +1,66 @@
+import type { Key } from '../../api/types'
+import { StatusBadge } from '../../components/StatusBadge'
+import { Time } from '../../components/Time'
+import { Icon } from '../../components/Icon'
+import { useT } from '../../i18n/i18n'
+
+interface Props {
+  keys: Key[]
+  canManage: boolean
+  onRoll: (k: Key) => void
+  onRevoke: (k: Key) => void
+  onRename: (k: Key) => void
+}
+
+/** KeysTable lists keys: name, start…, status, created, expires, last used, created by. */
+export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props) {
+  const t = useT()
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">{t('keys.field.name')}</th>
+            <th scope="col">{t('keys.field.key')}</th>
+            <th scope="col">{t('keys.field.status')}</th>
+            <th scope="col">{t('keys.field.created')}</th>
+            <th scope="col">{t('keys.field.expires')}</th>
+            <th scope="col">{t('keys.field.last_used')}</th>
+            <th scope="col">{t('keys.field.created_by')}</th>
+            {canManage ? <th scope="col"><span className="sr-only">{t('common.actions')}</span></th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <tr key={k.id} data-key-id={k.id}>
+              <td className="cell-strong">{k.name}</td>
+              <td><code className="key-start" dir="ltr">{k.start}…</code></td>
+              <td><StatusBadge status={k.status} /></td>
+              <td><Time value={k.createdAt} /></td>
+              <td>{k.status === 'revoked' ? <Time value={k.revokedAt} /> : <Time value={k.expiresAt} empty={t('keys.expiry.never')} />}</td>
+              <td><Time value={k.lastUsedAt} empty={t('keys.never_used')} /></td>
+              <td className="muted truncate">{k.createdBy}</td>
+              {canManage ? (
+                <td className="cell-actions">
+                  {k.status !== 'revoked' ? (
+                    <>
+                      <button type="button" className="icon-btn" onClick={() => onRename(k)} aria-label={t('keys.rename.action', { Name: k.name })} title={t('keys.rename.title')}>
+                        <Icon name="edit" />
+                      </button>
+                      <button type="button" className="icon-btn" onClick={() => onRoll(k)} aria-label={t('keys.roll.action', { Name: k.name })} title={t('keys.roll.short')}>
+                        <Icon name="roll" />
+                      </button>
+                      <button type="button" className="icon-btn icon-btn-danger" onClick={() => onRevoke(k)} aria-label={t('keys.revoke.action', { Name: k.name })} title={t('keys.revoke.short')}>
+                        <Icon name="ban" />
+                      </button>
+                    </>
+                  ) : null}
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}

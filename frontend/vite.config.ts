@@ -1,0 +1,26 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite'
+import react from '@vitejs/plugin-react'
+
+// The console is served at the root of the console listener (and of the Wails asset server),
+// with client-side routes such as /keys and /docs, so assets use absolute paths.
+export default defineConfig({
+  plugins: [react()],
+  base: '/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 4096,
+  },
+  server: {
+    proxy: {
+      '/api': 'http://127.0.0.1:8788',
+      '/openapi': 'http://127.0.0.1:8788',
+    },
+  },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    setupFiles: ['src/test/setup.ts'],
+  },
+})
