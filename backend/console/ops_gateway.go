@@ -28,8 +28,8 @@ type RouteList struct {
 
 // RouteInput is a route's editable fields.
 type RouteInput struct {
-	Prefix      string `json:"prefix"`
-	Upstream    string `json:"upstream"`
+	Prefix      string `json:"prefix" required:"true" example:"/api"`
+	Upstream    string `json:"upstream" required:"true" format:"uri" example:"http://127.0.0.1:9000"`
 	StripPrefix bool   `json:"stripPrefix"`
 	// OrgID binds the route to one organization; "" admits keys of any organization.
 	OrgID         string `json:"orgId"`
@@ -50,8 +50,8 @@ func (in RouteInput) params() routes.Params {
 // UpdateRouteInput replaces a route's editable fields.
 type UpdateRouteInput struct {
 	ID               string `json:"id"`
-	Prefix           string `json:"prefix"`
-	Upstream         string `json:"upstream"`
+	Prefix           string `json:"prefix" required:"true" example:"/api"`
+	Upstream         string `json:"upstream" required:"true" format:"uri" example:"http://127.0.0.1:9000"`
 	StripPrefix      bool   `json:"stripPrefix"`
 	OrgID            string `json:"orgId"`
 	OpenAPISource    string `json:"openapiSource"`
@@ -69,7 +69,7 @@ type RouteIDInput struct {
 // GatewaySettings are the gateway-wide options.
 type GatewaySettings struct {
 	AllowedOrigins         []string `json:"allowedOrigins"`
-	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds"`
+	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds" required:"true" doc:"1 to 600."`
 }
 
 // GatewayStatus says whether the gateway runs and whether this console may start and stop it.

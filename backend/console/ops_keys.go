@@ -15,7 +15,7 @@ import (
 type ListKeysInput struct {
 	Org string `json:"org"`
 	// Status is active, expired, revoked or all (default).
-	Status string `json:"status"`
+	Status string `json:"status" enum:"active,expired,revoked,all"`
 	// Limit is 1–500, default 50.
 	Limit  int    `json:"limit"`
 	Cursor string `json:"cursor"`
@@ -24,9 +24,9 @@ type ListKeysInput struct {
 // CreateKeyInput creates a key.
 type CreateKeyInput struct {
 	Org  string `json:"org"`
-	Name string `json:"name"`
+	Name string `json:"name" required:"true" doc:"1 to 64 characters, trimmed."`
 	// Expires is never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of day, UTC).
-	Expires string `json:"expires"`
+	Expires string `json:"expires" example:"30d" doc:"never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of that day, UTC)."`
 	// RateLimit is requests per RateWindowSeconds (default 60); 0 means no limit.
 	RateLimit         int `json:"rateLimit"`
 	RateWindowSeconds int `json:"rateWindowSeconds"`
@@ -42,7 +42,7 @@ type KeyInput struct {
 type RenameKeyInput struct {
 	ID   string `json:"id"`
 	Org  string `json:"org"`
-	Name string `json:"name"`
+	Name string `json:"name" required:"true"`
 }
 
 // RevokeKeyInput revokes a key.

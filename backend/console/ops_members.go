@@ -18,17 +18,17 @@ type MemberList struct {
 // password of an account that may belong to other organizations).
 type AddMemberInput struct {
 	Org      string `json:"org"`
-	Email    string `json:"email"`
+	Email    string `json:"email" required:"true" format:"email"`
 	Name     string `json:"name"`
-	Role     string `json:"role"`
-	Password string `json:"password"`
+	Role     string `json:"role" required:"true" enum:"admin,developer,member"`
+	Password string `json:"password" format:"password" doc:"Only for a new account: 10 to 256 characters."`
 }
 
 // ChangeMemberRoleInput changes a member's role.
 type ChangeMemberRoleInput struct {
 	UserID string `json:"userId"`
 	Org    string `json:"org"`
-	Role   string `json:"role"`
+	Role   string `json:"role" required:"true" enum:"admin,developer,member"`
 }
 
 // MemberInput names a member.

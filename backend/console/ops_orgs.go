@@ -30,13 +30,13 @@ type OrgInput struct {
 
 // CreateOrgInput creates an organization.
 type CreateOrgInput struct {
-	Name string `json:"name"`
+	Name string `json:"name" required:"true"`
 }
 
 // RenameOrgInput renames an organization.
 type RenameOrgInput struct {
 	Org  string `json:"org"`
-	Name string `json:"name"`
+	Name string `json:"name" required:"true"`
 }
 
 func view(o orgs.Org, r auth.Role) OrgView {

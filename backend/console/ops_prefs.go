@@ -25,8 +25,8 @@ type Preferences struct {
 
 // PreferencesInput saves display choices.
 type PreferencesInput struct {
-	Language string `json:"language"`
-	Theme    string `json:"theme"`
+	Language string `json:"language" doc:"A shipped language tag, or empty to follow the browser or OS."`
+	Theme    string `json:"theme" enum:"system,light,dark"`
 }
 
 // The desktop has no account, so its preferences are settings rows.

@@ -24,8 +24,8 @@ type Me struct {
 
 // LoginInput signs a user in.
 type LoginInput struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" required:"true" format:"email"`
+	Password string `json:"password" required:"true" format:"password"`
 }
 
 // SessionOutput is the answer to login and setup; the cookie carries the session itself.
@@ -41,10 +41,10 @@ type SetupStatus struct {
 
 // CompleteSetupInput creates the first admin with the token from the setup link.
 type CompleteSetupInput struct {
-	Token    string `json:"token"`
-	Email    string `json:"email"`
+	Token    string `json:"token" required:"true" doc:"The token from the setup link printed by keygate serve."`
+	Email    string `json:"email" required:"true" format:"email"`
 	Name     string `json:"name"`
-	Password string `json:"password"`
+	Password string `json:"password" required:"true" format:"password" doc:"10 to 256 characters."`
 }
 
 const (
