@@ -57,6 +57,7 @@ var commands = []command{
 	{name: "orgs", args: "list|create NAME", summary: "list and create organizations", run: runOrgs},
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
+	{name: "openapi", args: "[--api console|gateway] [--out FILE]", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
 	{name: "version", summary: "print the version", run: runVersion},
 	{name: "users", args: "add|list …", summary: "add console users (serve mode) and list members", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},

@@ -19,9 +19,11 @@ import (
 // Operation describes one console operation for the console document. It mirrors the console's
 // operation table without importing it.
 //
-// The Go types drive the schemas: a field is required unless it is a pointer, has omitempty or
-// omitzero in its json tag, or says `required:"false"` (`required:"true"` forces it); `doc:"…"`
-// is the field's description, `enum:"a,b"` its allowed values, `format:"…"` its format and
+// The Go types drive the schemas. In results, a field is required (always present) unless it
+// has omitempty or omitzero in its json tag; in inputs, a field is required only when it says
+// `required:"true"` (path parameters always are), since an input field left out takes its
+// default. `required:"false"` or `required:"true"` overrides either rule. `doc:"…"` is the
+// field's description, `enum:"a,b"` its allowed values, `format:"…"` its format and
 // `example:"…"` an example; time.Time is a date-time string and a pointer is nullable.
 type Operation struct {
 	Name        string // the operationId, also the desktop App method's name
@@ -274,9 +276,6 @@ func (b *schemaBuilder) operation(op Operation, usedResponses map[string]bool) (
 			return nil, fmt.Errorf("output %s: %w", op.Out, err)
 		}
 		success["content"] = map[string]any{"application/json": map[string]any{"schema": ref}}
-		success["description"] = op.Summary + ": the result."
-	} else {
-		success["description"] = op.Summary + ": done, no content."
 	}
 	responses := map[string]any{strconv.Itoa(status): success}
 	use := func(name string) {
@@ -387,7 +386,7 @@ func (b *schemaBuilder) typeName(t reflect.Type) string {
 
 func (b *schemaBuilder) generator(exportTop bool) *openapi3gen.Generator {
 	return openapi3gen.NewGenerator(
-		openapi3gen.SchemaCustomizer(customizeSchema),
+		openapi3gen.SchemaCustomizer(customizer(false)),
 		openapi3gen.CreateTypeNameGenerator(b.typeName),
 		openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{
 			ExportComponentSchemas: true, ExportTopLevelSchema: exportTop,
@@ -409,10 +408,12 @@ func (b *schemaBuilder) component(t reflect.Type) (map[string]any, error) {
 	return generic(ref).(map[string]any), nil
 }
 
-// inline returns t's schema written out at the top (its nested structs are components).
+// inline returns input type t's schema written out in full: input rules for required fields
+// apply to every level, so nothing is shared with the result components.
 func (b *schemaBuilder) inline(t reflect.Type) (*openapi3.Schema, error) {
 	schemas := openapi3.Schemas{}
-	ref, err := b.generator(false).NewSchemaRefForValue(reflect.New(t).Elem().Interface(), schemas)
+	g := openapi3gen.NewGenerator(openapi3gen.SchemaCustomizer(customizer(true)))
+	ref, err := g.NewSchemaRefForValue(reflect.New(t).Elem().Interface(), schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -440,9 +441,16 @@ func (b *schemaBuilder) collect(schemas openapi3.Schemas) error {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// customizeSchema applies the struct tags and derives required fields from the Go types.
-func customizeSchema(_ string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
-	if d := tag.Get("doc"); d != "" && !isComponentStruct(t) {
+// customizer applies the struct tags and derives required fields from the Go types, by the
+// rules for inputs or for results.
+func customizer(input bool) openapi3gen.SchemaCustomizerFn {
+	return func(_ string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
+		return customizeSchema(t, tag, s, input)
+	}
+}
+
+func customizeSchema(t reflect.Type, tag reflect.StructTag, s *openapi3.Schema, input bool) error {
+	if d := tag.Get("doc"); d != "" && (input || !isComponentStruct(t)) {
 		s.Description = d
 	}
 	if e := tag.Get("enum"); e != "" {
@@ -458,7 +466,7 @@ func customizeSchema(_ string, t reflect.Type, tag reflect.StructTag, s *openapi
 		s.Example = enumValue(s, ex)
 	}
 	if t.Kind() == reflect.Struct && t != timeType {
-		s.Required = requiredFields(t)
+		s.Required = requiredFields(t, input)
 		if s.Description == "" && t.Name() != "" {
 			s.Description = sentenceFromName(t.Name())
 		}
@@ -493,7 +501,7 @@ func enumValue(s *openapi3.Schema, v string) any {
 }
 
 // requiredFields lists the JSON names of t's fields that are always present.
-func requiredFields(t reflect.Type) []string {
+func requiredFields(t reflect.Type, input bool) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -508,7 +516,7 @@ func requiredFields(t reflect.Type) []string {
 		if name == "" {
 			name = f.Name
 		}
-		required := f.Type.Kind() != reflect.Pointer && !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,")
+		required := !input && !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,")
 		switch f.Tag.Get("required") {
 		case "true":
 			required = true

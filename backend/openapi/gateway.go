@@ -643,6 +643,9 @@ func (m *merger) finish(ctx context.Context) (*openapi3.T, error) {
 			delete(m.components["responses"], r.name)
 		}
 	}
+	if !m.refersToProblem() {
+		delete(m.components["schemas"], problemName)
+	}
 	comps := map[string]any{}
 	for s, entries := range m.components {
 		if len(entries) > 0 {
@@ -651,6 +654,20 @@ func (m *merger) finish(ctx context.Context) (*openapi3.T, error) {
 	}
 	doc["components"] = comps
 	return loadGenerated(ctx, doc)
+}
+
+// refersToProblem reports whether anything left in the document uses Keygate's Problem schema.
+func (m *merger) refersToProblem() bool {
+	rest := map[string]any{"paths": m.paths}
+	for s, entries := range m.components {
+		for k, v := range entries {
+			if s != "schemas" || k != problemName {
+				rest[s+"/"+k] = v
+			}
+		}
+	}
+	b, _ := json.Marshal(rest)
+	return strings.Contains(string(b), `"#/components/schemas/`+problemName+`"`)
 }
 
 func (m *merger) info(title, desc string) map[string]any {

@@ -145,9 +145,9 @@ func TestGatewayPlacesPathsAndAppliesKeygate(t *testing.T) {
 	wantPaths := []string{
 		"/pets/pets", "/pets/pets/{petId}", // strip prefix: /pets + /pets
 		"/pets31/pets", "/pets31/pets/{petId}",
-		"/shop/orders",              // not stripped: the upstream's own /shop/orders
-		"/split/things",             // upstream base path /v1 cut off the route upstream
-		"/shop/legacy/{path}",       // no document: catch-all
+		"/shop/orders",        // not stripped: the upstream's own /shop/orders
+		"/split/things",       // upstream base path /v1 cut off the route upstream
+		"/shop/legacy/{path}", // no document: catch-all
 		"/broken/{path}", "/missing/{path}", "/tuples/{path}", "/unreachable/{path}",
 	}
 	got := doc.Paths.Keys()

@@ -49,4 +49,3 @@ func firstDiff(got, want []byte) string {
 	}
 	return ""
 }
-

@@ -123,43 +123,35 @@ func toInvalidRequest(err error) *InvalidRequest {
 	var fields []FieldError
 	var walk func(error)
 	walk = func(err error) {
-		var me openapi3.MultiError
-		if errors.As(err, &me) {
-			for _, e := range me {
-				walk(e)
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner)
 			}
-			return
-		}
-		var re *openapi3filter.RequestError
-		if !errors.As(err, &re) {
-			var se *openapi3filter.SecurityRequirementsError
-			if errors.As(err, &se) {
-				return // credentials are Keygate's business
-			}
-			fields = append(fields, FieldError{Field: "", Code: "INVALID", Detail: err.Error()})
-			return
-		}
-		switch {
-		case re.Parameter != nil:
-			name := re.Parameter.In + " parameter " + re.Parameter.Name
-			code := "INVALID_PARAMETER"
-			if re.Err == nil && strings.Contains(re.Reason, "required") || errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
-				code = "REQUIRED"
-			}
-			fields = append(fields, FieldError{Field: re.Parameter.Name, Code: code, Detail: name + ": " + reasonOf(re)})
-		case re.RequestBody != nil:
-			if re.Err != nil {
-				var sme openapi3.MultiError
-				if errors.As(re.Err, &sme) {
-					for _, e := range sme {
-						fields = append(fields, bodyField(e, re))
+		case *openapi3filter.SecurityRequirementsError:
+			// Credentials are Keygate's business, not the document's.
+		case *openapi3filter.RequestError:
+			switch {
+			case e.Parameter != nil:
+				code := "INVALID_PARAMETER"
+				if errors.Is(e.Err, openapi3filter.ErrInvalidRequired) {
+					code = "REQUIRED"
+				}
+				fields = append(fields, FieldError{Field: e.Parameter.Name, Code: code,
+					Detail: e.Parameter.In + " parameter " + e.Parameter.Name + ": " + reasonOf(e)})
+			case e.RequestBody != nil:
+				if me, ok := e.Err.(openapi3.MultiError); ok {
+					for _, inner := range me {
+						fields = append(fields, bodyField(inner, e))
 					}
 					return
 				}
+				fields = append(fields, bodyField(e.Err, e))
+			default:
+				fields = append(fields, FieldError{Code: "INVALID", Detail: reasonOf(e)})
 			}
-			fields = append(fields, bodyField(re.Err, re))
 		default:
-			fields = append(fields, FieldError{Code: "INVALID", Detail: reasonOf(re)})
+			fields = append(fields, FieldError{Code: "INVALID", Detail: err.Error()})
 		}
 	}
 	walk(err)

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/keygate/keygate/backend/openapi"
+	"github.com/keygate/keygate/backend/openapi/documents"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// runOpenAPI writes the console or gateway OpenAPI document.
+func runOpenAPI(ctx context.Context, env *Env, args []string) error {
+	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--strict]"
+	f := env.newFlags("openapi")
+	api := f.String("api", documents.Gateway, "which document: console or gateway")
+	out := f.String("out", "", "write to FILE (format from its .json, .yaml or .yml extension) instead of stdout")
+	formatFlag := f.String("format", "", "json or yaml (default: from --out, else json)")
+	gatewayURL := f.String("gateway-url", "http://127.0.0.1:8787", "the gateway's URL, for the document's servers")
+	consoleURL := f.String("console-url", "http://127.0.0.1:8788", "the console's URL")
+	strict := f.Bool("strict", false, "fail when an upstream document cannot be used or something clashes")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, usage); err != nil {
+		return err
+	}
+	if *api != documents.Console && *api != documents.Gateway {
+		return usagef("--api must be console or gateway, not %q", *api)
+	}
+	format := openapi.JSON
+	switch {
+	case *formatFlag != "":
+		if format, err = openapi.ParseFormat(*formatFlag); err != nil {
+			return usagef("%v", err)
+		}
+	case *out != "":
+		if format, err = openapi.FormatFromPath(*out); err != nil {
+			return usagef("%v (or pass --format)", err)
+		}
+	}
+
+	src := &documents.Source{
+		GatewayURL: func() string { return *gatewayURL },
+		ConsoleURL: func() string { return *consoleURL },
+		Version:    Version,
+	}
+	if *api == documents.Gateway {
+		st, err := env.Store(ctx)
+		if err != nil {
+			return err
+		}
+		src.Routes = routes.New(st, nil)
+	}
+	b, issues, err := src.Generate(ctx, *api, format)
+	if err != nil {
+		return fmt.Errorf("generate the %s document: %w", *api, err)
+	}
+	serious := 0
+	for _, i := range issues {
+		level := "note"
+		if i.Kind != openapi.IssueNote {
+			level, serious = "warning", serious+1
+		}
+		fmt.Fprintf(env.Stderr, "keygate: %s: %s\n", level, i)
+	}
+	if *strict && serious > 0 {
+		return fmt.Errorf("%d problem(s) with the %s document (see above); nothing was written", serious, *api)
+	}
+	if *out == "" {
+		_, err := env.Stdout.Write(b)
+		return err
+	}
+	return writeFileAtomic(*out, b)
+}
+
+// writeFileAtomic replaces name with data, so a reader never sees half a document.
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+// Package documents produces Keygate's two OpenAPI documents from the live sources — the
+// console's operation table and the gateway's routes in the store — for the CLI, the console's
+// /openapi/ endpoints and the desktop app. It sits apart from package openapi so that openapi
+// stays free of the console and routes packages.
+package documents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/openapi"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// The two documents.
+const (
+	Console = "console"
+	Gateway = "gateway"
+)
+
+// ErrUnknownAPI is returned for an api other than console or gateway.
+var ErrUnknownAPI = errors.New("unknown api")
+
+// RouteLister is what the gateway document needs of the route store.
+type RouteLister interface {
+	List(ctx context.Context) ([]routes.Route, error)
+}
+
+var _ RouteLister = (*routes.Service)(nil)
+
+// Source builds the documents.
+type Source struct {
+	// Routes lists the gateway's routes; nil gives a gateway document without routes.
+	Routes RouteLister
+	// GatewayURL and ConsoleURL are where callers reach the gateway and the console; a
+	// function lets the desktop app report the gateway's current address.
+	GatewayURL func() string
+	ConsoleURL func() string
+	Version    string
+	Load       openapi.LoadOptions
+}
+
+func call(f func() string) string {
+	if f == nil {
+		return ""
+	}
+	return f()
+}
+
+// Console builds the console document.
+func (s *Source) Console(ctx context.Context) (*openapi3.T, error) {
+	return openapi.Console(ctx, ConsoleOperations(), openapi.ConsoleOptions{
+		ServerURL:       call(s.ConsoleURL),
+		Version:         s.Version,
+		TagDescriptions: tagDescriptions,
+	})
+}
+
+// Gateway builds the gateway document; issues say what could not be used and why.
+func (s *Source) Gateway(ctx context.Context) (*openapi3.T, []openapi.Issue, error) {
+	var rs []routes.Route
+	if s.Routes != nil {
+		var err error
+		if rs, err = s.Routes.List(ctx); err != nil {
+			return nil, nil, fmt.Errorf("list routes: %w", err)
+		}
+	}
+	in := make([]openapi.Route, len(rs))
+	for i, r := range rs {
+		in[i] = Route(r)
+	}
+	gw := call(s.GatewayURL)
+	if gw == "" {
+		gw = "http://127.0.0.1:8787"
+	}
+	return openapi.Gateway(ctx, in, openapi.GatewayOptions{
+		ServerURL: gw, ConsoleURL: call(s.ConsoleURL), Version: s.Version, Load: s.Load,
+	})
+}
+
+// Generate builds one document ("console" or "gateway") and encodes it.
+func (s *Source) Generate(ctx context.Context, api string, format openapi.Format) ([]byte, []openapi.Issue, error) {
+	var (
+		doc    *openapi3.T
+		issues []openapi.Issue
+		err    error
+	)
+	switch api {
+	case Console:
+		doc, err = s.Console(ctx)
+	case Gateway:
+		doc, issues, err = s.Gateway(ctx)
+	default:
+		return nil, nil, fmt.Errorf("%w %q: use console or gateway", ErrUnknownAPI, api)
+	}
+	if err != nil {
+		return nil, issues, err
+	}
+	b, err := openapi.Encode(doc, format)
+	return b, issues, err
+}
+
+// ServeHTTP answers GET /openapi/{console,gateway}.{json,yaml}. It does not check who asks:
+// the console decides who may reach it.
+func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/openapi/")
+	api, ext, ok := strings.Cut(name, ".")
+	format, ferr := openapi.ParseFormat(ext)
+	if !ok || ferr != nil || (api != Console && api != Gateway) {
+		http.NotFound(w, r)
+		return
+	}
+	b, issues, err := s.Generate(r.Context(), api, format)
+	if err != nil {
+		http.Error(w, "could not build the "+api+" document: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if format == openapi.JSON {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Keygate-OpenAPI-Issues", fmt.Sprint(len(issues)))
+	_, _ = w.Write(b)
+}
+
+// Route describes a stored route for the gateway document.
+func Route(r routes.Route) openapi.Route {
+	return openapi.Route{
+		ID: r.ID, Prefix: r.Prefix, Upstream: r.Upstream, StripPrefix: r.StripPrefix,
+		OpenAPISource: r.OpenAPISource, AuthRequired: r.AuthRequired, OrgBound: r.OrgID != "",
+		MaxBodyBytes: r.MaxBodyBytes, ValidateRequests: r.ValidateRequests,
+	}
+}
+
+// ConsoleOperations describes the console's operation table for the console document.
+func ConsoleOperations() []openapi.Operation {
+	ops := console.Operations()
+	out := make([]openapi.Operation, len(ops))
+	for i, o := range ops {
+		out[i] = openapi.Operation{
+			Name: o.Name, Method: o.Method, Path: o.Path, Summary: o.Summary, Tag: o.Tag,
+			In: o.In, Out: o.Out, Status: o.Status, Access: string(o.Need), Mode: string(o.Mode),
+		}
+	}
+	return out
+}
+
+var tagDescriptions = map[string]string{
+	"session":       "Signing in and out, the current user, and creating the first admin.",
+	"organizations": "Organizations: each has its own keys, members and key prefix.",
+	"keys":          "API keys: create (the secret is shown once), list, rename, roll and revoke.",
+	"gateway":       "The gateway's routes and settings, its status, and the log of requests it served.",
+	"members":       "Who belongs to an organization, and with which role.",
+	"audit":         "The record of management actions.",
+	"preferences":   "The interface language and theme.",
+	"i18n":          "The message catalogs of the console's languages.",
+}
