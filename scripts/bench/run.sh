@@ -15,7 +15,7 @@
 #   BENCH_CASES=direct,keygate-key,...   run only these cases
 #   BENCH_MARKDOWN=FILE BENCH_JSON=FILE  also write the results there
 #   BENCH_PROFILE=FILE                   CPU profile of Keygate under the valid-key case
-#                                        (builds Keygate with -tags pprof)
+#                                        (measures scripts/bench/profiled: keygate + pprof)
 #   KEYGATE_BIN=PATH                     measure this binary instead of building one
 #   BENCH_KEEP=1                         keep the temporary directory (logs, nginx.conf)
 set -euo pipefail
@@ -44,9 +44,9 @@ go build -o "$work/driver" ./scripts/bench/driver
 
 keygate="${KEYGATE_BIN:-}"
 if [ -z "$keygate" ]; then
-  tags=()
-  if [ -n "${BENCH_PROFILE:-}" ]; then tags=(-tags pprof); fi
-  if go build "${tags[@]}" -o "$work/keygate" . 2>"$work/build.log"; then
+  main=.
+  if [ -n "${BENCH_PROFILE:-}" ]; then main=./scripts/bench/profiled; fi
+  if go build -o "$work/keygate" "$main" 2>"$work/build.log"; then
     keygate="$work/keygate"
   else
     echo "bench: could not build keygate; measuring the upstream and nginx only:" >&2
