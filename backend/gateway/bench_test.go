@@ -1,0 +1,109 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// benchEnv is a gateway with a tiny upstream; the benchmarks call ServeHTTP directly so that
+// the allocations reported are the gateway's and the upstream transport's, not a client's.
+func benchEnv(b *testing.B) (*env, http.Handler) {
+	b.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(up.Close)
+	e := newEnv(b, func(c *gateway.Config) { c.RequestLogKeep = -1 })
+	f := false
+	if _, err := e.routes.Put(context.Background(), routes.Params{Prefix: "/", Upstream: up.URL}); err != nil {
+		b.Fatal(err)
+	}
+	e.addRoute(routes.Params{Prefix: "/open", Upstream: up.URL, AuthRequired: &f})
+	return e, e.gw
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+func runBench(b *testing.B, h http.Handler, path string, hdr http.Header, want int) {
+	req := httptest.NewRequest("GET", path, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := req.Clone(context.Background())
+		r.Header = hdr.Clone()
+		rec := &statusRecorder{discardWriter: discardWriter{h: http.Header{}}}
+		h.ServeHTTP(rec, r)
+		if rec.status != want {
+			b.Fatalf("status %d, want %d", rec.status, want)
+		}
+	}
+}
+
+type statusRecorder struct {
+	discardWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(c int) { w.status = c }
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return len(b), nil
+}
+
+func BenchmarkProxyValidKey(b *testing.B) {
+	e, h := benchEnv(b)
+	runBench(b, h, "/pets", http.Header{"X-Api-Key": {e.key.Key}, "Accept": {"*/*"}}, 200)
+}
+
+func BenchmarkProxyBearerKey(b *testing.B) {
+	e, h := benchEnv(b)
+	runBench(b, h, "/pets", http.Header{"Authorization": {"Bearer " + e.key.Key}, "Accept": {"*/*"}}, 200)
+}
+
+func BenchmarkProxyAuthOff(b *testing.B) {
+	_, h := benchEnv(b)
+	runBench(b, h, "/open/pets", http.Header{"Accept": {"*/*"}}, 200)
+}
+
+func BenchmarkProxyMissingKey(b *testing.B) {
+	_, h := benchEnv(b)
+	runBench(b, h, "/pets", http.Header{"Accept": {"*/*"}}, 401)
+}
+
+func BenchmarkProxyUnknownKey(b *testing.B) {
+	e, h := benchEnv(b)
+	e.gw = nil
+	k, _ := keys.Generate("kg")
+	g, err := gateway.New(context.Background(), gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, FailedAuthLimit: -1,
+		RequestLogKeep: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = h
+	runBench(b, g, "/pets", http.Header{"X-Api-Key": {k.Raw}}, 401)
+}
+
+func BenchmarkExtractCredential(b *testing.B) {
+	h := http.Header{"Authorization": {"Bearer kg_0123456789abcdefghijABCDEFGHIJ01abcdef"}, "Cookie": {"a=b"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gateway.ExtractCredential(h, "", gateway.CredentialSources{Cookie: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
