@@ -412,4 +412,3 @@ func TestConsoleOrigins(t *testing.T) {
 		t.Error("other port allowed")
 	}
 }
-
