@@ -107,3 +107,14 @@ func TestAppRunsOperations(t *testing.T) {
 		t.Fatalf("gateway status: %+v, %v", st, err)
 	}
 }
+
+func TestAppUnknownOrganization(t *testing.T) {
+	a := NewApp(t.TempDir())
+	a.startup(t.Context())
+	t.Cleanup(func() { a.shutdown(t.Context()) })
+	_, err := a.CreateKey(console.CreateKeyInput{Org: "org_nope", Name: "k"})
+	var pe *console.ProblemError
+	if !errors.As(err, &pe) || pe.Problem.Code != "NOT_FOUND" {
+		t.Fatalf("unknown organization: %v", err)
+	}
+}

@@ -91,6 +91,7 @@ func TestAuditEntries(t *testing.T) {
 	c.Call("DELETE", "/api/v1/routes/"+rt.ID, nil, nil)
 	c.Call("PUT", "/api/v1/gateway/settings", map[string]any{"allowedOrigins": []string{"https://app.example.com"}, "upstreamTimeoutSeconds": 20}, nil)
 	c.Call("PATCH", "/api/v1/orgs/"+srv.Org.ID, map[string]any{"name": "Acme"}, nil)
+	c.Call("POST", "/api/v1/orgs", map[string]any{"name": "Second"}, nil)
 	c.Call("DELETE", "/api/v1/session", nil, nil)
 
 	es, err := srv.Audit.List(ctx, audit.Filter{Limit: 500})
@@ -115,7 +116,7 @@ func TestAuditEntries(t *testing.T) {
 	}
 	want := []string{audit.LoginFail, audit.Login, audit.KeyCreate, audit.KeyRename, audit.KeyRoll, audit.KeyRevoke,
 		audit.UserCreate, audit.MemberAdd, audit.MemberRole, audit.MemberRemove, audit.RouteAdd, audit.RouteUpdate,
-		audit.RouteRemove, audit.SettingsUpdate, audit.OrgRename, audit.Logout}
+		audit.RouteRemove, audit.SettingsUpdate, audit.OrgRename, audit.OrgCreate, audit.Logout}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit actions\n got %v\nwant %v", got, want)
 	}

@@ -141,19 +141,35 @@ func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (an
 	if !c.Principal.May(o.Need, org) {
 		return nil, errForbidden
 	}
+	// The desktop user may name any organization; an unknown one is NOT_FOUND. (A user who is
+	// no member already got FORBIDDEN, which says nothing about whether it exists.)
+	if o.Scope == ScopeOrg && c.Principal.Local {
+		if _, err := s.Orgs.Get(ctx, org); err != nil {
+			return nil, err
+		}
+	}
 	return o.run(s, ctx, c, in)
 }
 
-// firstOrg is the caller's oldest organization; a user with none gets FORBIDDEN.
+// firstOrg is the caller's oldest organization (creation order, as instanceOrg); a user with
+// none gets FORBIDDEN.
 func (s *Service) firstOrg(ctx context.Context, p auth.Principal) (string, error) {
-	all, err := s.Orgs.List(ctx)
+	rows, err := s.Store.Read.QueryContext(ctx, `SELECT id FROM orgs ORDER BY created_at, rowid`)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("list organizations: %w", err)
 	}
-	for _, o := range all {
-		if p.RoleIn(o.ID) != "" {
-			return o.ID, nil
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", fmt.Errorf("list organizations: %w", err)
 		}
+		if p.RoleIn(id) != "" {
+			return id, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("list organizations: %w", err)
 	}
 	return "", errForbidden
 }

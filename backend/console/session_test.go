@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/testutil"
@@ -252,6 +253,10 @@ func TestSetupToken(t *testing.T) {
 	sessionCookie(t, resp, "keygate_session")
 	if c.Call("GET", "/api/v1/me", nil, nil) != 200 {
 		t.Fatal("setup does not sign the admin in")
+	}
+	es, _ := srv.Audit.List(ctx, audit.Filter{})
+	if len(es) != 2 || es[1].Action != audit.SetupComplete || es[0].Action != audit.Login {
+		t.Fatalf("audit after setup: %+v", es)
 	}
 	roles, _ := srv.Auth.Roles(ctx, mustUser(t, srv, "first@example.com"))
 	if roles[srv.Org.ID] != auth.RoleAdmin {

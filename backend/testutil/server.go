@@ -47,6 +47,7 @@ type Server struct {
 // ServerOptions tune NewServer.
 type ServerOptions struct {
 	Desktop bool
+	Gateway console.Gateway
 	Handler console.HandlerOptions
 	Auth    []auth.Option
 }
@@ -71,7 +72,7 @@ func NewServerWith(t testing.TB, o ServerOptions) *Server {
 		t.Fatalf("default org: %v", err)
 	}
 	s.Console, err = console.New(console.Deps{Store: st, Clock: clk, Keys: s.Keys, Orgs: s.Orgs, Auth: as, Audit: s.Audit,
-		Routes: s.Routes, Desktop: o.Desktop, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Routes: s.Routes, Desktop: o.Desktop, Gateway: o.Gateway, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("console: %v", err)
 	}
