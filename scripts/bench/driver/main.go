@@ -322,6 +322,15 @@ func (r *runner) run(ctx context.Context, keygateBin, upstreamBin, nginxBin stri
 	}
 	mem := r.memory(e, have)
 	out := report(r.s, rs, mem, r.notes)
+	if !have["keygate"] {
+		keygateBin = ""
+	}
+	if !have["nginx"] {
+		nginxBin = ""
+	}
+	setup := describeSetup(ctx, r.wrk, nginxBin, keygateBin, r.s)
+	out.text = "\n" + setup + out.text
+	out.markdown = "```\n" + setup + "```\n\n" + out.markdown
 	fmt.Print(out.text)
 	if r.s.Markdown != "" {
 		if err := os.WriteFile(r.s.Markdown, []byte(out.markdown), 0o644); err != nil {
@@ -336,6 +345,41 @@ func (r *runner) run(ctx context.Context, keygateBin, upstreamBin, nginxBin stri
 		}
 	}
 	return 0
+}
+
+// describeSetup says what the figures were measured on: machine, kernel and tool versions.
+func describeSetup(ctx context.Context, wrk, nginx, keygate string, s settings) string {
+	var b strings.Builder
+	cpu := "unknown CPU"
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(info), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	first := func(name string, args ...string) string {
+		out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		return line
+	}
+	fmt.Fprintf(&b, "machine: %d CPUs (%s), %s\n", runtime.NumCPU(), cpu, first("uname", "-sr"))
+	if mem, err := os.ReadFile("/proc/meminfo"); err == nil {
+		line, _, _ := strings.Cut(string(mem), "\n")
+		fmt.Fprintf(&b, "memory:  %s\n", strings.Join(strings.Fields(line)[1:], " "))
+	}
+	fmt.Fprintf(&b, "wrk:     %s\n", strings.TrimSpace(strings.SplitN(first(wrk, "-v"), "Copyright", 2)[0]))
+	if nginx != "" {
+		fmt.Fprintf(&b, "nginx:   %s\n", first(nginx, "-v"))
+	}
+	if keygate != "" {
+		_, built, _ := strings.Cut(first("go", "version", keygate), ": ")
+		fmt.Fprintf(&b, "keygate: %s, built with %s\n", first(keygate, "version"), built)
+	}
+	fmt.Fprintf(&b, "wrk -t%d -c%d (latency cases -c%d), -d%s per case after a %s warm-up, %d run(s); wrk cpus %q, server cpus %q\n",
+		s.Threads, s.Conns, s.LatencyConns, s.Duration, s.Warmup, s.Runs, s.WrkCPUs, s.ServerCPUs)
+	return b.String()
 }
 
 func selectCases(only []string, have map[string]bool) []benchCase {
