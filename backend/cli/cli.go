@@ -58,6 +58,8 @@ var commands = []command{
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
 	{name: "openapi", args: "[--api console|gateway] [--out FILE]", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
+	{name: "serve", args: "[--listen ADDR] [--console-listen ADDR] [--upstream URL] [--demo] …", summary: "run the gateway and the web console", run: runServe},
+	{name: "routes", args: "list|add|remove …", summary: "list, add and remove gateway routes", run: runRoutes},
 	{name: "version", summary: "print the version", run: runVersion},
 	{name: "users", args: "add|list …", summary: "add console users (serve mode) and list members", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},
