@@ -9,6 +9,7 @@ import (
 
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/openapi"
+	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/testutil"
 )
 
@@ -114,7 +115,7 @@ func TestDesktopModeHTTP(t *testing.T) {
 
 func TestOpenAPIDocument(t *testing.T) {
 	ctx := context.Background()
-	doc, err := openapi.Console(ctx, console.OpenAPIOperations(), openapi.ConsoleOptions{ServerURL: "http://127.0.0.1:8788"})
+	doc, err := openapi.Console(ctx, documents.ConsoleOperations(), openapi.ConsoleOptions{ServerURL: "http://127.0.0.1:8788"})
 	if err != nil {
 		t.Fatal(err)
 	}
