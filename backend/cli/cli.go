@@ -32,7 +32,8 @@ type Env struct {
 	// Assets is the built frontend (may be empty); serve hands it to the console.
 	Assets fs.FS
 
-	st *store.Store
+	st       *store.Store
+	language string // resolved lazily from the environment; see lang
 }
 
 // Options are what main passes in.
@@ -90,17 +91,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	rest := global.Args()
 	if *help || len(rest) > 0 && rest[0] == "help" {
-		printUsage(stdout)
+		env.printUsage(stdout)
 		return ExitOK
 	}
 	if len(rest) == 0 {
 		if opts.Desktop != nil {
 			return opts.Desktop(env.DataDir)
 		}
-		fmt.Fprintln(stderr, "This is the headless build of Keygate: it has no window.")
-		fmt.Fprintln(stderr, "Start the gateway and the web console with:  keygate serve")
+		fmt.Fprintln(stderr, env.t("cli.headless.no_window", nil))
+		fmt.Fprintln(stderr, env.t("cli.headless.start_serve", nil))
 		fmt.Fprintln(stderr)
-		printUsage(stderr)
+		env.printUsage(stderr)
 		return ExitUsage
 	}
 	for _, c := range commands {
@@ -108,7 +109,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fail(env, c.run(ctx, env, rest[1:]))
 		}
 	}
-	return fail(env, usagef("unknown command %q; run 'keygate help' for the list", rest[0]))
+	return fail(env, usageError{env.t("cli.error.unknown_command", map[string]any{"Command": rest[0]})})
 }
 
 func fail(env *Env, err error) int {
@@ -122,7 +123,7 @@ func fail(env *Env, err error) int {
 		fmt.Fprintf(env.Stderr, "keygate: %s\n", sentence(ue.msg))
 		return ExitUsage
 	default:
-		fmt.Fprintf(env.Stderr, "keygate: %s\n", sentence(err.Error()))
+		fmt.Fprintf(env.Stderr, "keygate: %s\n", env.describe(err))
 		return ExitFail
 	}
 }
@@ -136,21 +137,21 @@ func sentence(s string) string {
 	return s + "."
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: keygate [--data-dir DIR] COMMAND [ARGS]")
+func (e *Env) printUsage(w io.Writer) {
+	fmt.Fprintln(w, e.t("cli.usage.line", nil))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Keygate puts API-key authentication in front of an HTTP API.")
-	fmt.Fprintln(w, "With no command, the desktop build opens its window.")
+	fmt.Fprintln(w, e.t("cli.usage.about", nil))
+	fmt.Fprintln(w, e.t("cli.usage.desktop", nil))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
+	fmt.Fprintln(w, e.t("cli.usage.commands", nil))
 	cs := append([]command(nil), commands...)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	for _, c := range cs {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, e.summary(c))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "The data directory is --data-dir, else $%s, else the user config directory.\n", config.EnvDataDir)
-	fmt.Fprintln(w, "Run 'keygate COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, e.t("cli.usage.data_dir", map[string]any{"Env": config.EnvDataDir}))
+	fmt.Fprintln(w, e.t("cli.usage.command_help", nil))
 }
 
 // ResolvedDataDir returns the data directory the command line and environment select.

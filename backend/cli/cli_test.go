@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,6 +12,13 @@ import (
 
 	"github.com/keygate/keygate/backend/cli"
 )
+
+// TestMain pins the CLI's language to English, whatever the machine's locale; the
+// localization test sets its own.
+func TestMain(m *testing.M) {
+	os.Setenv("KEYGATE_LANG", "en")
+	os.Exit(m.Run())
+}
 
 type result struct {
 	code           int
@@ -119,8 +127,8 @@ func TestErrorsAreOneSentence(t *testing.T) {
 		{[]string{"keys", "create", "--name", "x", "--expires", "2001-01-01"}, 1, "past"},
 		{[]string{"keys", "create", "--name", "x", "--expires", "soon"}, 1, "expiry"},
 		{[]string{"keys", "create", "--name", "x", "--org", "org_nope"}, 1, "org_nope"},
-		{[]string{"keys", "get", "key_nope"}, 1, "not found"},
-		{[]string{"keys", "revoke", "key_nope"}, 1, "not found"},
+		{[]string{"keys", "get", "key_nope"}, 1, "No key has the id key_nope"},
+		{[]string{"keys", "revoke", "key_nope"}, 1, "No key has the id key_nope"},
 		{[]string{"keys", "list", "--status", "sleeping"}, 1, "status"},
 		{[]string{"keys", "get"}, 2, "usage"},
 		{[]string{"keys", "frobnicate"}, 2, "unknown"},
@@ -182,5 +190,25 @@ func TestVersion(t *testing.T) {
 	r := run(t, t.TempDir(), "", "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "keygate ") {
 		t.Fatalf("%+v", r)
+	}
+}
+
+func TestHelpAndErrorsFollowKeygateLang(t *testing.T) {
+	t.Setenv("KEYGATE_LANG", "de")
+	r := run(t, t.TempDir(), "", "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Befehle:") || strings.Contains(r.stdout, "Commands:") {
+		t.Fatalf("German help: %q", r.stdout)
+	}
+	t.Setenv("KEYGATE_LANG", "ja")
+	r = run(t, t.TempDir(), "", "keys", "create", "--name", " ")
+	if r.code != 1 || !strings.Contains(r.stderr, "キー名") {
+		t.Fatalf("Japanese error: %q", r.stderr)
+	}
+	t.Setenv("KEYGATE_LANG", "")
+	t.Setenv("LANGUAGE", "")
+	t.Setenv("LC_ALL", "fr_FR.UTF-8")
+	r = run(t, t.TempDir(), "", "nope")
+	if r.code != 2 || !strings.Contains(r.stderr, "commande inconnue") {
+		t.Fatalf("French from LC_ALL: %q", r.stderr)
 	}
 }

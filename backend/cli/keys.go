@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,9 +96,14 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 		return writeJSON(env.Stdout, createdJSON{ID: c.ID, Key: c.Key, Name: c.Name, Start: c.Start, Prefix: c.Prefix,
 			CreatedAt: rfc3339(c.CreatedAt), ExpiresAt: rfc3339p(c.ExpiresAt)})
 	}
-	fmt.Fprintf(env.Stdout, "Created key %q (%s) in %s, expires %s.\n\n", c.Name, c.ID, orgID, describeExpiry(c.ExpiresAt))
-	fmt.Fprintf(env.Stdout, "    %s\n\n", c.Key)
-	fmt.Fprintln(env.Stdout, "Copy it now: Keygate keeps only its hash and cannot show it again.")
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.created", map[string]any{"Name": strconv.Quote(c.Name), "ID": c.ID, "Org": orgID}))
+	if c.ExpiresAt == nil {
+		fmt.Fprintln(env.Stdout, env.t("cli.keys.expires_never", nil))
+	} else {
+		fmt.Fprintln(env.Stdout, env.t("cli.keys.expires_at", map[string]any{"Time": rfc3339(*c.ExpiresAt)}))
+	}
+	fmt.Fprintf(env.Stdout, "\n    %s\n\n", c.Key)
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.copy_now", nil))
 	return nil
 }
 
@@ -138,7 +144,7 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 		return writeJSON(env.Stdout, out)
 	}
 	if len(all) == 0 {
-		fmt.Fprintln(env.Stdout, "No keys. Create one with: keygate keys create --name NAME")
+		fmt.Fprintln(env.Stdout, env.t("cli.keys.none", nil))
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
@@ -166,7 +172,7 @@ func keysGet(ctx context.Context, env *Env, args []string) error {
 	}
 	k, err := svc.Get(ctx, "", pos[0])
 	if err != nil {
-		return fmt.Errorf("get key %s: %w", pos[0], err)
+		return about(pos[0], err)
 	}
 	if *asJSON {
 		return writeJSON(env.Stdout, toKeyJSON(k))
@@ -197,9 +203,9 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 	}
 	k, err := svc.Revoke(ctx, "", pos[0], *reason)
 	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", pos[0], err)
+		return about(pos[0], err)
 	}
-	fmt.Fprintf(env.Stdout, "Revoked key %q (%s) at %s.\n", k.Name, k.ID, rfc3339(*k.RevokedAt))
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.revoked", map[string]any{"Name": strconv.Quote(k.Name), "ID": k.ID, "Time": rfc3339(*k.RevokedAt)}))
 	return nil
 }
 
@@ -274,7 +280,7 @@ func (e *Env) keysAndOrg(ctx context.Context, orgID string) (*keys.Service, stri
 		}
 		orgID = o.ID
 	} else if _, err := os.Get(ctx, orgID); err != nil {
-		return nil, "", fmt.Errorf("organization %s: %w", orgID, err)
+		return nil, "", about(orgID, err)
 	}
 	return keys.New(st), orgID, nil
 }
@@ -300,11 +306,4 @@ func orDash(t *time.Time, none string) string {
 		return none
 	}
 	return t.UTC().Format("2006-01-02 15:04")
-}
-
-func describeExpiry(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return "at " + rfc3339(*t)
 }
