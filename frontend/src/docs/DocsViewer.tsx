@@ -1,0 +1,83 @@
+import { useEffect, useRef, useState } from 'react'
+import { createApiReference } from '@scalar/api-reference'
+import '@scalar/api-reference/style.css'
+import type { DocsViewerProps } from '../pages/docs/DocsPage'
+import { useT } from '../i18n/i18n'
+import { scalarConfig, type ApiName } from './config'
+import { loadDocument } from './documents'
+
+type Loaded = { api: ApiName; doc: object } | { api: ApiName; error: string }
+
+/**
+ * DocsViewer shows Keygate's console and gateway OpenAPI documents in Scalar, bundled and
+ * offline. "Try it" on the gateway document sends the chosen key in x-api-key (kept in memory
+ * only) or, with no key, the console session cookie.
+ */
+export default function DocsViewer(props: DocsViewerProps) {
+  const t = useT()
+  const [api, setApi] = useState<ApiName>('gateway')
+  const [loaded, setLoaded] = useState<Loaded | null>(null)
+  const apiKey = useDebounced(props.apiKey, 250)
+  const host = useRef<HTMLDivElement>(null)
+
+  useEffect(() => {
+    let live = true
+    setLoaded(null)
+    loadDocument(api).then(
+      (doc) => live && setLoaded({ api, doc }),
+      (e: unknown) => live && setLoaded({ api, error: e instanceof Error ? e.message : String(e) }),
+    )
+    return () => { live = false }
+  }, [api])
+
+  useEffect(() => {
+    if (!host.current || !loaded || !('doc' in loaded)) return
+    const el = document.createElement('div')
+    host.current.replaceChildren(el)
+    const instance = createApiReference(el, scalarConfig({
+      api: loaded.api, document: loaded.doc, lang: props.lang, dir: props.dir, theme: props.theme,
+      apiKey, gatewayUrl: props.gatewayUrl,
+    }))
+    return () => instance.destroy()
+  }, [loaded, props.lang, props.dir, props.theme, props.gatewayUrl, apiKey])
+
+  const tab = (name: ApiName, label: string) => (
+    <button
+      type="button"
+      role="tab"
+      aria-selected={api === name}
+      className={api === name ? 'btn btn-sm btn-primary' : 'btn btn-sm'}
+      onClick={() => setApi(name)}
+      data-testid={`docs-switch-${name}`}
+    >
+      {label}
+    </button>
+  )
+
+  return (
+    <div className="docs-viewer" data-testid="docs-viewer" data-api={api}>
+      <div role="tablist" className="toolbar docs-switcher">
+        {tab('gateway', t('docs.gateway_document'))}
+        {tab('console', t('docs.console_document'))}
+      </div>
+      {loaded && 'error' in loaded ? (
+        <div role="alert" className="notice notice-error">
+          <p>{t('docs.unavailable.body')}</p>
+          <p className="mono small">{loaded.error}</p>
+        </div>
+      ) : null}
+      <div ref={host} className="docs-scalar" dir={props.dir} />
+    </div>
+  )
+}
+
+export { DocsViewer as DocsScreen }
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value)
+  useEffect(() => {
+    const id = setTimeout(() => setV(value), ms)
+    return () => clearTimeout(id)
+  }, [value, ms])
+  return v
+}
