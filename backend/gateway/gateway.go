@@ -51,6 +51,13 @@ type SessionResult struct {
 	OrgIDs []string
 }
 
+// RequestValidators prepares request validation for routes that ask for it (the route's
+// ValidateRequests): backend/openapi checks requests against the upstream's document. The
+// returned middleware answers an invalid request itself and passes the rest to next.
+type RequestValidators interface {
+	RequestValidator(ctx context.Context, r routes.Route) (func(next http.Handler) http.Handler, error)
+}
+
 // Defaults for Config's zero values.
 const (
 	DefaultListen            = "127.0.0.1:8787"
@@ -71,6 +78,9 @@ type Config struct {
 	Keys     KeyVerifier
 	Routes   *routes.Service
 	Sessions SessionVerifier // nil: session cookies are not accepted
+	// Validators serves routes with ValidateRequests; nil (or a document that fails to load)
+	// forwards their requests unchecked, with a warning in the log.
+	Validators RequestValidators
 	Clock    clock.Clock     // for rate limits and log times; nil: the real clock
 	Logger   *slog.Logger    // nil: slog.Default()
 
@@ -149,6 +159,13 @@ type Gateway struct {
 	idPrefix   string
 	idSeq      atomic.Uint64
 	reloadMu   sync.Mutex
+	validators map[string]validatorEntry // by route id, reused while the route is unchanged
+}
+
+type validatorEntry struct {
+	updated time.Time
+	source  string
+	handler http.Handler
 }
 
 // snapshot is everything a request reads that can change at runtime; it is swapped whole.
@@ -161,8 +178,9 @@ type snapshot struct {
 
 type route struct {
 	routes.Route
-	target  *url.URL
-	metrics *routeMetrics
+	target   *url.URL
+	metrics  *routeMetrics
+	validate http.Handler // the proxy behind request validation, for routes that validate
 }
 
 // New returns a Gateway with routes and settings loaded from the store.
@@ -182,6 +200,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		requests:   newRequestLog(cfg.RequestLogSize),
 		metrics:    newMetrics(),
 		idPrefix:   prefix + "-",
+		validators: map[string]validatorEntry{},
 	}
 	g.noRoute = g.metrics.forRoute("")
 	g.metrics.skipped = func() uint64 {
@@ -232,7 +251,7 @@ func (g *Gateway) Reload(ctx context.Context) error {
 			continue
 		}
 		prefixes = append(prefixes, r.Prefix)
-		values = append(values, &route{Route: r, target: u, metrics: g.metrics.forRoute(r.Prefix)})
+		values = append(values, &route{Route: r, target: u, metrics: g.metrics.forRoute(r.Prefix), validate: g.validator(ctx, r)})
 	}
 	timeout := set.UpstreamTimeout
 	if g.cfg.UpstreamTimeout > 0 {
@@ -246,6 +265,30 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		timeout: timeout,
 	})
 	return nil
+}
+
+// validator returns the validating handler for a route that asks for validation, loading the
+// upstream document only when the route is new or changed.
+func (g *Gateway) validator(ctx context.Context, r routes.Route) http.Handler {
+	if !r.ValidateRequests || g.cfg.Validators == nil {
+		if r.ValidateRequests {
+			g.log.Warn("route asks for request validation but no validator is configured", "prefix", r.Prefix)
+		}
+		delete(g.validators, r.ID)
+		return nil
+	}
+	if e, ok := g.validators[r.ID]; ok && e.updated.Equal(r.UpdatedAt) && e.source == r.OpenAPISource {
+		return e.handler
+	}
+	mw, err := g.cfg.Validators.RequestValidator(ctx, r)
+	var h http.Handler
+	if err != nil {
+		g.log.Warn("request validation off for route: its OpenAPI document could not be used", "prefix", r.Prefix, "err", err)
+	} else {
+		h = mw(g.proxy)
+	}
+	g.validators[r.ID] = validatorEntry{updated: r.UpdatedAt, source: r.OpenAPISource, handler: h}
+	return h
 }
 
 // Run keeps the gateway in step with the store until ctx ends: it reloads routes and settings
@@ -440,6 +483,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+	}
+	if rt.validate != nil {
+		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))
+		return
 	}
 	g.proxy.ServeHTTP(&st.rw, r.WithContext(st))
 }
