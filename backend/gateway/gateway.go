@@ -81,8 +81,8 @@ type Config struct {
 	// Validators serves routes with ValidateRequests; nil (or a document that fails to load)
 	// forwards their requests unchecked, with a warning in the log.
 	Validators RequestValidators
-	Clock    clock.Clock     // for rate limits and log times; nil: the real clock
-	Logger   *slog.Logger    // nil: slog.Default()
+	Clock      clock.Clock  // for rate limits and log times; nil: the real clock
+	Logger     *slog.Logger // nil: slog.Default()
 
 	// Listen is the gateway's address (Server only); AllowRemote permits a non-loopback one.
 	Listen      string
