@@ -252,6 +252,10 @@ func (b *Bundle) T(lang, id string, data map[string]any) string {
 	return s
 }
 
+// Has reports whether the embedded source catalog defines id (cheaper than looking into a
+// Catalog, which is a copy).
+func Has(id string) bool { return Default().Has(id) }
+
 // Has reports whether the source catalog defines id.
 func (b *Bundle) Has(id string) bool {
 	_, ok := b.messages[Source][id]
