@@ -212,3 +212,25 @@ func TestHelpAndErrorsFollowKeygateLang(t *testing.T) {
 		t.Fatalf("French from LC_ALL: %q", r.stderr)
 	}
 }
+
+func TestManagementActionsAreAudited(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "", "keys", "create", "--name", "audited", "--json")
+	var c struct{ ID, Key string }
+	json.Unmarshal([]byte(r.stdout), &c)
+	run(t, dir, "", "keys", "revoke", c.ID, "--reason", "done")
+	run(t, dir, "", "keys", "revoke", c.ID) // idempotent: no second entry
+	run(t, dir, "", "orgs", "create", "Acme")
+	a := run(t, dir, "", "audit", "list", "--json")
+	if a.code != 0 {
+		t.Fatalf("audit list: %+v", a)
+	}
+	for action, want := range map[string]int{"key.create": 1, "key.revoke": 1, "org.create": 1} {
+		if got := strings.Count(a.stdout, `"`+action+`"`); got != want {
+			t.Errorf("%s recorded %d times, want %d:\n%s", action, got, want, a.stdout)
+		}
+	}
+	if strings.Contains(a.stdout, c.Key) {
+		t.Error("the audit log holds a secret")
+	}
+}

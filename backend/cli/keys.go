@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
 )
@@ -92,6 +93,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
+	env.record(ctx, audit.Entry{OrgID: orgID, Action: audit.KeyCreate, Target: c.ID, Detail: c.Name})
 	if *asJSON {
 		return writeJSON(env.Stdout, createdJSON{ID: c.ID, Key: c.Key, Name: c.Name, Start: c.Start, Prefix: c.Prefix,
 			CreatedAt: rfc3339(c.CreatedAt), ExpiresAt: rfc3339p(c.ExpiresAt)})
@@ -201,9 +203,16 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	before, err := svc.Get(ctx, "", pos[0])
+	if err != nil {
+		return about(pos[0], err)
+	}
 	k, err := svc.Revoke(ctx, "", pos[0], *reason)
 	if err != nil {
 		return about(pos[0], err)
+	}
+	if before.RevokedAt == nil {
+		env.record(ctx, audit.Entry{OrgID: k.OrgID, Action: audit.KeyRevoke, Target: k.ID, Detail: k.RevokeReason})
 	}
 	fmt.Fprintln(env.Stdout, env.t("cli.keys.revoked", map[string]any{"Name": strconv.Quote(k.Name), "ID": k.ID, "Time": rfc3339(*k.RevokedAt)}))
 	return nil

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/orgs"
 )
 
@@ -57,6 +58,7 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("create organization: %w", err)
 		}
+		env.record(ctx, audit.Entry{OrgID: o.ID, Action: audit.OrgCreate, Target: o.ID, Detail: o.Name})
 		if *asJSON {
 			return writeJSON(env.Stdout, o)
 		}
