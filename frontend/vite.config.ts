@@ -13,6 +13,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
   },
   server: {
+    // The mock transport (npm run dev, ?mock) and tests read ../locales/*.toml.
+    fs: { allow: ['..'] },
     proxy: {
       '/api': 'http://127.0.0.1:8788',
       '/openapi': 'http://127.0.0.1:8788',

@@ -46,7 +46,7 @@ export function Dialog({ title, description, onClose, children, footer, wide, va
         return
       }
       if (e.key !== 'Tab') return
-      const items = Array.from(el.querySelectorAll<HTMLElement>(focusable)).filter((x) => x.offsetParent !== null || x === document.activeElement)
+      const items = Array.from(el.querySelectorAll<HTMLElement>(focusable)).filter((x) => !x.closest('[hidden]'))
       if (items.length === 0) {
         e.preventDefault()
         return

@@ -1,6 +1,6 @@
 // Icon is a small set of inline stroke icons (no icon font, no download). Decorative by default.
 const paths: Record<string, string> = {
-  key: 'M15 7a3 3 0 1 1-2.83 4H9l-1.5 1.5L6 11l-1.5 1.5L3 11l3-3h6.17A3 3 0 0 1 15 7Zm0 2a1 1 0 1 0 0 2 1 1 0 0 0 0-2Z',
+  key: 'M7.5 20.5a4.5 4.5 0 1 1 0-9 4.5 4.5 0 0 1 0 9ZM10.7 12.3 20 3M16.5 6.5l3 3M14 9l2 2',
   building: 'M4 21V5a2 2 0 0 1 2-2h8a2 2 0 0 1 2 2v16M16 9h2a2 2 0 0 1 2 2v10M3 21h18M8 7h4M8 11h4M8 15h4',
   gateway: 'M4 6h16M4 12h16M4 18h10M17 15l3 3-3 3',
   activity: 'M3 12h4l3-8 4 16 3-8h4',

@@ -37,7 +37,7 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props
               <td><code className="key-start" dir="ltr">{k.start}…</code></td>
               <td><StatusBadge status={k.status} /></td>
               <td><Time value={k.createdAt} /></td>
-              <td>{k.status === 'revoked' ? <Time value={k.revokedAt} /> : <Time value={k.expiresAt} empty={t('keys.expiry.never')} />}</td>
+              <td><Time value={k.expiresAt} empty={t('keys.expiry.never')} /></td>
               <td><Time value={k.lastUsedAt} empty={t('keys.never_used')} /></td>
               <td className="muted truncate">{k.createdBy}</td>
               {canManage ? (

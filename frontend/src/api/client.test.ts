@@ -1,0 +1,132 @@
+import { describe, expect, it, vi } from 'vitest'
+import { createApi, detectTransport, expandPath, httpTransport, wailsTransport } from './client'
+import { ApiError } from './error'
+import { routes } from './operations'
+
+function fakeFetch(responses: Array<{ status?: number; body?: unknown; type?: string }>) {
+  const calls: Array<{ url: string; init: RequestInit }> = []
+  const f = vi.fn(async (url: string, init: RequestInit) => {
+    calls.push({ url, init })
+    const r = responses.shift() ?? { status: 200, body: {} }
+    const text = r.body === undefined ? null : typeof r.body === 'string' ? r.body : JSON.stringify(r.body)
+    return new Response(text, { status: r.status ?? 200, headers: { 'Content-Type': r.type ?? 'application/json' } })
+  })
+  return { f: f as unknown as typeof fetch, calls }
+}
+
+describe('operation table', () => {
+  it('has a route for every operation of docs/api.md', () => {
+    expect(Object.keys(routes)).toHaveLength(33)
+    expect(routes.RevokeKey).toEqual({ method: 'POST', path: '/api/v1/keys/{id}/revoke' })
+  })
+  it('fills path parameters and keeps the rest', () => {
+    expect(expandPath('/api/v1/keys/{id}/roll', { id: 'key_1', org: 'org_1', graceSeconds: 0 })).toEqual({
+      path: '/api/v1/keys/key_1/roll',
+      rest: { org: 'org_1', graceSeconds: 0 },
+    })
+    expect(expandPath('/api/v1/i18n/{lang}', { lang: 'pt-BR' }).path).toBe('/api/v1/i18n/pt-BR')
+    expect(() => expandPath('/api/v1/keys/{id}', { id: '' })).toThrow(ApiError)
+  })
+})
+
+describe('HTTP transport', () => {
+  it('sends GET inputs as a query string with the session cookie', async () => {
+    const { f, calls } = fakeFetch([{ body: { keys: [], nextCursor: '' } }])
+    const api = createApi(httpTransport({ fetch: f, language: () => 'de' }))
+    await api.call('ListKeys', { org: 'org_1', status: 'active', limit: 50, cursor: undefined })
+    expect(calls[0].url).toBe('/api/v1/keys?org=org_1&status=active&limit=50')
+    expect(calls[0].init.method).toBe('GET')
+    expect(calls[0].init.credentials).toBe('same-origin')
+    expect(calls[0].init.body).toBeUndefined()
+    expect((calls[0].init.headers as Record<string, string>)['Accept-Language']).toBe('de')
+  })
+
+  it('sends the CSRF token from login on state-changing requests only', async () => {
+    const { f, calls } = fakeFetch([
+      { body: { user: { id: 'u1' }, csrfToken: 'tok123' } },
+      { body: { id: 'key_1', key: 'kg_x' } },
+      { body: { keys: [] } },
+    ])
+    const api = createApi(httpTransport({ fetch: f }))
+    await api.call('Login', { email: 'a@b.c', password: 'pw' })
+    expect((calls[0].init.headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined()
+    await api.call('CreateKey', { org: 'org_1', name: 'CI', expires: '30d' })
+    const h = calls[1].init.headers as Record<string, string>
+    expect(h['X-CSRF-Token']).toBe('tok123')
+    expect(h['Content-Type']).toBe('application/json')
+    expect(JSON.parse(String(calls[1].init.body))).toEqual({ org: 'org_1', name: 'CI', expires: '30d' })
+    await api.call('ListKeys', { org: 'org_1' })
+    expect((calls[2].init.headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined()
+  })
+
+  it('puts DELETE inputs in the query string and the id in the path', async () => {
+    const { f, calls } = fakeFetch([{ body: { user: {}, csrfToken: 't' } }, { status: 204 }])
+    const api = createApi(httpTransport({ fetch: f }))
+    await api.call('GetMe', {})
+    await api.call('RemoveMember', { org: 'org_1', userId: 'usr_2' })
+    expect(calls[1].url).toBe('/api/v1/members/usr_2?org=org_1')
+    expect(calls[1].init.method).toBe('DELETE')
+    expect((calls[1].init.headers as Record<string, string>)['X-CSRF-Token']).toBe('t')
+  })
+
+  it('throws an ApiError with the code, localized detail and field errors of a problem', async () => {
+    const problem = { type: 'about:blank', title: 'Ungültige Anfrage', status: 400, code: 'VALIDATION', detail: 'Einige Felder sind ungültig.', fields: [{ field: 'name', code: 'required', detail: 'Geben Sie einen Namen ein.' }] }
+    const { f } = fakeFetch([{ status: 400, body: problem, type: 'application/problem+json' }])
+    const api = createApi(httpTransport({ fetch: f }))
+    const err = await api.call('CreateKey', { name: ' ', expires: 'never' }).catch((e) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('VALIDATION')
+    expect(err.status).toBe(400)
+    expect(err.detail).toBe('Einige Felder sind ungültig.')
+    expect(err.fieldError('name')).toBe('Geben Sie einen Namen ein.')
+  })
+
+  it('turns a network failure and a non-JSON error into ApiErrors', async () => {
+    const failing = vi.fn(async () => { throw new TypeError('Failed to fetch') }) as unknown as typeof fetch
+    const e1 = await createApi(httpTransport({ fetch: failing })).call('GetMe', {}).catch((e) => e)
+    expect(e1).toBeInstanceOf(ApiError)
+    expect(e1.code).toBe('NETWORK')
+    const { f } = fakeFetch([{ status: 502, body: 'Bad Gateway', type: 'text/plain' }])
+    const e2 = await createApi(httpTransport({ fetch: f })).call('GetMe', {}).catch((e) => e)
+    expect(e2.code).toBe('HTTP_502')
+    expect(e2.detail).toBe('Bad Gateway')
+  })
+})
+
+describe('Wails transport', () => {
+  it('calls the bound App method by name with the input', async () => {
+    const CreateKey = vi.fn(async (input: unknown) => ({ id: 'key_1', key: 'kg_secret', input }))
+    const win = { go: { main: { App: { CreateKey } } } } as unknown as Window
+    const api = createApi(detectTransport(win))
+    expect(api.kind).toBe('desktop')
+    const out = await api.call('CreateKey', { org: 'org_1', name: 'CI', expires: 'never' })
+    expect(CreateKey).toHaveBeenCalledWith({ org: 'org_1', name: 'CI', expires: 'never' })
+    expect(out.id).toBe('key_1')
+  })
+
+  it('parses the problem JSON a bound method rejects with', async () => {
+    const RevokeKey = vi.fn(async () => { throw JSON.stringify({ code: 'FORBIDDEN', status: 403, detail: 'Keine Berechtigung.' }) })
+    const api = createApi(wailsTransport({ go: { main: { App: { RevokeKey } } } } as unknown as Window))
+    const err = await api.call('RevokeKey', { id: 'key_1' }).catch((e) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('FORBIDDEN')
+    expect(err.detail).toBe('Keine Berechtigung.')
+  })
+
+  it('keeps a plain error text as the detail', async () => {
+    const GetMe = vi.fn(async () => { throw 'database is locked' })
+    const err = await createApi(wailsTransport({ go: { main: { App: { GetMe } } } } as unknown as Window)).call('GetMe', {}).catch((e) => e)
+    expect(err.code).toBe('INTERNAL')
+    expect(err.detail).toBe('database is locked')
+  })
+
+  it('reports a missing binding instead of hanging', async () => {
+    const err = await createApi(wailsTransport({ go: { main: { App: {} } } } as unknown as Window)).call('GetMe', {}).catch((e) => e)
+    expect(err.code).toBe('NOT_AVAILABLE')
+  })
+
+  it('is used only when window.go.main.App exists', () => {
+    expect(detectTransport({} as Window).kind).toBe('http')
+    expect(detectTransport({ go: {} } as unknown as Window).kind).toBe('http')
+  })
+})
