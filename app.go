@@ -27,7 +27,6 @@ type App struct {
 	st     *store.Store
 	orgs   *orgs.Service
 	keys   *keys.Service
-	err    error // why startup failed, reported by every call
 
 	console *console.Local  // runs the bound operations as the local user
 	handler http.Handler    // the console handler in desktop mode, for the asset server
@@ -39,25 +38,25 @@ func NewApp(dataDirFlag string) *App { return &App{dataDirFlag: dataDirFlag} }
 
 func (a *App) startup(ctx context.Context) {
 	a.ctx, a.cancel = context.WithCancel(ctx)
+	if err := a.open(); err != nil {
+		a.console = console.Unavailable(fmt.Errorf("keygate could not start: %w", err))
+	}
+}
+
+func (a *App) open() error {
 	dir, err := config.DataDir(a.dataDirFlag)
 	if err != nil {
-		a.err = err
-		return
+		return err
 	}
-	st, err := store.Open(a.ctx, dir)
-	if err != nil {
-		a.err = err
-		return
+	if a.st, err = store.Open(a.ctx, dir); err != nil {
+		return err
 	}
-	a.st, a.orgs, a.keys = st, orgs.New(st, nil), keys.New(st)
+	a.orgs, a.keys = orgs.New(a.st, nil), keys.New(a.st)
 	if _, err := a.orgs.EnsureDefault(a.ctx); err != nil {
-		a.err = err
-		return
+		return err
 	}
 	go a.keys.Run(a.ctx)
-	if err := a.startConsole(); err != nil {
-		a.err = err
-	}
+	return a.startConsole()
 }
 
 // startConsole builds the console in desktop mode over the open store, with an in-process
@@ -108,16 +107,6 @@ func (a *App) serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.handler.ServeHTTP(w, r)
-}
-
-func (a *App) ready() error {
-	if a.err != nil {
-		return fmt.Errorf("keygate could not start: %w", a.err)
-	}
-	if a.st == nil {
-		return fmt.Errorf("keygate is still starting")
-	}
-	return nil
 }
 
 // The bound methods: one per console operation (backend/console), same name, same input and

@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/backend/console"
@@ -69,15 +72,28 @@ func TestAppBeforeStartup(t *testing.T) {
 	}
 }
 
+// TestAppReportsWhyItCouldNotStart: a data directory that is a file makes every bound call
+// fail with the cause, not hang or panic.
+func TestAppReportsWhyItCouldNotStart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := NewApp(file)
+	a.startup(t.Context())
+	t.Cleanup(func() { a.shutdown(t.Context()) })
+	_, err := a.ListKeys(console.ListKeysInput{})
+	if err == nil || !strings.Contains(err.Error(), "could not start") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("ListKeys after a failed start: %v", err)
+	}
+}
+
 // TestAppRunsOperations drives the bound methods the way the window does: as the local user,
 // admin of every organization, with problems as JSON error text.
 func TestAppRunsOperations(t *testing.T) {
 	a := NewApp(t.TempDir())
 	a.startup(t.Context())
 	t.Cleanup(func() { a.shutdown(t.Context()) })
-	if a.err != nil {
-		t.Fatal(a.err)
-	}
 	me, err := a.GetMe(console.NoInput{})
 	if err != nil || me.Mode != "desktop" || len(me.Orgs) != 1 || me.Orgs[0].Role != "admin" {
 		t.Fatalf("GetMe: %+v, %v", me, err)

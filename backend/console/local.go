@@ -11,8 +11,14 @@ import (
 // same table, checks and handlers as HTTP, without sessions or CSRF (a bound call cannot come
 // from another site).
 type Local struct {
-	s *Service
+	s   *Service
+	err error // set by Unavailable: every call fails with it
 }
+
+// Unavailable returns an executor whose every call fails with err: the desktop window uses it
+// when Keygate could not start (a data directory it cannot open, a newer database), so that
+// each screen shows why instead of hanging.
+func Unavailable(err error) *Local { return &Local{err: err} }
 
 // Local returns the desktop executor. It requires a Service in desktop mode.
 func (s *Service) Local() (*Local, error) {
@@ -32,6 +38,9 @@ func Do[Out any](ctx context.Context, l *Local, name string, in any) (Out, error
 	var zero Out
 	if l == nil {
 		return zero, errNotReady
+	}
+	if l.err != nil {
+		return zero, l.err
 	}
 	out, err := l.Call(ctx, name, in)
 	if err != nil {

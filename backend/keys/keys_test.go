@@ -166,10 +166,10 @@ func TestVerifyCodes(t *testing.T) {
 	c := f.create(t, "k", "never")
 	other, _ := keys.Generate("kg")
 	cases := map[string]keys.Code{
-		c.Key:                    keys.CodeValid,
-		other.Raw:                keys.CodeNotFound,
+		c.Key:                      keys.CodeValid,
+		other.Raw:                  keys.CodeNotFound,
 		c.Key[:len(c.Key)-1] + "x": keys.CodeMalformed,
-		"not a key":              keys.CodeMalformed,
+		"not a key":                keys.CodeMalformed,
 	}
 	for raw, want := range cases {
 		if r := f.verify(t, raw); r.Code != want || r.Valid != (want == keys.CodeValid) {
