@@ -50,7 +50,7 @@ export function scalarConfig(s: ViewerSettings): Record<string, unknown> {
     forceDarkModeState: s.theme,
     hideDarkModeToggle: true,
     layout: 'modern',
-    defaultOpenFirstTag: true,
+    defaultOpenAllTags: true,
     localization: { locale: scalarLocale(s.lang), direction: s.dir },
     customFetch: viewerFetch(s),
     authentication: gateway
