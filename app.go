@@ -7,11 +7,13 @@ import (
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/cli"
 	"github.com/keygate/keygate/backend/config"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
@@ -31,6 +33,7 @@ type App struct {
 	console *console.Local  // runs the bound operations as the local user
 	handler http.Handler    // the console handler in desktop mode, for the asset server
 	gateway *gateway.Server // the in-process gateway, started from the window
+	docs    *documents.Source
 }
 
 // NewApp returns an App that will use the data directory the flag (or environment) selects.
@@ -68,7 +71,7 @@ func (a *App) startConsole() error {
 	}
 	rs := routes.New(a.st, nil)
 	a.gateway, err = gateway.NewServer(a.ctx, gateway.Config{Store: a.st, Keys: a.keys, Routes: rs, Sessions: as,
-		AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}})
+		AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}, Validators: documents.RequestValidators{}})
 	if err != nil {
 		return err
 	}
@@ -80,7 +83,8 @@ func (a *App) startConsole() error {
 	if a.console, err = svc.Local(); err != nil {
 		return err
 	}
-	a.handler = svc.Handler(console.HandlerOptions{Assets: assets})
+	a.docs = &documents.Source{Routes: rs, Version: cli.Version, GatewayURL: a.gateway.URL}
+	a.handler = svc.Handler(console.HandlerOptions{Assets: assets, OpenAPI: a.docs})
 	return nil
 }
 

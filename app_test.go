@@ -13,10 +13,13 @@ import (
 	"github.com/keygate/keygate/backend/console"
 )
 
-// notOperations are App's exported methods that are not console operations: none. Wails binds
-// every exported method, so lifecycle hooks and the asset handler (startup, shutdown,
-// serveAsset) are unexported and not in the method set.
-var notOperations = map[string]bool{}
+// notOperations are App's exported methods that are not console operations. Wails binds every
+// exported method, so lifecycle hooks and the asset handler (startup, shutdown, serveAsset)
+// are unexported and not in the method set.
+var notOperations = map[string]bool{
+	// Desktop-only: the browser fetches /openapi/… from the console instead.
+	"GenerateOpenAPI": true, "SaveOpenAPI": true,
+}
 
 // TestAppBindsEveryOperation checks that the desktop App binds exactly the operation table:
 // one method per operation, same name, taking the operation's input and returning its output
@@ -132,5 +135,35 @@ func TestAppUnknownOrganization(t *testing.T) {
 	var pe *console.ProblemError
 	if !errors.As(err, &pe) || pe.Problem.Code != "NOT_FOUND" {
 		t.Fatalf("unknown organization: %v", err)
+	}
+}
+
+// TestAppGeneratesOpenAPI: the docs screen of the window loads both documents through the
+// bound method; a wrong api or format is refused.
+func TestAppGeneratesOpenAPI(t *testing.T) {
+	a := NewApp(t.TempDir())
+	a.startup(t.Context())
+	t.Cleanup(func() { a.shutdown(t.Context()) })
+	for _, api := range []string{"console", "gateway"} {
+		text, err := a.GenerateOpenAPI(api, "json")
+		var doc struct {
+			OpenAPI string         `json:"openapi"`
+			Paths   map[string]any `json:"paths"`
+		}
+		if err != nil || json.Unmarshal([]byte(text), &doc) != nil || doc.OpenAPI != "3.0.3" {
+			t.Fatalf("%s document: %v %.200s", api, err, text)
+		}
+		if api == "console" && doc.Paths["/api/v1/keys"] == nil {
+			t.Errorf("console document lacks /api/v1/keys")
+		}
+	}
+	if y, err := a.GenerateOpenAPI("console", "yaml"); err != nil || !strings.HasPrefix(y, "openapi: 3.0.3") && !strings.Contains(y, "\nopenapi: 3.0.3") {
+		t.Errorf("yaml: %v %.100s", err, y)
+	}
+	if _, err := a.GenerateOpenAPI("billing", "json"); err == nil {
+		t.Error("unknown api accepted")
+	}
+	if _, err := a.GenerateOpenAPI("console", "xml"); err == nil {
+		t.Error("unknown format accepted")
 	}
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
 )
 
 // desktop opens the Keygate window. Nothing here opens the database: binding generation runs
@@ -43,3 +45,12 @@ var desktop = func(dataDir string) int {
 
 //go:embed build/appicon.png
 var appIcon []byte
+
+// saveDialog shows the native "save as" dialog and returns the chosen path ("" if cancelled).
+func saveDialog(ctx context.Context, name string) (string, error) {
+	return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{
+		DefaultFilename:      name,
+		Title:                "Save OpenAPI document",
+		CanCreateDirectories: true,
+	})
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/keygate/keygate/backend/demo"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
@@ -131,7 +130,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		limit = -1 // Config: negative turns the limit off
 	}
 	srv, err := gateway.NewServer(ctx, gateway.Config{
-		Store: st, Keys: ks, Routes: rs, Sessions: authSvc, Logger: logger, Validators: requestValidators{},
+		Store: st, Keys: ks, Routes: rs, Sessions: authSvc, Logger: logger, Validators: documents.RequestValidators{},
 		Listen: *listen, AllowRemote: *allowRemote,
 		AllowedOrigins:  append(gateway.ConsoleOrigins(*consoleListen), origins...),
 		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit,
@@ -215,18 +214,4 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, "Stopped.")
 	return nil
-}
-
-// requestValidators loads a route's upstream document for the gateway's optional request
-// validation.
-type requestValidators struct{}
-
-var _ gateway.RequestValidators = requestValidators{}
-
-func (requestValidators) RequestValidator(ctx context.Context, r routes.Route) (func(http.Handler) http.Handler, error) {
-	v, err := openapi.LoadRequestValidator(ctx, documents.Route(r), openapi.LoadOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return v.Middleware, nil
 }

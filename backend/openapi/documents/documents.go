@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/openapi"
+	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -167,4 +168,20 @@ var tagDescriptions = map[string]string{
 	"audit":         "The record of management actions.",
 	"preferences":   "The interface language and theme.",
 	"i18n":          "The message catalogs of the console's languages.",
+}
+
+// RequestValidators loads a route's upstream document for the gateway's optional request
+// validation (routes with ValidateRequests); serve and the desktop app both hand it to the
+// gateway.
+type RequestValidators struct{}
+
+var _ gateway.RequestValidators = RequestValidators{}
+
+// RequestValidator returns middleware that refuses requests the route's document rejects.
+func (RequestValidators) RequestValidator(ctx context.Context, r routes.Route) (func(http.Handler) http.Handler, error) {
+	v, err := openapi.LoadRequestValidator(ctx, Route(r), openapi.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return v.Middleware, nil
 }
