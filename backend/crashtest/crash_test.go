@@ -344,4 +344,3 @@ func spotCheck(t *testing.T, srv *servertest.Server, led *ledger, rng *rand.Rand
 		break
 	}
 }
-
