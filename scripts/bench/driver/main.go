@@ -195,6 +195,7 @@ type result struct {
 	NewUpstreamConns int64   `json:"new_upstream_conns"`
 	UpstreamRequests int64   `json:"upstream_requests"`
 	CPUPerReq        float64 `json:"server_cpu_us_per_request"` // the measured server's CPU time
+	SysPerReq        float64 `json:"server_sys_us_per_request"` // the part of it spent in the kernel
 	UpstreamCPUPer   float64 `json:"upstream_cpu_us_per_request"`
 	// Foreign is the CPU (in cores) that processes other than wrk and the servers used during
 	// the measured run: other work on the machine that makes the figures noisy.
@@ -795,7 +796,9 @@ func (r *runner) measureQuietly(ctx context.Context, c benchCase, e *env, last b
 		if res.Foreign <= noisy {
 			break
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f cores; measuring again\n", c.Name, res.Foreign)
+		if attempt < r.s.Retries {
+			fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f cores; measuring again\n", c.Name, res.Foreign)
+		}
 	}
 	if best.Foreign > noisy {
 		r.note("%s: other processes used %.2f CPU cores during the least disturbed run; its figures are noisy", c.Name, best.Foreign)
@@ -874,6 +877,7 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	pids := r.serverPIDs(c.Target, e)
 	ours := r.allPIDs(e)
 	cpu0, up0, all0, ours0 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours)
+	sys0, upSys0 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	var prof chan error
 	if last && c.Name == "keygate-key" && r.s.Profile != "" && e.pprof != "" {
 		prof = make(chan error, 1)
@@ -884,6 +888,7 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 		return res, err
 	}
 	cpu1, up1, all1, ours1 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours)
+	sys1, upSys1 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	elapsed := time.Since(t0)
 	foreign := float64(all1-all0-(ours1-ours0))*tickUS - float64(wrkCPU.Microseconds())
 	res.Foreign = math.Max(0, foreign/float64(elapsed.Microseconds()))
@@ -907,6 +912,10 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	if w.Requests > 0 {
 		res.CPUPerReq = float64(cpu1-cpu0) * tickUS / float64(w.Requests)
 		res.UpstreamCPUPer = float64(up1-up0) * tickUS / float64(w.Requests)
+		res.SysPerReq = float64(sys1-sys0) * tickUS / float64(w.Requests)
+		if c.Target == "upstream" {
+			res.SysPerReq = float64(upSys1-upSys0) * tickUS / float64(w.Requests)
+		}
 	}
 	if c.Target == "upstream" {
 		res.CPUPerReq = res.UpstreamCPUPer
@@ -1030,6 +1039,18 @@ func statFields(pid int) []string {
 	return strings.Fields(string(b[i+1:]))
 }
 
+// sysTicks is the kernel-mode part of cpuTicks.
+func sysTicks(pids []int) int64 {
+	var sum int64
+	for _, pid := range pids {
+		if f := statFields(pid); len(f) >= 13 {
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			sum += s
+		}
+	}
+	return sum
+}
+
 func cpuTicks(pids []int) int64 {
 	var sum int64
 	for _, pid := range pids {
@@ -1105,6 +1126,7 @@ func median(runs []result) result {
 	out.P50 = pick(func(r result) float64 { return r.P50 })
 	out.P99 = pick(func(r result) float64 { return r.P99 })
 	out.CPUPerReq = pick(func(r result) float64 { return r.CPUPerReq })
+	out.SysPerReq = pick(func(r result) float64 { return r.SysPerReq })
 	out.UpstreamCPUPer = pick(func(r result) float64 { return r.UpstreamCPUPer })
 	out.Foreign = pick(func(r result) float64 { return r.Foreign })
 	var conns, reqs, errs int64
@@ -1157,7 +1179,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 	var text, md strings.Builder
 	tw := tabwriter.NewWriter(&text, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(&text)
-	header := []string{"case", "conns", "req/s", "p50", "p99", "÷ nginx", "÷ direct", "CPU µs/req", "upstream dials", "dials/req", "other CPU"}
+	header := []string{"case", "conns", "req/s", "p50", "p99", "÷ nginx", "÷ direct", "CPU µs/req (user+sys)", "upstream dials", "dials/req", "other CPU"}
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
 	fmt.Fprintln(&md, "| "+strings.Join(header, " | ")+" |")
 	fmt.Fprintln(&md, "|"+strings.Repeat("---|", len(header)))
@@ -1192,7 +1214,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 			name += " (!)"
 		}
 		row := []string{name, strconv.Itoa(r.Conns), fmt.Sprintf("%.0f", r.RPS), ms(r.P50), ms(r.P99),
-			vsNginx, vsDirect, fmt.Sprintf("%.1f", r.CPUPerReq), newConns, perReq, fmt.Sprintf("%.2f", r.Foreign)}
+			vsNginx, vsDirect, fmt.Sprintf("%.1f (%.0f+%.0f)", r.CPUPerReq, r.CPUPerReq-r.SysPerReq, r.SysPerReq), newConns, perReq, fmt.Sprintf("%.2f", r.Foreign)}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		fmt.Fprintln(&md, "| "+strings.Join(row, " | ")+" |")
 	}
