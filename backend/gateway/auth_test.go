@@ -15,8 +15,11 @@ import (
 
 func TestAuthentication(t *testing.T) {
 	sessions := fakeSessions{
-		"good-session":  {Code: keys.CodeValid, UserID: "usr_alice", OrgIDs: nil},
+		"good-session":  {Code: keys.CodeValid, UserID: "usr_alice", OrgIDs: []string{"org_elsewhere"}},
 		"stale-session": {Code: keys.CodeExpired},
+		// A user taken out of every organization keeps their account (and session) but must
+		// lose the gateway with their last membership.
+		"orphan-session": {Code: keys.CodeValid, UserID: "usr_bob"},
 	}
 	e := newEnv(t, func(c *gateway.Config) { c.Sessions = sessions })
 	ctx := context.Background()
@@ -76,6 +79,7 @@ func TestAuthentication(t *testing.T) {
 		{"expired session", "/x", map[string]string{"Cookie": "keygate_session=stale-session"}, 401, gateway.CodeExpired},
 		{"unknown session", "/x", map[string]string{"Cookie": "keygate_session=nope"}, 401, gateway.CodeNotFound},
 		{"session not a member of the bound org", "/bound/x", map[string]string{"Cookie": "keygate_session=good-session"}, 403, gateway.CodeForbidden},
+		{"session of a user in no organization", "/x", map[string]string{"Cookie": "keygate_session=orphan-session"}, 403, gateway.CodeForbidden},
 		{"cross-site session ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site"}, 401, gateway.CodeMissingCredential},
 		{"cross-site session from allowed origin", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.com"}, 200, ""},
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 func TestForwardedHeaders(t *testing.T) {
-	sessions := fakeSessions{"good-session": {Code: keys.CodeValid, UserID: "usr_alice"}}
+	sessions := fakeSessions{"good-session": {Code: keys.CodeValid, UserID: "usr_alice", OrgIDs: []string{"org_elsewhere"}}}
 	e := newEnv(t, func(c *gateway.Config) { c.Sessions = sessions })
 	e.addRoute(routes.Params{Prefix: "/strip", Upstream: e.up.URL + "/base", StripPrefix: true})
 	e.addRoute(routes.Params{Prefix: "/query", Upstream: e.up.URL, QueryKeyParam: "api_key"})

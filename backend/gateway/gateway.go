@@ -567,6 +567,11 @@ func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipK
 		return CodeNotFound
 	}
 	st.userID = res.UserID
+	// A session stands for a person, not an organization: one who belongs to none (taken out
+	// of the last one, while the account and its session live on) has no API to call.
+	if len(res.OrgIDs) == 0 {
+		return CodeForbidden
+	}
 	if rt.OrgID != "" {
 		member := false
 		for _, o := range res.OrgIDs {
