@@ -82,6 +82,12 @@ func TestAuthentication(t *testing.T) {
 		{"session of a user in no organization", "/x", map[string]string{"Cookie": "keygate_session=orphan-session"}, 403, gateway.CodeForbidden},
 		{"cross-site session ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site"}, 401, gateway.CodeMissingCredential},
 		{"cross-site session from allowed origin", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.com"}, 200, ""},
+		// Cookies are not port-bound: a page of any other local server is same-site and gets
+		// the console cookie sent along, but must not act as the signed-in user.
+		{"same-site session from another origin ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
+		{"same-site session from allowed origin", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}, 200, ""},
+		{"same-origin session", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-origin"}, 200, ""},
+		{"foreign origin without Sec-Fetch-Site ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -590,12 +590,25 @@ func (g *Gateway) failedAuth(ipKey netip.Addr, now time.Time) {
 	}
 }
 
-// sessionAllowed keeps the console cookie from being used by a cross-site page: browsers send
-// cookies on cross-site top-level navigations, so a cross-site request only counts when its
-// Origin is allowlisted.
+// sessionAllowed keeps the console cookie from being used by another origin's page. Cookies are
+// not bound to a port, so browsers send it with every request from any local server's page
+// (same-site) and with cross-site top-level navigations. It counts for the gateway's own pages
+// and the user's own navigations (Sec-Fetch-Site same-origin or none), for allowlisted origins
+// (the console's docs viewer), and, from browsers without Sec-Fetch-Site, when no foreign
+// Origin came along.
 func sessionAllowed(r *http.Request, originOK bool) bool {
-	sfs := r.Header["Sec-Fetch-Site"]
-	return len(sfs) == 0 || sfs[0] != "cross-site" || originOK
+	if originOK {
+		return true
+	}
+	if sfs := r.Header["Sec-Fetch-Site"]; len(sfs) > 0 {
+		return sfs[0] == "same-origin" || sfs[0] == "none"
+	}
+	o := r.Header["Origin"]
+	if len(o) == 0 {
+		return true
+	}
+	_, host, ok := strings.Cut(o[0], "://")
+	return ok && strings.EqualFold(host, r.Host)
 }
 
 func setRetryAfter(h http.Header, d time.Duration) {
