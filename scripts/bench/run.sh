@@ -17,6 +17,7 @@
 #   BENCH_PROFILE=FILE                   CPU profile of Keygate under the valid-key case
 #                                        (measures scripts/bench/profiled: keygate + pprof)
 #   KEYGATE_BIN=PATH                     measure this binary instead of building one
+#   BENCH_KEYGATE_ENV="GOGC=400"         extra environment for keygate serve only
 #   BENCH_KEEP=1                         keep the temporary directory (logs, nginx.conf)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

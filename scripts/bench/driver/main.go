@@ -631,6 +631,9 @@ func (r *runner) startKeygate(ctx context.Context, bin string, e *env) error {
 		"--failed-auth-limit", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = os.Environ()
+	if v := os.Getenv("BENCH_KEYGATE_ENV"); v != "" { // e.g. "GOGC=400 GOMAXPROCS=2", for experiments
+		cmd.Env = append(cmd.Env, strings.Fields(v)...)
+	}
 	if r.s.Profile != "" {
 		pp, err := freePort()
 		if err != nil {
