@@ -217,8 +217,10 @@ func (s *Service) RemoveByPrefix(ctx context.Context, prefix string) error {
 	return s.Remove(ctx, r.ID)
 }
 
-// Put adds the route with p's prefix, or updates it when one exists: what `serve --upstream`
-// and `serve --demo` use to make their route current.
+// Put adds the route with p's prefix, or, when one exists, points it at p's upstream (and at
+// p's OpenAPI source when p names one) and keeps everything else as configured: what `serve
+// --upstream` and `serve --demo` run on every start, which must not undo an organization
+// binding, a body limit or public access set since.
 func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
 	cur, err := s.GetByPrefix(ctx, p.Prefix)
 	switch {
@@ -227,7 +229,14 @@ func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
 	case err != nil:
 		return Route{}, err
 	}
-	return s.Update(ctx, cur.ID, p)
+	src := cur.OpenAPISource
+	if strings.TrimSpace(p.OpenAPISource) != "" {
+		src = p.OpenAPISource
+	}
+	auth := cur.AuthRequired
+	return s.Update(ctx, cur.ID, Params{Prefix: cur.Prefix, Upstream: p.Upstream, StripPrefix: cur.StripPrefix,
+		OrgID: cur.OrgID, OpenAPISource: src, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests})
 }
 
 func checkRefs(ctx context.Context, tx *sql.Tx, r Route, selfID string) error {

@@ -241,3 +241,35 @@ func FuzzPrefixMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestPutKeepsConfiguredSettings: `serve --upstream URL` runs Put on every start; it must point
+// the route at URL without undoing what an admin set on it since (an organization binding, a
+// body limit…), or a restart would quietly widen who may call the API.
+func TestPutKeepsConfiguredSettings(t *testing.T) {
+	st := testutil.NewStore(t)
+	org := testutil.DefaultOrg(t, st)
+	s := routes.New(st, nil)
+	ctx := context.Background()
+	f := false
+	r, err := s.Add(ctx, routes.Params{Prefix: "/", Upstream: "http://127.0.0.1:9001", StripPrefix: true, OrgID: org.ID,
+		OpenAPISource: "doc.json", AuthRequired: &f, QueryKeyParam: "k", MaxBodyBytes: 100, ValidateRequests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, err := s.Put(ctx, routes.Params{Prefix: "/", Upstream: "http://127.0.0.1:9002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r
+	want.Upstream, want.UpdatedAt = "http://127.0.0.1:9002", put.UpdatedAt
+	if put != want {
+		t.Fatalf("put %+v, want %+v", put, want)
+	}
+	put, err = s.Put(ctx, routes.Params{Prefix: "/", Upstream: "http://127.0.0.1:9002", OpenAPISource: "http://127.0.0.1:9002/openapi.json"})
+	if err != nil || put.OpenAPISource != "http://127.0.0.1:9002/openapi.json" || put.OrgID != org.ID || put.MaxBodyBytes != 100 {
+		t.Fatalf("put with a document %+v, %v", put, err)
+	}
+	if _, err := s.Put(ctx, routes.Params{Prefix: "/", Upstream: "ftp://x"}); !errors.Is(err, routes.ErrInvalidUpstream) {
+		t.Fatalf("bad upstream: %v", err)
+	}
+}
