@@ -87,7 +87,8 @@ function Gate() {
   const { setLanguage, lang } = useI18n()
   const { setTheme } = useTheme()
   const [applied, setApplied] = useState(false)
-  const refresh = () => { qc.clear() }
+  // resetQueries (not clear) so mounted queries such as GetMe fetch again at once.
+  const refresh = () => { qc.resetQueries() }
 
   // Apply the saved preferences once per sign-in; an explicit local choice wins meanwhile.
   useEffect(() => {

@@ -1,5 +1,4 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react'
-import { useQueryClient } from '@tanstack/react-query'
 import type { Org, Role, User } from './api/types'
 import { useApi } from './api/context'
 
@@ -31,7 +30,6 @@ export function useSession(): SessionValue {
 /** SessionProvider holds the signed-in user and the organization being looked at. */
 export function SessionProvider({ user, orgs, children, onLogout }: { user: User; orgs: Org[]; children: ReactNode; onLogout: () => void }) {
   const api = useApi()
-  const qc = useQueryClient()
   const [orgId, setOrgId] = useState(() => localStorage.getItem(orgKey) ?? '')
   const org = orgs.find((o) => o.id === orgId) ?? orgs[0]
   const desktop = api.kind === 'desktop'
@@ -44,10 +42,9 @@ export function SessionProvider({ user, orgs, children, onLogout }: { user: User
     try {
       await api.call('Logout', {})
     } finally {
-      qc.clear()
       onLogout()
     }
-  }, [api, qc, onLogout])
+  }, [api, onLogout])
   const value = useMemo<SessionValue>(() => ({
     user, orgs, org, role, desktop,
     can: (min) => rank[role] >= rank[min],

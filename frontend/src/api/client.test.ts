@@ -3,6 +3,16 @@ import { createApi, detectTransport, expandPath, httpTransport, wailsTransport }
 import { ApiError } from './error'
 import { routes } from './operations'
 
+/** fail resolves to the ApiError a call rejects with, and fails the test if it succeeds. */
+async function fail(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p
+  } catch (e) {
+    return e as ApiError
+  }
+  throw new Error('the call succeeded')
+}
+
 function fakeFetch(responses: Array<{ status?: number; body?: unknown; type?: string }>) {
   const calls: Array<{ url: string; init: RequestInit }> = []
   const f = vi.fn(async (url: string, init: RequestInit) => {
@@ -73,7 +83,7 @@ describe('HTTP transport', () => {
     const problem = { type: 'about:blank', title: 'Ungültige Anfrage', status: 400, code: 'VALIDATION', detail: 'Einige Felder sind ungültig.', fields: [{ field: 'name', code: 'required', detail: 'Geben Sie einen Namen ein.' }] }
     const { f } = fakeFetch([{ status: 400, body: problem, type: 'application/problem+json' }])
     const api = createApi(httpTransport({ fetch: f }))
-    const err = await api.call('CreateKey', { name: ' ', expires: 'never' }).catch((e) => e)
+    const err = await fail(api.call('CreateKey', { name: ' ', expires: 'never' }))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.code).toBe('VALIDATION')
     expect(err.status).toBe(400)
@@ -83,11 +93,11 @@ describe('HTTP transport', () => {
 
   it('turns a network failure and a non-JSON error into ApiErrors', async () => {
     const failing = vi.fn(async () => { throw new TypeError('Failed to fetch') }) as unknown as typeof fetch
-    const e1 = await createApi(httpTransport({ fetch: failing })).call('GetMe', {}).catch((e) => e)
+    const e1 = await fail(createApi(httpTransport({ fetch: failing })).call('GetMe', {}))
     expect(e1).toBeInstanceOf(ApiError)
     expect(e1.code).toBe('NETWORK')
     const { f } = fakeFetch([{ status: 502, body: 'Bad Gateway', type: 'text/plain' }])
-    const e2 = await createApi(httpTransport({ fetch: f })).call('GetMe', {}).catch((e) => e)
+    const e2 = await fail(createApi(httpTransport({ fetch: f })).call('GetMe', {}))
     expect(e2.code).toBe('HTTP_502')
     expect(e2.detail).toBe('Bad Gateway')
   })
@@ -107,7 +117,7 @@ describe('Wails transport', () => {
   it('parses the problem JSON a bound method rejects with', async () => {
     const RevokeKey = vi.fn(async () => { throw JSON.stringify({ code: 'FORBIDDEN', status: 403, detail: 'Keine Berechtigung.' }) })
     const api = createApi(wailsTransport({ go: { main: { App: { RevokeKey } } } } as unknown as Window))
-    const err = await api.call('RevokeKey', { id: 'key_1' }).catch((e) => e)
+    const err = await fail(api.call('RevokeKey', { id: 'key_1' }))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.code).toBe('FORBIDDEN')
     expect(err.detail).toBe('Keine Berechtigung.')
@@ -115,13 +125,13 @@ describe('Wails transport', () => {
 
   it('keeps a plain error text as the detail', async () => {
     const GetMe = vi.fn(async () => { throw 'database is locked' })
-    const err = await createApi(wailsTransport({ go: { main: { App: { GetMe } } } } as unknown as Window)).call('GetMe', {}).catch((e) => e)
+    const err = await fail(createApi(wailsTransport({ go: { main: { App: { GetMe } } } } as unknown as Window)).call('GetMe', {}))
     expect(err.code).toBe('INTERNAL')
     expect(err.detail).toBe('database is locked')
   })
 
   it('reports a missing binding instead of hanging', async () => {
-    const err = await createApi(wailsTransport({ go: { main: { App: {} } } } as unknown as Window)).call('GetMe', {}).catch((e) => e)
+    const err = await fail(createApi(wailsTransport({ go: { main: { App: {} } } } as unknown as Window)).call('GetMe', {}))
     expect(err.code).toBe('NOT_AVAILABLE')
   })
 
