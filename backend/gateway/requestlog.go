@@ -199,13 +199,14 @@ func maskValue(name, v string) string {
 		}
 		return redacted
 	}
-	if len(v) > 512 {
-		v = v[:512]
-	}
+	// Mask first, then cut: a key cut in two is no longer key-shaped, and its head would stay.
 	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '=' || r == '"' }) {
 		if _, err := keys.Parse(f); err == nil {
 			v = strings.ReplaceAll(v, f, redacted)
 		}
+	}
+	if len(v) > 512 {
+		v = v[:512]
 	}
 	return v
 }

@@ -412,3 +412,24 @@ func TestConsoleOrigins(t *testing.T) {
 		t.Error("other port allowed")
 	}
 }
+
+// TestRequestLogMasksBeforeCutting: long header values are cut to 512 bytes; a key that
+// straddles the cut must still be hidden, not logged as a no-longer-key-shaped stub that
+// carries the first characters of its secret.
+func TestRequestLogMasksBeforeCutting(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("a", 500) + " " + e.key.Key
+	e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key, "X-Note": long}, nil)
+	got := e.gw.Requests(gateway.Filter{Limit: 1})
+	if len(got) != 1 {
+		t.Fatalf("%d entries", len(got))
+	}
+	v := got[0].Headers.Get("X-Note")
+	if len(v) > 512 {
+		t.Errorf("value of %d bytes kept, want at most 512", len(v))
+	}
+	// The first 4 characters are public (the key's "start"); the next ones are not.
+	if secret := e.key.Key[len("kg_"):]; strings.Contains(v, secret[4:8]) {
+		t.Errorf("logged %q holds part of the key's secret", v[500:])
+	}
+}
