@@ -75,6 +75,15 @@ func TestForwardedHeaders(t *testing.T) {
 				}
 			}
 		}},
+		{"underscore spelling of x-api-key removed", "/x", map[string]string{"Authorization": "Bearer " + k, "X_Api_Key": k}, func(t *testing.T, ec echo) {
+			for name, vs := range ec.Header {
+				for _, v := range vs {
+					if strings.Contains(v, k) {
+						t.Errorf("the key reached the upstream in %s", name)
+					}
+				}
+			}
+		}},
 		{"client X-Forwarded-* ignored", "/x", map[string]string{"x-api-key": k, "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Host": "evil.example",
 			"X-Forwarded-Proto": "https", "Forwarded": "for=6.6.6.6", "X-Real-Ip": "6.6.6.6", "X-Forwarded-Prefix": "/admin", "Host": "api.example.com"}, func(t *testing.T, ec echo) {
 			wantHeader(t, ec, "X-Forwarded-For", "127.0.0.1")

@@ -749,9 +749,10 @@ func carriesKey(vs []string) bool {
 }
 
 // managedHeader reports whether a client-supplied header must not reach the upstream because
-// the gateway owns it: X-Keygate-*, X-Request-Id, and — unless the peer is a trusted proxy —
-// X-Forwarded-*, Forwarded and X-Real-Ip. Names are compared with '_' read as '-', because
-// many upstream frameworks (CGI, PHP, Django, …) read X_Keygate_Key_Id as X-Keygate-Key-Id.
+// the gateway owns it: X-Keygate-*, X-Request-Id, any spelling of X-Api-Key (a key's place),
+// and — unless the peer is a trusted proxy — X-Forwarded-*, Forwarded and X-Real-Ip. Names are
+// compared with '_' read as '-', because many upstream frameworks (CGI, PHP, Django, …) read
+// X_Keygate_Key_Id as X-Keygate-Key-Id.
 func managedHeader(name string, trustedPeer bool) bool {
 	if len(name) < 9 {
 		return false
@@ -763,7 +764,7 @@ func managedHeader(name string, trustedPeer bool) bool {
 	}
 	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 	switch {
-	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id":
+	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key":
 		return true
 	case trustedPeer:
 		// The proxy wrote these; still drop underscore variants, which no proxy sends.
