@@ -75,6 +75,7 @@ async function shot(page, name) {
   if (!takeShots) return
   mkdirSync(shots, { recursive: true })
   await page.waitForTimeout(350) // let animations settle
+  await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => {})
   await page.screenshot({ path: join(shots, `${name}.png`) })
 }
 
