@@ -41,8 +41,13 @@ var (
 	ErrInvalidTheme = errors.New("theme must be light, dark or system")
 )
 
-// RateLimitedError means too many failed logins; try again after RetryAfter.
-type RateLimitedError struct{ RetryAfter time.Duration }
+// RateLimitedError means too many failed logins; try again after RetryAfter. Repeated says an
+// earlier attempt was already refused in the same lockout, so that callers can record the first
+// refusal and not every one (refusals cost an attacker nothing).
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Repeated   bool
+}
 
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many failed logins; try again in %s", e.RetryAfter.Round(time.Second))

@@ -15,29 +15,61 @@ type limiter struct {
 	perAddr    int
 	window     time.Duration
 	fails      map[string][]time.Time
+	// refused holds, for a locked-out key, when its current lockout ends: a refusal before
+	// then is a repeat.
+	refused map[string]time.Time
 }
 
 // maxTracked bounds the map: beyond it, entries whose failures have all aged out are dropped.
 const maxTracked = 10_000
 
 func newLimiter(perAccount, perAddr int, window time.Duration) *limiter {
-	return &limiter{perAccount: perAccount, perAddr: perAddr, window: window, fails: map[string][]time.Time{}}
+	return &limiter{perAccount: perAccount, perAddr: perAddr, window: window, fails: map[string][]time.Time{},
+		refused: map[string]time.Time{}}
 }
 
 func accountKey(email string) string { return "a:" + strings.ToLower(strings.TrimSpace(email)) }
 func addrKey(addr string) string     { return "i:" + addr }
 
-// wait returns how long the caller must wait before another attempt (0: go ahead).
-func (l *limiter) wait(email, addr string, now time.Time) time.Duration {
+// wait returns how long the caller must wait before another attempt (0: go ahead), and whether
+// an earlier attempt was already refused in the same lockout.
+func (l *limiter) wait(email, addr string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w := l.waitLocked(accountKey(email), l.perAccount, now)
+	keys := []string{accountKey(email)}
 	if addr != "" {
-		if d := l.waitLocked(addrKey(addr), l.perAddr, now); d > w {
-			w = d
+		keys = append(keys, addrKey(addr))
+	}
+	var w time.Duration
+	repeated := true
+	for i, k := range keys {
+		limit := l.perAccount
+		if i == 1 {
+			limit = l.perAddr
+		}
+		d := l.waitLocked(k, limit, now)
+		if d == 0 {
+			continue
+		}
+		if !l.refused[k].After(now) {
+			repeated = false
+			if len(l.refused) >= maxTracked {
+				l.forgetRefusals(now)
+			}
+			l.refused[k] = now.Add(d)
+		}
+		w = max(w, d)
+	}
+	return w, repeated
+}
+
+// forgetRefusals drops the lockouts that are over.
+func (l *limiter) forgetRefusals(now time.Time) {
+	for k, until := range l.refused {
+		if !until.After(now) {
+			delete(l.refused, k)
 		}
 	}
-	return w
 }
 
 func (l *limiter) waitLocked(key string, max int, now time.Time) time.Duration {

@@ -94,8 +94,8 @@ func wellFormed(token string) bool {
 // is worthless after it. Failed attempts count against the address and the client address.
 func (s *Service) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
 	now := s.clock.Now()
-	if d := s.limiter.wait(email, clientAddr, now); d > 0 {
-		return "", Session{}, User{}, &RateLimitedError{RetryAfter: d}
+	if d, repeated := s.limiter.wait(email, clientAddr, now); d > 0 {
+		return "", Session{}, User{}, &RateLimitedError{RetryAfter: d, Repeated: repeated}
 	}
 	var phc string
 	var userID string

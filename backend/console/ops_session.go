@@ -99,7 +99,9 @@ func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOu
 		switch {
 		case errors.Is(err, auth.ErrBadCredentials):
 			s.record(ctx, c, "", audit.LoginFail, email, "wrong e-mail address or password")
-		case errors.As(err, &rl):
+		case errors.As(err, &rl) && !rl.Repeated:
+			// Only a lockout's first refusal: the rest cost an attacker nothing and would each
+			// cost the store a synchronous write.
 			s.record(ctx, c, "", audit.LoginFail, email, "rate limited")
 		}
 		return SessionOutput{}, err

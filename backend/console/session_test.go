@@ -283,3 +283,42 @@ func mustUser(t *testing.T, srv *testutil.Server, email string) string {
 	}
 	return u.ID
 }
+
+// TestRefusedLoginsDoNotFloodTheAudit: an attempt refused by the login limit costs an attacker
+// nothing (no password check), so each one must not cost the store a synchronous write: the
+// first refusal of a lockout is recorded, the rest are not.
+func TestRefusedLoginsDoNotFloodTheAudit(t *testing.T) {
+	srv := testutil.NewServer(t)
+	srv.AddUser(t, "a@example.com", auth.RoleAdmin, srv.Org.ID)
+	c := srv.Client(t)
+	bad := map[string]string{"email": "a@example.com", "password": "wrong password!"}
+	count := func() (fails, limited int) {
+		es, err := srv.Audit.List(context.Background(), audit.Filter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Action == audit.LoginFail {
+				fails++
+				if strings.Contains(e.Detail, "rate limited") {
+					limited++
+				}
+			}
+		}
+		return fails, limited
+	}
+	for range 2 {
+		for range 5 {
+			c.Problem("POST", "/api/v1/session", bad)
+		}
+		for range 30 {
+			if p := c.Problem("POST", "/api/v1/session", bad); p.Code != "RATE_LIMITED" {
+				t.Fatalf("code %s, want RATE_LIMITED", p.Code)
+			}
+		}
+		srv.Clock.Advance(15*time.Minute + time.Second)
+	}
+	if fails, limited := count(); fails != 12 || limited != 2 {
+		t.Fatalf("%d login.fail entries (%d rate limited), want 12: 5 failures and one refusal per lockout", fails, limited)
+	}
+}
