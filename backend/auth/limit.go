@@ -28,7 +28,15 @@ func newLimiter(perAccount, perAddr int, window time.Duration) *limiter {
 		refused: map[string]time.Time{}}
 }
 
-func accountKey(email string) string { return "a:" + strings.ToLower(strings.TrimSpace(email)) }
+// accountKey is cut to the longest valid address (254 bytes): the address is as typed, before
+// any validation, and a key of up to a request body's size would stay in memory for the window.
+func accountKey(email string) string {
+	email = strings.TrimSpace(email)
+	if len(email) > 254 {
+		email = email[:254]
+	}
+	return "a:" + strings.ToLower(email)
+}
 func addrKey(addr string) string     { return "i:" + addr }
 
 // wait returns how long the caller must wait before another attempt (0: go ahead), and whether
