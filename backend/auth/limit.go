@@ -37,7 +37,8 @@ func accountKey(email string) string {
 	}
 	return "a:" + strings.ToLower(email)
 }
-func addrKey(addr string) string     { return "i:" + addr }
+
+func addrKey(addr string) string { return "i:" + addr }
 
 // wait returns how long the caller must wait before another attempt (0: go ahead), and whether
 // an earlier attempt was already refused in the same lockout.
