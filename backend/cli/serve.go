@@ -23,7 +23,7 @@ import (
 
 const serveUsage = `serve [--listen 127.0.0.1:8787] [--console-listen 127.0.0.1:8788] [--upstream URL]
              [--allow-origin ORIGIN]... [--upstream-timeout 30s] [--demo] [--allow-remote]
-             [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--log-level info]`
+             [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--drain-timeout 15s] [--log-level info]`
 
 // listFlag collects a repeatable flag.
 type listFlag []string
@@ -45,6 +45,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	allowRemote := f.Bool("allow-remote", false, "allow listening on non-loopback addresses")
 	f.Var(&proxies, "trusted-proxy", "address or CIDR of a proxy whose X-Forwarded-* headers are trusted (repeatable)")
 	failLimit := f.Int("failed-auth-limit", gateway.DefaultFailedAuthLimit, "failed authentications per minute per client address before 429 (0: no limit)")
+	drain := f.Duration("drain-timeout", gateway.DefaultDrainTimeout, "on SIGINT/SIGTERM, wait this long for in-flight requests before cutting them")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	pos, err := parse(f, args)
 	if err != nil {
@@ -59,6 +60,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if *failLimit < 0 {
 		return usagef("--failed-auth-limit must be 0 (no limit) or more")
+	}
+	if *drain <= 0 || *drain > 10*time.Minute {
+		return usagef("--drain-timeout must be more than 0 and at most 10m")
 	}
 	if *timeout < 0 || *timeout > 0 && (*timeout < time.Second || *timeout > 10*time.Minute) {
 		return usagef("--upstream-timeout must be between 1s and 10m")
@@ -133,7 +137,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Store: st, Keys: ks, Routes: rs, Sessions: authSvc, Logger: logger, Validators: documents.RequestValidators{},
 		Listen: *listen, AllowRemote: *allowRemote,
 		AllowedOrigins:  append(gateway.ConsoleOrigins(*consoleListen), origins...),
-		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit,
+		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit, DrainTimeout: *drain,
 	})
 	if err != nil {
 		return err
@@ -142,7 +146,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	stopCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), gateway.DefaultDrainTimeout+5*time.Second)
+		return context.WithTimeout(context.WithoutCancel(ctx), *drain+5*time.Second)
 	}
 	defer func() {
 		sctx, cancel := stopCtx()
@@ -198,8 +202,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	sctx, cancel := stopCtx()
 	defer cancel()
 	errs := []error{}
+	// The drain is bounded: requests still running at the bound are cut, which is a clean stop
+	// (exit 0) worth a warning. Usage is flushed below by ks.Run either way, and a failure there
+	// is an error.
 	if err := srv.Stop(sctx); err != nil {
-		errs = append(errs, err)
+		fmt.Fprintf(env.Stderr, "keygate: warning: %v\n", err)
 	}
 	if err := consoleSrv.Shutdown(sctx); err != nil {
 		consoleSrv.Close()

@@ -171,3 +171,69 @@ func TestRoutesCommands(t *testing.T) {
 		t.Fatalf("remove: %+v", r)
 	}
 }
+
+// TestServeExitsZeroWhenTheDrainRunsOut: SIGINT/SIGTERM drains in-flight requests for a bounded
+// time; a request still running at the bound (a stuck upstream, an endless stream) is cut, and
+// the stop is still a clean one: usage flushed, "Stopped.", exit 0.
+func TestServeExitsZeroWhenTheDrainRunsOut(t *testing.T) {
+	dir := t.TempDir()
+	created := run(t, dir, "", "keys", "create", "--name", "drain", "--json")
+	var key struct{ Key string }
+	if err := json.Unmarshal([]byte(created.stdout), &key); err != nil || key.Key == "" {
+		t.Fatalf("keys create: %+v", created)
+	}
+	arrived := make(chan struct{}, 1)
+	stuck := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go stuck.Serve(ln)
+	defer stuck.Close()
+
+	gw, con := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- cli.Run(ctx, []string{"--data-dir", dir, "serve", "--listen", gw, "--console-listen", con,
+			"--upstream", "http://" + ln.Addr().String(), "--drain-timeout", "300ms"},
+			strings.NewReader(""), &out, &errb, cli.Options{})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "Keygate console:") {
+		select {
+		case code := <-exit:
+			t.Fatalf("serve exited %d:\n%s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+gw+"/hang", nil)
+		req.Header.Set("x-api-key", key.Key)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}()
+	<-arrived
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit %d after a drain that ran out, want 0\n%s", code, errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not stop within its drain bound")
+	}
+	if !strings.Contains(out.String(), "Stopped.") || !strings.Contains(errb.String(), "did not finish") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+}
