@@ -244,6 +244,15 @@ func (g *Gateway) Reload(ctx context.Context) error {
 	}
 	prefixes := make([]string, 0, len(rs))
 	values := make([]*route, 0, len(rs))
+	live := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		live[r.ID] = true
+	}
+	for id := range g.validators {
+		if !live[id] {
+			delete(g.validators, id) // its route is gone: let its document go
+		}
+	}
 	for _, r := range rs {
 		u, err := url.Parse(r.Upstream)
 		if err != nil {
