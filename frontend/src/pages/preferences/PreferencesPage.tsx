@@ -1,5 +1,5 @@
-import { useState } from 'react'
-import { useApi } from '../../api/context'
+import { useEffect, useState } from 'react'
+import { useApi, useOp } from '../../api/context'
 import type { Theme } from '../../api/types'
 import { Card, PageHeader } from '../../components/PageHeader'
 import { Field } from '../../components/Field'
@@ -17,11 +17,16 @@ const themes: { id: Theme; icon: IconName }[] = [
 
 /** PreferencesPage sets the language (each named in itself) and the theme; both apply at once. */
 export function PreferencesPage() {
-  const { t, lang, setLanguage } = useI18n()
+  const { t, setLanguage } = useI18n()
   const api = useApi()
   const { theme, setTheme } = useTheme()
-  const [chosen, setChosen] = useState<string>(() => localStorage.getItem('keygate.lang') ?? lang)
+  const saved = useOp('GetPreferences', {})
+  // "" is "System default": the language then follows the OS locale or the browser.
+  const [chosen, setChosen] = useState<string>(() => localStorage.getItem('keygate.lang') ?? '')
   const [error, setError] = useState<unknown>(null)
+  useEffect(() => {
+    if (saved.data) setChosen(saved.data.language ?? '')
+  }, [saved.data])
 
   const save = async (language: string, th: Theme) => {
     setError(null)
@@ -33,13 +38,22 @@ export function PreferencesPage() {
   }
   const pickLanguage = async (l: string) => {
     setChosen(l)
-    localStorage.setItem('keygate.lang', l)
+    if (l) localStorage.setItem('keygate.lang', l)
+    else localStorage.removeItem('keygate.lang')
     try {
-      await setLanguage(l)
+      if (l) {
+        await setLanguage(l)
+        await save(l, theme)
+      } else {
+        // "System default": the desktop asks the server (OS locale); a browser goes by its own
+        // languages (setLanguage("") falls back to navigator.language).
+        await save('', theme)
+        const me = api.kind === 'desktop' ? await api.call('GetMe', {}) : null
+        await setLanguage(me?.language || '')
+      }
     } catch (e) {
       setError(e)
     }
-    await save(l, theme)
   }
   const pickTheme = async (th: Theme) => {
     setTheme(th)

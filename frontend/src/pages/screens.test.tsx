@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { fireEvent, screen, waitFor, within } from '@testing-library/react'
+import { renderApp } from '../test/render'
+import { maskHeaders } from './requests/RequestDrawer'
+import { validUrl } from './gateway/RouteDialog'
+
+describe('language and direction', () => {
+  it('switches language at once, without a reload, and lays Arabic out right to left', async () => {
+    renderApp({}, '/preferences')
+    await screen.findByRole('heading', { name: 'Preferences', level: 1 })
+    expect(document.documentElement.lang).toBe('en')
+    fireEvent.change(screen.getByTestId('language-select'), { target: { value: 'de' } })
+    await waitFor(() => expect(document.documentElement.lang).toBe('de'))
+    expect(document.documentElement.dir).toBe('ltr')
+    expect(screen.queryByRole('heading', { name: 'Preferences', level: 1 })).toBeNull()
+    fireEvent.change(screen.getByTestId('language-select'), { target: { value: 'ar' } })
+    await waitFor(() => expect(document.documentElement.dir).toBe('rtl'))
+    expect(document.documentElement.lang).toBe('ar')
+  })
+
+  it('lists every language in its own name', async () => {
+    renderApp({}, '/preferences')
+    const select = await screen.findByTestId('language-select')
+    const names = within(select).getAllByRole('option').map((o) => o.textContent)
+    expect(names).toEqual(expect.arrayContaining(['Deutsch', '日本語', 'العربية', 'עברית', '简体中文', '한국어', 'Português (Brasil)']))
+  })
+})
+
+describe('sign-in and access', () => {
+  it('shows the login page when signed out and the server’s detail on a failed sign-in', async () => {
+    renderApp({ signedIn: false })
+    const email = await screen.findByLabelText('Email')
+    fireEvent.change(email, { target: { value: 'ada@example.com' } })
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'nope' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }))
+    expect(await screen.findByText('Wrong email or password.')).toBeTruthy()
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'correct horse' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }))
+    expect(await screen.findByRole('heading', { name: 'API keys', level: 1 })).toBeTruthy()
+  })
+
+  it('offers first-admin setup when the server needs it', async () => {
+    renderApp({ signedIn: false, setupNeeded: true }, '/setup#token=abc')
+    expect(await screen.findByRole('heading', { name: 'Create the first admin' })).toBeTruthy()
+    fireEvent.change(screen.getByLabelText('Email'), { target: { value: 'ada@example.com' } })
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'long enough pw' } })
+    fireEvent.change(screen.getByLabelText('Confirm password'), { target: { value: 'different pw!!' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create admin and sign in' }))
+    expect(await screen.findByText('The passwords do not match.')).toBeTruthy()
+    fireEvent.change(screen.getByLabelText('Confirm password'), { target: { value: 'long enough pw' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Create admin and sign in' }))
+    expect(await screen.findByRole('heading', { name: 'API keys', level: 1 })).toBeTruthy()
+  })
+
+  it('says "access denied" to a user with no organization, never loads forever', async () => {
+    renderApp({ orgs: 0 })
+    expect(await screen.findByRole('heading', { name: 'Access denied' })).toBeTruthy()
+  })
+})
+
+describe('gateway', () => {
+  it('refuses a bad upstream URL and shows the server’s duplicate-prefix message', async () => {
+    renderApp({}, '/gateway')
+    fireEvent.click(await screen.findByRole('button', { name: 'Add route' }))
+    const d = await screen.findByRole('dialog', { name: 'Add a route' })
+    fireEvent.change(within(d).getByLabelText('Path prefix'), { target: { value: '/demo' } })
+    fireEvent.change(within(d).getByLabelText('Upstream URL'), { target: { value: 'localhost:3000' } })
+    fireEvent.click(within(d).getByRole('button', { name: 'Save' }))
+    expect(await within(d).findByText('Enter a full http:// or https:// URL.')).toBeTruthy()
+    fireEvent.change(within(d).getByLabelText('Upstream URL'), { target: { value: 'http://127.0.0.1:3000' } })
+    fireEvent.click(within(d).getByRole('button', { name: 'Save' }))
+    expect(await within(d).findByText('A route with this prefix already exists.')).toBeTruthy()
+  })
+
+  it('validates URLs like the gateway', () => {
+    expect(validUrl('http://127.0.0.1:3000')).toBe(true)
+    expect(validUrl('https://api.example.com/v1')).toBe(true)
+    expect(validUrl('ftp://x')).toBe(false)
+    expect(validUrl('localhost:3000')).toBe(false)
+  })
+})
+
+describe('requests', () => {
+  it('opens a request in a drawer with credentials masked', async () => {
+    renderApp({}, '/requests')
+    const rows = await screen.findAllByRole('row', { name: /Show details of/ })
+    fireEvent.keyDown(rows[0], { key: 'Enter' })
+    const d = await screen.findByRole('dialog')
+    expect(within(d).getByText('Request headers')).toBeTruthy()
+    expect(within(d).getByText('••••••')).toBeTruthy()
+  })
+
+  it('masks credential headers even if a server sent them', () => {
+    expect(maskHeaders({ Authorization: ['Bearer kg_secret'], 'X-Api-Key': 'kg_secret', Cookie: ['a=b'], Accept: ['*/*'] })).toEqual([
+      ['Accept', '*/*'], ['Authorization', '••••••'], ['Cookie', '••••••'], ['X-Api-Key', '••••••'],
+    ])
+  })
+})
+
+describe('other screens', () => {
+  it('renders organization, members, audit and docs without errors', async () => {
+    for (const [path, title] of [['/org', 'Organization'], ['/members', 'Members'], ['/audit', 'Audit log'], ['/docs', 'API docs']] as const) {
+      const { unmount } = renderApp({}, path)
+      expect(await screen.findByRole('heading', { name: title, level: 1 })).toBeTruthy()
+      unmount()
+    }
+  })
+})
