@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -242,11 +243,18 @@ func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInp
 		limit = 100
 	}
 	out := []gateway.Entry{}
+	// An entry may be both in memory and already persisted. The request id alone does not tell
+	// (a client may send the same X-Request-Id every time); with its millisecond, method, path
+	// and status it does.
+	key := func(e gateway.Entry) string {
+		return e.RequestID + " " + strconv.FormatInt(e.Time.UnixMilli(), 10) + " " + e.Method + " " +
+			strconv.Itoa(e.Status) + " " + e.Path
+	}
 	seen := map[string]bool{}
 	if s.Gateway != nil && s.Gateway.Gateway() != nil {
 		out = s.Gateway.Gateway().Requests(f)
 		for _, e := range out {
-			seen[e.RequestID] = true
+			seen[key(e)] = true
 		}
 	}
 	if len(out) < limit {
@@ -258,7 +266,7 @@ func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInp
 			if len(out) == limit {
 				break
 			}
-			if !seen[e.RequestID] {
+			if !seen[key(e)] {
 				out = append(out, e)
 			}
 		}
