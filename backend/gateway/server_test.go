@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -333,19 +334,34 @@ func TestRequestLogIsBounded(t *testing.T) {
 	if got := e.gw.Requests(gateway.Filter{}); len(got) != 5 {
 		t.Fatalf("ring holds %d, want 5", len(got))
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		var n int
-		e.st.Read.QueryRow(`SELECT count(*) FROM request_log`).Scan(&n)
-		if n > 7 {
-			t.Fatalf("%d rows kept, want at most 7", n)
-		}
-		if n >= 5 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+}
+
+// TestPersistedRequestLogIsPruned: the table keeps the newest RequestLogKeep rows. (The ring is
+// larger than that here, so more rows than the bound are written and pruning has to happen.)
+func TestPersistedRequestLogIsPruned(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.RequestLogSize = 50; c.RequestLogKeep = 7 })
+	for i := range 12 {
+		e.do("GET", fmt.Sprintf("/x/%d", i), nil, nil)
 	}
-	t.Fatal("nothing persisted")
+	deadline := time.Now().Add(3 * time.Second)
+	var n int
+	for n == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing persisted")
+		}
+		time.Sleep(50 * time.Millisecond)
+		e.st.Read.QueryRow(`SELECT count(*) FROM request_log`).Scan(&n)
+	}
+	if n != 7 {
+		t.Fatalf("%d rows kept, want 7", n)
+	}
+	rows, err := gateway.QueryRequests(context.Background(), e.st, gateway.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Path != "/x/11" || rows[6].Path != "/x/5" {
+		t.Fatalf("kept %s … %s, want the newest: /x/11 … /x/5", rows[0].Path, rows[6].Path)
+	}
 }
 
 func TestMetrics(t *testing.T) {
