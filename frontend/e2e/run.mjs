@@ -253,6 +253,9 @@ flow('create key, show once, copy, use through the gateway, revoke', async ({ br
   await rd.getByText('Another route already has this prefix.').waitFor()
   await rd.getByRole('button', { name: 'Cancel' }).click()
   await shot(page, 'gateway')
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await shot(page, 'gateway-dark')
+  await page.emulateMedia({ colorScheme: 'light' })
 
   await nav(page, 'Audit log')
   await heading(page, 'Audit log')
