@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -121,6 +122,7 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	env.record(ctx, audit.Entry{OrgID: r.OrgID, Action: audit.RouteAdd, Target: r.ID, Detail: r.Prefix + " → " + r.Upstream})
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(r)
 	}
@@ -141,9 +143,15 @@ func routesRemove(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := routes.New(st, nil).RemoveByPrefix(ctx, pos[0]); err != nil {
+	rs := routes.New(st, nil)
+	r, err := rs.GetByPrefix(ctx, pos[0])
+	if err == nil {
+		err = rs.Remove(ctx, r.ID)
+	}
+	if err != nil {
 		return fmt.Errorf("remove route %s: %w", pos[0], err)
 	}
+	env.record(ctx, audit.Entry{OrgID: r.OrgID, Action: audit.RouteRemove, Target: r.ID, Detail: r.Prefix})
 	fmt.Fprintf(env.Stdout, "Removed route %s.\n", pos[0])
 	return nil
 }

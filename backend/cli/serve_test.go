@@ -237,3 +237,30 @@ func TestServeExitsZeroWhenTheDrainRunsOut(t *testing.T) {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
 }
+
+// TestRoutesCommandsAreAudited: route changes are management actions wherever they are made;
+// from the command line the actor is "cli".
+func TestRoutesCommandsAreAudited(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, dir, "", "routes", "add", "/api", "http://127.0.0.1:9000"); r.code != 0 {
+		t.Fatalf("add: %+v", r)
+	}
+	if r := run(t, dir, "", "routes", "remove", "/api"); r.code != 0 {
+		t.Fatalf("remove: %+v", r)
+	}
+	a := run(t, dir, "", "audit", "list", "--json")
+	var entries []struct{ Actor, Action, Target, Detail string }
+	if err := json.Unmarshal([]byte(a.stdout), &entries); err != nil {
+		t.Fatalf("audit list: %v %+v", err, a)
+	}
+	got := map[string]string{}
+	for _, e := range entries {
+		if e.Actor != "cli" || !strings.HasPrefix(e.Target, "rt_") || !strings.Contains(e.Detail, "/api") {
+			t.Errorf("entry %+v", e)
+		}
+		got[e.Action] = e.Detail
+	}
+	if len(entries) != 2 || got["route.add"] == "" || got["route.remove"] == "" {
+		t.Fatalf("entries %+v, want route.add and route.remove", entries)
+	}
+}
