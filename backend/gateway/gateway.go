@@ -878,7 +878,28 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	delete(h, "Access-Control-Allow-Origin")
 	delete(h, "Access-Control-Allow-Credentials")
 	delete(h, "Access-Control-Expose-Headers")
+	if sc := h["Set-Cookie"]; len(sc) > 0 {
+		h["Set-Cookie"] = withoutSessionSetCookie(sc)
+		if len(h["Set-Cookie"]) == 0 {
+			delete(h, "Set-Cookie")
+		}
+	}
 	return nil
+}
+
+// withoutSessionSetCookie drops the Set-Cookie lines that name the console's session cookie:
+// cookies are not bound to a port, so one set through the gateway would land on the console's
+// host and plant a session there.
+func withoutSessionSetCookie(lines []string) []string {
+	out := lines[:0:0]
+	for _, line := range lines {
+		name, _, _ := strings.Cut(line, "=")
+		if n := strings.TrimSpace(name); n == SessionCookie || n == SecureSessionCookie {
+			continue
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // upstreamError turns a failed round trip into a problem answer: 504 on a timeout, 502 when

@@ -101,6 +101,25 @@ func TestUpstreamCORSHeadersAreReplaced(t *testing.T) {
 	}
 }
 
+// TestUpstreamCannotSetTheConsoleCookie: cookies are not bound to a port, so a cookie an
+// upstream sets through the gateway lands on the console's host too; one named like the
+// console's session would plant a session in the console (a fixation / login-CSRF path).
+func TestUpstreamCannotSetTheConsoleCookie(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "keygate_session=planted; Path=/; HttpOnly")
+		w.Header().Add("Set-Cookie", " __Secure-keygate_session=planted; Path=/; Secure")
+		w.Header().Add("Set-Cookie", "theme=dark; Path=/")
+	}))
+	defer up.Close()
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/cookies", Upstream: up.URL})
+	res := e.do("GET", "/cookies", map[string]string{"x-api-key": e.key.Key}, nil)
+	got := res.Header.Values("Set-Cookie")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "theme=dark") {
+		t.Fatalf("Set-Cookie %q, want only the upstream's own theme cookie", got)
+	}
+}
+
 func newServer(t *testing.T, e *env, opts ...envOption) *gateway.Server {
 	t.Helper()
 	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Clock: e.clock, Listen: "127.0.0.1:0"}
