@@ -965,8 +965,10 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
 	if b.left < 0 {
+		// The byte past the limit only detects the overflow: it is not handed on, so the
+		// upstream never receives more than the limit.
 		b.exceeded = true
-		return n, errBodyTooLarge
+		return n + int(b.left), errBodyTooLarge
 	}
 	return n, err
 }
