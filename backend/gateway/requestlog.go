@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,11 @@ func statusRange(s string) (lo, hi int, ok bool) {
 		lo = int(s[0]-'0') * 100
 		return lo, lo + 99, true
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 100 || n > 599 {
+	if len(s) != 3 || s[0] < '1' || s[0] > '5' {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
 		return 0, 0, false
 	}
 	return n, n, true

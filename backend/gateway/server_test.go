@@ -468,3 +468,14 @@ func TestRequestLogMasksBeforeCutting(t *testing.T) {
 		t.Errorf("logged %q holds part of the key's secret", v[500:])
 	}
 }
+
+func TestValidStatusFilter(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": true, "4xx": true, "2XX": true, "401": true, "599": true,
+		"6xx": false, "0xx": false, "401abc": false, "4 01": false, "+401": false, "099": false, "600": false, "x": false,
+	} {
+		if got := gateway.ValidStatusFilter(s); got != want {
+			t.Errorf("ValidStatusFilter(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
