@@ -7,12 +7,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
@@ -42,6 +46,7 @@ type rig struct {
 	st     *store.Store
 	keys   *keys.Service
 	org    orgs.Org
+	routes *routes.Service
 	gw     *gateway.Gateway
 	srv    *httptest.Server
 	before atomic.Int64 // "before" requests seen by the upstream
@@ -72,6 +77,7 @@ func newRigWith(t *testing.T, c clock.Clock, wrap func(*keys.Service) gateway.Ke
 	}))
 	t.Cleanup(up.Close)
 	rs := routes.New(r.st, c)
+	r.routes = rs
 	if _, err := rs.Add(ctx, routes.Params{Prefix: "/", Upstream: up.URL}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +266,44 @@ func TestNothingPassesFromTheExpiryInstant(t *testing.T) {
 	// from the instant itself nothing does.
 	fake.Set(k.ExpiresAt.Add(-time.Millisecond))
 	r.run(t, k.Key, func() { fake.Set(*k.ExpiresAt) }).check(t, "401 EXPIRED")
+}
+
+// TestNothingPassesAfterConsoleRevokeReturns revokes through the console API (the same
+// handler the desktop window and `keygate serve` use) in the gateway's process: once the HTTP
+// answer to the revoke has arrived, nothing more gets through.
+func TestNothingPassesAfterConsoleRevokeReturns(t *testing.T) {
+	r := newRig(t, clock.Real{})
+	ctx := context.Background()
+	authSvc, err := auth.New(r.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := console.New(console.Deps{Store: r.st, Keys: r.keys, Orgs: orgs.New(r.st, nil), Auth: authSvc,
+		Audit: audit.New(r.st, nil), Routes: r.routes, Desktop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con := httptest.NewServer(svc.Handler(console.HandlerOptions{}))
+	t.Cleanup(con.Close)
+	k, err := r.keys.Create(ctx, keys.CreateParams{OrgID: r.org.ID, Name: "hammered via console", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.run(t, k.Key, func() {
+		req, _ := http.NewRequest(http.MethodPost, con.URL+"/api/v1/keys/"+k.ID+"/revoke",
+			strings.NewReader(`{"org":"`+r.org.ID+`","reason":"under load"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"revoked"`) {
+			t.Fatalf("console revoke: %d %s", res.StatusCode, body)
+		}
+	}).check(t, "401 REVOKED")
 }
 
 // staleVerifier is a deliberately broken verifier: once a key was valid it keeps answering
