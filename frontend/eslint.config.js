@@ -54,6 +54,10 @@ export default tseslint.config(
   },
   {
     files: ['e2e/**/*.mjs', 'scripts/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly', Buffer: 'readonly' } },
+    // Node globals, plus browser globals used inside page.evaluate() callbacks.
+    languageOptions: {
+      globals: Object.fromEntries(['process', 'console', 'setTimeout', 'clearTimeout', 'URL', 'fetch', 'Buffer',
+        'document', 'window', 'navigator', 'NodeFilter', 'localStorage', 'sessionStorage'].map((g) => [g, 'readonly'])),
+    },
   },
 )
