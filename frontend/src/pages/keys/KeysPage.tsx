@@ -64,20 +64,32 @@ export function KeysPage() {
       ) : null}
       <div className="toolbar">
         <div className="segmented" role="radiogroup" aria-label={t('keys.filter.label')}>
-          {filters.map((f) => (
+          {filters.map((f, i) => (
             <button
               key={f}
               type="button"
               role="radio"
               aria-checked={status === f}
+              tabIndex={status === f ? 0 : -1}
               className="segment"
               onClick={() => setStatus(f)}
+              onKeyDown={(e) => {
+                // Arrow keys move within the radio group (mirrored in right-to-left layouts).
+                const rtl = document.documentElement.dir === 'rtl'
+                const step = { ArrowRight: rtl ? -1 : 1, ArrowDown: 1, ArrowLeft: rtl ? 1 : -1, ArrowUp: -1 }[e.key]
+                if (!step) return
+                e.preventDefault()
+                const next = filters[(i + step + filters.length) % filters.length]
+                setStatus(next)
+                const group = e.currentTarget.parentElement
+                window.requestAnimationFrame(() => group?.querySelector<HTMLElement>('[aria-checked="true"]')?.focus())
+              }}
             >
               {t(`keys.filter.${f}`)}
             </button>
           ))}
         </div>
-        {q.data ? <span className="muted small">{t('keys.count', { Count: keys.length })}</span> : null}
+        {keys.length ? <span className="muted small">{t('keys.count', { Count: keys.length })}</span> : null}
       </div>
       {q.isPending ? (
         <Loading />

@@ -23,6 +23,17 @@ describe('API keys screen', () => {
     expect(screen.queryByText('Production backend')).toBeNull()
   })
 
+  it('moves the status filter with the arrow keys', async () => {
+    renderApp()
+    await screen.findByText('Production backend')
+    const all = screen.getByRole('radio', { name: 'All' })
+    expect(all.getAttribute('tabindex')).toBe('0')
+    fireEvent.keyDown(all, { key: 'ArrowRight' })
+    await waitFor(() => expect(screen.getByRole('radio', { name: 'Active' }).getAttribute('aria-checked')).toBe('true'))
+    fireEvent.keyDown(screen.getByRole('radio', { name: 'Active' }), { key: 'ArrowLeft' })
+    await waitFor(() => expect(all.getAttribute('aria-checked')).toBe('true'))
+  })
+
   it('explains what keys are for when there are none', async () => {
     renderApp({ keys: 0, orgs: 1 })
     expect(await screen.findByText('No API keys yet')).toBeTruthy()
