@@ -2,9 +2,9 @@
 // driven by playwright-core. Starts the server on free ports with a temporary data dir, runs every
 // flow (a failing flow does not stop the others), stops the server and exits non-zero on failure.
 //
-//   npm run e2e                      all flows
-//   npm run e2e -- --screenshots     also write docs/screenshots/*.png
-//   npm run e2e -- --only keys       flows whose name contains "keys"
+//   node e2e/run.mjs                 all flows (npm run e2e runs these and e2e/docs.e2e.mjs)
+//   npm run screenshots              also write docs/screenshots/*.png (SCREENSHOTS=1)
+//   node e2e/run.mjs --only keys     flows whose name contains "keys"
 import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
 import { createServer } from 'node:net'
