@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -241,7 +242,10 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	defer up.Close()
 	e := newEnv(t)
 	e.addRoute(routes.Params{Prefix: "/slow", Upstream: up.URL})
-	s := newServer(t, e)
+	// A key service of its own, without the env's background flusher, so that only Stop can
+	// have written the usage checked at the end.
+	ks := keys.New(e.st, keys.WithClock(e.clock))
+	s := newServer(t, e, func(c *gateway.Config) { c.Keys = ks })
 	url := s.URL()
 
 	type result struct {
