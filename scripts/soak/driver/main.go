@@ -174,7 +174,7 @@ type result struct {
 	notes        []string
 	// upstream connections the gateway held open at the end of the overload and after recovery
 	upstreamSoak, upstreamDuring, upstreamAfter string
-	loadStart, loadEnd            string
+	loadStart, loadEnd                          string
 }
 
 type minuteRow struct {
