@@ -42,6 +42,7 @@ trap 'rm -rf "$work"' EXIT
 
 go build -o "$work/upstream" ./scripts/bench/upstream
 go build -o "$work/driver" ./scripts/bench/driver
+go build -o "$work/bareproxy" ./scripts/bench/bareproxy
 
 keygate="${KEYGATE_BIN:-}"
 if [ -z "$keygate" ]; then
@@ -55,5 +56,5 @@ if [ -z "$keygate" ]; then
   fi
 fi
 
-"$work/driver" -upstream "$work/upstream" -keygate "$keygate" -nginx "$(command -v nginx)" \
+"$work/driver" -upstream "$work/upstream" -bareproxy "$work/bareproxy" -keygate "$keygate" -nginx "$(command -v nginx)" \
   -wrk "$(command -v wrk)" -scripts scripts/bench

@@ -122,6 +122,8 @@ type env struct {
 	keygatePID                             int
 	nginxPID                               int
 	upstreamPID                            int
+	bareProxy                              string // the stdlib-only control proxy
+	bareProxyPID                           int
 }
 
 func apiKey(k func(e *env) string) func(e *env) []string {
@@ -138,6 +140,8 @@ var cases = []benchCase{
 		headers: apiKey(func(e *env) string { return e.key })},
 	{Name: "nginx-401", Title: "nginx, no key → 401", Target: "nginx", Want: 401,
 		url: func(e *env) string { return e.nginxKey + "/bench" }},
+	{Name: "goproxy", Title: "bare httputil.ReverseProxy (control)", Target: "goproxy", Want: 200,
+		url: func(e *env) string { return e.bareProxy + "/bench" }},
 	{Name: "keygate-open", Title: "Keygate, route with auth off", Target: "keygate", Want: 200,
 		url: func(e *env) string { return e.keygate + "/open/bench" }},
 	{Name: "keygate-key", Title: "Keygate, valid key", Target: "keygate", Want: 200,
@@ -207,6 +211,7 @@ func main() {
 	var (
 		keygateBin  = flag.String("keygate", "", "keygate binary (empty: skip the Keygate cases)")
 		upstreamBin = flag.String("upstream", "", "benchmark upstream binary (required)")
+		bareBin     = flag.String("bareproxy", "", "control proxy binary (empty: skip the goproxy case)")
 		nginxBin    = flag.String("nginx", "nginx", "nginx binary (empty: skip the nginx cases)")
 		wrkBin      = flag.String("wrk", "wrk", "wrk binary")
 		dir         = flag.String("scripts", "scripts/bench", "directory holding nginx.conf.tmpl, report.lua and statuses.lua")
@@ -222,7 +227,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r := &runner{s: s, wrk: *wrkBin, scripts: *dir}
-	code := r.run(ctx, *keygateBin, *upstreamBin, *nginxBin)
+	code := r.run(ctx, *keygateBin, *upstreamBin, *nginxBin, *bareBin)
 	os.Exit(code)
 }
 
@@ -252,7 +257,7 @@ func (r *runner) note(format string, a ...any) {
 	r.notes = append(r.notes, msg)
 }
 
-func (r *runner) run(ctx context.Context, keygateBin, upstreamBin, nginxBin string) int {
+func (r *runner) run(ctx context.Context, keygateBin, upstreamBin, nginxBin, bareBin string) int {
 	var err error
 	r.tmp, err = os.MkdirTemp("", "keygate-bench-")
 	if err != nil {
@@ -289,6 +294,14 @@ func (r *runner) run(ctx context.Context, keygateBin, upstreamBin, nginxBin stri
 			r.note("nginx cases skipped: %v", err)
 		} else {
 			have["nginx"] = true
+		}
+	}
+
+	if bareBin != "" {
+		if err := r.startBareProxy(ctx, bareBin, e); err != nil {
+			r.note("goproxy case skipped: %v", err)
+		} else {
+			have["goproxy"] = true
 		}
 	}
 
@@ -434,17 +447,19 @@ func (r *runner) command(bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (r *runner) startUpstream(ctx context.Context, bin string, e *env) error {
-	cmd := r.command(bin)
+// startAnnounced starts a helper that prints "NAME key=value ..." when ready and returns its
+// process and those values.
+func (r *runner) startAnnounced(ctx context.Context, bin string, args ...string) (*proc, map[string]string, error) {
+	cmd := r.command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cmd.Stderr = os.Stderr
-	if _, err := r.start(cmd); err != nil {
-		return err
+	p, err := r.start(cmd)
+	if err != nil {
+		return nil, nil, err
 	}
-	e.upstreamPID = cmd.Process.Pid
 	line := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -456,24 +471,44 @@ func (r *runner) startUpstream(ctx context.Context, bin string, e *env) error {
 	}()
 	select {
 	case l := <-line:
-		// "upstream listen=ADDR admin=ADDR"
+		vals := map[string]string{}
 		for _, f := range strings.Fields(l) {
-			if v, ok := strings.CutPrefix(f, "listen="); ok {
-				e.upstream = "http://" + v
-			}
-			if v, ok := strings.CutPrefix(f, "admin="); ok {
-				e.upstreamAdmin = "http://" + v
+			if k, v, ok := strings.Cut(f, "="); ok {
+				vals[k] = v
 			}
 		}
-		if e.upstream == "" || e.upstreamAdmin == "" {
-			return fmt.Errorf("unexpected first line %q", l)
-		}
-		return nil
+		return p, vals, nil
 	case <-time.After(10 * time.Second):
-		return errors.New("no address printed within 10s")
+		return nil, nil, fmt.Errorf("%s printed no address within 10s", filepath.Base(bin))
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, nil, ctx.Err()
 	}
+}
+
+func (r *runner) startUpstream(ctx context.Context, bin string, e *env) error {
+	p, vals, err := r.startAnnounced(ctx, bin)
+	if err != nil {
+		return err
+	}
+	e.upstreamPID = p.cmd.Process.Pid
+	if vals["listen"] == "" || vals["admin"] == "" {
+		return fmt.Errorf("upstream announced %v, want listen= and admin=", vals)
+	}
+	e.upstream, e.upstreamAdmin = "http://"+vals["listen"], "http://"+vals["admin"]
+	return nil
+}
+
+func (r *runner) startBareProxy(ctx context.Context, bin string, e *env) error {
+	p, vals, err := r.startAnnounced(ctx, bin, "-upstream", e.upstream)
+	if err != nil {
+		return err
+	}
+	e.bareProxyPID = p.cmd.Process.Pid
+	if vals["listen"] == "" {
+		return fmt.Errorf("bareproxy announced %v, want listen=", vals)
+	}
+	e.bareProxy = "http://" + vals["listen"]
+	return probe(ctx, e.bareProxy+"/bench", nil, 200)
 }
 
 // freePort asks the kernel for a free loopback port. Another process could take it before the
@@ -985,6 +1020,8 @@ func (r *runner) serverPIDs(target string, e *env) []int {
 		return []int{e.keygatePID}
 	case "nginx":
 		return append([]int{e.nginxPID}, children(e.nginxPID)...)
+	case "goproxy":
+		return []int{e.bareProxyPID}
 	}
 	return []int{e.upstreamPID}
 }
@@ -1105,12 +1142,13 @@ type memory struct {
 
 func (r *runner) memory(e *env, have map[string]bool) []memory {
 	var out []memory
-	for _, t := range []string{"keygate", "nginx", "upstream"} {
+	for _, t := range []string{"keygate", "nginx", "goproxy", "upstream"} {
 		if !have[t] {
 			continue
 		}
 		rss, peak := memoryKiB(r.serverPIDs(t, e))
-		name := map[string]string{"keygate": "Keygate", "nginx": "nginx (master + workers)", "upstream": "upstream"}[t]
+		name := map[string]string{"keygate": "Keygate", "nginx": "nginx (master + workers)",
+			"goproxy": "bare ReverseProxy", "upstream": "upstream"}[t]
 		out = append(out, memory{Process: name, RSSKiB: rss, PeakKiB: peak})
 	}
 	return out
@@ -1210,6 +1248,9 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 			vsDirect = fmtRatio(r.Case, "direct")
 		case strings.HasPrefix(r.Case, "keygate-401"):
 			vsNginx = fmtRatio(r.Case, "nginx-pass")
+		case r.Case == "goproxy":
+			vsNginx = fmtRatio(r.Case, "nginx-pass")
+			vsDirect = fmtRatio(r.Case, "direct")
 		case r.Case == "nginx-pass", r.Case == "nginx-key":
 			vsDirect = fmtRatio(r.Case, "direct")
 		case r.Case == "nginx-key-lat":
@@ -1230,7 +1271,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 		fmt.Fprintln(&md, "| "+strings.Join(row, " | ")+" |")
 	}
 	tw.Flush()
-	fmt.Fprintln(&text, "\n÷ nginx: Keygate with a key vs nginx with a key, the auth-off route and 401s vs nginx pass-through;")
+	fmt.Fprintln(&text, "\n÷ nginx: Keygate with a key vs nginx with a key; the auth-off route, goproxy and 401s vs nginx pass-through;")
 	fmt.Fprintln(&text, "CPU µs/req: CPU time of the server under test (all nginx processes) per request; other CPU: cores used")
 	fmt.Fprintln(&text, "by other processes during the run (noise); upstream dials: TCP connections the upstream accepted")
 	fmt.Fprintln(&text, "between 10% and 90% of the run (steady state); (!) = unexpected statuses.")
