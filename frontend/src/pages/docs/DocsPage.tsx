@@ -6,6 +6,7 @@ import { useI18n } from '../../i18n/i18n'
 import { useHeldKeys } from '../../keyring'
 import { useSession } from '../../session'
 import { useTheme } from '../../theme'
+import { ExportDocument } from './ExportDocument'
 
 /** DocsViewerProps is the contract with frontend/src/docs/DocsViewer.tsx (the OpenAPI viewer). */
 export interface DocsViewerProps {
@@ -58,6 +59,7 @@ export function DocsPage() {
           />
         ) : null}
         <span className="muted small">{t('docs.key.hint')}</span>
+        <ExportDocument />
       </div>
       <div className="docs-frame">
         {Viewer ? (
