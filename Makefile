@@ -9,8 +9,8 @@ LDFLAGS     := -s -w -X github.com/keygate/keygate/backend/cli.Version=$(VERSION
 GO_PACKAGES := . ./backend/... $(if $(wildcard locales/*.go),./locales/...)
 FUZZTIME    ?= 30s
 
-.PHONY: all setup frontend build desktop run test test-go test-frontend test-e2e test-desktop \
-        bench fuzz soak clean
+.PHONY: all setup frontend build desktop run test test-go test-fuzz test-frontend test-e2e \
+        test-desktop bench fuzz soak clean
 
 all: build
 
@@ -37,13 +37,17 @@ run: build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(MAKE) --no-print-directory desktop; fi
 	@bash scripts/run.sh
 
-## test: every test: Go (race detector on), frontend unit and lint, end-to-end in headless
+## test: every test: Go (race detector on; crash, revocation-under-load and security suites
+## included), a short run of every fuzz target, frontend unit and lint, end-to-end in headless
 ## Chromium, the desktop binary under Xvfb.
-test: build test-go test-frontend test-e2e test-desktop
+test: build test-go test-fuzz test-frontend test-e2e test-desktop
 
 test-go: setup
 	go vet $(GO_PACKAGES)
 	go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+
+test-fuzz: setup
+	bash scripts/fuzz.sh 3s
 
 test-frontend: setup
 	cd frontend && npm run lint && npm test
