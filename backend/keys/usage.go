@@ -14,7 +14,8 @@ import (
 // SQLite; Flush writes them in one transaction.
 type usage struct {
 	st      *store.Store
-	mu      sync.Mutex
+	flushMu sync.Mutex // one flush at a time, so FlushUsage returns only when all counts are written
+	mu      sync.Mutex // guards pending
 	pending map[string]*use
 }
 
@@ -42,8 +43,12 @@ func (s *Service) RecordUse(keyID string, t time.Time) {
 }
 
 // FlushUsage writes the collected usage. On failure the counts are put back for the next try.
+// A call that overlaps another waits for it, so when FlushUsage returns nil every use recorded
+// before the call is in the store.
 func (s *Service) FlushUsage(ctx context.Context) error {
 	u := s.usage
+	u.flushMu.Lock()
+	defer u.flushMu.Unlock()
 	u.mu.Lock()
 	batch := u.pending
 	u.pending = make(map[string]*use, len(batch))
