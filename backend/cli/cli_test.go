@@ -234,3 +234,12 @@ func TestManagementActionsAreAudited(t *testing.T) {
 		t.Error("the audit log holds a secret")
 	}
 }
+
+func TestServeRefusesABadConsoleURL(t *testing.T) {
+	for _, u := range []string{"ftp://x", "https://", "https://example.com/console", "example.com", "https://u:p@example.com"} {
+		r := run(t, t.TempDir(), "", "serve", "--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0", "--console-url", u)
+		if r.code != 2 || !strings.Contains(r.stderr, "--console-url") {
+			t.Errorf("--console-url %q: exit %d, stderr %q", u, r.code, r.stderr)
+		}
+	}
+}

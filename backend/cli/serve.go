@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	failLimit := f.Int("failed-auth-limit", gateway.DefaultFailedAuthLimit, "failed authentications per minute per client address before 429 (0: no limit)")
 	drain := f.Duration("drain-timeout", gateway.DefaultDrainTimeout, "on SIGINT/SIGTERM, wait this long for in-flight requests before cutting them")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	publicURL := f.String("console-url", "", "the console's URL as browsers reach it, when a proxy sits in front (e.g. https://keygate.example.com)")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
@@ -75,6 +77,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		if _, err := routes.NormalizeOrigin(o); err != nil {
 			return usagef("--allow-origin %q: %v", o, err)
 		}
+	}
+	publicOrigin := ""
+	if *publicURL != "" {
+		u, err := url.Parse(*publicURL)
+		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil ||
+			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+			return usagef("--console-url must be an http or https URL with a host and no path, like https://keygate.example.com")
+		}
+		publicOrigin = u.Scheme + "://" + u.Host
+		origins = append(origins, publicOrigin)
 	}
 	var warnings []string
 	for _, addr := range []string{*listen, *consoleListen} {
@@ -133,10 +145,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if limit == 0 {
 		limit = -1 // Config: negative turns the limit off
 	}
+	// Listen first: the gateway's CORS allowlist and the console's Host allowlist and URLs need
+	// the port actually bound.
+	cln, err := net.Listen("tcp", *consoleListen)
+	if err != nil {
+		return fmt.Errorf("console listen on %s: %w", *consoleListen, err)
+	}
+	defer cln.Close()
 	srv, err := gateway.NewServer(ctx, gateway.Config{
 		Store: st, Keys: ks, Routes: rs, Sessions: authSvc, Logger: logger, Validators: documents.RequestValidators{},
 		Listen: *listen, AllowRemote: *allowRemote,
-		AllowedOrigins:  append(gateway.ConsoleOrigins(*consoleListen), origins...),
+		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), origins...),
 		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit, DrainTimeout: *drain,
 	})
 	if err != nil {
@@ -154,7 +173,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		srv.Stop(sctx)
 	}()
 
-	consoleURL := "http://" + *consoleListen
+	consoleURL := "http://" + cln.Addr().String()
+	if publicOrigin != "" {
+		consoleURL = publicOrigin
+	}
 	gatewayURL := srv.URL()
 	consoleSvc, err := console.New(console.Deps{Store: st, Keys: ks, Orgs: orgs.New(st, nil), Auth: authSvc,
 		Audit: audit.New(st, nil), Routes: rs, Gateway: srv, Logger: logger})
@@ -162,16 +184,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	handler := consoleSvc.Handler(console.HandlerOptions{
-		Assets:  env.Assets,
-		Metrics: srv.Gateway().Metrics(),
+		Assets:       env.Assets,
+		Metrics:      srv.Gateway().Metrics(),
+		PublicOrigin: publicOrigin,
+		Secure:       strings.HasPrefix(publicOrigin, "https://"),
+		AllowedHosts: console.LoopbackHosts(cln.Addr().String(), publicOrigin),
 		OpenAPI: &documents.Source{Routes: rs, Version: Version,
 			GatewayURL: func() string { return gatewayURL }, ConsoleURL: func() string { return consoleURL }},
 	})
-	cln, err := net.Listen("tcp", *consoleListen)
-	if err != nil {
-		return fmt.Errorf("console listen on %s: %w", *consoleListen, err)
-	}
-	consoleURL = "http://" + cln.Addr().String()
 	consoleSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	consoleDone := make(chan error, 1)

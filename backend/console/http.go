@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -29,6 +30,37 @@ type HandlerOptions struct {
 	// PublicOrigin is the console's origin as browsers see it (e.g. https://keygate.example.com)
 	// when a proxy changes the Host; CSRF checks compare Origin headers with it.
 	PublicOrigin string
+	// AllowedHosts, when set, are the only Host headers the console answers (421 otherwise).
+	// A console on loopback is only ever reached as localhost, 127.0.0.1 or [::1]: refusing
+	// other names stops a DNS-rebinding page from talking to it as a "same-origin" site.
+	AllowedHosts []string
+}
+
+// LoopbackHosts lists the Host values a console listening on loopback addr (host:port) can be
+// reached by, plus the host of publicOrigin if given. It returns nil for a non-loopback addr:
+// a console reachable from the network may be named in ways Keygate cannot know.
+func LoopbackHosts(addr, publicOrigin string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil
+	}
+	hosts := []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port, net.JoinHostPort(host, port)}
+	if u, err := url.Parse(publicOrigin); err == nil && u.Host != "" {
+		hosts = append(hosts, u.Host)
+	}
+	return hosts
+}
+
+func hostAllowed(host string, allowed []string) bool {
+	for _, a := range allowed {
+		if strings.EqualFold(host, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler returns the console: /api/v1/… (the operation table), /metrics, /openapi/… and the
@@ -61,7 +93,16 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 		mux.Handle("/openapi/", opts.OpenAPI)
 	}
 	mux.Handle("/", newSPA(opts.Assets))
-	return mux
+	if len(opts.AllowedHosts) == 0 {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(r.Host, opts.AllowedHosts) {
+			s.fail(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: "UNKNOWN_HOST"}, i18n.Match(r.Header.Get("Accept-Language")))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {

@@ -14,8 +14,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/keygate/keygate/backend/console"
-	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/routes"
 )
 
