@@ -106,7 +106,7 @@ func envSettings() (settings, error) {
 type benchCase struct {
 	Name    string // short id, used by BENCH_CASES
 	Title   string
-	Target  string // "upstream", "nginx" or "keygate": whose process is measured
+	Target  string // "upstream", "nginx", "goproxy" or "keygate": whose process is measured
 	Latency bool   // run with LatencyConns instead of Conns
 	Want    int    // the status every answer must have
 	url     func(e *env) string
@@ -224,6 +224,15 @@ func main() {
 	s, err := envSettings()
 	if err != nil {
 		fatal(err)
+	}
+	for _, n := range s.Cases {
+		if !knownCase(strings.TrimSpace(n)) {
+			var names []string
+			for _, c := range cases {
+				names = append(names, c.Name)
+			}
+			fatal(fmt.Errorf("BENCH_CASES: no case %q; the cases are %s", n, strings.Join(names, ", ")))
+		}
 	}
 	if *upstreamBin == "" {
 		fatal(errors.New("-upstream is required"))
@@ -403,6 +412,15 @@ func describeSetup(ctx context.Context, wrk, nginx, keygate string, s settings) 
 	fmt.Fprintf(&b, "wrk -t%d -c%d (latency cases -c%d), -d%s per case after a %s warm-up, %d run(s); wrk cpus %q, server cpus %q\n",
 		s.Threads, s.Conns, s.LatencyConns, s.Duration, s.Warmup, s.Runs, s.WrkCPUs, s.ServerCPUs)
 	return b.String()
+}
+
+func knownCase(name string) bool {
+	for _, c := range cases {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func selectCases(only []string, have map[string]bool) []benchCase {
