@@ -166,6 +166,7 @@ type result struct {
 	overload     stats
 	overloadRate float64
 	overloadRSS  int64
+	overloadTook time.Duration // until the last overload request was answered
 	recovery     []stats
 	recoveryRate float64
 	created      int
@@ -355,10 +356,10 @@ func run(bin, upstreamBin, work string, cfg config) (*result, error) {
 		w := newWindow()
 		from := time.Now()
 		h0 := scrapeHist(srv.ConsoleURL)
-		ol.run(res.target, d, w)
+		took := ol.run(res.target, d, w)
 		st := w.stats()
 		rss, gr, _ := samplesBetween(from, time.Now())
-		row := minuteRow{stats: st, rps: float64(st.n) / d.Seconds(), rssKB: rss, goroutines: gr,
+		row := minuteRow{stats: st, rps: float64(st.n) / took.Seconds(), rssKB: rss, goroutines: gr,
 			load: loadavg(), serverP99: histP99(h0, scrapeHist(srv.ConsoleURL))}
 		res.minutes = append(res.minutes, row)
 		log.Printf("minute %d: %.0f req/s, p50 %v p99 %v, 200=%d 401-revoked=%d other=%d errors=%d, RSS %d MiB, %d goroutines, load %s",
@@ -376,13 +377,13 @@ func run(bin, upstreamBin, work string, cfg config) (*result, error) {
 	ov := newOpenLoop(gw, pool, cfg.overloadConns)
 	w := newWindow()
 	from := time.Now()
-	ov.run(res.overloadRate, cfg.overload, w)
+	res.overloadTook = ov.run(res.overloadRate, cfg.overload, w)
 	res.overload = w.stats()
 	_, _, res.overloadRSS = samplesBetween(from, time.Now().Add(time.Second))
 	res.upstreamDuring = upstreamStats(upAdmin)
 	ov.close()
 	log.Printf("overload: %d answered (%.0f req/s), p99 %v, 200=%d 429/503=%d other=%d errors=%d (%s), peak RSS %d MiB",
-		res.overload.n, float64(res.overload.n)/cfg.overload.Seconds(), res.overload.p99, res.overload.ok, res.overload.limited,
+		res.overload.n, float64(res.overload.n)/res.overloadTook.Seconds(), res.overload.p99, res.overload.ok, res.overload.limited,
 		res.overload.unexpected, res.overload.errs, res.overload.errSample, res.overloadRSS/1024)
 
 	// Recovery: half the capacity, second by second.
@@ -489,9 +490,10 @@ func newOpenLoop(url string, pool *keyPool, workers int) *openLoop {
 	return o
 }
 
-// run schedules rate requests a second for d into w. When every worker is busy and the queue
-// is full the schedule still advances: those requests start late and are charged for it.
-func (o *openLoop) run(rate float64, d time.Duration, w *window) {
+// run schedules rate requests a second for d into w and returns how long it took until the
+// last of them was answered. When every worker is busy and the queue is full the schedule
+// still advances: those requests start late and are charged for it.
+func (o *openLoop) run(rate float64, d time.Duration, w *window) time.Duration {
 	o.window.Store(w)
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
@@ -512,6 +514,7 @@ func (o *openLoop) run(rate float64, d time.Duration, w *window) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
+	return time.Since(start)
 }
 
 func (o *openLoop) close() {
@@ -571,9 +574,9 @@ func (r *result) markdown() string {
 			float64(f.rssKB)/1024, float64(l.rssKB)/1024, f.goroutines, l.goroutines, ms(f.p99), ms(l.p99))
 	}
 	o := r.overload
-	fmt.Fprintf(&b, "\nOverload: %.0f req/s offered (2× capacity) over %d connections for %v: %d answered (%.0f req/s), "+
+	fmt.Fprintf(&b, "\nOverload: %.0f req/s offered (2× capacity) over %d connections for %v: %d answered in %v (%.0f req/s), "+
 		"200: %d, 429/503: %d, other status: %d, errors: %d; p50 %s, p99 %s; peak RSS %.1f MiB.\n",
-		r.overloadRate, r.cfg.overloadConns, r.cfg.overload, o.n, float64(o.n)/r.cfg.overload.Seconds(), o.ok, o.limited,
+		r.overloadRate, r.cfg.overloadConns, r.cfg.overload, o.n, r.overloadTook.Round(time.Second), float64(o.n)/r.overloadTook.Seconds(), o.ok, o.limited,
 		o.unexpected, o.errs, ms(o.p50), ms(o.p99), float64(r.overloadRSS)/1024)
 	fmt.Fprintf(&b, "Upstream connections (bench upstream's /stats) at the end of the overload: %s; after recovery: %s.\n",
 		r.upstreamDuring, r.upstreamAfter)
