@@ -112,6 +112,9 @@ func NormalizeOrigin(s string) (string, error) {
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
 	port := u.Port()
+	if host == "" { // "x://:" has a Host (":") but no host name
+		return "", ErrInvalidOrigin
+	}
 	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
 		port = ""
 	}
