@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ func NormalizeOrigin(s string) (string, error) {
 		port = ""
 	}
 	if strings.Contains(host, ":") {
+		// Only an IPv6 literal (without a zone) may hold colons: "[:]" is no host.
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
+			return "", ErrInvalidOrigin
+		}
 		host = "[" + host + "]"
 	}
 	if port != "" {
