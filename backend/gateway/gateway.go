@@ -70,6 +70,7 @@ const (
 	DefaultRequestLogKeep    = 10_000
 	DefaultPersistPerSecond  = 1000
 	DefaultReloadEvery       = 200 * time.Millisecond
+	DefaultMaxUpstreamConns  = 1024
 )
 
 // Config configures a Gateway (and a Server). Store, Keys and Routes are required.
@@ -108,6 +109,11 @@ type Config struct {
 	RequestLogKeep   int // rows kept in the request_log table; negative: do not persist
 	PersistPerSecond int // entries persisted per second at most; the rest stay in memory only
 	ReloadEvery      time.Duration
+
+	// MaxUpstreamConns caps the connections to one upstream host; requests beyond it wait for
+	// a pooled connection instead of dialing (0: DefaultMaxUpstreamConns). Every connection
+	// can go back to the pool, so an overload does not turn into a dial per request.
+	MaxUpstreamConns int
 }
 
 func (c *Config) defaults() error {
@@ -134,6 +140,7 @@ func (c *Config) defaults() error {
 	setDefault(&c.RequestLogKeep, DefaultRequestLogKeep)
 	setDefault(&c.PersistPerSecond, DefaultPersistPerSecond)
 	setDefault(&c.ReloadEvery, DefaultReloadEvery)
+	setDefault(&c.MaxUpstreamConns, DefaultMaxUpstreamConns)
 	return nil
 }
 
@@ -211,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cs, ok := cfg.Keys.(interface{ CacheStats() (uint64, uint64) }); ok {
 		g.metrics.cache = cs.CacheStats
 	}
-	g.transport = newTransportSwitch(routes.DefaultUpstreamTimeout)
+	g.transport = newTransportSwitch(routes.DefaultUpstreamTimeout, g.cfg.MaxUpstreamConns)
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      g.transport,
@@ -978,14 +985,15 @@ func (b *limitedBody) Close() error { return b.rc.Close() }
 // transportSwitch is the proxy's RoundTripper: a tuned http.Transport that is replaced when
 // the upstream timeout setting changes (ResponseHeaderTimeout cannot change on a live one).
 type transportSwitch struct {
-	cur     atomic.Pointer[http.Transport]
-	mu      sync.Mutex
-	timeout time.Duration
+	cur      atomic.Pointer[http.Transport]
+	mu       sync.Mutex
+	timeout  time.Duration
+	maxConns int
 }
 
-func newTransportSwitch(timeout time.Duration) *transportSwitch {
-	s := &transportSwitch{timeout: timeout}
-	s.cur.Store(newTransport(timeout))
+func newTransportSwitch(timeout time.Duration, maxConns int) *transportSwitch {
+	s := &transportSwitch{timeout: timeout, maxConns: maxConns}
+	s.cur.Store(newTransport(timeout, maxConns))
 	return s
 }
 
@@ -1000,7 +1008,7 @@ func (s *transportSwitch) setTimeout(d time.Duration) {
 		return
 	}
 	s.timeout = d
-	old := s.cur.Swap(newTransport(d))
+	old := s.cur.Swap(newTransport(d, s.maxConns))
 	// Idle connections close now; busy ones finish their request on the old transport.
 	time.AfterFunc(time.Second, old.CloseIdleConnections)
 	old.CloseIdleConnections()
@@ -1010,15 +1018,17 @@ func (s *transportSwitch) setTimeout(d time.Duration) {
 func (s *transportSwitch) CloseIdleConnections() { s.cur.Load().CloseIdleConnections() }
 
 // newTransport is tuned for one process talking to a few upstreams a lot: a large keep-alive
-// pool (so a steady load dials nothing new), no compression games (bodies pass as they are),
-// HTTP/1.1 (WebSocket upgrades need it), and never the environment's proxy settings.
-func newTransport(timeout time.Duration) *http.Transport {
+// pool as big as the connection cap (so neither a steady load nor an overload dials per
+// request), no compression games (bodies pass as they are), HTTP/1.1 (WebSocket upgrades need
+// it), and never the environment's proxy settings.
+func newTransport(timeout time.Duration, maxConns int) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                  nil,
 		DialContext:            d.DialContext,
-		MaxIdleConns:           1024,
-		MaxIdleConnsPerHost:    256,
+		MaxIdleConns:           4 * maxConns,
+		MaxIdleConnsPerHost:    maxConns,
+		MaxConnsPerHost:        maxConns,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
