@@ -91,7 +91,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	}
 	c, err := svc.Create(ctx, keys.CreateParams{OrgID: orgID, Name: *name, Expires: *expires, CreatedBy: "cli"})
 	if err != nil {
-		return fmt.Errorf("create key: %w", err)
+		return err // keys.Create says "create key: …" itself
 	}
 	env.record(ctx, audit.Entry{OrgID: orgID, Action: audit.KeyCreate, Target: c.ID, Detail: c.Name})
 	if *asJSON {

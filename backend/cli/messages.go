@@ -6,6 +6,7 @@ import (
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/store"
 )
 
 // t translates a message of the CLI into the language of the environment (KEYGATE_LANG, then
@@ -54,6 +55,9 @@ func (e *Env) describe(err error) string {
 		if errors.Is(err, m.err) {
 			return e.t(m.id, data)
 		}
+	}
+	if store.IsFull(err) {
+		return sentence(e.t("cli.error.disk_full", nil))
 	}
 	return sentence(err.Error())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/store"
 )
 
 // Stable problem codes.
@@ -29,6 +30,8 @@ const (
 	CodeTooLarge             = "PAYLOAD_TOO_LARGE"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	CodeInternal             = "INTERNAL"
+	// CodeStorageFull: the disk holding the database is full; nothing was changed.
+	CodeStorageFull = "STORAGE_FULL"
 )
 
 // Problem is an RFC 9457 problem document, the body of every console error.
@@ -121,6 +124,9 @@ func classify(err error) *Error {
 			}
 			return &Error{Status: m.status, Code: m.pcode, Msg: m.msg, Data: m.data}
 		}
+	}
+	if store.IsFull(err) {
+		return &Error{Status: http.StatusInsufficientStorage, Code: CodeStorageFull, Err: err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeInternal, Err: err}

@@ -29,6 +29,9 @@ type fullDisk interface {
 	free(t *testing.T, srv *servertest.Server)
 	// wantCLI is what the CLI's error says.
 	wantCLI() string
+	// wantCode is the console's problem code ("" when the failure is not a full disk as
+	// SQLite sees it).
+	wantCode() string
 }
 
 // tmpfsDisk is a small tmpfs mounted for the test (needs root, as CI has) and a filler file.
@@ -81,7 +84,8 @@ func (d *tmpfsDisk) free(t *testing.T, _ *servertest.Server) {
 	}
 }
 
-func (d *tmpfsDisk) wantCLI() string { return "disk is full" }
+func (d *tmpfsDisk) wantCLI() string  { return "database is full, so nothing was changed" }
+func (d *tmpfsDisk) wantCode() string { return "STORAGE_FULL" }
 
 // rlimitDisk injects write errors where mounting is not allowed: RLIMIT_FSIZE of 1 byte on the
 // server (set from outside with prlimit) and on each CLI process makes every write past the
@@ -100,7 +104,8 @@ func (rlimitDisk) free(t *testing.T, srv *servertest.Server) {
 	}
 }
 
-func (rlimitDisk) wantCLI() string { return "" }
+func (rlimitDisk) wantCLI() string  { return "" }
+func (rlimitDisk) wantCode() string { return "" }
 
 // TestFullDisk: with the disk full, writes fail with a clear error, reads (and so the gateway)
 // keep working, nothing acknowledged is lost, and writes work again as soon as space returns,
@@ -169,6 +174,9 @@ func TestFullDisk(t *testing.T) {
 	t.Logf("console on a full disk: HTTP %d %s %q", consoleErr.Status, consoleErr.Problem.Code, consoleErr.Problem.Detail)
 	if consoleErr.Status < 500 || consoleErr.Problem.Code == "" || consoleErr.Problem.Detail == "" {
 		t.Errorf("console answered a failed write with %d %+v, want a 5xx problem", consoleErr.Status, consoleErr.Problem)
+	}
+	if want := disk.wantCode(); want != "" && (consoleErr.Problem.Code != want || consoleErr.Status != http.StatusInsufficientStorage) {
+		t.Errorf("console answered a full disk with %d %s, want 507 %s", consoleErr.Status, consoleErr.Problem.Code, want)
 	}
 
 	cli := []string{"keys", "create", "--name", "cli-on-full-disk", "--json"}
