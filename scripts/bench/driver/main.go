@@ -196,11 +196,15 @@ type result struct {
 	WrongStatus bool             `json:"wrong_status"`
 	// NewUpstreamConns is how many TCP connections the upstream accepted between 10% and 90% of
 	// the measured run; UpstreamRequests how many requests it answered then.
-	NewUpstreamConns int64   `json:"new_upstream_conns"`
-	UpstreamRequests int64   `json:"upstream_requests"`
-	CPUPerReq        float64 `json:"server_cpu_us_per_request"` // the measured server's CPU time
-	SysPerReq        float64 `json:"server_sys_us_per_request"` // the part of it spent in the kernel
-	UpstreamCPUPer   float64 `json:"upstream_cpu_us_per_request"`
+	NewUpstreamConns int64 `json:"new_upstream_conns"`
+	UpstreamRequests int64 `json:"upstream_requests"`
+	// UpstreamOpen is how many connections to the upstream were open at 90% of the run: the
+	// proxy's pool (plus nothing else: wrk talks to the proxy). Dials with a steady pool size
+	// would be churn; dials that grow it are the pool adapting to the load.
+	UpstreamOpen   int64   `json:"upstream_open"`
+	CPUPerReq      float64 `json:"server_cpu_us_per_request"` // the measured server's CPU time
+	SysPerReq      float64 `json:"server_sys_us_per_request"` // the part of it spent in the kernel
+	UpstreamCPUPer float64 `json:"upstream_cpu_us_per_request"`
 	// TotalCPUPer is the CPU the whole request path costs: server, upstream and wrk. On an idle
 	// machine where the CPUs are the limit, throughput is about cores ÷ TotalCPUPer, so ratios
 	// of it predict throughput ratios even when other work disturbs the measured req/s.
@@ -769,6 +773,7 @@ func probe(ctx context.Context, url string, headers []string, want int) error {
 
 type upstreamStats struct {
 	Conns    int64 `json:"conns"`
+	Open     int64 `json:"open"`
 	Requests int64 `json:"requests"`
 }
 
@@ -989,6 +994,7 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	}
 	res.NewUpstreamConns = steady[1].Conns - steady[0].Conns
 	res.UpstreamRequests = steady[1].Requests - steady[0].Requests
+	res.UpstreamOpen = steady[1].Open
 	wantBad := int64(0)
 	if c.Want != 200 {
 		wantBad = w.Requests
@@ -1287,7 +1293,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 		if r.UpstreamRequests > 0 {
 			perReq = fmt.Sprintf("%.6f", float64(r.NewUpstreamConns)/float64(r.UpstreamRequests))
 		}
-		newConns := strconv.FormatInt(r.NewUpstreamConns, 10)
+		newConns := fmt.Sprintf("%d (open %d)", r.NewUpstreamConns, r.UpstreamOpen)
 		name := r.Case
 		if r.WrongStatus {
 			name += " (!)"
@@ -1303,7 +1309,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 	fmt.Fprintln(&text, "CPU µs/req: CPU time of the server under test (all nginx processes) per request; path CPU: the same")
 	fmt.Fprintln(&text, "plus the upstream's and wrk's; other CPU: cores used")
 	fmt.Fprintln(&text, "by other processes during the run (noise); upstream dials: TCP connections the upstream accepted")
-	fmt.Fprintln(&text, "between 10% and 90% of the run (steady state); (!) = unexpected statuses.")
+	fmt.Fprintln(&text, "between 10% and 90% of the run (steady state), and how many were open at 90%; (!) = unexpected statuses.")
 
 	fmt.Fprintln(&text)
 	fmt.Fprintln(&md)
