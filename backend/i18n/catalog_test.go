@@ -470,3 +470,27 @@ func ExampleT() {
 	// 1 Schlüssel
 	// مفتاحان
 }
+
+// TestConcurrentUse runs T, Catalog and Match from many goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	b := i18n.Default()
+	done := make(chan struct{})
+	for _, l := range i18n.Languages() {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for n := range 50 {
+				if s := b.T(l.Tag, "keys.count", map[string]any{"Count": n}); s == "" || s == "keys.count" {
+					t.Errorf("%s: T = %q", l.Tag, s)
+					return
+				}
+				if c := b.Catalog(l.Tag + "-XX"); c.Lang != l.Tag {
+					t.Errorf("Catalog(%s-XX).Lang = %q", l.Tag, c.Lang)
+					return
+				}
+			}
+		}()
+	}
+	for range i18n.Languages() {
+		<-done
+	}
+}

@@ -23,7 +23,9 @@ const maxCandidates = 32
 // accepted for "-", POSIX ".charset" and "@modifier" ignored), else when its base language
 // is the same: de-AT → de, en-GB → en, pt-PT → pt-BR, zh-CN, zh-TW and zh-Hant → zh-Hans
 // (a reader of a regional variant is better served by the shipped variant than by English).
-// "*", "C", "POSIX" and unknown tags match nothing. Without a match the answer is "en".
+// A range that does not parse is shortened from the end until it does, as in RFC 4647 lookup
+// ("pt-BR-XX" → "pt-BR"). "*", "C", "POSIX" and unknown tags match nothing. Without a match
+// the answer is "en".
 func Match(prefs ...string) string {
 	for _, p := range prefs {
 		for _, r := range ranges(p) {
@@ -100,8 +102,17 @@ func matchOne(s string) (string, bool) {
 		return l.Tag, true
 	}
 	tag, err := language.Parse(s)
-	if err != nil {
-		return "", false
+	for err != nil {
+		// RFC 4647 lookup: drop subtags from the end until the rest parses ("pt-BR-XX" → "pt-BR").
+		i := strings.LastIndexByte(s, '-')
+		if i <= 0 {
+			return "", false
+		}
+		s = s[:i]
+		if l, ok := lookupLanguage(s); ok {
+			return l.Tag, true
+		}
+		tag, err = language.Parse(s)
 	}
 	if l, ok := lookupLanguage(tag.String()); ok {
 		return l.Tag, true

@@ -36,6 +36,9 @@ func TestMatch(t *testing.T) {
 		{[]string{"sv"}, "en"}, // unknown language
 		{[]string{"tlh-Latn"}, "en"},
 		{[]string{"not a tag!"}, "en"},
+		{[]string{"pt-BR-XX"}, "pt-BR"}, // invalid tag: subtags dropped from the end
+		{[]string{"de-DE-!!"}, "de"},
+		{[]string{"xx-!!-de"}, "en"},
 		{[]string{"*"}, "en"},
 		// Accept-Language with q-values.
 		{[]string{"fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"}, "fr"},
