@@ -59,3 +59,19 @@ func FuzzLoadCatalog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMatch feeds arbitrary Accept-Language values to Match: it never panics and always
+// answers a shipped language.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"", "de", "fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5", "pt_BR.UTF-8", "zh-Hant-TW;q=0.3,ar", "de;q=abc", "x-!!-de", ";;;,,,q=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		if got := i18n.Match(header); !i18n.Supported(got) {
+			t.Fatalf("Match(%q) = %q, not a shipped language", header, got)
+		}
+		if got := i18n.DetectEnv(func(string) string { return header }); !i18n.Supported(got) {
+			t.Fatalf("DetectEnv(%q) = %q, not a shipped language", header, got)
+		}
+	})
+}
