@@ -65,15 +65,8 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, o
 	if err := s.CheckSetupToken(ctx, token); err != nil {
 		return User{}, err
 	}
-	email, err := ValidEmail(nu.Email)
+	email, name, err := validNewUser(nu)
 	if err != nil {
-		return User{}, err
-	}
-	name, err := ValidName(nu.Name)
-	if err != nil {
-		return User{}, err
-	}
-	if err := ValidPassword(nu.Password); err != nil {
 		return User{}, err
 	}
 	if len(orgIDs) == 0 {

@@ -54,6 +54,18 @@ func ValidEmail(s string) (string, error) {
 	return s, nil
 }
 
+// validNewUser checks a new account's e-mail address, name and password and returns the
+// address and name as they are stored.
+func validNewUser(nu NewUser) (email, name string, err error) {
+	if email, err = ValidEmail(nu.Email); err != nil {
+		return "", "", err
+	}
+	if name, err = ValidName(nu.Name); err != nil {
+		return "", "", err
+	}
+	return email, name, ValidPassword(nu.Password)
+}
+
 // ValidName trims a display name and checks it (0–64 characters, no control characters).
 func ValidName(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -71,15 +83,8 @@ func ValidName(s string) (string, error) {
 // CreateUser makes an account (and its membership when OrgID is set) with an argon2id hash of
 // the password.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
-	email, err := ValidEmail(nu.Email)
+	email, name, err := validNewUser(nu)
 	if err != nil {
-		return User{}, err
-	}
-	name, err := ValidName(nu.Name)
-	if err != nil {
-		return User{}, err
-	}
-	if err := ValidPassword(nu.Password); err != nil {
 		return User{}, err
 	}
 	if nu.OrgID != "" {
