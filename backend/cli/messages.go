@@ -24,7 +24,7 @@ func (e *Env) lang() string {
 // catalog entry (cli.cmd.<name>.summary) shows its English summary.
 func (e *Env) summary(c command) string {
 	id := "cli.cmd." + c.name + ".summary"
-	if _, ok := i18n.CatalogFor(i18n.Source).Messages[id]; !ok {
+	if !i18n.Has(id) {
 		return c.summary
 	}
 	return e.t(id, nil)
