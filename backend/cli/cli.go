@@ -200,6 +200,7 @@ func (e *Env) newFlags(name string) *flag.FlagSet {
 	f.SetOutput(e.Stderr)
 	f.Func("data-dir", "data directory (default: $KEYGATE_DATA_DIR, else the user config directory)",
 		func(s string) error { e.DataDir = s; return nil })
+	e.localizeFlags(f)
 	return f
 }
 

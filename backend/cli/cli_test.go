@@ -243,3 +243,18 @@ func TestServeRefusesABadConsoleURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandHelpFollowsKeygateLang(t *testing.T) {
+	t.Setenv("KEYGATE_LANG", "de")
+	r := run(t, t.TempDir(), "", "keys", "create", "--help")
+	if r.code != 0 || !strings.Contains(r.stderr, "Optionen von keygate keys create") ||
+		!strings.Contains(r.stderr, "Name des Schlüssels") || strings.Contains(r.stderr, "key name, 1 to 64") {
+		t.Fatalf("German keys create --help: %q", r.stderr)
+	}
+	// A flag whose English text is not the catalog's (users add --name is a person's name, not
+	// a key's) keeps its own description rather than borrowing another command's.
+	r = run(t, t.TempDir(), "", "users", "add", "--help")
+	if !strings.Contains(r.stderr, "display name") || strings.Contains(r.stderr, "Name des Schlüssels") {
+		t.Fatalf("users add --help borrowed the key name's text: %q", r.stderr)
+	}
+}

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"errors"
+	"flag"
+	"fmt"
+	"strings"
 
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
@@ -28,6 +31,45 @@ func (e *Env) summary(c command) string {
 		return c.summary
 	}
 	return e.t(id, nil)
+}
+
+// flagUsage is a flag's description in the user's language. The catalog's cli.flag.<name> is
+// used only when its English text is the flag's own description, so two commands' flags that
+// share a name but not a meaning never borrow each other's text; anything else stays English.
+func (e *Env) flagUsage(f *flag.Flag) string {
+	id := "cli.flag." + strings.ReplaceAll(f.Name, "-", "_")
+	if i18n.Has(id) && i18n.T(i18n.Source, id, nil) == f.Usage {
+		return e.t(id, nil)
+	}
+	return f.Usage
+}
+
+// localizeFlags makes a flag set print its help in the user's language.
+func (e *Env) localizeFlags(fs *flag.FlagSet) {
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintln(out, e.t("cli.usage.command", map[string]any{"Command": fs.Name()}))
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			line := "  -" + f.Name
+			if name != "" {
+				line += " " + name
+			}
+			fmt.Fprintf(out, "%s\n    \t%s", line, strings.ReplaceAll(e.flagUsageText(f, usage), "\n", "\n    \t"))
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
+				fmt.Fprintf(out, " %s", e.t("cli.usage.default", map[string]any{"Value": f.DefValue}))
+			}
+			fmt.Fprintln(out)
+		})
+	}
+}
+
+// flagUsageText is flagUsage for the text flag.UnquoteUsage left (it drops backquotes).
+func (e *Env) flagUsageText(f *flag.Flag, unquoted string) string {
+	if t := e.flagUsage(f); t != f.Usage {
+		return t
+	}
+	return unquoted
 }
 
 // errorMessages maps the errors a user can cause to catalog messages, so that they read in

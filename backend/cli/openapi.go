@@ -16,7 +16,7 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--strict]"
 	f := env.newFlags("openapi")
 	api := f.String("api", documents.Gateway, "which document: console or gateway")
-	out := f.String("out", "", "write to FILE (format from its .json, .yaml or .yml extension) instead of stdout")
+	out := f.String("out", "", "write to FILE (.json or .yaml) instead of standard output")
 	formatFlag := f.String("format", "", "json or yaml (default: from --out, else json)")
 	gatewayURL := f.String("gateway-url", "http://127.0.0.1:8787", "the gateway's URL, for the document's servers")
 	consoleURL := f.String("console-url", "http://127.0.0.1:8788", "the console's URL")

@@ -97,14 +97,14 @@ func yesNo(b bool) string {
 func routesAdd(ctx context.Context, env *Env, args []string) error {
 	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate]"
 	f := env.newFlags("routes add")
-	strip := f.Bool("strip-prefix", false, "remove PREFIX from the path before forwarding (/api/x → /x)")
+	strip := f.Bool("strip-prefix", false, "remove the route prefix before forwarding")
 	org := f.String("org", "", "only keys of this organization may use the route (default: any)")
 	oas := f.String("openapi", "", "the upstream's OpenAPI document: a file path or URL")
 	public := f.Bool("public", false, "no key needed on this route")
 	queryKey := f.String("query-key", "", "also accept the key in this query parameter (off by default: URLs leak into logs)")
 	maxBody := f.Int64("max-body", 0, "largest request body in bytes (0: no limit)")
 	validate := f.Bool("validate", false, "check requests against the OpenAPI document")
-	asJSON := f.Bool("json", false, "print the route as JSON")
+	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err

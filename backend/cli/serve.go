@@ -36,13 +36,13 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // drains in-flight requests, flushes usage and the request log, and returns nil (exit 0).
 func runServe(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("serve")
-	listen := f.String("listen", gateway.DefaultListen, "gateway address HOST:PORT")
-	consoleListen := f.String("console-listen", "127.0.0.1:8788", "console address HOST:PORT (also serves /metrics)")
-	upstream := f.String("upstream", "", "upstream base URL for the / route (stored; kept for later runs)")
+	listen := f.String("listen", gateway.DefaultListen, "gateway listen address")
+	consoleListen := f.String("console-listen", "127.0.0.1:8788", "console listen address")
+	upstream := f.String("upstream", "", "upstream base URL for the default route /")
 	var origins, proxies listFlag
-	f.Var(&origins, "allow-origin", "browser origin CORS admits, exactly (repeatable; the console's own is always admitted)")
-	timeout := f.Duration("upstream-timeout", 0, "wait this long for an upstream's response headers (default: the stored setting, 30s)")
-	withDemo := f.Bool("demo", false, "also start a sample pets API on a loopback port, routed at /demo")
+	f.Var(&origins, "allow-origin", "allow browser requests from this origin (repeatable)")
+	timeout := f.Duration("upstream-timeout", 0, "how long to wait for the upstream's response headers")
+	withDemo := f.Bool("demo", false, "also start a built-in sample upstream, routed at /demo")
 	allowRemote := f.Bool("allow-remote", false, "allow listening on non-loopback addresses")
 	f.Var(&proxies, "trusted-proxy", "address or CIDR of a proxy whose X-Forwarded-* headers are trusted (repeatable)")
 	failLimit := f.Int("failed-auth-limit", gateway.DefaultFailedAuthLimit, "failed authentications per minute per client address before 429 (0: no limit)")

@@ -37,8 +37,8 @@ func runUsers(ctx context.Context, env *Env, args []string) error {
 
 func usersAdd(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("users add")
-	email := f.String("email", "", "e-mail address, the sign-in name (required)")
-	role := f.String("role", "", "admin, developer or member (required)")
+	email := f.String("email", "", "the user's e-mail address")
+	role := f.String("role", "", "admin, developer or member")
 	org := f.String("org", "", "organization id (default: the first organization)")
 	name := f.String("name", "", "display name")
 	asJSON := f.Bool("json", false, "print JSON")
