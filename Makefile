@@ -38,7 +38,7 @@ run: build
 	@bash scripts/run.sh
 
 ## test: every test: Go (race detector on; crash, revocation-under-load and security suites
-## included), a short run of every fuzz target, frontend unit and lint, end-to-end in headless
+## included), a short run of every fuzz target (5,000 inputs each), frontend unit and lint, end-to-end in headless
 ## Chromium, the desktop binary under Xvfb.
 test: build test-go test-fuzz test-frontend test-e2e test-desktop
 
@@ -47,7 +47,7 @@ test-go: setup
 	go test -race -count=1 -timeout 20m $(GO_PACKAGES)
 
 test-fuzz: setup
-	bash scripts/fuzz.sh 3s
+	bash scripts/fuzz.sh 5000x
 
 test-frontend: setup
 	cd frontend && npm run lint && npm test
