@@ -1,51 +1,41 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
+
+	"github.com/keygate/keygate/backend/problem"
 )
 
-// Code is the stable machine-readable reason in a gateway error answer.
-type Code string
+// Code is the stable machine-readable reason in a gateway error answer (backend/problem owns
+// the codes).
+type Code = problem.Code
 
 // The gateway's error codes. They are part of Keygate's API: never rename one.
 const (
-	CodeMissingCredential   Code = "MISSING_CREDENTIAL"
-	CodeMalformed           Code = "MALFORMED"
-	CodeNotFound            Code = "NOT_FOUND"
-	CodeExpired             Code = "EXPIRED"
-	CodeRevoked             Code = "REVOKED"
-	CodeForbidden           Code = "FORBIDDEN"
-	CodeRateLimited         Code = "RATE_LIMITED"
-	CodeUpstreamTimeout     Code = "UPSTREAM_TIMEOUT"
-	CodeUpstreamUnavailable Code = "UPSTREAM_UNAVAILABLE"
-	CodePayloadTooLarge     Code = "PAYLOAD_TOO_LARGE"
-	CodeNoRoute             Code = "NO_ROUTE"
-	CodeInvalidPath         Code = "INVALID_PATH"
-	CodeOriginNotAllowed    Code = "ORIGIN_NOT_ALLOWED"
-	CodeInternal            Code = "INTERNAL"
+	CodeMissingCredential   = problem.CodeMissingCredential
+	CodeMalformed           = problem.CodeMalformed
+	CodeNotFound            = problem.CodeNotFound
+	CodeExpired             = problem.CodeExpired
+	CodeRevoked             = problem.CodeRevoked
+	CodeForbidden           = problem.CodeForbidden
+	CodeRateLimited         = problem.CodeRateLimited
+	CodeUpstreamTimeout     = problem.CodeUpstreamTimeout
+	CodeUpstreamUnavailable = problem.CodeUpstreamUnavailable
+	CodePayloadTooLarge     = problem.CodePayloadTooLarge
+	CodeNoRoute             = problem.CodeNoRoute
+	CodeInvalidPath         = problem.CodeInvalidPath
+	CodeOriginNotAllowed    = problem.CodeOriginNotAllowed
+	CodeInternal            = problem.CodeInternal
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
-	CodeClientClosed Code = "CLIENT_CLOSED"
+	CodeClientClosed = problem.CodeClientClosed
 )
 
 // Problem is an RFC 9457 problem document as the gateway writes it.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Code   Code   `json:"code"`
-	Detail string `json:"detail"`
-}
+type Problem = problem.Problem
 
-type problem struct {
-	status int
-	code   Code
-	body   []byte
-	length []string
-}
-
-var problems = map[Code]*problem{}
+// problems are the gateway's answers, rendered once at start-up: no encoding on the request
+// path.
+var problems = map[Code]*problem.Prebuilt{}
 
 func init() {
 	for _, p := range []struct {
@@ -68,41 +58,25 @@ func init() {
 		{403, CodeOriginNotAllowed, "This origin is not allowed to call the API from a browser."},
 		{500, CodeInternal, "The gateway could not check the credential; try again."},
 	} {
-		b, err := json.Marshal(Problem{Type: "about:blank", Title: http.StatusText(p.status), Status: p.status,
-			Code: p.code, Detail: p.detail})
-		if err != nil {
-			panic(err)
-		}
-		problems[p.code] = &problem{status: p.status, code: p.code, body: b, length: []string{strconv.Itoa(len(b))}}
+		problems[p.code] = problem.Prebuild(problem.New(p.status, p.code, p.detail))
 	}
 }
 
-var (
-	hdrProblemJSON  = []string{"application/problem+json"}
-	hdrNoSniff      = []string{"nosniff"}
-	hdrNoStore      = []string{"no-store"}
-	hdrAuthenticate = []string{`ApiKey header="x-api-key", Bearer realm="keygate"`}
-)
+var hdrAuthenticate = []string{`ApiKey header="x-api-key", Bearer realm="keygate"`}
 
-// writeProblem answers with the prebuilt problem for code: no encoding on the request path.
+// writeProblem answers with the prebuilt problem for code.
 func writeProblem(w http.ResponseWriter, code Code) {
 	p := problems[code]
-	h := w.Header()
-	h["Content-Type"] = hdrProblemJSON
-	h["Content-Length"] = p.length
-	h["X-Content-Type-Options"] = hdrNoSniff
-	h["Cache-Control"] = hdrNoStore
-	if p.status == http.StatusUnauthorized {
-		h["Www-Authenticate"] = hdrAuthenticate
+	if p.Problem.Status == http.StatusUnauthorized {
+		w.Header()["Www-Authenticate"] = hdrAuthenticate
 	}
-	w.WriteHeader(p.status)
-	w.Write(p.body)
+	p.Write(w)
 }
 
 // StatusOf returns the HTTP status the gateway answers with for code (0 for unknown codes).
 func StatusOf(code Code) int {
 	if p := problems[code]; p != nil {
-		return p.status
+		return p.Problem.Status
 	}
 	return 0
 }

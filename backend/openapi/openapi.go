@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/keygate/keygate/backend/problem"
 	yaml "go.yaml.in/yaml/v4"
 )
 
@@ -25,7 +26,7 @@ import (
 const Version = "3.0.3"
 
 // ProblemMediaType is the media type of Keygate's error bodies (RFC 9457).
-const ProblemMediaType = "application/problem+json"
+const ProblemMediaType = problem.ContentType
 
 // Format is the serialization of a written document.
 type Format string

@@ -2,18 +2,17 @@ package openapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // ErrNoDocument means request validation was asked for a route without an OpenAPI document.
@@ -83,11 +82,7 @@ func NewRequestValidator(ctx context.Context, r Route, up *Upstream) (*RequestVa
 }
 
 // FieldError is one failing parameter or body field.
-type FieldError struct {
-	Field  string `json:"field"`
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-}
+type FieldError = problem.Field
 
 // InvalidRequest says why a request does not match the document.
 type InvalidRequest struct {
@@ -231,22 +226,7 @@ func (v *RequestValidator) Middleware(next http.Handler) http.Handler {
 
 // WriteInvalidRequest writes inv as a 400 problem document.
 func WriteInvalidRequest(w http.ResponseWriter, inv *InvalidRequest) {
-	body, err := json.Marshal(struct {
-		Type   string       `json:"type"`
-		Title  string       `json:"title"`
-		Status int          `json:"status"`
-		Code   string       `json:"code"`
-		Detail string       `json:"detail"`
-		Fields []FieldError `json:"fields"`
-	}{"about:blank", http.StatusText(http.StatusBadRequest), http.StatusBadRequest, "VALIDATION", inv.Detail, inv.Fields})
-	if err != nil {
-		http.Error(w, "invalid request", http.StatusBadRequest)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", ProblemMediaType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusBadRequest)
-	_, _ = w.Write(body)
+	p := problem.New(http.StatusBadRequest, problem.CodeValidation, inv.Detail)
+	p.Fields = inv.Fields
+	problem.Write(w, p)
 }
