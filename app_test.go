@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // notOperations are App's exported methods that are not console operations. Wails binds every
@@ -114,7 +115,7 @@ func TestAppRunsOperations(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Problem.Code != "VALIDATION" || pe.Problem.Fields[0].Field != "name" {
 		t.Fatalf("blank name: %v", err)
 	}
-	var decoded console.Problem
+	var decoded problem.Problem
 	if json.Unmarshal([]byte(err.Error()), &decoded) != nil || decoded.Code != "VALIDATION" {
 		t.Fatalf("error text is not the problem as JSON: %q", err.Error())
 	}

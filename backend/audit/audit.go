@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -65,7 +66,7 @@ type Filter struct {
 	OrgID string
 	// Global adds the entries that belong to no organization (logins, setup) to an OrgID filter.
 	Global bool
-	// Limit is 1–500, default 100.
+	// Limit is 1–MaxLimit, default DefaultLimit.
 	Limit int
 	// Before lists entries older than this id (for paging); 0 means from the newest.
 	Before int64
@@ -84,6 +85,16 @@ func New(st *store.Store, c clock.Clock) *Log {
 	}
 	return &Log{st: st, clock: c}
 }
+
+// Page sizes of List.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 500
+)
+
+// ErrInvalidLimit means a page size outside 1 to MaxLimit.
+var ErrInvalidLimit error = &problem.Invalid{Field: "limit", Code: "range", Msg: "validation.limit.range",
+	Data: map[string]any{"Count": MaxLimit}, Text: fmt.Sprintf("limit must be between 1 and %d", MaxLimit)}
 
 // ErrInvalidEntry means an entry without actor or action.
 var ErrInvalidEntry = errors.New("audit entry needs an actor and an action")
@@ -106,10 +117,10 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 // List returns entries newest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit == 0 {
-		f.Limit = 100
+		f.Limit = DefaultLimit
 	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, errors.New("limit must be between 1 and 500")
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return nil, ErrInvalidLimit
 	}
 	q := `SELECT a.id, a.at, a.actor, coalesce(u.email, ''), a.org_id, a.action, a.target, a.detail, a.client_addr
 		FROM audit_log a LEFT JOIN users u ON u.id = a.actor WHERE 1 = 1`

@@ -11,14 +11,17 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
 
 var (
 	// ErrInvalidEmail means an address that is not a plain e-mail address.
-	ErrInvalidEmail = errors.New("e-mail address is not valid")
+	ErrInvalidEmail error = &problem.Invalid{Field: "email", Code: "invalid", Msg: "validation.email.invalid",
+		Text: "e-mail address is not valid"}
 	// ErrInvalidName means a display name longer than 64 characters or with control characters.
-	ErrInvalidName = errors.New("name must be at most 64 characters")
+	ErrInvalidName error = &problem.Invalid{Field: "name", Code: "invalid", Msg: "validation.user.name.invalid", Data: map[string]any{"Count": 64},
+		Text: "name must be at most 64 characters"}
 	// ErrEmailTaken means another user already has that e-mail address.
 	ErrEmailTaken = errors.New("a user with that e-mail address already exists")
 	// ErrUserNotFound means no user has that id or address.
@@ -34,11 +37,13 @@ var (
 	// ErrNoSession means the cookie names no live session: unknown, expired or revoked.
 	ErrNoSession = errors.New("no valid session")
 	// ErrSetupToken means the setup token is unknown, used or expired.
-	ErrSetupToken = errors.New("setup token is invalid, used or expired")
+	ErrSetupToken error = &problem.Invalid{Field: "token", Code: "invalid", Msg: "validation.setup.token.invalid",
+		Text: "setup token is invalid, used or expired"}
 	// ErrSetupDone means an admin exists already, so there is nothing to set up.
 	ErrSetupDone = errors.New("setup is done: an admin exists")
 	// ErrInvalidTheme means a theme other than light, dark or system.
-	ErrInvalidTheme = errors.New("theme must be light, dark or system")
+	ErrInvalidTheme error = &problem.Invalid{Field: "theme", Code: "invalid", Msg: "validation.theme.invalid",
+		Text: "theme must be light, dark or system"}
 )
 
 // RateLimitedError means too many failed logins; try again after RetryAfter. Repeated says an

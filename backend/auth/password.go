@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/keygate/keygate/backend/problem"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -33,7 +34,9 @@ const (
 )
 
 // ErrInvalidPassword means a password shorter than MinPasswordLen or longer than MaxPasswordLen.
-var ErrInvalidPassword = fmt.Errorf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+var ErrInvalidPassword error = &problem.Invalid{Field: "password", Code: "length", Msg: "validation.password.length",
+	Data: map[string]any{"Count": MinPasswordLen, "Max": MaxPasswordLen},
+	Text: fmt.Sprintf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)}
 
 // errBadHash means a stored hash is not an argon2id PHC string this package can read.
 var errBadHash = errors.New("stored password hash is not an argon2id PHC string")

@@ -1,6 +1,6 @@
 package auth
 
-import "errors"
+import "github.com/keygate/keygate/backend/problem"
 
 // Role is a user's standing in one organization.
 type Role string
@@ -16,7 +16,8 @@ const (
 var Roles = []Role{RoleMember, RoleDeveloper, RoleAdmin}
 
 // ErrInvalidRole means a role other than admin, developer or member.
-var ErrInvalidRole = errors.New("role must be admin, developer or member")
+var ErrInvalidRole error = &problem.Invalid{Field: "role", Code: "invalid", Msg: "validation.role.invalid",
+	Text: "role must be admin, developer or member"}
 
 // ParseRole checks a role name.
 func ParseRole(s string) (Role, error) {

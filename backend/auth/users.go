@@ -372,8 +372,8 @@ var Themes = []string{"system", "light", "dark"}
 // SetPreferences saves a user's language (a tag the caller has checked; "" = automatic) and
 // theme.
 func (s *Service) SetPreferences(ctx context.Context, userID, language, theme string) (User, error) {
-	if !validTheme(theme) {
-		return User{}, ErrInvalidTheme
+	if err := CheckTheme(theme); err != nil {
+		return User{}, err
 	}
 	res, err := s.st.Write.ExecContext(ctx, `UPDATE users SET language = ?, theme = ? WHERE id = ?`, language, theme, userID)
 	if err != nil {
@@ -385,11 +385,12 @@ func (s *Service) SetPreferences(ctx context.Context, userID, language, theme st
 	return s.User(ctx, userID)
 }
 
-func validTheme(t string) bool {
+// CheckTheme refuses a theme preference that is not one of Themes.
+func CheckTheme(t string) error {
 	for _, v := range Themes {
 		if t == v {
-			return true
+			return nil
 		}
 	}
-	return false
+	return ErrInvalidTheme
 }

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // MaxBodyBytes bounds a console request body.
@@ -83,16 +85,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge}
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: problem.CodePayloadTooLarge}
 		}
-		return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Err: err}
+		return &Error{Status: http.StatusBadRequest, Code: problem.CodeValidation, Err: err}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	// A JSON content type keeps plain HTML forms (which cannot send one) out.
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType}
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: problem.CodeUnsupportedMediaType}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

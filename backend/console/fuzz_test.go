@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // fuzzPathValue fills every path wildcard, so the fuzzer can see whether a body or a query
@@ -112,8 +114,8 @@ func TestDecodeRefusesOversizedBodies(t *testing.T) {
 		pad := strings.Repeat(" ", MaxBodyBytes)
 		_, err := decodeFor(o, []byte(`{`+pad+`}`), "", "application/json")
 		var e *Error
-		if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Code != CodeTooLarge {
-			t.Errorf("%s: a body over %d bytes gave %v, want 413 %s", o.Name, MaxBodyBytes, err, CodeTooLarge)
+		if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Code != problem.CodePayloadTooLarge {
+			t.Errorf("%s: a body over %d bytes gave %v, want 413 %s", o.Name, MaxBodyBytes, err, problem.CodePayloadTooLarge)
 		}
 		// Exactly at the limit the body is read (and, being JSON, accepted).
 		atLimit := `{` + pad[:MaxBodyBytes-2] + `}`
@@ -132,8 +134,8 @@ func TestDecodeRefusesUnknownFieldsEverywhere(t *testing.T) {
 			_, err = decodeFor(o, []byte(`{"surprise":1}`), "", "application/json")
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != CodeValidation {
-			t.Errorf("%s: an unknown field gave %v, want 400 %s", o.Name, err, CodeValidation)
+		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != problem.CodeValidation {
+			t.Errorf("%s: an unknown field gave %v, want 400 %s", o.Name, err, problem.CodeValidation)
 		}
 	}
 }

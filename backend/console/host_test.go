@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/testutil"
 )
 
@@ -49,7 +50,7 @@ func TestConsoleRefusesUnknownHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p console.Problem
+		var p problem.Problem
 		json.NewDecoder(resp.Body).Decode(&p)
 		resp.Body.Close()
 		if resp.StatusCode != want {

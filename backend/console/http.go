@@ -12,6 +12,7 @@ import (
 
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/i18n"
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // HandlerOptions configure the console's http.Handler.
@@ -79,11 +80,11 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 		allow := strings.Join(ms, ", ")
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED"}, i18n.Match(r.Header.Get("Accept-Language")))
+			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: problem.CodeMethodNotAllowed}, i18n.Match(r.Header.Get("Accept-Language")))
 		})
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Msg: "problem.NOT_FOUND.api.detail"},
+		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: problem.CodeNotFound, Msg: "problem.NOT_FOUND.api.detail"},
 			i18n.Match(r.Header.Get("Accept-Language")))
 	})
 	if opts.Metrics != nil {
@@ -98,7 +99,7 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostAllowed(r.Host, opts.AllowedHosts) {
-			s.fail(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: "UNKNOWN_HOST"}, i18n.Match(r.Header.Get("Accept-Language")))
+			s.fail(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: problem.CodeUnknownHost}, i18n.Match(r.Header.Get("Accept-Language")))
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -194,10 +195,10 @@ func (s *Service) sameOrigin(r *http.Request, opts HandlerOptions, secure bool) 
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, lang string) {
 	e := classify(err)
-	if e.Code == CodeInternal {
+	if e.Code == problem.CodeInternal {
 		s.Logger.Error("console operation failed", "method", r.Method, "path", r.URL.Path, "err", e.Err)
 	}
-	writeProblem(w, e.problem(s.I18n, lang), e.RetryAfter)
+	problem.Write(w, e.problem(s.I18n, lang))
 }
 
 // clientAddr is the peer's IP address. The console does not trust X-Forwarded-For: it

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // Local runs operations as the desktop's OS user, for the window's bound App methods: the
@@ -69,7 +71,7 @@ func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
 	out, err := l.s.execute(ctx, o, c, p.Interface())
 	if err != nil {
 		e := classify(err)
-		if e.Code == CodeInternal {
+		if e.Code == problem.CodeInternal {
 			l.s.Logger.Error("console operation failed", "operation", name, "err", e.Err)
 		}
 		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang)}

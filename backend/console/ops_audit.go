@@ -10,7 +10,7 @@ import (
 // ListAuditInput selects audit entries.
 type ListAuditInput struct {
 	Org string `json:"org"`
-	// Limit is 1–500, default 100.
+	// Limit is 1–500, default 100 (audit.MaxLimit, audit.DefaultLimit).
 	Limit int `json:"limit"`
 	// Before lists entries older than this entry id (from the previous page's NextBefore).
 	Before int64 `json:"before"`
@@ -29,10 +29,7 @@ type AuditPage struct {
 func (s *Service) listAudit(ctx context.Context, c *Call, in *ListAuditInput) (AuditPage, error) {
 	limit := in.Limit
 	if limit == 0 {
-		limit = 100
-	}
-	if limit < 1 || limit > 500 {
-		return AuditPage{}, invalid("limit", "range", "validation.limit.range", map[string]any{"Count": 500})
+		limit = audit.DefaultLimit
 	}
 	inst, err := s.instanceOrg(ctx)
 	if err != nil {

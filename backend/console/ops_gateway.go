@@ -8,6 +8,7 @@ import (
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -195,11 +196,11 @@ func (s *Service) getGatewayStatus(context.Context, *Call, *NoInput) (GatewaySta
 
 func (s *Service) startGateway(ctx context.Context, c *Call, _ *NoInput) (GatewayStatus, error) {
 	if s.Gateway == nil {
-		return GatewayStatus{}, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+		return GatewayStatus{}, &Error{Status: 400, Code: problem.CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
 	}
 	if !s.Gateway.Status().Running {
 		if err := s.Gateway.Start(context.WithoutCancel(ctx)); err != nil {
-			return GatewayStatus{}, &Error{Status: 409, Code: CodeConflict, Msg: "problem.CONFLICT.gateway_start.detail",
+			return GatewayStatus{}, &Error{Status: 409, Code: problem.CodeConflict, Msg: "problem.CONFLICT.gateway_start.detail",
 				Data: map[string]any{"Reason": err.Error()}, Err: err}
 		}
 		inst, _ := s.instanceOrg(ctx)
@@ -210,7 +211,7 @@ func (s *Service) startGateway(ctx context.Context, c *Call, _ *NoInput) (Gatewa
 
 func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (GatewayStatus, error) {
 	if s.Gateway == nil {
-		return GatewayStatus{}, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+		return GatewayStatus{}, &Error{Status: 400, Code: problem.CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
 	}
 	if s.Gateway.Status().Running {
 		if err := s.Gateway.Stop(ctx); err != nil {
@@ -226,18 +227,15 @@ func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (Gateway
 // Requests no organization can be told from (no or a bad credential) name no user or key, and
 // only admins of the instance organization see them.
 func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInput) (RequestList, error) {
-	if !gateway.ValidStatusFilter(in.Status) {
-		return RequestList{}, invalid("status", "invalid", "validation.requests.status.invalid", nil)
-	}
-	if in.Limit < 0 || in.Limit > 1000 {
-		return RequestList{}, invalid("limit", "range", "validation.limit.range", map[string]any{"Count": 1000})
+	f := gateway.Filter{OrgID: in.Org, Status: in.Status, KeyID: in.KeyID, Route: in.Route, Limit: in.Limit}
+	if err := f.Check(); err != nil {
+		return RequestList{}, err
 	}
 	inst, err := s.instanceOrg(ctx)
 	if err != nil {
 		return RequestList{}, err
 	}
-	f := gateway.Filter{OrgID: in.Org, IncludeAnonymous: c.Principal.RoleIn(inst.ID) == auth.RoleAdmin,
-		Status: in.Status, KeyID: in.KeyID, Route: in.Route, Limit: in.Limit}
+	f.IncludeAnonymous = c.Principal.RoleIn(inst.ID) == auth.RoleAdmin
 	limit := in.Limit
 	if limit == 0 {
 		limit = 100

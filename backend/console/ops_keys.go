@@ -3,9 +3,9 @@ package console
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/keys"
@@ -63,15 +63,17 @@ type RollKeyInput struct {
 // DefaultGrace is how long a rolled key's old secret works when no grace is given.
 const DefaultGrace = 24 * time.Hour
 
-func keyNameError(name string) error {
-	name = strings.TrimSpace(name)
+// seconds converts a count of seconds from the input to a duration, saturating instead of
+// wrapping around, so the domain package's range check sees an out-of-range value as such.
+func seconds(n int) time.Duration {
+	const maxSeconds = int(math.MaxInt64 / int64(time.Second))
 	switch {
-	case name == "":
-		return invalid("name", "required", "validation.key.name.empty", nil)
-	case utf8.RuneCountInString(name) > 64:
-		return invalid("name", "too_long", "validation.key.name.too_long", map[string]any{"Count": 64})
+	case n > maxSeconds:
+		return math.MaxInt64
+	case n < -maxSeconds:
+		return math.MinInt64
 	}
-	return nil
+	return time.Duration(n) * time.Second
 }
 
 func (s *Service) listKeys(ctx context.Context, _ *Call, in *ListKeysInput) (keys.Page, error) {
@@ -79,14 +81,8 @@ func (s *Service) listKeys(ctx context.Context, _ *Call, in *ListKeysInput) (key
 }
 
 func (s *Service) createKey(ctx context.Context, c *Call, in *CreateKeyInput) (keys.Created, error) {
-	if err := keyNameError(in.Name); err != nil {
-		return keys.Created{}, err
-	}
-	if in.RateWindowSeconds < 0 || in.RateWindowSeconds > 24*3600 {
-		return keys.Created{}, invalid("rateWindowSeconds", "range", "validation.key.rate_limit.range", nil)
-	}
 	k, err := s.Keys.Create(ctx, keys.CreateParams{OrgID: in.Org, Name: in.Name, Expires: in.Expires,
-		CreatedBy: c.createdBy(), RateLimit: in.RateLimit, RateWindow: time.Duration(in.RateWindowSeconds) * time.Second})
+		CreatedBy: c.createdBy(), RateLimit: in.RateLimit, RateWindow: seconds(in.RateWindowSeconds)})
 	if err != nil {
 		return keys.Created{}, err
 	}
@@ -103,7 +99,7 @@ func (s *Service) getKey(ctx context.Context, _ *Call, in *KeyInput) (keys.Key, 
 }
 
 func (s *Service) renameKey(ctx context.Context, c *Call, in *RenameKeyInput) (keys.Key, error) {
-	if err := keyNameError(in.Name); err != nil {
+	if _, err := keys.ValidName(in.Name); err != nil {
 		return keys.Key{}, err
 	}
 	old, err := s.Keys.Get(ctx, in.Org, in.ID)
@@ -119,9 +115,6 @@ func (s *Service) renameKey(ctx context.Context, c *Call, in *RenameKeyInput) (k
 }
 
 func (s *Service) revokeKey(ctx context.Context, c *Call, in *RevokeKeyInput) (keys.Key, error) {
-	if utf8.RuneCountInString(strings.TrimSpace(in.Reason)) > 200 {
-		return keys.Key{}, invalid("reason", "too_long", "validation.key.reason.too_long", map[string]any{"Count": 200})
-	}
 	before, err := s.Keys.Get(ctx, in.Org, in.ID)
 	if err != nil {
 		return keys.Key{}, err
@@ -139,10 +132,7 @@ func (s *Service) revokeKey(ctx context.Context, c *Call, in *RevokeKeyInput) (k
 func (s *Service) rollKey(ctx context.Context, c *Call, in *RollKeyInput) (keys.Created, error) {
 	grace := DefaultGrace
 	if in.GraceSeconds != nil {
-		if *in.GraceSeconds < 0 || *in.GraceSeconds > 30*24*3600 {
-			return keys.Created{}, keys.ErrInvalidGrace
-		}
-		grace = time.Duration(*in.GraceSeconds) * time.Second
+		grace = seconds(*in.GraceSeconds)
 	}
 	k, err := s.Keys.Roll(ctx, in.Org, in.ID, grace)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/i18n"
 )
 
@@ -63,8 +64,8 @@ func (s *Service) updatePreferences(ctx context.Context, c *Call, in *Preference
 		theme = "system"
 	}
 	if c.Principal.Local {
-		if theme != "system" && theme != "light" && theme != "dark" {
-			return Preferences{}, invalid("theme", "invalid", "validation.theme.invalid", nil)
+		if err := auth.CheckTheme(theme); err != nil {
+			return Preferences{}, err
 		}
 		err := s.Store.Tx(ctx, func(tx *sql.Tx) error {
 			const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`

@@ -8,6 +8,7 @@ import (
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/i18n"
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // Me is the caller as the console shows them.
@@ -82,12 +83,12 @@ func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
 }
 
 func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOutput, error) {
-	e := &Error{Status: 400, Code: CodeValidation}
+	e := &Error{Status: 400, Code: problem.CodeValidation}
 	if strings.TrimSpace(in.Email) == "" {
-		e.Fields = append(e.Fields, fieldErr{Field: "email", Code: "required", Msg: "validation.required"})
+		e.Fields = append(e.Fields, &problem.Invalid{Field: "email", Code: "required", Msg: "validation.required"})
 	}
 	if in.Password == "" {
-		e.Fields = append(e.Fields, fieldErr{Field: "password", Code: "required", Msg: "validation.required"})
+		e.Fields = append(e.Fields, &problem.Invalid{Field: "password", Code: "required", Msg: "validation.required"})
 	}
 	if len(e.Fields) > 0 {
 		return SessionOutput{}, e

@@ -18,6 +18,7 @@ import (
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
 )
@@ -113,7 +114,7 @@ func (c *Call) createdBy() string {
 func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (any, error) {
 	switch {
 	case o.Mode == ModeDesktop && !s.Desktop, o.Mode == ModeServe && s.Desktop:
-		return nil, &Error{Status: 400, Code: CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
+		return nil, &Error{Status: 400, Code: problem.CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
 	}
 	if o.Need != auth.NeedPublic && c.Principal.Anonymous() {
 		return nil, errUnauthenticated

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -29,25 +30,54 @@ const (
 	StatusAll Status = "all"
 )
 
+// Bounds of a key's inputs.
+const (
+	MaxNameLen   = 64  // characters of a name, trimmed
+	MaxReasonLen = 200 // characters of a revoke reason, trimmed
+	MaxPageSize  = 500 // keys in one List page
+)
+
 var (
 	// ErrNotFound means no key has that id (in that organization).
 	ErrNotFound = errors.New("key not found")
 	// ErrInvalidName means the trimmed name is empty or longer than 64 characters.
-	ErrInvalidName = errors.New("key name must be 1 to 64 characters and not only spaces")
+	ErrInvalidName error = &problem.Invalid{Field: "name", Code: "invalid", Msg: "validation.key.name.invalid", Data: map[string]any{"Count": 64},
+		Text: "key name must be 1 to 64 characters and not only spaces"}
 	// ErrInvalidExpiry means the expiry is none of never, 7d, 30d, 60d, 90d, 1y or YYYY-MM-DD.
-	ErrInvalidExpiry = errors.New("expiry must be never, 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD")
+	ErrInvalidExpiry error = &problem.Invalid{Field: "expires", Code: "invalid", Msg: "validation.key.expires.invalid",
+		Text: "expiry must be never, 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD"}
 	// ErrExpiryInPast means the expiry date has already ended.
-	ErrExpiryInPast = errors.New("expiry date is in the past")
+	ErrExpiryInPast error = &problem.Invalid{Field: "expires", Code: "past", Msg: "validation.key.expires.past",
+		Text: "expiry date is in the past"}
 	// ErrInvalidStatus means a list filter other than active, expired, revoked or all.
-	ErrInvalidStatus = errors.New("status must be active, expired, revoked or all")
+	ErrInvalidStatus error = &problem.Invalid{Field: "status", Code: "invalid", Msg: "validation.key.status.invalid",
+		Text: "status must be active, expired, revoked or all"}
 	// ErrInvalidCursor means a pagination cursor this package did not make.
-	ErrInvalidCursor = errors.New("invalid page cursor")
+	ErrInvalidCursor error = &problem.Invalid{Field: "cursor", Code: "invalid", Msg: "validation.cursor.invalid",
+		Text: "invalid page cursor"}
 	// ErrInvalidGrace means a roll grace period that is negative or longer than 30 days.
-	ErrInvalidGrace = errors.New("grace period must be between 0 and 30 days")
+	ErrInvalidGrace error = &problem.Invalid{Field: "graceSeconds", Code: "range", Msg: "validation.key.grace.range", Data: map[string]any{"Count": 30},
+		Text: "grace period must be between 0 and 30 days"}
 	// ErrRevoked means the key is revoked and cannot be rolled or renamed.
 	ErrRevoked = errors.New("key is revoked")
-	// ErrInvalidRateLimit means a negative limit or a window outside 1 s to 24 h.
-	ErrInvalidRateLimit = errors.New("rate limit must be 0 or more requests per window of 1s to 24h")
+	// ErrInvalidRateLimit means a negative limit, or one over a billion.
+	ErrInvalidRateLimit error = &problem.Invalid{Field: "rateLimit", Code: "range", Msg: "validation.key.rate_limit.range",
+		Text: "rate limit must be 0 to 1000000000 requests per window"}
+	// ErrInvalidRateWindow means a rate window outside 1 s to 24 h.
+	ErrInvalidRateWindow error = &problem.Invalid{Field: "rateWindowSeconds", Code: "range", Msg: "validation.key.rate_limit.range",
+		Text: "rate window must be 1s to 24h"}
+	// ErrInvalidLimit means a page size outside 1 to MaxPageSize.
+	ErrInvalidLimit error = &problem.Invalid{Field: "limit", Code: "range", Msg: "validation.limit.range",
+		Data: map[string]any{"Count": MaxPageSize}, Text: fmt.Sprintf("limit must be between 1 and %d", MaxPageSize)}
+	// ErrInvalidReason means a revoke reason longer than MaxReasonLen characters.
+	ErrInvalidReason error = &problem.Invalid{Field: "reason", Code: "too_long", Msg: "validation.key.reason.too_long",
+		Data: map[string]any{"Count": MaxReasonLen}, Text: fmt.Sprintf("revoke reason must be at most %d characters", MaxReasonLen)}
+
+	// errNameEmpty and errNameTooLong are ErrInvalidName with a more precise explanation.
+	errNameEmpty = &problem.Invalid{Field: "name", Code: "required", Msg: "validation.key.name.empty",
+		Text: "key name is empty", Err: ErrInvalidName}
+	errNameTooLong = &problem.Invalid{Field: "name", Code: "too_long", Msg: "validation.key.name.too_long",
+		Data: map[string]any{"Count": MaxNameLen}, Text: fmt.Sprintf("key name must be at most %d characters", MaxNameLen), Err: ErrInvalidName}
 )
 
 // Key is what may be shown about a key: never its hash or secret.
@@ -215,8 +245,8 @@ func (s *Service) List(ctx context.Context, p ListParams) (Page, error) {
 	if p.Limit == 0 {
 		p.Limit = 50
 	}
-	if p.Limit < 1 || p.Limit > 500 {
-		return Page{}, errors.New("limit must be between 1 and 500")
+	if p.Limit < 1 || p.Limit > MaxPageSize {
+		return Page{}, ErrInvalidLimit
 	}
 	now := s.now().UnixMilli()
 	var where []string
@@ -318,8 +348,8 @@ func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, er
 	}
 	if k.RevokedAt == nil {
 		reason = strings.TrimSpace(reason)
-		if utf8.RuneCountInString(reason) > 200 {
-			return Key{}, errors.New("revoke reason must be at most 200 characters")
+		if utf8.RuneCountInString(reason) > MaxReasonLen {
+			return Key{}, ErrInvalidReason
 		}
 		if _, err := s.st.Write.ExecContext(ctx,
 			`UPDATE keys SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,
@@ -389,8 +419,11 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mil
 // ValidName trims a key name and checks it is 1–64 characters.
 func ValidName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if n := utf8.RuneCountInString(name); n < 1 || n > 64 {
-		return "", ErrInvalidName
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return "", errNameEmpty
+	case n > MaxNameLen:
+		return "", errNameTooLong
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
@@ -431,8 +464,11 @@ func validRate(limit int, window time.Duration) (time.Duration, error) {
 	if window == 0 {
 		window = time.Minute
 	}
-	if limit < 0 || limit > 1_000_000_000 || window < time.Second || window > 24*time.Hour {
+	if limit < 0 || limit > 1_000_000_000 {
 		return 0, ErrInvalidRateLimit
+	}
+	if window < time.Second || window > 24*time.Hour {
+		return 0, ErrInvalidRateWindow
 	}
 	return window, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -25,7 +26,8 @@ var (
 	// ErrNotFound means no organization has that id.
 	ErrNotFound = errors.New("organization not found")
 	// ErrInvalidName means the name is empty or longer than 64 characters.
-	ErrInvalidName = errors.New("organization name must be 1 to 64 characters")
+	ErrInvalidName error = &problem.Invalid{Field: "name", Code: "invalid", Msg: "validation.org.name.invalid", Data: map[string]any{"Count": 64},
+		Text: "organization name must be 1 to 64 characters"}
 )
 
 // Org is an organization.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -26,19 +27,25 @@ var (
 	// ErrDuplicatePrefix means another route already has that prefix.
 	ErrDuplicatePrefix = errors.New("a route with that prefix already exists")
 	// ErrInvalidPrefix means the prefix is not a clean absolute path.
-	ErrInvalidPrefix = errors.New("route prefix must be an absolute path such as /api: " +
-		"letters, digits and -._~!$&'()*+,;=:@ between slashes, no . or .. segments, no empty segments, at most 256 characters")
+	ErrInvalidPrefix error = &problem.Invalid{Field: "prefix", Code: "invalid", Msg: "validation.route.prefix.invalid",
+		Text: "route prefix must be an absolute path such as /api: " +
+			"letters, digits and -._~!$&'()*+,;=:@ between slashes, no . or .. segments, no empty segments, at most 256 characters"}
 	// ErrInvalidUpstream means the upstream is not an http(s) URL with a host and without
 	// credentials, query or fragment.
-	ErrInvalidUpstream = errors.New("upstream must be an http:// or https:// URL with a host, and without user info, query or fragment")
+	ErrInvalidUpstream error = &problem.Invalid{Field: "upstream", Code: "invalid", Msg: "validation.route.upstream.invalid",
+		Text: "upstream must be an http:// or https:// URL with a host, and without user info, query or fragment"}
 	// ErrInvalidQueryParam means the query parameter name for keys is not a plain token.
-	ErrInvalidQueryParam = errors.New("query key parameter must be 1 to 64 letters, digits, '-' or '_'")
+	ErrInvalidQueryParam error = &problem.Invalid{Field: "queryKeyParam", Code: "invalid", Msg: "validation.route.query_param.invalid",
+		Text: "query key parameter must be 1 to 64 letters, digits, '-' or '_'"}
 	// ErrInvalidBodyLimit means a negative body limit.
-	ErrInvalidBodyLimit = errors.New("body limit must be 0 (none) or a positive number of bytes")
+	ErrInvalidBodyLimit error = &problem.Invalid{Field: "maxBodyBytes", Code: "range", Msg: "validation.route.body_limit.invalid",
+		Text: "body limit must be 0 (none) or a positive number of bytes"}
 	// ErrInvalidOpenAPISource means the OpenAPI source is too long or has control characters.
-	ErrInvalidOpenAPISource = errors.New("openapi source must be a file path or URL of at most 2048 characters")
+	ErrInvalidOpenAPISource error = &problem.Invalid{Field: "openapiSource", Code: "invalid", Msg: "validation.route.openapi_source.invalid",
+		Text: "openapi source must be a file path or URL of at most 2048 characters"}
 	// ErrUnknownOrg means the route is bound to an organization that does not exist.
-	ErrUnknownOrg = errors.New("organization not found")
+	ErrUnknownOrg error = &problem.Invalid{Field: "orgId", Code: "unknown", Msg: "validation.route.org.unknown",
+		Text: "organization not found"}
 )
 
 // Route sends requests whose path is under Prefix to Upstream.

@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keygate/keygate/backend/problem"
 )
 
 // DefaultUpstreamTimeout is how long the gateway waits for an upstream's response headers.
@@ -23,9 +24,11 @@ const (
 
 var (
 	// ErrInvalidOrigin means an allowed origin is not scheme://host[:port].
-	ErrInvalidOrigin = errors.New("allowed origin must be scheme://host[:port] with no path, such as https://app.example.com")
+	ErrInvalidOrigin error = &problem.Invalid{Field: "allowedOrigins", Code: "invalid", Msg: "validation.settings.origin.invalid",
+		Text: "allowed origin must be scheme://host[:port] with no path, such as https://app.example.com"}
 	// ErrInvalidTimeout means an upstream timeout outside 1 s to 10 min.
-	ErrInvalidTimeout = errors.New("upstream timeout must be between 1s and 10m")
+	ErrInvalidTimeout error = &problem.Invalid{Field: "upstreamTimeoutSeconds", Code: "range", Msg: "validation.settings.timeout.range",
+		Text: "upstream timeout must be between 1s and 10m"}
 )
 
 // Settings are the gateway-wide options stored beside the routes.
