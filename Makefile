@@ -6,16 +6,29 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/keygate/keygate/backend/cli.Version=$(VERSION)
 # `go test ./...` would walk into frontend/node_modules: name the packages.
-GO_PACKAGES := . ./backend/... $(if $(wildcard locales/*.go),./locales/...)
+GO_PACKAGES := . ./backend/... ./tools/generate $(if $(wildcard locales/*.go),./locales/...)
+# Written by `make generate` from the console's operation table (tools/generate).
+GENERATED   := app_operations.go frontend/src/api/operations.ts docs/api.md
 FUZZTIME    ?= 30s
 
-.PHONY: all setup frontend build desktop run test test-go test-fuzz test-frontend test-e2e \
+.PHONY: all setup generate test-generated frontend build desktop run test test-go test-fuzz test-frontend test-e2e \
         test-desktop bench fuzz soak clean
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
+
+## generate: the files derived from backend/console/operations.go (App bindings, the frontend's
+## operation map and types, the table in docs/api.md).
+generate:
+	go generate .
+
+# test-generated fails when a generated file is not what `make generate` writes.
+test-generated:
+	go generate .
+	@git diff --exit-code --stat -- $(GENERATED) || \
+		{ echo "generated files are stale: run make generate and commit the result" >&2; exit 1; }
 
 # The frontend is built into frontend/dist, which the Go binary embeds. Vite empties dist, so
 # its tracked .gitkeep is put back.
@@ -40,7 +53,7 @@ run: build
 ## test: every test: Go (race detector on; crash, revocation-under-load and security suites
 ## included), a short run of every fuzz target (5,000 inputs each), frontend unit and lint, end-to-end in headless
 ## Chromium, the desktop binary under Xvfb.
-test: build test-go test-fuzz test-frontend test-e2e test-desktop
+test: test-generated build test-go test-fuzz test-frontend test-e2e test-desktop
 
 test-go: setup
 	go vet $(GO_PACKAGES)

@@ -19,7 +19,7 @@ type User struct {
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
 	Language  string    `json:"language"`
-	Theme     string    `json:"theme"`
+	Theme     string    `json:"theme" enum:"system,light,dark"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
@@ -28,7 +28,7 @@ type Member struct {
 	UserID    string    `json:"userId"`
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
+	Role      Role      `json:"role" enum:"admin,developer,member"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 

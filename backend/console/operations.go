@@ -3,7 +3,8 @@ package console
 import "github.com/keygate/keygate/backend/auth"
 
 // table is the one list of console operations. Adding an operation means a line here, its
-// handler, the App method in app.go and the frontend call: nothing else.
+// handler, its messages in locales/, and `make generate` (which writes the desktop App method,
+// the frontend's operation map and types, and the table in docs/api.md).
 var table = []Operation{
 	// Session and first-admin setup.
 	op("GetMe", "GET /api/v1/me", auth.NeedSignedIn, ScopeNone, "session",

@@ -16,7 +16,7 @@ type OrgView struct {
 	Name      string    `json:"name"`
 	KeyPrefix string    `json:"keyPrefix"`
 	CreatedAt time.Time `json:"createdAt"`
-	Role      auth.Role `json:"role"`
+	Role      auth.Role `json:"role" enum:"admin,developer,member"`
 }
 
 // OrgList is the answer of ListOrgs.

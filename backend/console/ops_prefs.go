@@ -20,7 +20,7 @@ type Preferences struct {
 	// Language is a shipped language tag, or "" to follow the browser or OS.
 	Language string `json:"language"`
 	// Theme is system, light or dark.
-	Theme     string          `json:"theme"`
+	Theme     string          `json:"theme" enum:"system,light,dark"`
 	Languages []i18n.Language `json:"languages"`
 }
 

@@ -15,7 +15,7 @@ import (
 type Me struct {
 	User auth.User `json:"user"`
 	// Mode is "desktop" (no accounts; the local user is admin everywhere) or "serve".
-	Mode string    `json:"mode"`
+	Mode string    `json:"mode" enum:"desktop,serve"`
 	Orgs []OrgView `json:"orgs"`
 	// CSRFToken goes in the X-CSRF-Token header of every state-changing request ("" on desktop).
 	CSRFToken string `json:"csrfToken"`

@@ -80,7 +80,7 @@ type Language struct {
 	// EnglishName is the name in English, for logs and documentation.
 	EnglishName string `json:"englishName"`
 	// Dir is the writing direction: "ltr" or "rtl".
-	Dir string `json:"dir"`
+	Dir string `json:"dir" enum:"ltr,rtl"`
 }
 
 // languages is the fixed list of shipped languages, in picker order.
@@ -130,7 +130,7 @@ var pluralCategories = []string{"zero", "one", "two", "few", "many", "other"}
 // Catalog is the JSON document the frontend loads for one language.
 type Catalog struct {
 	Lang     string           `json:"lang"`
-	Dir      string           `json:"dir"`
+	Dir      string           `json:"dir" enum:"ltr,rtl"`
 	Messages map[string]Forms `json:"messages"`
 }
 

@@ -87,7 +87,7 @@ type Key struct {
 	Name         string     `json:"name"`
 	Prefix       string     `json:"prefix"`
 	Start        string     `json:"start"`
-	Status       Status     `json:"status"`
+	Status       Status     `json:"status" enum:"active,expired,revoked"`
 	CreatedAt    time.Time  `json:"createdAt"`
 	CreatedBy    string     `json:"createdBy"`
 	ExpiresAt    *time.Time `json:"expiresAt"`

@@ -1,9 +1,11 @@
 // The mock transport: an in-memory console for `npm run dev` without a backend (?mock in the
-// URL) and for component tests. It follows docs/api.md closely enough to exercise every screen.
+// URL) and for component tests. Its handlers are typed by the generated operation map
+// (operations.ts), so it cannot drift from the Go types; its behaviour follows docs/api.md closely
+// enough to exercise every screen.
 import { ApiError } from './error'
 import type { Transport } from './client'
-import type { OpName } from './operations'
-import type { AuditEntry, Key, Member, Org, RequestEntry, Role, Route } from './types'
+import type { In, OpName, Out } from './operations'
+import type { AuditEntry, Catalog, GatewaySettings, Key, Member, Org, RequestEntry, Role, Route, Theme, User } from './types'
 import { parseCatalogToml } from '../i18n/toml'
 import { languages } from '../i18n/languages'
 
@@ -42,7 +44,7 @@ export function mockTransport(o: MockOptions = {}): Transport & { state: ReturnT
       if (o.latency) await new Promise((r) => setTimeout(r, o.latency))
       const f = o.fail?.[name]
       if (f) throw new ApiError({ code: f.code, detail: f.detail, status: f.status ?? 400 })
-      return handle(state, o, name, input as Record<string, never>)
+      return handle(state, o, name, input)
     },
   }
   return t
@@ -71,7 +73,7 @@ function seed(o: MockOptions) {
     keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0 })
   }
   const routes: Route[] = [
-    { id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, orgId: '', openapiSource: 'http://127.0.0.1:9801/openapi.json', authRequired: true, queryKeyParam: '', maxBodyBytes: 1048576, validateRequests: false },
+    route({ id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, openapiSource: 'http://127.0.0.1:9801/openapi.json', maxBodyBytes: 1048576 }),
   ]
   const members: (Member & { orgId: string })[] = orgs.flatMap((org) => [
     { orgId: org.id, userId: 'usr_ada', email: 'ada@example.com', name: 'Ada Lovelace', role: 'admin' as Role, createdAt: ago(30 * DAY) },
@@ -89,9 +91,9 @@ function seed(o: MockOptions) {
   }))
   return {
     orgs, keys, routes, members, audit, requests,
-    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30 },
+    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
-    prefs: { language: '', theme: 'system' as const },
+    prefs: { language: '', theme: 'system' as Theme },
     signedIn: o.signedIn ?? true,
     setupNeeded: o.setupNeeded ?? false,
   }
@@ -127,93 +129,133 @@ function expiry(e: string): string | null {
   return t.toISOString()
 }
 
-async function handle(s: State, o: MockOptions, name: OpName, i: Record<string, never>): Promise<unknown> {
-  const inp = i as Record<string, unknown>
-  const pub = ['GetCatalog', 'GetSetup', 'CompleteSetup', 'Login']
-  if (!s.signedIn && !pub.includes(name)) throw new ApiError({ code: 'UNAUTHENTICATED', status: 401, detail: 'Sign in to continue.' })
-  const user = { id: 'usr_ada', email: 'ada@example.com', name: 'Ada Lovelace', ...s.prefs }
-  switch (name) {
-    case 'GetCatalog': {
-      const wanted = String(inp.lang)
-      const lang = languages.find((l) => l.tag.toLowerCase() === wanted.toLowerCase())?.tag ?? 'en'
-      const en = parseCatalogToml(String(await catalogs['../../../locales/active.en.toml']?.() ?? ''))
-      const own = lang === 'en' ? {} : parseCatalogToml(String(await catalogs[`../../../locales/active.${lang}.toml`]?.() ?? ''))
-      return { lang, dir: languages.find((l) => l.tag === lang)?.dir ?? 'ltr', messages: { ...en, ...own } }
-    }
-    case 'GetSetup': return { needed: s.setupNeeded }
-    case 'CompleteSetup':
-      if (!inp.token) throw new ApiError({ code: 'FORBIDDEN', status: 403, detail: 'The setup link is invalid or has expired.' })
-      s.setupNeeded = false; s.signedIn = true
-      return { user, csrfToken: 'csrf' }
-    case 'Login':
-      if (inp.password !== 'correct horse') throw new ApiError({ code: 'UNAUTHENTICATED', status: 401, detail: 'Wrong email or password.' })
-      s.signedIn = true
-      return { user, csrfToken: 'csrf' }
-    case 'Logout': s.signedIn = false; return {}
-    case 'GetMe': return { user, csrfToken: 'csrf', mode: o.desktop ? 'desktop' : 'serve', orgs: s.orgs, language: s.prefs.language || 'en' }
-    case 'ListOrgs': return { orgs: s.orgs }
-    case 'CreateOrg': {
-      const n = String(inp.name ?? '').trim()
-      if (!n) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'name', code: 'required', detail: 'This field is required.' }] })
-      const x = { id: id('org'), name: n, keyPrefix: 'kg', createdAt: now(), role: 'admin' as Role }
-      s.orgs.push(x); return x
-    }
-    case 'GetOrg': return org(s, inp.org as string)
-    case 'RenameOrg': { const x = need(s, inp.org as string, 'admin'); x.name = String(inp.name).trim(); return x }
-    case 'ListKeys': {
-      const x = org(s, inp.org as string)
-      const st = (inp.status as string) || 'all'
-      return { keys: s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st)) }
-    }
-    case 'CreateKey': {
-      const x = need(s, inp.org as string, 'developer')
-      const nm = keyName(inp.name)
-      const raw = secret(x.keyPrefix)
-      const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: user.email, expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0 }
-      s.keys.unshift(k)
-      return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: x.id, createdAt: k.createdAt, expiresAt: k.expiresAt }
-    }
-    case 'GetKey': { const k = s.keys.find((k) => k.id === inp.id); if (!k) throw new ApiError({ code: 'NOT_FOUND', status: 404 }); return k }
-    case 'RenameKey': { need(s, inp.org as string, 'developer'); const k = s.keys.find((k) => k.id === inp.id)!; k.name = keyName(inp.name); return k }
-    case 'RevokeKey': { need(s, inp.org as string, 'developer'); const k = s.keys.find((k) => k.id === inp.id)!; k.status = 'revoked'; k.revokedAt = now(); return k }
-    case 'RollKey': {
-      need(s, inp.org as string, 'developer')
-      const k = s.keys.find((k) => k.id === inp.id)!
-      const raw = secret(k.prefix)
-      k.start = raw.slice(0, k.prefix.length + 5)
-      return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }
-    }
-    case 'ListRoutes': return { routes: s.routes }
-    case 'AddRoute': {
-      need(s, undefined, 'admin')
-      const r = inp as unknown as Route
-      if (!/^https?:\/\/.+/.test(r.upstream)) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'upstream', code: 'invalid', detail: 'Enter an http:// or https:// URL.' }] })
-      if (s.routes.some((x) => x.prefix === r.prefix)) throw new ApiError({ code: 'CONFLICT', status: 409, fields: [{ field: 'prefix', code: 'duplicate', detail: 'A route with this prefix already exists.' }] })
-      const x = { ...r, id: id('rt') }; s.routes.push(x); return x
-    }
-    case 'UpdateRoute': { need(s, undefined, 'admin'); const r = inp as unknown as Route; const k = s.routes.findIndex((x) => x.id === r.id); s.routes[k] = r; return r }
-    case 'RemoveRoute': { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id); return {} }
-    case 'GetGatewaySettings': return s.settings
-    case 'UpdateGatewaySettings': need(s, undefined, 'admin'); Object.assign(s.settings, inp); return s.settings
-    case 'GetGatewayStatus': return s.status
-    case 'StartGateway': s.status.running = true; s.status.startedAt = now(); return s.status
-    case 'StopGateway': s.status.running = false; s.status.startedAt = null; return s.status
-    case 'ListRequests': {
-      const x = org(s, inp.org as string)
-      return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route)) }
-    }
-    case 'ListMembers': { const x = org(s, inp.org as string); return { members: s.members.filter((m) => m.orgId === x.id) } }
-    case 'AddMember': {
-      const x = need(s, inp.org as string, 'admin')
-      const m = { orgId: x.id, userId: id('usr'), email: String(inp.email), name: String(inp.name), role: inp.role as Role, createdAt: now() }
-      s.members.push(m); return m
-    }
-    case 'ChangeMemberRole': { const x = need(s, inp.org as string, 'admin'); const m = s.members.find((m) => m.orgId === x.id && m.userId === inp.userId)!; m.role = inp.role as Role; return m }
-    case 'RemoveMember': { const x = need(s, inp.org as string, 'admin'); s.members = s.members.filter((m) => !(m.orgId === x.id && m.userId === inp.userId)); return {} }
-    case 'ListAudit': { const x = org(s, inp.org as string); return { entries: s.audit.filter((a) => a.orgId === x.id) } }
-    case 'GetPreferences': return s.prefs
-    case 'UpdatePreferences': Object.assign(s.prefs, inp); return s.prefs
+type Handlers = { [N in OpName]: (s: State, o: MockOptions, input: In<N>) => Out<N> | Promise<Out<N>> }
+
+const publicOps: OpName[] = ['GetCatalog', 'GetSetup', 'CompleteSetup', 'Login']
+
+function handle(s: State, o: MockOptions, name: OpName, input: object): Promise<unknown> | unknown {
+  if (!s.signedIn && !publicOps.includes(name)) throw new ApiError({ code: 'UNAUTHENTICATED', status: 401, detail: 'Sign in to continue.' })
+  const h = handlers[name] as (s: State, o: MockOptions, input: object) => unknown
+  return h(s, o, input)
+}
+
+const user = (s: State): User => ({ id: 'usr_ada', email: 'ada@example.com', name: 'Ada Lovelace', createdAt: ago(30 * DAY), ...s.prefs })
+
+// handlers is typed by the generated operation map: a missing operation, or an input or answer
+// that does not match the Go types, fails the type check.
+const handlers: Handlers = {
+  async GetCatalog(_s, _o, inp) {
+    const wanted = String(inp.lang)
+    const lang = languages.find((l) => l.tag.toLowerCase() === wanted.toLowerCase())?.tag ?? 'en'
+    const en = parseCatalogToml(String(await catalogs['../../../locales/active.en.toml']?.() ?? ''))
+    const own = lang === 'en' ? {} : parseCatalogToml(String(await catalogs[`../../../locales/active.${lang}.toml`]?.() ?? ''))
+    const messages: Catalog['messages'] = {}
+    for (const [k, v] of Object.entries({ ...en, ...own })) messages[k] = typeof v === 'string' ? { other: v } : v
+    return { lang, dir: languages.find((l) => l.tag === lang)?.dir === 'rtl' ? 'rtl' : 'ltr', messages }
+  },
+  GetSetup: (s) => ({ needed: s.setupNeeded }),
+  CompleteSetup(s, _o, inp) {
+    if (!inp.token) throw new ApiError({ code: 'FORBIDDEN', status: 403, detail: 'The setup link is invalid or has expired.' })
+    s.setupNeeded = false; s.signedIn = true
+    return { user: user(s), csrfToken: 'csrf' }
+  },
+  Login(s, _o, inp) {
+    if (inp.password !== 'correct horse') throw new ApiError({ code: 'UNAUTHENTICATED', status: 401, detail: 'Wrong email or password.' })
+    s.signedIn = true
+    return { user: user(s), csrfToken: 'csrf' }
+  },
+  Logout(s) { s.signedIn = false },
+  GetMe: (s, o) => ({ user: user(s), csrfToken: 'csrf', mode: o.desktop ? 'desktop' : 'serve', orgs: s.orgs, language: s.prefs.language || 'en' }),
+  ListOrgs: (s) => ({ orgs: s.orgs }),
+  CreateOrg(s, _o, inp) {
+    const n = String(inp.name ?? '').trim()
+    if (!n) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'name', code: 'required', detail: 'This field is required.' }] })
+    const x = { id: id('org'), name: n, keyPrefix: 'kg', createdAt: now(), role: 'admin' as Role }
+    s.orgs.push(x); return x
+  },
+  GetOrg: (s, _o, inp) => org(s, inp.org),
+  RenameOrg(s, _o, inp) { const x = need(s, inp.org, 'admin'); x.name = String(inp.name).trim(); return x },
+  ListKeys(s, _o, inp) {
+    const x = org(s, inp.org)
+    const st = inp.status || 'all'
+    return { keys: s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st)) }
+  },
+  CreateKey(s, _o, inp) {
+    const x = need(s, inp.org, 'developer')
+    const nm = keyName(inp.name)
+    const raw = secret(x.keyPrefix)
+    const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0 }
+    s.keys.unshift(k)
+    return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: x.id, createdAt: k.createdAt, expiresAt: k.expiresAt }
+  },
+  GetKey: (s, _o, inp) => findKey(s, inp.id),
+  RenameKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.name = keyName(inp.name); return k },
+  RevokeKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.status = 'revoked'; k.revokedAt = now(); return k },
+  RollKey(s, _o, inp) {
+    need(s, inp.org, 'developer')
+    const k = findKey(s, inp.id)
+    const raw = secret(k.prefix)
+    k.start = raw.slice(0, k.prefix.length + 5)
+    return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }
+  },
+  ListRoutes: (s) => ({ routes: s.routes }),
+  AddRoute(s, _o, inp) {
+    need(s, undefined, 'admin')
+    if (!/^https?:\/\/.+/.test(inp.upstream)) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'upstream', code: 'invalid', detail: 'Enter an http:// or https:// URL.' }] })
+    if (s.routes.some((x) => x.prefix === inp.prefix)) throw new ApiError({ code: 'CONFLICT', status: 409, fields: [{ field: 'prefix', code: 'duplicate', detail: 'A route with this prefix already exists.' }] })
+    const x = route({ ...inp, id: id('rt') }); s.routes.push(x); return x
+  },
+  UpdateRoute(s, _o, inp) {
+    need(s, undefined, 'admin')
+    const k = s.routes.findIndex((x) => x.id === inp.id)
+    if (k < 0) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+    s.routes[k] = route({ ...s.routes[k], ...inp }); return s.routes[k]
+  },
+  RemoveRoute(s, _o, inp) { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id) },
+  GetGatewaySettings: (s) => s.settings,
+  UpdateGatewaySettings(s, _o, inp) {
+    need(s, undefined, 'admin')
+    s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds }
+    return s.settings
+  },
+  GetGatewayStatus: (s) => s.status,
+  StartGateway(s) { s.status.running = true; s.status.startedAt = now(); return s.status },
+  StopGateway(s) { s.status.running = false; s.status.startedAt = null; return s.status },
+  ListRequests(s, _o, inp) {
+    const x = org(s, inp.org)
+    return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route)) }
+  },
+  ListMembers(s, _o, inp) { const x = org(s, inp.org); return { members: s.members.filter((m) => m.orgId === x.id) } },
+  AddMember(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    const m = { orgId: x.id, userId: id('usr'), email: inp.email, name: inp.name ?? '', role: inp.role, createdAt: now() }
+    s.members.push(m); return m
+  },
+  ChangeMemberRole(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    const m = s.members.find((m) => m.orgId === x.id && m.userId === inp.userId)
+    if (!m) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+    m.role = inp.role; return m
+  },
+  RemoveMember(s, _o, inp) { const x = need(s, inp.org, 'admin'); s.members = s.members.filter((m) => !(m.orgId === x.id && m.userId === inp.userId)) },
+  ListAudit(s, _o, inp) { const x = org(s, inp.org); return { entries: s.audit.filter((a) => a.orgId === x.id), nextBefore: 0 } },
+  GetPreferences: (s) => ({ ...s.prefs, languages: languages.map((l) => ({ tag: l.tag, name: l.name, englishName: l.name, dir: l.dir === 'rtl' ? 'rtl' as const : 'ltr' as const })) }),
+  UpdatePreferences(s, _o, inp) {
+    Object.assign(s.prefs, inp)
+    return handlers.GetPreferences(s, _o, {}) as Out<'UpdatePreferences'>
+  },
+}
+
+function findKey(s: State, keyId: string): Key {
+  const k = s.keys.find((k) => k.id === keyId)
+  if (!k) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+  return k
+}
+
+function route(r: { id: string } & In<'AddRoute'>): Route {
+  return {
+    id: r.id, prefix: r.prefix, upstream: r.upstream, stripPrefix: r.stripPrefix ?? false, orgId: r.orgId ?? '',
+    openapiSource: r.openapiSource ?? '', authRequired: r.authRequired ?? true, queryKeyParam: r.queryKeyParam ?? '',
+    maxBodyBytes: r.maxBodyBytes ?? 0, validateRequests: r.validateRequests ?? false, createdAt: now(), updatedAt: now(),
   }
-  void o
-  throw new ApiError({ code: 'NOT_FOUND', status: 404, detail: name })
 }

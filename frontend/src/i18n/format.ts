@@ -1,6 +1,6 @@
-import type { Catalog } from '../api/types'
-
-export type Messages = Catalog['messages']
+/** Messages are a catalog's messages: plural forms as the server sends them, or plain text as a
+ * catalog file parsed in the browser (the mock, tests) may hold them. */
+export type Messages = Record<string, string | Record<string, string>>
 export type Data = Record<string, string | number | undefined | null>
 
 const placeholder = /\{\{\s*\.(\w+)\s*\}\}/g

@@ -8,7 +8,10 @@ import { InlineError } from '../../components/States'
 import { useT } from '../../i18n/i18n'
 import { useSession } from '../../session'
 
-const empty: RouteInput = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false }
+/** RouteForm is a route's input with every field present, as the form edits it. */
+type RouteForm = { [K in keyof RouteInput]-?: NonNullable<RouteInput[K]> }
+
+const empty: RouteForm = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false }
 
 /** validUrl accepts absolute http and https URLs, as the gateway does. */
 export function validUrl(s: string): boolean {
@@ -27,9 +30,9 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
   const add = useAction('AddRoute', ['ListRoutes'])
   const update = useAction('UpdateRoute', ['ListRoutes'])
   const m = route ? update : add
-  const [v, setV] = useState<RouteInput>(() => (route ? { ...empty, ...route } : empty))
+  const [v, setV] = useState<RouteForm>(() => (route ? { ...empty, ...route } : empty))
   const [errs, setErrs] = useState<Record<string, string>>({})
-  const set = <K extends keyof RouteInput>(k: K, val: RouteInput[K]) => setV((x) => ({ ...x, [k]: val }))
+  const set = <K extends keyof RouteForm>(k: K, val: RouteForm[K]) => setV((x) => ({ ...x, [k]: val }))
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
