@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -39,15 +37,13 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, es)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTOR\tORG\tACTION\tTARGET\tDETAIL\tFROM")
+	tw := env.Table("TIME", "ACTOR", "ORG", "ACTION", "TARGET", "DETAIL", "FROM")
 	for _, e := range es {
 		actor := e.Actor
 		if e.ActorEmail != "" {
 			actor = e.ActorEmail
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), actor, e.OrgID, e.Action, e.Target,
-			e.Detail, e.ClientAddr)
+		tw.Row(e.At.Format(time.RFC3339), actor, e.OrgID, e.Action, e.Target, e.Detail, e.ClientAddr)
 	}
 	return tw.Flush()
 }

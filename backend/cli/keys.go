@@ -9,7 +9,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -149,11 +148,12 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, env.t("cli.keys.none", nil))
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTART\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
+	tw := env.Table(env.t("cli.keys.col.id", nil), env.t("cli.keys.col.name", nil), env.t("cli.keys.col.start", nil),
+		env.t("cli.keys.col.status", nil), env.t("cli.keys.col.created", nil), env.t("cli.keys.col.expires", nil),
+		env.t("cli.keys.col.last_used", nil))
 	for _, k := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Start, k.Status,
-			k.CreatedAt.Format(time.DateOnly), orDash(k.ExpiresAt, "never"), orDash(k.LastUsedAt, "-"))
+		tw.Row(k.ID, k.Name, k.Start+"…", string(k.Status), k.CreatedAt.Format(time.DateOnly),
+			orDash(k.ExpiresAt, env.t("cli.never", nil)), orDash(k.LastUsedAt, "-"))
 	}
 	return tw.Flush()
 }
@@ -179,12 +179,19 @@ func keysGet(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, toKeyJSON(k))
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "ID\t%s\nName\t%s\nStart\t%s…\nStatus\t%s\nOrganization\t%s\nCreated\t%s by %s\nExpires\t%s\nLast used\t%s\nRequests\t%d\n",
-		k.ID, k.Name, k.Start, k.Status, k.OrgID, rfc3339(k.CreatedAt), k.CreatedBy,
-		orDash(k.ExpiresAt, "never"), orDash(k.LastUsedAt, "never"), k.UsageCount)
+	never := env.t("cli.never", nil)
+	tw := env.Table()
+	tw.Row(env.t("cli.keys.col.id", nil), k.ID)
+	tw.Row(env.t("cli.keys.field.name", nil), k.Name)
+	tw.Row(env.t("cli.keys.field.start", nil), k.Start+"…")
+	tw.Row(env.t("cli.keys.field.status", nil), string(k.Status))
+	tw.Row(env.t("cli.keys.field.org", nil), k.OrgID)
+	tw.Row(env.t("cli.keys.field.created", nil), env.t("cli.keys.field.created_by", map[string]any{"Time": rfc3339(k.CreatedAt), "Actor": k.CreatedBy}))
+	tw.Row(env.t("cli.keys.field.expires", nil), orDash(k.ExpiresAt, never))
+	tw.Row(env.t("cli.keys.field.last_used", nil), orDash(k.LastUsedAt, never))
+	tw.Row(env.t("cli.keys.field.requests", nil), strconv.FormatInt(k.UsageCount, 10))
 	if k.RevokedAt != nil {
-		fmt.Fprintf(tw, "Revoked\t%s %s\n", rfc3339(*k.RevokedAt), k.RevokeReason)
+		tw.Row(env.t("cli.keys.field.revoked", nil), strings.TrimSpace(rfc3339(*k.RevokedAt)+" "+k.RevokeReason))
 	}
 	return tw.Flush()
 }

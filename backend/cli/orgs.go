@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -41,10 +40,10 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		if *asJSON {
 			return writeJSON(env.Stdout, list)
 		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tKEY PREFIX\tCREATED")
+		tw := env.Table(env.t("cli.keys.col.id", nil), env.t("cli.keys.col.name", nil), env.t("cli.orgs.col.key_prefix", nil),
+			env.t("cli.keys.col.created", nil))
 		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Name, o.KeyPrefix, o.CreatedAt.Format(time.DateOnly))
+			tw.Row(o.ID, o.Name, o.KeyPrefix, o.CreatedAt.Format(time.DateOnly))
 		}
 		return tw.Flush()
 	case "create":

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"strings"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/routes"
@@ -58,8 +58,7 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "No routes. Add one with: keygate routes add / http://127.0.0.1:9000")
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PREFIX\tUPSTREAM\tAUTH\tSTRIP\tORG\tOPTIONS")
+	tw := env.Table("PREFIX", "UPSTREAM", "AUTH", "STRIP", "ORG", "OPTIONS")
 	for _, r := range rs {
 		auth := "key"
 		if !r.AuthRequired {
@@ -82,7 +81,7 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		if r.OpenAPISource != "" {
 			opts += "openapi=" + r.OpenAPISource
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", r.Prefix, r.Upstream, auth, yesNo(r.StripPrefix), org, opts)
+		tw.Row(r.Prefix, r.Upstream, auth, fmt.Sprint(yesNo(r.StripPrefix)), org, strings.TrimSpace(opts))
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -167,10 +166,9 @@ func usersList(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, ms)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tEMAIL\tNAME\tROLE\tSINCE")
+	tw := env.Table("USER", "EMAIL", "NAME", "ROLE", "SINCE")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.UserID, m.Email, m.Name, m.Role, m.CreatedAt.Format(time.DateOnly))
+		tw.Row(m.UserID, m.Email, m.Name, string(m.Role), m.CreatedAt.Format(time.DateOnly))
 	}
 	return tw.Flush()
 }

@@ -233,10 +233,12 @@ func CatalogJSON(lang string) []byte { return Default().CatalogJSON(lang) }
 // T translates id into the language best matching lang. data fills the {{.Name}}
 // placeholders; a numeric data["Count"] selects the plural form. A message the language
 // lacks falls back to English; an id no catalog has comes back as the id itself, so the
-// mistake shows instead of a blank.
+// mistake shows instead of a blank. Every value but the count is isolated for the language's
+// direction (see Isolate): in Arabic and Hebrew "/api" and "Billing (prod)" keep their order.
 func (b *Bundle) T(lang, id string, data map[string]any) string {
-	loc := b.localizers[Match(lang)]
-	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
+	tag := Match(lang)
+	loc := b.localizers[tag]
+	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: isolateData(Dir(tag), data)}
 	if n, ok := data[CountKey]; ok {
 		cfg.PluralCount = n
 	}

@@ -97,3 +97,31 @@ func TestFrenchTypography(t *testing.T) {
 		}
 	}
 }
+
+// metavariables are the placeholders of command lines in usage and help texts: they are
+// typed as shown, so every language prints them as English does.
+var metavariableRE = regexp.MustCompile(`\b(FILE|DIR|COMMAND|ARGS|NAME|PREFIX|UPSTREAM_URL|ADDR)\b`)
+
+// TestMetavariablesKept: a CLI message (not a column header) that shows FILE, DIR, COMMAND, ...
+// shows each of them as often in every language.
+func TestMetavariablesKept(t *testing.T) {
+	all := catalogs(t)
+	for id, en := range all[i18n.Source] {
+		if !strings.HasPrefix(id, "cli.") || strings.Contains(id, ".col.") {
+			continue
+		}
+		want := map[string]int{}
+		for _, m := range metavariableRE.FindAllString(en["other"], -1) {
+			want[m]++
+		}
+		for _, l := range i18n.Languages() {
+			for cat, src := range all[l.Tag][id] {
+				for m, n := range want {
+					if got := strings.Count(src, m); got < n {
+						t.Errorf("%s %q (%s): %s appears %d times, English has it %d times: %s", l.Tag, id, cat, m, got, n, src)
+					}
+				}
+			}
+		}
+	}
+}
