@@ -55,9 +55,15 @@ run: build
 ## Chromium, the desktop binary under Xvfb.
 test: test-generated build test-go test-fuzz test-frontend test-e2e test-desktop
 
+# PG_PACKAGES are the store-backed packages whose tests run a second time on PostgreSQL (a
+# throwaway server per package, see backend/testutil/pgtest); the store's own tests cover both
+# engines in every run.
+PG_PACKAGES := ./backend/store/ ./backend/keys/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/
+
 test-go: setup
 	go vet $(GO_PACKAGES)
-	go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+	KEYGATE_TEST_REQUIRE_POSTGRES=1 go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_STORE=postgres go test -race -count=1 -timeout 20m $(PG_PACKAGES)
 
 test-fuzz: setup
 	bash scripts/fuzz.sh 5000x

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
 	"github.com/keygate/keygate/backend/store"
 )
+
+// errBackupPostgres refuses backup and restore against PostgreSQL, whose own tools do it.
+var errBackupPostgres = errors.New("backup and restore work on the SQLite file; for a PostgreSQL database use pg_dump and pg_restore")
 
 // runBackup copies the live database to FILE; servers may keep running meanwhile.
 func runBackup(ctx context.Context, env *Env, args []string) error {
@@ -19,6 +23,9 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := wantArgs(pos, 1, usage); err != nil {
 		return err
+	}
+	if env.DatabaseURL() != "" {
+		return errBackupPostgres
 	}
 	dir, err := env.ResolvedDataDir()
 	if err != nil {
@@ -43,6 +50,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := wantArgs(pos, 1, usage); err != nil {
 		return err
+	}
+	if env.DatabaseURL() != "" {
+		return errBackupPostgres
 	}
 	dir, err := env.ResolvedDataDir()
 	if err != nil {

@@ -30,6 +30,8 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	DataDir string // the --data-dir flag as given; resolve with ResolvedDataDir
+	// Database is the --database flag as given; resolve with DatabaseURL.
+	Database string
 	// Assets is the built frontend (may be empty); serve hands it to the console.
 	Assets fs.FS
 
@@ -85,6 +87,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	global := flag.NewFlagSet("keygate", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	global.StringVar(&env.DataDir, "data-dir", "", "")
+	global.StringVar(&env.Database, "database", "", "")
 	help := global.Bool("help", false, "")
 	global.BoolVar(help, "h", false, "")
 	if err := global.Parse(args); err != nil {
@@ -152,6 +155,7 @@ func (e *Env) printUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, e.t("cli.usage.data_dir", map[string]any{"Env": config.EnvDataDir}))
+	fmt.Fprintln(w, e.t("cli.usage.database", map[string]any{"Env": config.EnvDatabaseURL}))
 	fmt.Fprintln(w, e.t("cli.usage.command_help", nil))
 }
 
@@ -171,6 +175,10 @@ func (e *Env) record(ctx context.Context, entry audit.Entry) {
 // ResolvedDataDir returns the data directory the command line and environment select.
 func (e *Env) ResolvedDataDir() (string, error) { return config.DataDir(e.DataDir) }
 
+// DatabaseURL returns the PostgreSQL URL the command line and environment select ("" for the
+// SQLite file in the data directory).
+func (e *Env) DatabaseURL() string { return config.DatabaseURL(e.Database) }
+
 // Store opens the database once per run.
 func (e *Env) Store(ctx context.Context) (*store.Store, error) {
 	if e.st != nil {
@@ -180,7 +188,7 @@ func (e *Env) Store(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, dir)
+	st, err := store.OpenURL(ctx, dir, e.DatabaseURL())
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +208,8 @@ func (e *Env) newFlags(name string) *flag.FlagSet {
 	f.SetOutput(e.Stderr)
 	f.Func("data-dir", "data directory (default: $KEYGATE_DATA_DIR, else the user config directory)",
 		func(s string) error { e.DataDir = s; return nil })
+	f.Func("database", "PostgreSQL database URL, postgres://… (default: $KEYGATE_DATABASE_URL, else the SQLite file in the data directory)",
+		func(s string) error { e.Database = s; return nil })
 	e.localizeFlags(f)
 	return f
 }

@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/backend/cli"
+	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
 // TestMain pins the CLI's language to English, whatever the machine's locale; the
 // localization test sets its own.
 func TestMain(m *testing.M) {
 	os.Setenv("KEYGATE_LANG", "en")
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 type result struct {

@@ -85,6 +85,7 @@ var errorMessages = []struct {
 	{keys.ErrInvalidStatus, "cli.error.key_status"},
 	{orgs.ErrNotFound, "cli.error.org_not_found"},
 	{orgs.ErrInvalidName, "cli.error.org_name"},
+	{errBackupPostgres, "cli.error.backup_postgres"},
 }
 
 func (e *Env) describe(err error) string {

@@ -11,6 +11,19 @@ import (
 // EnvDataDir names the environment variable that overrides the default data directory.
 const EnvDataDir = "KEYGATE_DATA_DIR"
 
+// EnvDatabaseURL names the environment variable that selects a PostgreSQL database instead of
+// the SQLite file in the data directory.
+const EnvDatabaseURL = "KEYGATE_DATABASE_URL"
+
+// DatabaseURL picks the database: the flag value, else $KEYGATE_DATABASE_URL; "" means the
+// SQLite file in the data directory.
+func DatabaseURL(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv(EnvDatabaseURL)
+}
+
 // DataDir picks the data directory: the flag value, else $KEYGATE_DATA_DIR, else
 // os.UserConfigDir()/keygate. It returns an absolute path and does not create it.
 func DataDir(flagValue string) (string, error) {

@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -230,7 +231,7 @@ func TestRevokeByAnotherProcess(t *testing.T) {
 	go f.svc.Run(runCtx)
 	f.verify(t, c.Key)
 
-	st2, err := store.Open(ctx, filepath.Dir(f.st.Path))
+	st2, err := f.st.OpenAgain(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,6 +413,10 @@ func TestDatabaseNeverHoldsSecret(t *testing.T) {
 		p, _ = keys.Parse(r.Key)
 		secrets = append(secrets, p.Secret)
 	}
+	if f.st.Dialect == store.Postgres {
+		neverInTables(t, f.st, secrets)
+		return
+	}
 	files, _ := filepath.Glob(f.st.Path + "*")
 	if len(files) < 2 {
 		t.Fatalf("expected the database and its WAL, found %v", files)
@@ -426,5 +431,40 @@ func TestDatabaseNeverHoldsSecret(t *testing.T) {
 				t.Fatalf("%s contains a key secret", filepath.Base(file))
 			}
 		}
+	}
+}
+
+// neverInTables looks for the secrets (as text and as hex bytes) in every row of every table.
+func neverInTables(t *testing.T, st *store.Store, secrets []string) {
+	t.Helper()
+	rows, err := st.Read.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 5 {
+		t.Fatalf("found only tables %v", tables)
+	}
+	for _, table := range tables {
+		rows, err := st.Read.QueryContext(ctx, `SELECT CAST(t AS text) FROM "`+table+`" t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var row string
+			rows.Scan(&row)
+			for _, s := range secrets {
+				if strings.Contains(row, s[8:24]) || strings.Contains(row, hex.EncodeToString([]byte(s[8:24]))) {
+					t.Fatalf("table %s holds a key secret", table)
+				}
+			}
+		}
+		rows.Close()
 	}
 }

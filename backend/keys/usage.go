@@ -58,13 +58,13 @@ func (s *Service) FlushUsage(ctx context.Context) error {
 	}
 	err := u.st.Tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE keys SET usage_count = usage_count + ?,
-			last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`)
+			last_used_at = CASE WHEN last_used_at > ? THEN last_used_at ELSE ? END WHERE id = ?`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for id, p := range batch {
-			if _, err := stmt.ExecContext(ctx, p.count, p.last.UnixMilli(), id); err != nil {
+			if _, err := stmt.ExecContext(ctx, p.count, p.last.UnixMilli(), p.last.UnixMilli(), id); err != nil {
 				return err
 			}
 		}
@@ -102,6 +102,8 @@ func (s *Service) run(ctx context.Context, watchEvery, flushEvery time.Duration)
 	defer watch.Stop()
 	defer flush.Stop()
 	last, _ := s.st.Revision(ctx)
+	// Entries cached before that first read may predate a change it already counts.
+	s.cache.invalidate()
 	for {
 		select {
 		case <-ctx.Done():

@@ -91,7 +91,7 @@ func (s *Service) UpdateSettings(ctx context.Context, in Settings) (Settings, er
 	}
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
-			WHERE value != excluded.value`
+			WHERE settings.value != excluded.value`
 		if _, err := tx.ExecContext(ctx, up, settingOrigins, string(b)); err != nil {
 			return err
 		}

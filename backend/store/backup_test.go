@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
 // TestMain lets the test binary act as a second process that holds a database open.
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		st.Close()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 func setting(t *testing.T, db *sql.DB, name string) string {

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
 var ctx = context.Background()
@@ -74,43 +76,65 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
+// dialects runs fn once per engine, each with a function that opens the same (initially empty)
+// database again.
+func dialects(t *testing.T, fn func(t *testing.T, open func() (*store.Store, error))) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		fn(t, func() (*store.Store, error) { return store.Open(ctx, dir) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.URL(t)
+		fn(t, func() (*store.Store, error) { return store.OpenPostgres(ctx, url) })
+	})
+}
+
 func TestReopenKeepsDataAndVersion(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Write.Exec(`INSERT INTO settings (name, value) VALUES ('kept', '1')`)
-	st.Close()
-	st, err = store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var v string
-	if err := st.Read.QueryRow(`SELECT value FROM settings WHERE name = 'kept'`).Scan(&v); err != nil || v != "1" {
-		t.Fatalf("data lost across reopen: %q %v", v, err)
-	}
-	if got, _ := store.SchemaVersion(ctx, st.Read); got != store.LatestVersion() || got < 1 {
-		t.Fatalf("schema version %d, want %d", got, store.LatestVersion())
-	}
+	dialects(t, func(t *testing.T, open func() (*store.Store, error)) {
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write.Exec(`INSERT INTO settings (name, value) VALUES (?, ?)`, "kept", "1"); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		st, err = open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var v string
+		if err := st.Read.QueryRow(`SELECT value FROM settings WHERE name = 'kept'`).Scan(&v); err != nil || v != "1" {
+			t.Fatalf("data lost across reopen: %q %v", v, err)
+		}
+		if got, _ := store.SchemaVersion(ctx, st.Read); got != store.LatestVersion() || got < 1 {
+			t.Fatalf("schema version %d, want %d", got, store.LatestVersion())
+		}
+		if got, _ := st.SchemaVersion(ctx); got != store.LatestVersion() {
+			t.Fatalf("Store.SchemaVersion %d, want %d", got, store.LatestVersion())
+		}
+	})
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Write.Exec(`UPDATE schema_version SET version = 999`)
-	st.Close()
-	_, err = store.Open(ctx, dir)
-	if !errors.Is(err, store.ErrNewerSchema) {
-		t.Fatalf("open newer schema: %v, want ErrNewerSchema", err)
-	}
-	if !strings.Contains(err.Error(), "999") || !strings.Contains(err.Error(), "upgrade Keygate") {
-		t.Errorf("message does not say what to do: %v", err)
-	}
+	dialects(t, func(t *testing.T, open func() (*store.Store, error)) {
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write.Exec(`UPDATE schema_version SET version = 999`); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		_, err = open()
+		if !errors.Is(err, store.ErrNewerSchema) {
+			t.Fatalf("open newer schema: %v, want ErrNewerSchema", err)
+		}
+		if !strings.Contains(err.Error(), "999") || !strings.Contains(err.Error(), "upgrade Keygate") {
+			t.Errorf("message does not say what to do: %v", err)
+		}
+	})
 }
 
 func TestRefusesForeignDatabase(t *testing.T) {
@@ -125,5 +149,18 @@ func TestRefusesForeignDatabase(t *testing.T) {
 	db.Close()
 	if _, err := store.OpenFile(ctx, path); err == nil || !strings.Contains(err.Error(), "not a Keygate database") {
 		t.Fatalf("foreign database: %v", err)
+	}
+
+	url := pgtest.URL(t)
+	pg, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if _, err := pg.Exec(`CREATE TABLE notes (body TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenPostgres(ctx, url); err == nil || !strings.Contains(err.Error(), "not a Keygate database") {
+		t.Fatalf("foreign PostgreSQL database: %v", err)
 	}
 }
