@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh installs what building and testing Keygate needs and is missing on a Debian 12
-# machine: system packages (Wails' GTK/WebKit headers, Chromium, Xvfb, nginx, wrk, PostgreSQL and
+# machine: system packages (Wails' GTK/WebKit headers, Chromium, Xvfb, nginx, caddy, wrk, PostgreSQL and
 # Redis — the tests start their own throwaway servers from these, as an unprivileged user), the pinned
 # Wails CLI and the frontend's npm packages. It changes nothing that is already in place.
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 WAILS_VERSION=v2.11.0
 APT_PACKAGES=(build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.0-dev chromium xvfb xauth
-  x11-utils imagemagick tesseract-ocr nginx wrk fonts-noto-core fonts-noto-cjk ca-certificates
+  x11-utils imagemagick tesseract-ocr nginx caddy wrk fonts-noto-core fonts-noto-cjk ca-certificates
   postgresql redis-server)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

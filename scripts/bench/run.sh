@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# run.sh is `make bench`: Keygate against nginx and against the upstream alone, measured with
-# wrk on loopback. It installs wrk and nginx when missing (as root, with apt-get), builds the
-# benchmark upstream, the driver and Keygate, and hands over to the driver, which prints the
-# table and PASS/MISS per target. See docs/performance.md for what it measures and why.
+# run.sh is `make bench`: Keygate against tuned nginx, Caddy, the engine candidates and the
+# upstream alone, measured with wrk on loopback. It installs wrk, nginx and caddy when missing (as
+# root, with apt-get), builds the benchmark upstream, the candidates, the driver and Keygate, and
+# hands over to the driver, which prints the table and PASS/MISS per target of issue 11. See
+# docs/performance.md for what it measures and why.
 #
 # Settings (environment):
 #   BENCH_DURATION=10s BENCH_WARMUP=3s   measured and warm-up time per case
 #   BENCH_THREADS=1 BENCH_CONNECTIONS=64 wrk -t and -c for the throughput cases
 #   BENCH_LATENCY_CONNECTIONS=1          wrk -c for the latency cases (added p50)
-#   BENCH_RUNS=1                         rounds over all cases; figures are medians
+#   BENCH_RUNS=2                         rounds over all cases; figures are medians
 #   BENCH_QUIET_WAIT=30s BENCH_RETRIES=2 wait for other processes to leave the CPUs before a
 #                                        case; repeat a run they disturbed, keep the quietest
 #   BENCH_WRK_CPUS= BENCH_SERVER_CPUS=   taskset -c lists to pin wrk and the servers
@@ -26,6 +27,7 @@ export PATH="/usr/local/go/bin:$PATH:/usr/sbin:/sbin"
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
+command -v caddy >/dev/null || missing+=(caddy)
 command -v taskset >/dev/null || missing+=(util-linux)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -43,6 +45,7 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/upstream" ./scripts/bench/upstream
 go build -o "$work/driver" ./scripts/bench/driver
 go build -o "$work/bareproxy" ./scripts/bench/bareproxy
+go build -o "$work/candidate" ./scripts/bench/candidate
 
 keygate="${KEYGATE_BIN:-}"
 if [ -z "$keygate" ]; then
@@ -57,4 +60,4 @@ if [ -z "$keygate" ]; then
 fi
 
 "$work/driver" -upstream "$work/upstream" -bareproxy "$work/bareproxy" -keygate "$keygate" -nginx "$(command -v nginx)" \
-  -wrk "$(command -v wrk)" -scripts scripts/bench
+  -caddy "$(command -v caddy)" -candidate "$work/candidate" -wrk "$(command -v wrk)" -scripts scripts/bench
