@@ -55,6 +55,11 @@ type Operation struct {
 	Out reflect.Type
 	// Status is the HTTP status of success.
 	Status int
+	// Errors are the error statuses the handler may answer beyond those the operation's shape
+	// implies (400 for input, 401/403 for a role, 404 for an id, 413/415 for a body, 507): 409
+	// for a clash with the current state, 401 and 429 for a sign-in. The API document lists
+	// them, and the contract test fails on any status it does not list.
+	Errors []int
 
 	run func(s *Service, ctx context.Context, c *Call, in any) (any, error)
 }
@@ -140,6 +145,12 @@ func op[In, Out any](name, pattern string, need auth.Need, scope Scope, tag, sum
 }
 
 func (o Operation) only(m Mode) Operation { o.Mode = m; return o }
+
+// may adds error statuses the handler can answer (see Operation.Errors).
+func (o Operation) may(statuses ...int) Operation {
+	o.Errors = append(append([]int(nil), o.Errors...), statuses...)
+	return o
+}
 
 // Operations returns the operation table, in the order the API document lists them. The
 // slice is a copy.

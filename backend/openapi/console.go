@@ -42,6 +42,9 @@ type Operation struct {
 	Access string
 	// Mode is "", "desktop" (desktop app only) or "serve" (keygate serve only).
 	Mode string
+	// Errors are error statuses the operation may answer beyond those its shape implies (e.g.
+	// 409 when the change can clash with the current state, 401 for a sign-in).
+	Errors []int
 }
 
 // ConsoleOptions describes the console the document is for.
@@ -62,13 +65,17 @@ const (
 var consoleErrorResponses = []struct {
 	status, name, desc string
 }{
-	{"400", "BadRequest", "The input is not valid (VALIDATION, with the failing fields), or the body is not JSON, has unknown fields or is larger than 1 MiB."},
-	{"401", "Unauthenticated", "No valid session (UNAUTHENTICATED)."},
+	{"400", "BadRequest", "The input is not valid (VALIDATION, with the failing fields): a field breaks a rule, the body is not a JSON object, has unknown or mistyped fields, or the query string has unknown or repeated parameters."},
+	{"401", "Unauthenticated", "No valid session (UNAUTHENTICATED), or, when signing in, a wrong e-mail address or password (BAD_CREDENTIALS)."},
 	{"403", "Forbidden", "The caller's role does not allow this (FORBIDDEN), or a state-changing request lacks a same-origin Origin or the X-CSRF-Token header (CSRF)."},
 	{"404", "NotFound", "The organization, key, route or member does not exist, or is not visible to the caller (NOT_FOUND)."},
-	{"409", "Conflict", "The change clashes with the current state, e.g. a duplicate name or prefix (CONFLICT)."},
+	{"409", "Conflict", "The change clashes with the current state, e.g. a duplicate prefix, a revoked key or the last admin (CONFLICT)."},
+	{"413", "PayloadTooLarge", "The request body is larger than 1 MiB (PAYLOAD_TOO_LARGE)."},
+	{"415", "UnsupportedMediaType", "The request body is not sent as Content-Type: application/json (UNSUPPORTED_MEDIA_TYPE)."},
+	{"421", "MisdirectedRequest", "The Host header is not one the console answers to (UNKNOWN_HOST): a console on loopback answers only as localhost, 127.0.0.1 or [::1]."},
 	{"429", "TooManyRequests", "Too many attempts from this client or for this account (RATE_LIMITED); retry after Retry-After seconds."},
-	{"default", "Error", "An unexpected error (INTERNAL)."},
+	{"507", "InsufficientStorage", "The disk holding the database is full; nothing was changed (STORAGE_FULL)."},
+	{"default", "Error", "The server failed (INTERNAL): 500, or 503 when it is shutting down. Logged on the server."},
 }
 
 var accessText = map[string]string{
@@ -287,8 +294,12 @@ func (b *schemaBuilder) operation(op Operation, usedResponses map[string]bool) (
 		}
 	}
 	stateChanging := !query || op.Method == http.MethodDelete
-	if len(in.Properties) > 0 {
-		use("BadRequest")
+	// Every operation refuses unknown query parameters; one with a body also refuses a body
+	// that is not JSON, too large or of another content type.
+	use("BadRequest")
+	if !query {
+		use("PayloadTooLarge")
+		use("UnsupportedMediaType")
 	}
 	switch op.Access {
 	case "public":
@@ -309,10 +320,23 @@ func (b *schemaBuilder) operation(op Operation, usedResponses map[string]bool) (
 	if len(pathParamNames(op.Path)) > 0 || in.Properties["org"] != nil {
 		use("NotFound")
 	}
-	if op.Method == http.MethodPost || op.Method == http.MethodPut || op.Method == http.MethodPatch {
-		if strings.HasPrefix(op.Name, "Create") || strings.HasPrefix(op.Name, "Add") || strings.HasPrefix(op.Name, "Rename") || strings.HasPrefix(op.Name, "Update") {
-			use("Conflict")
+	// A console on loopback refuses foreign Host names before routing.
+	use("MisdirectedRequest")
+	// Writes, and reading a session (which refreshes it), can meet a full disk.
+	if stateChanging || op.Access != "public" {
+		use("InsufficientStorage")
+	}
+	for _, status := range op.Errors {
+		name := ""
+		for _, r := range consoleErrorResponses {
+			if r.status == strconv.Itoa(status) {
+				name = r.name
+			}
 		}
+		if name == "" {
+			return nil, fmt.Errorf("no response is described for status %d", status)
+		}
+		use(name)
 	}
 	use("Error")
 	o["responses"] = responses

@@ -50,7 +50,8 @@ func sampleOps() []openapi.Operation {
 		{Name: "ListThings", Method: "GET", Path: "/api/v1/things", Summary: "List things", Tag: "things",
 			In: reflect.TypeFor[listThingsIn](), Out: reflect.TypeFor[thingList](), Access: "member"},
 		{Name: "CreateThing", Method: "POST", Path: "/api/v1/things", Summary: "Create a thing", Tag: "things",
-			In: reflect.TypeFor[createThingIn](), Out: reflect.TypeFor[thing](), Status: 201, Access: "developer"},
+			In: reflect.TypeFor[createThingIn](), Out: reflect.TypeFor[thing](), Status: 201, Access: "developer",
+			Errors: []int{409}},
 		{Name: "GetThing", Method: "GET", Path: "/api/v1/things/{id}", Summary: "Get a thing", Tag: "things",
 			In: reflect.TypeFor[getThingIn](), Out: reflect.TypeFor[thing](), Access: "member"},
 		{Name: "Login", Method: "POST", Path: "/api/v1/session", Summary: "Sign in", Tag: "session",
@@ -131,11 +132,26 @@ func TestConsoleSchemasFollowTheGoTypes(t *testing.T) {
 		t.Errorf("SessionCookie = %+v", s)
 	}
 	// Errors are problem+json.
-	for _, status := range []string{"400", "401", "403", "409", "default"} {
+	for _, status := range []string{"400", "401", "403", "409", "413", "415", "421", "507", "default"} {
 		r := create.Responses.Value(status)
 		if r == nil || r.Value.Content.Get(openapi.ProblemMediaType) == nil {
 			t.Errorf("CreateThing %s is not a problem+json response", status)
 		}
+	}
+	// Statuses follow the operation's shape: a GET has no body to refuse, a read-only public
+	// operation needs no session and writes nothing, a status in Errors is listed.
+	listResponses := doc.Paths.Value("/api/v1/things").Get.Responses
+	for status, want := range map[string]bool{"400": true, "401": true, "403": true, "409": false, "413": false, "415": false, "507": true} {
+		if got := listResponses.Value(status) != nil; got != want {
+			t.Errorf("ListThings documents %s: %v, want %v", status, got, want)
+		}
+	}
+	if doc.Paths.Value("/api/v1/things/{id}").Get.Responses.Value("404") == nil {
+		t.Error("GetThing has an id but no 404")
+	}
+	if _, err := openapi.Console(context.Background(), []openapi.Operation{{Name: "X", Method: "GET", Path: "/api/v1/x",
+		In: reflect.TypeFor[nothing](), Out: reflect.TypeFor[nothing](), Access: "public", Errors: []int{418}}}, openapi.ConsoleOptions{}); err == nil {
+		t.Error("a status without a described response was accepted")
 	}
 	if r := create.Responses.Value("201"); r == nil || r.Value.Content.Get("application/json") == nil {
 		t.Error("CreateThing 201 has no JSON body")

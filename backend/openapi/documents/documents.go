@@ -154,6 +154,7 @@ func ConsoleOperations() []openapi.Operation {
 		out[i] = openapi.Operation{
 			Name: o.Name, Method: o.Method, Path: o.Path, Summary: o.Summary, Tag: o.Tag,
 			In: o.In, Out: o.Out, Status: o.Status, Access: string(o.Need), Mode: string(o.Mode),
+			Errors: o.Errors,
 		}
 	}
 	return out
