@@ -82,9 +82,13 @@ bench: build
 	go test -run '^$$' -bench . -benchmem ./backend/keys/ ./backend/gateway/
 	bash scripts/bench/run.sh
 
-## fuzz: each fuzz target for FUZZTIME (default 30s).
+## fuzz: each fuzz target for FUZZTIME (default 30s), then the contract tests (console and
+## gateway against keygate serve) for CONTRACT_ROUNDS rounds (default 20; make test runs 2).
+CONTRACT_ROUNDS ?= 20
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZTIME)
+	KEYGATE_CONTRACT_ROUNDS=$(CONTRACT_ROUNDS) go test -count=1 -timeout 60m -run '^TestContract' -v ./backend/contracttest/ | grep -v '^=== '
+
 
 soak: build
 	bash scripts/soak.sh

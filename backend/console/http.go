@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"strings"
 
@@ -94,16 +95,33 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 		mux.Handle("/openapi/", opts.OpenAPI)
 	}
 	mux.Handle("/", newSPA(opts.Assets))
-	if len(opts.AllowedHosts) == 0 {
-		return mux
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hostAllowed(r.Host, opts.AllowedHosts) {
+		if len(opts.AllowedHosts) > 0 && !hostAllowed(r.Host, opts.AllowedHosts) {
 			s.fail(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: problem.CodeUnknownHost}, i18n.Match(r.Header.Get("Accept-Language")))
+			return
+		}
+		// ServeMux would redirect /api/v1/keys/.. to /api/v1/: an id of "." or ".." names no
+		// item, and an API answer is a problem, not a redirect.
+		if uncleanAPIPath(r.URL.Path) {
+			s.fail(w, r, &Error{Status: http.StatusNotFound, Code: problem.CodeNotFound, Msg: "problem.NOT_FOUND.api.detail"},
+				i18n.Match(r.Header.Get("Accept-Language")))
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// uncleanAPIPath reports whether p is under /api/ but not in the clean form ServeMux routes
+// without a redirect (no ".", ".." or empty segments).
+func uncleanAPIPath(p string) bool {
+	if !strings.HasPrefix(p, "/api/") {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c != p
 }
 
 func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {

@@ -67,3 +67,23 @@ func TestDomainInputErrorsAreValidation(t *testing.T) {
 		t.Errorf("keys after refused requests: %+v, %v", page.Keys, err)
 	}
 }
+
+// TestUncleanAPIPathsAreProblems: an id of "." or ".." would make ServeMux redirect (307 to
+// the cleaned path, even for a POST); the API answers 404 problem+json instead.
+func TestUncleanAPIPathsAreProblems(t *testing.T) {
+	srv := testutil.NewServer(t)
+	srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
+	c := srv.Login(t, "admin@example.com")
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/api/v1/keys/."}, {"GET", "/api/v1/keys/.."}, {"POST", "/api/v1/keys/./revoke"},
+		{"PUT", "/api/v1/routes/.."}, {"GET", "/api/v1//keys"}, {"PATCH", "/api/v1/orgs/../orgs"},
+	} {
+		if p := c.Problem(tc.method, tc.path, nil); p.Status != 404 || p.Code != "NOT_FOUND" {
+			t.Errorf("%s %s: %+v, want 404 NOT_FOUND", tc.method, tc.path, p)
+		}
+	}
+	// The pages are not the API: the single-page app still gets clean paths by redirect.
+	if code := c.Call("GET", "/api/v1/keys", nil, nil); code != 200 {
+		t.Errorf("a clean path: %d", code)
+	}
+}
