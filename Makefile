@@ -87,7 +87,7 @@ bench: build
 CONTRACT_ROUNDS ?= 20
 fuzz: setup
 	bash scripts/fuzz.sh $(FUZZTIME)
-	KEYGATE_CONTRACT_ROUNDS=$(CONTRACT_ROUNDS) go test -count=1 -timeout 60m -run '^TestContract' -v ./backend/contracttest/ | grep -v '^=== '
+	set -o pipefail; KEYGATE_CONTRACT_ROUNDS=$(CONTRACT_ROUNDS) go test -count=1 -timeout 60m -run '^TestContract' -v ./backend/contracttest/ | grep -v '^=== '
 
 
 soak: build
