@@ -107,6 +107,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	st.Changes().SetLogger(logger)
 	if _, err := orgs.New(st, nil).EnsureDefault(ctx); err != nil {
 		return err
 	}

@@ -318,7 +318,7 @@ func (s *Service) Rename(ctx context.Context, orgID, id, name string) (Key, erro
 	if _, err := s.st.Write.ExecContext(ctx, `UPDATE keys SET name = ? WHERE id = ?`, name, id); err != nil {
 		return Key{}, fmt.Errorf("rename key %s: %w", id, err)
 	}
-	s.cache.invalidate()
+	s.changed()
 	return s.Get(ctx, orgID, id)
 }
 
@@ -335,7 +335,7 @@ func (s *Service) SetRateLimit(ctx context.Context, orgID, id string, limit int,
 		limit, window.Milliseconds(), id); err != nil {
 		return Key{}, fmt.Errorf("set rate limit of key %s: %w", id, err)
 	}
-	s.cache.invalidate()
+	s.changed()
 	return s.Get(ctx, orgID, id)
 }
 
@@ -357,7 +357,7 @@ func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, er
 			return Key{}, fmt.Errorf("revoke key %s: %w", id, err)
 		}
 	}
-	s.cache.invalidate()
+	s.changed()
 	return s.Get(ctx, orgID, id)
 }
 
@@ -397,7 +397,7 @@ func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duratio
 	if err != nil {
 		return Created{}, fmt.Errorf("roll key %s: %w", id, err)
 	}
-	s.cache.invalidate()
+	s.changed()
 	return Created{ID: id, Key: nk.Raw, Name: k.Name, Start: nk.Start(), Prefix: nk.Prefix, OrgID: k.OrgID,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt}, nil
 }

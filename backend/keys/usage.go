@@ -89,35 +89,47 @@ func (s *Service) FlushUsage(ctx context.Context) error {
 	return nil
 }
 
-// Run keeps the service in step with its store until ctx ends: it watches the store's revision
-// (so a revoke by another process is honoured within a second) and flushes usage every second.
+// Run keeps the service in step with its store until ctx ends: it follows the store's change
+// feed (so a revoke by another process or node is honoured at once on PostgreSQL, within
+// store.PollEvery on SQLite) and flushes usage every second.
 // On return it flushes usage one last time.
 func (s *Service) Run(ctx context.Context) error {
-	return s.run(ctx, 200*time.Millisecond, time.Second)
+	return s.run(ctx, time.Second)
 }
 
-func (s *Service) run(ctx context.Context, watchEvery, flushEvery time.Duration) error {
-	watch := time.NewTicker(watchEvery)
+func (s *Service) run(ctx context.Context, flushEvery time.Duration) error {
+	unsubscribe := s.st.Changes().Subscribe(s.onChange)
+	defer unsubscribe()
 	flush := time.NewTicker(flushEvery)
-	defer watch.Stop()
 	defer flush.Stop()
-	last, _ := s.st.Revision(ctx)
-	// Entries cached before that first read may predate a change it already counts.
-	s.cache.invalidate()
 	for {
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return s.FlushUsage(fctx)
-		case <-watch.C:
-			rev, err := s.st.Revision(ctx)
-			if err == nil && rev != last {
-				last = rev
-				s.cache.invalidate()
-			}
 		case <-flush.C:
 			_ = s.FlushUsage(ctx) // counts stay pending and are retried on the next tick
 		}
 	}
+}
+
+// onChange follows the store's change feed: any change to keys or their secrets, here or in
+// another process, drops the cache; while the feed is lost nothing is cached.
+func (s *Service) onChange(c store.Change) {
+	switch {
+	case c.Lost:
+		s.cache.pause(true)
+	case c.Resync:
+		s.cache.pause(false)
+	case c.Touches("keys", "key_secrets"):
+		s.cache.invalidate()
+	}
+}
+
+// changed drops this Service's cache and tells the rest of the process (the feed carries it to
+// other processes through the database).
+func (s *Service) changed() {
+	s.cache.invalidate()
+	s.st.Changes().Publish("keys")
 }

@@ -63,3 +63,43 @@ func TestFlushWaitsForAFlushInProgress(t *testing.T) {
 		t.Fatalf("usage count %d, want 1", k.UsageCount)
 	}
 }
+
+// TestLostFeedPausesCache: between Lost and Resync every verification reads the store.
+func TestLostFeedPausesCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	o, err := orgs.New(st, nil).EnsureDefault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(st)
+	k, err := s.Create(ctx, CreateParams{OrgID: o.ID, Name: "k", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	misses := func() uint64 { _, m := s.CacheStats(); return m }
+	s.Verify(ctx, k.Key)
+	before := misses()
+	s.Verify(ctx, k.Key)
+	if misses() != before {
+		t.Fatal("not cached while the feed is up")
+	}
+	s.onChange(store.Change{Lost: true})
+	for i := range 3 {
+		s.Verify(ctx, k.Key)
+		if misses() != before+uint64(i)+1 {
+			t.Fatal("answered from the cache while the feed was lost")
+		}
+	}
+	s.onChange(store.Change{Resync: true})
+	s.Verify(ctx, k.Key)
+	m := misses()
+	s.Verify(ctx, k.Key)
+	if misses() != m {
+		t.Fatal("not caching again after Resync")
+	}
+}

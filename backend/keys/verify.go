@@ -112,6 +112,7 @@ func (e *entry) result(now time.Time) Result {
 type cache struct {
 	mu     sync.RWMutex
 	gen    uint64
+	paused bool // the change feed is lost: answer from the store only
 	max    int
 	m      map[Hash]*entry
 	hits   atomic.Uint64
@@ -136,7 +137,7 @@ func (c *cache) get(h Hash) (*entry, uint64, bool) {
 func (c *cache) put(h Hash, e *entry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if gen != c.gen || c.paused {
 		return
 	}
 	if len(c.m) >= c.max {
@@ -156,6 +157,16 @@ func (c *cache) forget(h Hash) {
 	c.mu.Lock()
 	c.gen++
 	delete(c.m, h)
+	c.mu.Unlock()
+}
+
+// pause stops (or resumes) caching and drops every entry: while the change feed is lost, a
+// cached answer could hide a revocation made elsewhere.
+func (c *cache) pause(on bool) {
+	c.mu.Lock()
+	c.paused = on
+	c.gen++
+	clear(c.m)
 	c.mu.Unlock()
 }
 

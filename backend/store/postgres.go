@@ -56,6 +56,7 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	r.SetConnMaxIdleTime(5 * time.Minute)
 
 	s := &Store{Write: w, Read: r, Dialect: Postgres, Name: name, url: rawURL}
+	s.changes = newChanges(s)
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to %s: %s", name, redactError(err, rawURL))

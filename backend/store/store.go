@@ -59,6 +59,8 @@ type Store struct {
 	Name string
 	// url is the PostgreSQL URL, password included, for the change feed's own connection.
 	url string
+
+	changes *Changes
 }
 
 // OpenURL opens the database a command line selects: databaseURL when set (postgres:// or
@@ -114,6 +116,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(8)
 
 	s := &Store{Write: w, Read: r, Path: path, Dialect: SQLite, Name: path}
+	s.changes = newChanges(s)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -142,8 +145,9 @@ func (s *Store) OpenAgain(ctx context.Context) (*Store, error) {
 	return OpenFile(ctx, s.Path)
 }
 
-// Close closes both pools.
+// Close stops the change feed and closes both pools.
 func (s *Store) Close() error {
+	s.changes.close()
 	if s.Read == s.Write {
 		return s.Write.Close()
 	}

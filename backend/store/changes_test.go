@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/backend/store"
+)
+
+func TestPublishReachesSubscribersBeforeReturning(t *testing.T) {
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var got []store.Change
+	stop := st.Changes().Subscribe(func(c store.Change) {
+		if !c.Resync {
+			got = append(got, c)
+		}
+	})
+	st.Changes().Publish("keys")
+	if len(got) != 1 || got[0].Table != "keys" || !got[0].Touches("keys") || got[0].Touches("routes") {
+		t.Fatalf("after Publish: %+v", got)
+	}
+	stop()
+	st.Changes().Publish("keys")
+	if len(got) != 1 {
+		t.Fatal("an unsubscribed function was called")
+	}
+	if st.Changes().Listening() {
+		t.Error("the watcher runs without subscribers")
+	}
+}
+
+// TestFeedCarriesOtherProcessesChanges: a change committed through another Store (another
+// process, another node) reaches this Store's subscribers — through the polled revision on
+// SQLite, through NOTIFY (naming the table) on PostgreSQL.
+func TestFeedCarriesOtherProcessesChanges(t *testing.T) {
+	dialects(t, func(t *testing.T, open func() (*store.Store, error)) {
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		other, err := st.OpenAgain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		changes := make(chan store.Change, 100)
+		defer st.Changes().Subscribe(func(c store.Change) { changes <- c })()
+		deadline := time.After(5 * time.Second)
+		for !st.Changes().Listening() {
+			select {
+			case <-deadline:
+				t.Fatal("the feed never started listening")
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		if c := <-changes; !c.Resync {
+			t.Fatalf("first change %+v, want Resync", c)
+		}
+		start := time.Now()
+		if _, err := other.Write.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "x", "1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Write.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action) VALUES (?, ?, ?)`, 1, "cli", "x"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-changes:
+			if !c.Touches("settings") || c.Lost {
+				t.Fatalf("change %+v", c)
+			}
+			if st.Dialect == store.Postgres && c.Table != "settings" {
+				t.Fatalf("PostgreSQL change names %q, want settings", c.Table)
+			}
+			t.Logf("%s: seen after %v", st.Dialect, time.Since(start))
+		case <-time.After(time.Second):
+			t.Fatal("another process's change did not arrive within 1 s")
+		}
+		select {
+		case c := <-changes:
+			t.Fatalf("an audit entry (no cache holds it) was announced: %+v", c)
+		case <-time.After(3 * store.PollEvery):
+		}
+	})
+}
