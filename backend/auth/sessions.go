@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/keygate/keygate/backend/cookies"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
@@ -20,8 +21,8 @@ import (
 // Cookie names. Over HTTPS the __Secure- prefix makes browsers refuse the cookie unless it is
 // Secure and was set over HTTPS, so a plain-HTTP page on the same host cannot plant one.
 const (
-	CookieName       = "keygate_session"
-	SecureCookieName = "__Secure-keygate_session"
+	CookieName       = cookies.Session
+	SecureCookieName = cookies.SecureSession
 )
 
 // tokenBytes is the entropy of a session id: 256 bits.
@@ -66,13 +67,12 @@ func ClearCookie(secure bool) *http.Cookie {
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 
-// TokenFromRequest returns the session cookie's value ("" when absent).
+// TokenFromRequest returns the session cookie's value ("" when absent, or when copies of it
+// disagree). It parses with backend/cookies, as the gateway does, so "keygate_session =x" is
+// the session cookie here exactly when it is there.
 func TokenFromRequest(r *http.Request, secure bool) string {
-	c, err := r.Cookie(CookieNameFor(secure))
-	if err != nil {
-		return ""
-	}
-	return c.Value
+	v, _ := cookies.Single(r.Header["Cookie"], CookieNameFor(secure))
+	return v
 }
 
 func hashToken(token string) []byte {

@@ -12,7 +12,7 @@ import (
 
 const routesUsage = `routes list [--json]
        keygate routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL]
-                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate]
+                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session]
        keygate routes remove PREFIX`
 
 // runRoutes manages the gateway's routes; a running server picks changes up within a second.
@@ -78,6 +78,9 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		if r.ValidateRequests {
 			opts += "validate "
 		}
+		if r.ConsoleSession {
+			opts += "console-session "
+		}
 		if r.OpenAPISource != "" {
 			opts += "openapi=" + r.OpenAPISource
 		}
@@ -94,7 +97,7 @@ func yesNo(b bool) string {
 }
 
 func routesAdd(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate]"
+	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session]"
 	f := env.newFlags("routes add")
 	strip := f.Bool("strip-prefix", false, "remove the route prefix before forwarding")
 	org := f.String("org", "", "only keys of this organization may use the route (default: any)")
@@ -103,6 +106,7 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	queryKey := f.String("query-key", "", "also accept the key in this query parameter (off by default: URLs leak into logs)")
 	maxBody := f.Int64("max-body", 0, "largest request body in bytes (0: no limit)")
 	validate := f.Bool("validate", false, "check requests against the OpenAPI document")
+	consoleSession := f.Bool("console-session", false, "let pages served through the gateway call this route with the signed-in console session")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
 	if err != nil {
@@ -117,7 +121,8 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	}
 	auth := !*public
 	r, err := routes.New(st, nil).Add(ctx, routes.Params{Prefix: pos[0], Upstream: pos[1], StripPrefix: *strip, OrgID: *org,
-		OpenAPISource: *oas, AuthRequired: &auth, QueryKeyParam: *queryKey, MaxBodyBytes: *maxBody, ValidateRequests: *validate})
+		OpenAPISource: *oas, AuthRequired: &auth, QueryKeyParam: *queryKey, MaxBodyBytes: *maxBody, ValidateRequests: *validate,
+		ConsoleSession: *consoleSession})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ import (
 
 const serveUsage = `serve [--listen 127.0.0.1:8787] [--console-listen 127.0.0.1:8788] [--upstream URL]
              [--allow-origin ORIGIN]... [--upstream-timeout 30s] [--demo] [--allow-remote]
-             [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--drain-timeout 15s] [--log-level info]`
+             [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--drain-timeout 15s] [--log-level info]
+             [--console-url URL] [--gateway-url URL]`
 
 // listFlag collects a repeatable flag.
 type listFlag []string
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	drain := f.Duration("drain-timeout", gateway.DefaultDrainTimeout, "on SIGINT/SIGTERM, wait this long for in-flight requests before cutting them")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	publicURL := f.String("console-url", "", "the console's URL as browsers reach it, when a proxy sits in front (e.g. https://keygate.example.com)")
+	gatewayURLFlag := f.String("gateway-url", "", "the gateway's URL as clients reach it, when a proxy sits in front (e.g. https://api.example.com): upstreams get it as X-Forwarded-Host/-Proto")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
@@ -87,6 +89,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		publicOrigin = u.Scheme + "://" + u.Host
 		origins = append(origins, publicOrigin)
+	}
+	var gatewayPublic *url.URL
+	if *gatewayURLFlag != "" {
+		u, err := url.Parse(*gatewayURLFlag)
+		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil ||
+			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+			return usagef("--gateway-url must be an http or https URL with a host and no path, like https://api.example.com")
+		}
+		gatewayPublic = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
 	var warnings []string
 	for _, addr := range []string{*listen, *consoleListen} {
@@ -158,6 +169,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Listen: *listen, AllowRemote: *allowRemote,
 		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), origins...),
 		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit, DrainTimeout: *drain,
+		PublicURL: gatewayPublic,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/problem"
 )
@@ -39,31 +40,17 @@ type HandlerOptions struct {
 }
 
 // LoopbackHosts lists the Host values a console listening on loopback addr (host:port) can be
-// reached by, plus the host of publicOrigin if given. It returns nil for a non-loopback addr:
-// a console reachable from the network may be named in ways Keygate cannot know.
+// reached by, plus the host of publicOrigin if given (gateway.LoopbackHosts, the one list both
+// listeners use). It returns nil for a non-loopback addr.
 func LoopbackHosts(addr, publicOrigin string) []string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil
+	var extra string
+	if u, err := url.Parse(publicOrigin); err == nil {
+		extra = u.Host
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil
-	}
-	hosts := []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port, net.JoinHostPort(host, port)}
-	if u, err := url.Parse(publicOrigin); err == nil && u.Host != "" {
-		hosts = append(hosts, u.Host)
-	}
-	return hosts
+	return gateway.LoopbackHosts(addr, extra)
 }
 
-func hostAllowed(host string, allowed []string) bool {
-	for _, a := range allowed {
-		if strings.EqualFold(host, a) {
-			return true
-		}
-	}
-	return false
-}
+func hostAllowed(host string, allowed []string) bool { return gateway.HostAllowed(host, allowed) }
 
 // Handler returns the console: /api/v1/… (the operation table), /metrics, /openapi/… and the
 // single-page app for everything else. The same handler serves `keygate serve`'s console

@@ -41,12 +41,15 @@ type RouteInput struct {
 	QueryKeyParam    string `json:"queryKeyParam"`
 	MaxBodyBytes     int64  `json:"maxBodyBytes"`
 	ValidateRequests bool   `json:"validateRequests"`
+	// ConsoleSession lets pages served through the gateway use the console session on this
+	// route (off by default).
+	ConsoleSession bool `json:"consoleSession"`
 }
 
 func (in RouteInput) params() routes.Params {
 	return routes.Params{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
-		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests}
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession}
 }
 
 // UpdateRouteInput replaces a route's editable fields.
@@ -61,6 +64,9 @@ type UpdateRouteInput struct {
 	QueryKeyParam    string `json:"queryKeyParam"`
 	MaxBodyBytes     int64  `json:"maxBodyBytes"`
 	ValidateRequests bool   `json:"validateRequests"`
+	// ConsoleSession lets pages served through the gateway use the console session on this
+	// route (off by default).
+	ConsoleSession bool `json:"consoleSession"`
 }
 
 // RouteIDInput names a route.
@@ -120,7 +126,7 @@ func (s *Service) addRoute(ctx context.Context, c *Call, in *RouteInput) (routes
 func (s *Service) updateRoute(ctx context.Context, c *Call, in *UpdateRouteInput) (routes.Route, error) {
 	p := RouteInput{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
-		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests}
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession}
 	r, err := s.Routes.Update(ctx, in.ID, p.params())
 	if err != nil {
 		return routes.Route{}, err

@@ -45,7 +45,10 @@ func TestAuthentication(t *testing.T) {
 	e.addRoute(routes.Params{Prefix: "/query", Upstream: e.up.URL, QueryKeyParam: "api_key"})
 	f := false
 	e.addRoute(routes.Params{Prefix: "/public", Upstream: e.up.URL, AuthRequired: &f})
+	e.addRoute(routes.Params{Prefix: "/sess", Upstream: e.up.URL, ConsoleSession: true})
+	e.addRoute(routes.Params{Prefix: "/boundsess", Upstream: e.up.URL, OrgID: e.org.ID, ConsoleSession: true})
 	k := e.key.Key
+	const docs = "https://app.example.com" // an allowlisted origin, as the console's docs viewer is
 
 	tests := []struct {
 		name     string
@@ -74,20 +77,31 @@ func TestAuthentication(t *testing.T) {
 		{"own organization on bound route", "/bound/x", map[string]string{"x-api-key": k}, 200, ""},
 		{"other organization on open route", "/x", map[string]string{"x-api-key": otherKey.Key}, 200, ""},
 		{"public route", "/public/x", nil, 200, ""},
-		{"session cookie", "/x", map[string]string{"Cookie": "theme=dark; keygate_session=good-session"}, 200, ""},
-		{"secure session cookie", "/x", map[string]string{"Cookie": "__Secure-keygate_session=good-session"}, 200, ""},
-		{"expired session", "/x", map[string]string{"Cookie": "keygate_session=stale-session"}, 401, gateway.CodeExpired},
-		{"unknown session", "/x", map[string]string{"Cookie": "keygate_session=nope"}, 401, gateway.CodeNotFound},
-		{"session not a member of the bound org", "/bound/x", map[string]string{"Cookie": "keygate_session=good-session"}, 403, gateway.CodeForbidden},
-		{"session of a user in no organization", "/x", map[string]string{"Cookie": "keygate_session=orphan-session"}, 403, gateway.CodeForbidden},
-		{"cross-site session ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site"}, 401, gateway.CodeMissingCredential},
-		{"cross-site session from allowed origin", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.com"}, 200, ""},
+		// Routes that opt in to the console session (ConsoleSession): the gateway's own pages.
+		{"session cookie", "/sess/x", map[string]string{"Cookie": "theme=dark; keygate_session=good-session"}, 200, ""},
+		{"secure session cookie", "/sess/x", map[string]string{"Cookie": "__Secure-keygate_session=good-session"}, 200, ""},
+		{"session cookie with spaces around the name", "/sess/x", map[string]string{"Cookie": "keygate_session =good-session"}, 200, ""},
+		{"expired session", "/sess/x", map[string]string{"Cookie": "keygate_session=stale-session"}, 401, gateway.CodeExpired},
+		{"unknown session", "/sess/x", map[string]string{"Cookie": "keygate_session=nope"}, 401, gateway.CodeNotFound},
+		{"disagreeing session cookies", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session; keygate_session=nope"}, 401, gateway.CodeMalformed},
+		{"session not a member of the bound org", "/boundsess/x", map[string]string{"Cookie": "keygate_session=good-session"}, 403, gateway.CodeForbidden},
+		{"session of a user in no organization", "/sess/x", map[string]string{"Cookie": "keygate_session=orphan-session"}, 403, gateway.CodeForbidden},
+		{"cross-site session ignored", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site"}, 401, gateway.CodeMissingCredential},
+		{"cross-site session from allowed origin", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "cross-site", "Origin": docs}, 200, ""},
 		// Cookies are not port-bound: a page of any other local server is same-site and gets
 		// the console cookie sent along, but must not act as the signed-in user.
-		{"same-site session from another origin ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
-		{"same-site session from allowed origin", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}, 200, ""},
-		{"same-origin session", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-origin"}, 200, ""},
-		{"foreign origin without Sec-Fetch-Site ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
+		{"same-site session from another origin ignored", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
+		{"same-site session from allowed origin", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": docs}, 200, ""},
+		{"same-origin session", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-origin"}, 200, ""},
+		{"foreign origin without Sec-Fetch-Site ignored", "/sess/x", map[string]string{"Cookie": "keygate_session=good-session", "Origin": "http://127.0.0.1:3000"}, 401, gateway.CodeMissingCredential},
+		// Routes that do not opt in (the default): only allowlisted origins other than the
+		// gateway's own, i.e. the docs viewer. A page served through the gateway gets nothing.
+		{"default route: same-origin page ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-origin"}, 401, gateway.CodeMissingCredential},
+		{"default route: same-origin page with its Origin ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}, 401, gateway.CodeMissingCredential},
+		{"default route: navigation ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "none"}, 401, gateway.CodeMissingCredential},
+		{"default route: no Sec-Fetch-Site, no Origin ignored", "/x", map[string]string{"Cookie": "keygate_session=good-session"}, 401, gateway.CodeMissingCredential},
+		{"default route: docs viewer", "/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": docs}, 200, ""},
+		{"default route: docs viewer, bound route, not a member", "/bound/x", map[string]string{"Cookie": "keygate_session=good-session", "Sec-Fetch-Site": "same-site", "Origin": docs}, 403, gateway.CodeForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,12 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-)
 
-// Session cookie names: the console sets the __Secure- one when it is served over HTTPS.
-const (
-	SessionCookie       = "keygate_session"
-	SecureSessionCookie = "__Secure-keygate_session"
+	"github.com/keygate/keygate/backend/cookies"
 )
 
 // maxCredentialLen bounds a presented credential; anything longer is malformed.
@@ -134,34 +130,16 @@ func bearer(v string) (string, bool) {
 	return strings.Trim(rest, " \t"), true
 }
 
-// sessionCookie finds the session cookie; the __Secure- name wins when both are sent.
+// sessionCookie finds the session cookie (parsed by backend/cookies, as the console does);
+// the __Secure- name wins when both are sent.
 func sessionCookie(h http.Header) (Credential, bool, error) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
 		return Credential{}, false, nil
 	}
-	var plain, secure []string
-	for _, line := range lines {
-		if !strings.Contains(line, SessionCookie) {
-			continue
-		}
-		for part := range strings.SplitSeq(line, ";") {
-			name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok {
-				continue
-			}
-			val = strings.Trim(val, `"`)
-			switch name {
-			case SessionCookie:
-				plain = append(plain, val)
-			case SecureSessionCookie:
-				secure = append(secure, val)
-			}
-		}
-	}
-	pick := secure
+	pick := cookies.Values(lines, SecureSessionCookie)
 	if len(pick) == 0 {
-		pick = plain
+		pick = cookies.Values(lines, SessionCookie)
 	}
 	if len(pick) == 0 {
 		return Credential{}, false, nil
@@ -213,28 +191,6 @@ func withoutQueryParam(rawQuery, param string) string {
 	return b.String()
 }
 
-// withoutSessionCookie removes the session cookies from Cookie header lines, dropping lines
+// withoutSessionCookie removes the console's cookies from Cookie header lines, dropping lines
 // that become empty.
-func withoutSessionCookie(lines []string) []string {
-	var out []string
-	for _, line := range lines {
-		if !strings.Contains(line, SessionCookie) {
-			out = append(out, line)
-			continue
-		}
-		var keep []string
-		for part := range strings.SplitSeq(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name == SessionCookie || name == SecureSessionCookie {
-				continue
-			}
-			if p := strings.TrimSpace(part); p != "" {
-				keep = append(keep, p)
-			}
-		}
-		if len(keep) > 0 {
-			out = append(out, strings.Join(keep, "; "))
-		}
-	}
-	return out
-}
+func withoutSessionCookie(lines []string) []string { return cookies.Without(lines) }

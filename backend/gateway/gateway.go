@@ -96,6 +96,11 @@ type Config struct {
 	UpstreamTimeout time.Duration
 	// TrustedProxies may set X-Forwarded-* (none by default).
 	TrustedProxies []netip.Prefix
+	// PublicURL is the gateway's URL as clients reach it (e.g. https://api.example.com), when
+	// a proxy sits in front: it is what upstreams get in X-Forwarded-Host and -Proto, and on
+	// loopback its host is answered besides the loopback names. Nil: no X-Forwarded-Host
+	// unless a trusted proxy sent one.
+	PublicURL *url.URL
 	// FailedAuthLimit is the number of failed authentications per minute a client address may
 	// make before it gets 429; 0 means DefaultFailedAuthLimit, negative turns the limit off.
 	FailedAuthLimit int
@@ -167,6 +172,9 @@ type Gateway struct {
 	idSeq      atomic.Uint64
 	reloadMu   sync.Mutex
 	validators map[string]validatorEntry // by route id, reused while the route is unchanged
+	// hosts are the only Host values answered (nil: any); Server sets them for a loopback
+	// listener (LoopbackHosts), against DNS rebinding.
+	hosts atomic.Pointer[[]string]
 }
 
 type validatorEntry struct {
@@ -345,6 +353,17 @@ func (g *Gateway) persistLog(ctx context.Context) error {
 	return persist(ctx, g.cfg.Store, batch, g.cfg.RequestLogKeep)
 }
 
+// AnswerHosts makes the gateway answer only requests whose Host is one of hosts (421
+// UNKNOWN_HOST otherwise); nil answers every Host. Server calls it with LoopbackHosts of its
+// listener.
+func (g *Gateway) AnswerHosts(hosts []string) {
+	if hosts == nil {
+		g.hosts.Store(nil)
+		return
+	}
+	g.hosts.Store(&hosts)
+}
+
 // Requests returns the latest entries of the in-memory request log, newest first.
 func (g *Gateway) Requests(f Filter) []Entry { return g.requests.recent(f) }
 
@@ -441,6 +460,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h["X-Request-Id"] = st.requestID
 	h["Vary"] = hdrVaryOrigin
+	if hosts := g.hosts.Load(); hosts != nil && !HostAllowed(r.Host, *hosts) {
+		g.reject(st, CodeUnknownHost)
+		return
+	}
 
 	var origin string
 	if o := r.Header["Origin"]; len(o) > 0 {
@@ -457,7 +480,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h["Access-Control-Expose-Headers"] = hdrExpose
 	}
 	st.client, st.trusted = clientAddr(r, g.cfg.TrustedProxies)
-	if !cleanPath(r.URL.Path) {
+	if !CheckPath(r.URL.EscapedPath()) {
 		g.reject(st, CodeInvalidPath)
 		return
 	}
@@ -524,7 +547,7 @@ func (g *Gateway) authenticate(st *reqState, r *http.Request, rt *route, originO
 		}
 	}
 	cred, err := ExtractCredential(r.Header, r.URL.RawQuery, CredentialSources{
-		Cookie:     g.cfg.Sessions != nil && sessionAllowed(r, originOK),
+		Cookie:     g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession),
 		QueryParam: rt.QueryKeyParam,
 	})
 	switch {
@@ -604,27 +627,6 @@ func (g *Gateway) failedAuth(ipKey netip.Addr, now time.Time) {
 	if g.cfg.FailedAuthLimit > 0 {
 		g.ipLimiter.Take(ipKey, g.cfg.FailedAuthLimit, time.Minute, now)
 	}
-}
-
-// sessionAllowed keeps the console cookie from being used by another origin's page. Cookies are
-// not bound to a port, so browsers send it with every request from any local server's page
-// (same-site) and with cross-site top-level navigations. It counts for the gateway's own pages
-// and the user's own navigations (Sec-Fetch-Site same-origin or none), for allowlisted origins
-// (the console's docs viewer), and, from browsers without Sec-Fetch-Site, when no foreign
-// Origin came along.
-func sessionAllowed(r *http.Request, originOK bool) bool {
-	if originOK {
-		return true
-	}
-	if sfs := r.Header["Sec-Fetch-Site"]; len(sfs) > 0 {
-		return sfs[0] == "same-origin" || sfs[0] == "none"
-	}
-	o := r.Header["Origin"]
-	if len(o) == 0 {
-		return true
-	}
-	_, host, ok := strings.Cut(o[0], "://")
-	return ok && strings.EqualFold(host, r.Host)
 }
 
 func setRetryAfter(h http.Header, d time.Duration) {
@@ -741,14 +743,15 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
-	if st.trusted {
-		if v := pr.In.Header["X-Forwarded-Host"]; len(v) > 0 {
-			h["X-Forwarded-Host"] = v[:1]
-		}
-		if v := pr.In.Header["X-Forwarded-Proto"]; len(v) > 0 && (v[0] == "http" || v[0] == "https") {
-			h["X-Forwarded-Proto"] = v[:1]
-		}
+	// SetXForwarded copies the client's Host into X-Forwarded-Host: replace it with what the
+	// operator configured or a trusted proxy said (ForwardedHost), or nothing.
+	host, proto := ForwardedHost(g.cfg.PublicURL, st.trusted, pr.In.Header, pr.In.TLS != nil)
+	if host != "" {
+		h["X-Forwarded-Host"] = []string{host}
+	} else {
+		delete(h, "X-Forwarded-Host")
 	}
+	h["X-Forwarded-Proto"] = []string{proto}
 }
 
 // carriesKey reports whether an Authorization header holds a Bearer Keygate key (which must
@@ -828,27 +831,6 @@ func stripPrefix(u *url.URL, prefix string) {
 	}
 }
 
-// cleanPath reports whether a (decoded) request path is absolute and has no ".", ".." or empty
-// segments, so that the route it matches is the route an upstream will see. A trailing slash
-// is fine.
-func cleanPath(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	start := 1
-	for i := 1; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
-		}
-		seg := p[start:i]
-		if seg == "." || seg == ".." || seg == "" && i < len(p) {
-			return false
-		}
-		start = i + 1
-	}
-	return true
-}
-
 func validRequestID(s string) bool {
 	if len(s) < 1 || len(s) > 128 {
 		return false
@@ -880,33 +862,8 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 		}
 		st.upgraded = true
 	}
-	h := res.Header
-	delete(h, "X-Request-Id")
-	delete(h, "Access-Control-Allow-Origin")
-	delete(h, "Access-Control-Allow-Credentials")
-	delete(h, "Access-Control-Expose-Headers")
-	if sc := h["Set-Cookie"]; len(sc) > 0 {
-		h["Set-Cookie"] = withoutSessionSetCookie(sc)
-		if len(h["Set-Cookie"]) == 0 {
-			delete(h, "Set-Cookie")
-		}
-	}
+	CleanUpstreamResponse(res.Header)
 	return nil
-}
-
-// withoutSessionSetCookie drops the Set-Cookie lines that name the console's session cookie:
-// cookies are not bound to a port, so one set through the gateway would land on the console's
-// host and plant a session there.
-func withoutSessionSetCookie(lines []string) []string {
-	out := lines[:0:0]
-	for _, line := range lines {
-		name, _, _ := strings.Cut(line, "=")
-		if n := strings.TrimSpace(name); n == SessionCookie || n == SecureSessionCookie {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out
 }
 
 // upstreamError turns a failed round trip into a problem answer: 504 on a timeout, 502 when

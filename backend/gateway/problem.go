@@ -26,6 +26,7 @@ const (
 	CodeInvalidPath         = problem.CodeInvalidPath
 	CodeOriginNotAllowed    = problem.CodeOriginNotAllowed
 	CodeInternal            = problem.CodeInternal
+	CodeUnknownHost         = problem.CodeUnknownHost
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed = problem.CodeClientClosed
 )
@@ -54,9 +55,10 @@ func init() {
 		{502, CodeUpstreamUnavailable, "The upstream could not be reached."},
 		{413, CodePayloadTooLarge, "The request body is larger than this route allows."},
 		{404, CodeNoRoute, "No route serves this path."},
-		{400, CodeInvalidPath, "The request path must be clean: no . or .. segments and no empty segments."},
+		{400, CodeInvalidPath, "The request path must be clean: no . or .. segments (also percent-encoded or followed by ;), no empty segments, no backslash and no control characters."},
 		{403, CodeOriginNotAllowed, "This origin is not allowed to call the API from a browser."},
 		{500, CodeInternal, "The gateway could not check the credential; try again."},
+		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
 	} {
 		problems[p.code] = problem.Prebuild(problem.New(p.status, p.code, p.detail))
 	}

@@ -6,18 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/store"
 )
 
-// Entry is one request in the request log. It never holds a secret: credential headers are
-// masked, and the path is recorded without its query string.
+// Entry is one request in the request log. It never holds a secret: header values are kept
+// only for a short allowlist of harmless headers (LoggedHeaders), and the path is recorded
+// without its query string.
 type Entry struct {
 	ID         int64       `json:"id,omitempty"`
 	Time       time.Time   `json:"time"`
@@ -36,7 +35,7 @@ type Entry struct {
 	Headers    http.Header `json:"headers"`
 
 	seq uint64
-	raw http.Header // the inbound headers, unmasked: only ever read through maskHeaders
+	raw http.Header // the inbound headers, unmasked: only ever read through LoggedHeaders
 }
 
 // Filter selects request log entries.
@@ -139,7 +138,7 @@ func (l *requestLog) recent(f Filter) []Entry {
 	}
 	l.mu.Unlock()
 	for i := range out {
-		out[i].Headers = maskHeaders(out[i].raw)
+		out[i].Headers = LoggedHeaders(out[i].raw)
 		out[i].raw = nil
 	}
 	return out
@@ -167,64 +166,6 @@ func (l *requestLog) unpersisted(max int) (batch []Entry, skipped uint64) {
 	return batch, skipped
 }
 
-// maskHeaders copies h with credentials replaced: the credential headers, the session cookie,
-// and any value that is shaped like a Keygate key. Values are cut to 512 bytes and at most 64
-// headers are kept.
-func maskHeaders(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if len(names) > 64 {
-		names = names[:64]
-	}
-	for _, k := range names {
-		vs := make([]string, 0, len(h[k]))
-		for _, v := range h[k] {
-			vs = append(vs, maskValue(k, v))
-		}
-		out[k] = vs
-	}
-	return out
-}
-
-const redacted = "[redacted]"
-
-func maskValue(name, v string) string {
-	switch strings.ToLower(strings.ReplaceAll(name, "_", "-")) {
-	case "x-api-key", "authorization", "proxy-authorization", "cookie", "x-csrf-token":
-		if name == "Cookie" || strings.EqualFold(name, "cookie") {
-			return maskCookies(v)
-		}
-		if s, ok := bearer(v); ok && s != "" {
-			return "Bearer " + redacted
-		}
-		return redacted
-	}
-	// Mask first, then cut: a key cut in two is no longer key-shaped, and its head would stay.
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '=' || r == '"' }) {
-		if _, err := keys.Parse(f); err == nil {
-			v = strings.ReplaceAll(v, f, redacted)
-		}
-	}
-	if len(v) > 512 {
-		v = v[:512]
-	}
-	return v
-}
-
-// maskCookies keeps cookie names (useful when debugging) and hides every value.
-func maskCookies(v string) string {
-	parts := strings.Split(v, ";")
-	for i, p := range parts {
-		name, _, _ := strings.Cut(strings.TrimSpace(p), "=")
-		parts[i] = name + "=" + redacted
-	}
-	return strings.Join(parts, "; ")
-}
-
 // persist writes batch to the request_log table and prunes it to keep rows.
 func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) error {
 	if len(batch) == 0 {
@@ -240,7 +181,7 @@ func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) erro
 		defer stmt.Close()
 		for i := range batch {
 			e := &batch[i]
-			hb, err := json.Marshal(maskHeaders(e.raw))
+			hb, err := json.Marshal(LoggedHeaders(e.raw))
 			if err != nil {
 				return err
 			}
@@ -305,9 +246,12 @@ func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, err
 			return nil, fmt.Errorf("query request log: %w", err)
 		}
 		e.Time = time.UnixMilli(at).UTC()
-		if err := json.Unmarshal([]byte(hj), &e.Headers); err != nil {
-			e.Headers = http.Header{}
+		var stored http.Header
+		if err := json.Unmarshal([]byte(hj), &stored); err != nil {
+			stored = http.Header{}
 		}
+		e.Headers = LoggedHeaders(stored) // rows written before the allowlist show no more
+
 		out = append(out, e)
 	}
 	return out, rows.Err()

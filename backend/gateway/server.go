@@ -90,6 +90,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway listen on %s: %w", s.cfg.Listen, err)
 	}
+	var publicHost string
+	if s.cfg.PublicURL != nil {
+		publicHost = s.cfg.PublicURL.Host
+	}
+	s.gw.AnswerHosts(LoopbackHosts(ln.Addr().String(), publicHost))
 	base, stopBase := context.WithCancel(context.Background())
 	var protos http.Protocols
 	protos.SetHTTP1(true) // no h2c: an Upgrade to HTTP/2 is never honoured

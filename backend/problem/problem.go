@@ -43,7 +43,7 @@ const (
 	CodeUnsupported          Code = "UNSUPPORTED"            // 404: not in this mode
 	CodeUnsupportedMediaType Code = "UNSUPPORTED_MEDIA_TYPE" // 415
 	CodeMethodNotAllowed     Code = "METHOD_NOT_ALLOWED"     // 405, with Allow
-	CodeUnknownHost          Code = "UNKNOWN_HOST"           // 421: Host not the console's
+	CodeUnknownHost          Code = "UNKNOWN_HOST"           // 421: Host not one the console or a loopback gateway answers
 	CodeStorageFull          Code = "STORAGE_FULL"           // 507: the disk is full
 	CodeUnavailable          Code = "UNAVAILABLE"            // 503: shutting down or timed out
 )

@@ -63,10 +63,14 @@ type Route struct {
 	// QueryKeyParam names a query parameter that may carry the key; "" refuses keys in the query.
 	QueryKeyParam string `json:"queryKeyParam"`
 	// MaxBodyBytes limits request bodies; 0 means no limit.
-	MaxBodyBytes     int64     `json:"maxBodyBytes"`
-	ValidateRequests bool      `json:"validateRequests"`
-	CreatedAt        time.Time `json:"createdAt"`
-	UpdatedAt        time.Time `json:"updatedAt"`
+	MaxBodyBytes     int64 `json:"maxBodyBytes"`
+	ValidateRequests bool  `json:"validateRequests"`
+	// ConsoleSession lets pages served through the gateway itself (same origin) call the route
+	// with the signed-in console session. Off by default: any upstream's page could otherwise
+	// act as the signed-in user on every route. The console's docs viewer needs no opt-in.
+	ConsoleSession bool      `json:"consoleSession"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
 // Params are the editable fields of a route, for Add and Update. AuthRequired is a pointer so
@@ -81,6 +85,7 @@ type Params struct {
 	QueryKeyParam    string `json:"queryKeyParam"`
 	MaxBodyBytes     int64  `json:"maxBodyBytes"`
 	ValidateRequests bool   `json:"validateRequests"`
+	ConsoleSession   bool   `json:"consoleSession"`
 }
 
 // Service reads and changes routes and settings.
@@ -98,7 +103,7 @@ func New(st *store.Store, c clock.Clock) *Service {
 }
 
 const columns = `id, prefix, upstream, strip_prefix, coalesce(org_id, ''), openapi_source, auth_required,
-	query_key_param, max_body_bytes, validate_requests, created_at, updated_at`
+	query_key_param, max_body_bytes, validate_requests, console_session, created_at, updated_at`
 
 // List returns every route, longest prefix first (the order in which they match).
 func (s *Service) List(ctx context.Context) ([]Route, error) {
@@ -162,10 +167,10 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO routes (id, prefix, upstream, strip_prefix, org_id, openapi_source,
-			auth_required, query_key_param, max_body_bytes, validate_requests, created_at, updated_at)
-			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`,
+			auth_required, query_key_param, max_body_bytes, validate_requests, console_session, created_at, updated_at)
+			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired,
-			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, now, now)
+			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, now, now)
 		return err
 	})
 	if err != nil {
@@ -186,9 +191,9 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE routes SET prefix = ?, upstream = ?, strip_prefix = ?, org_id = nullif(?, ''),
 			openapi_source = ?, auth_required = ?, query_key_param = ?, max_body_bytes = ?, validate_requests = ?,
-			updated_at = ? WHERE id = ?`,
+			console_session = ?, updated_at = ? WHERE id = ?`,
 			r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired, r.QueryKeyParam,
-			r.MaxBodyBytes, r.ValidateRequests, s.clock.Now().UnixMilli(), id)
+			r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, s.clock.Now().UnixMilli(), id)
 		if err != nil {
 			return err
 		}
@@ -243,7 +248,7 @@ func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
 	auth := cur.AuthRequired
 	return s.Update(ctx, cur.ID, Params{Prefix: cur.Prefix, Upstream: p.Upstream, StripPrefix: cur.StripPrefix,
 		OrgID: cur.OrgID, OpenAPISource: src, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
-		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests})
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession})
 }
 
 func checkRefs(ctx context.Context, tx *sql.Tx, r Route, selfID string) error {
@@ -300,7 +305,7 @@ func validate(p Params) (Route, error) {
 	}
 	return Route{Prefix: prefix, Upstream: up, StripPrefix: p.StripPrefix, OrgID: strings.TrimSpace(p.OrgID),
 		OpenAPISource: src, AuthRequired: auth, QueryKeyParam: p.QueryKeyParam, MaxBodyBytes: p.MaxBodyBytes,
-		ValidateRequests: p.ValidateRequests}, nil
+		ValidateRequests: p.ValidateRequests, ConsoleSession: p.ConsoleSession}, nil
 }
 
 // NormalizePrefix checks a route prefix and returns its stored form: a trailing slash is
@@ -377,7 +382,7 @@ func scan(sc scanner) (Route, error) {
 	var r Route
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Prefix, &r.Upstream, &r.StripPrefix, &r.OrgID, &r.OpenAPISource, &r.AuthRequired,
-		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &created, &updated); err != nil {
+		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &r.ConsoleSession, &created, &updated); err != nil {
 		return Route{}, err
 	}
 	r.CreatedAt = time.UnixMilli(created).UTC()

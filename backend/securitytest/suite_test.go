@@ -38,6 +38,9 @@ var passwords = map[string]string{
 	otherEmail:  "other-Password-5t6y7u",
 }
 
+// publicGatewayHost is the gateway's configured public host (--gateway-url https://…).
+const publicGatewayHost = "api.keygate.test"
+
 // seen is one request as the upstream received it.
 type seen struct {
 	Method string
@@ -66,6 +69,16 @@ func newUpstream() *upstream {
 		u.byID[id] = append(u.byID[id], s)
 		u.all = append(u.all, s)
 		u.mu.Unlock()
+		// /plant/…?sc=LINE&csd=VALUE answers with those Set-Cookie and Clear-Site-Data lines:
+		// what a hostile or compromised upstream can send.
+		if strings.Contains(r.URL.Path, "/plant") {
+			for _, l := range r.URL.Query()["sc"] {
+				w.Header().Add("Set-Cookie", l)
+			}
+			for _, l := range r.URL.Query()["csd"] {
+				w.Header().Add("Clear-Site-Data", l)
+			}
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "upstream ok")
 	}))
@@ -288,6 +301,8 @@ func setup(t *testing.T) *suite {
 	cli(t, s, "", "routes", "add", "/qk", s.up.srv.URL, "--query-key", "api_key")
 	cli(t, s, "", "routes", "add", "/small", s.up.srv.URL, "--max-body", "1024")
 	cli(t, s, "", "routes", "add", "/orgb", s.up.srv.URL, "--org", s.orgB)
+	cli(t, s, "", "routes", "add", "/public", s.up.srv.URL, "--public")
+	cli(t, s, "", "routes", "add", "/sess", s.up.srv.URL, "--console-session")
 
 	json.Unmarshal([]byte(cli(t, s, "", "keys", "create", "--name", "key A", "--json")), &s.keyA)
 	json.Unmarshal([]byte(cli(t, s, "", "keys", "create", "--name", "key B", "--org", s.orgB, "--json")), &s.keyB)
@@ -297,7 +312,8 @@ func setup(t *testing.T) *suite {
 	s.remember(s.keyA.Key, "key A")
 	s.remember(s.keyB.Key, "key B")
 
-	s.srv, err = servertest.Start(bin, s.dir, servertest.Options{LogPath: s.logPath, Args: []string{"--log-level", "debug"}})
+	s.srv, err = servertest.Start(bin, s.dir, servertest.Options{LogPath: s.logPath, Args: []string{"--log-level", "debug",
+		"--gateway-url", "https://" + publicGatewayHost}})
 	if err != nil {
 		t.Fatal(err)
 	}

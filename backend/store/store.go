@@ -99,6 +99,9 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	w, err := sql.Open("sqlite3", dsn(path, url.Values{
 		"_txlock":      {"immediate"},
 		"_synchronous": {"FULL"},
+		// Deleted and overwritten content is zeroed, so a pruned log row, a deleted session or
+		// a redacted header value is gone from the file, not left in free space.
+		"_secure_delete": {"on"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

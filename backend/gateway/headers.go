@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// loggedValueHeaders are the request headers whose values the request log keeps (lower case).
+// Every other header is logged by name only, its value replaced by "[redacted]": a header the
+// gateway does not know may hold a token (Private-Token, X-Upstream-Token,
+// X-Amz-Security-Token, a key with a typo, …), and the log reaches the database, backups, the
+// API and every role that may read it. Add a name here only when no deployment could put a
+// secret in it. The migration that redacted older rows (backend/store/migrations,
+// *_request_log_redact.sql) lists the same names; a test keeps the two equal.
+var loggedValueHeaders = map[string]bool{
+	"accept": true, "accept-charset": true, "accept-encoding": true, "accept-language": true,
+	"cache-control": true, "connection": true, "content-encoding": true, "content-language": true,
+	"content-length": true, "content-type": true, "dnt": true, "expect": true, "if-match": true,
+	"if-modified-since": true, "if-none-match": true, "if-range": true, "if-unmodified-since": true,
+	"origin": true, "pragma": true, "priority": true, "range": true, "sec-fetch-dest": true,
+	"sec-fetch-mode": true, "sec-fetch-site": true, "sec-fetch-user": true, "te": true,
+	"upgrade": true, "upgrade-insecure-requests": true, "user-agent": true, "x-request-id": true,
+	"x-requested-with": true,
+}
+
+// LoggedValueHeaders returns the lower-case names of the headers whose values are logged,
+// sorted.
+func LoggedValueHeaders() []string {
+	out := make([]string, 0, len(loggedValueHeaders))
+	for n := range loggedValueHeaders {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Redacted replaces a header value the request log does not keep.
+const Redacted = "[redacted]"
+
+// Limits of what the request log keeps of one request's headers.
+const (
+	maxLoggedHeaders    = 64
+	maxLoggedValueBytes = 512
+)
+
+// LoggedHeaders is what the request log keeps of request headers: every name (at most 64, in
+// order), and values only for the allowlist (loggedValueHeaders), each cut to 512 bytes after
+// anything shaped like a Keygate key is replaced. Other values become "[redacted]", one per
+// value. It is used before anything is stored or shown, and again on rows read back, so older
+// rows never show more than new ones.
+func LoggedHeaders(h http.Header) http.Header {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) > maxLoggedHeaders {
+		names = names[:maxLoggedHeaders]
+	}
+	out := make(http.Header, len(names))
+	for _, k := range names {
+		vs := make([]string, 0, len(h[k]))
+		keep := loggedValueHeaders[strings.ToLower(k)]
+		for _, v := range h[k] {
+			if keep {
+				vs = append(vs, loggedValue(v))
+			} else {
+				vs = append(vs, Redacted)
+			}
+		}
+		out[k] = vs
+	}
+	return out
+}
+
+// loggedValue masks key-shaped words of an allowlisted value (a key pasted into User-Agent)
+// and cuts it. Masking comes first: a key cut in two is no longer key-shaped.
+func loggedValue(v string) string {
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '=' || r == '"' }) {
+		if _, err := keys.Parse(f); err == nil {
+			v = strings.ReplaceAll(v, f, Redacted)
+		}
+	}
+	if len(v) > maxLoggedValueBytes {
+		v = v[:maxLoggedValueBytes]
+	}
+	return v
+}
+
+// ForwardedHost returns the X-Forwarded-Host and X-Forwarded-Proto the upstream gets. They
+// describe how the public reached the gateway, so they come only from what the operator
+// configured or a trusted proxy said, never from an arbitrary client's Host header:
+//
+//   - public (the gateway's configured public URL, may be nil) gives both;
+//   - else, from a trusted proxy, its X-Forwarded-Host (first value) and X-Forwarded-Proto
+//     ("http" or "https" only);
+//   - else no host ("") and the scheme of the connection itself (tls).
+func ForwardedHost(public *url.URL, trustedPeer bool, in http.Header, tls bool) (host, proto string) {
+	proto = "http"
+	if tls {
+		proto = "https"
+	}
+	if public != nil && public.Host != "" {
+		return public.Host, public.Scheme
+	}
+	if trustedPeer {
+		if v := in["X-Forwarded-Host"]; len(v) > 0 && validHost(v[0]) {
+			host = v[0]
+		}
+		if v := in["X-Forwarded-Proto"]; len(v) > 0 && (v[0] == "http" || v[0] == "https") {
+			proto = v[0]
+		}
+	}
+	return host, proto
+}
+
+// validHost accepts a host[:port] made of the characters a host name, IPv4 or bracketed IPv6
+// address and port can hold.
+func validHost(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-.:[]_", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
