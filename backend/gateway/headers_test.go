@@ -65,12 +65,12 @@ func TestLoggedHeaders(t *testing.T) {
 func TestRedactMigration(t *testing.T) {
 	files, _ := filepath.Glob("../store/migrations/sqlite/*.sql")
 	sort.Strings(files)
-	var redact string
+	var redact, redactFile string
 	var before []string
 	for _, f := range files {
 		if strings.HasSuffix(f, "_request_log_redact.sql") {
 			b, _ := os.ReadFile(f)
-			redact = string(b)
+			redact, redactFile = string(b), f
 			break
 		}
 		b, _ := os.ReadFile(f)
@@ -79,15 +79,21 @@ func TestRedactMigration(t *testing.T) {
 	if redact == "" {
 		t.Fatal("no *_request_log_redact.sql migration")
 	}
-	// The migration's list is the gateway's allowlist.
-	m := regexp.MustCompile(`IN \(([^)]*)\)`).FindStringSubmatch(redact)
-	var listed []string
-	for _, q := range regexp.MustCompile(`'([a-z-]+)'`).FindAllStringSubmatch(m[1], -1) {
-		listed = append(listed, q[1])
+	// The migration's list, in both dialects, is the gateway's allowlist.
+	pg, err := os.ReadFile(filepath.Join("../store/migrations/postgres", filepath.Base(redactFile)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(listed)
-	if !reflect.DeepEqual(listed, gateway.LoggedValueHeaders()) {
-		t.Fatalf("migration lists %v, gateway logs %v", listed, gateway.LoggedValueHeaders())
+	for _, sqlText := range []string{redact, string(pg)} {
+		m := regexp.MustCompile(`IN \(([^)]*)\)`).FindStringSubmatch(sqlText)
+		var listed []string
+		for _, q := range regexp.MustCompile(`'([a-z-]+)'`).FindAllStringSubmatch(m[1], -1) {
+			listed = append(listed, q[1])
+		}
+		sort.Strings(listed)
+		if !reflect.DeepEqual(listed, gateway.LoggedValueHeaders()) {
+			t.Fatalf("migration lists %v, gateway logs %v", listed, gateway.LoggedValueHeaders())
+		}
 	}
 
 	path := filepath.Join(t.TempDir(), "keygate.db")

@@ -143,6 +143,7 @@ export interface RequestList {
 
 export interface Route {
   authRequired: boolean
+  consoleSession: boolean
   createdAt: string
   id: string
   maxBodyBytes: number
@@ -257,6 +258,7 @@ export type ListRoutesInput = Record<string, never>
 
 export interface AddRouteInput {
   authRequired?: boolean | null
+  consoleSession?: boolean
   maxBodyBytes?: number
   openapiSource?: string
   orgId?: string
@@ -269,6 +271,7 @@ export interface AddRouteInput {
 
 export interface UpdateRouteInput {
   authRequired?: boolean | null
+  consoleSession?: boolean
   id: string
   maxBodyBytes?: number
   openapiSource?: string
