@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { interpolate, pluralForm, relativeTime, translate } from './format'
+import { FSI, PDI, interpolate, isolate, pluralForm, relativeTime, translate } from './format'
 import { parseCatalogToml } from './toml'
 
 describe('messages', () => {
@@ -7,6 +7,17 @@ describe('messages', () => {
     expect(interpolate('Revoke “{{.Name}}”?', { Name: 'CI' }, 'en')).toBe('Revoke “CI”?')
     expect(interpolate('{{ .Count }} keys', { Count: 1234 }, 'de')).toBe('1.234 keys')
     expect(interpolate('{{.Missing}} stays', {}, 'en')).toBe('{{.Missing}} stays')
+  })
+
+  it('isolates text values in right-to-left messages, and right-to-left values anywhere', () => {
+    expect(interpolate('הסרת המסלול {{.Prefix}}', { Prefix: '/api' }, 'he', 'rtl')).toBe(`הסרת המסלול ${FSI}/api${PDI}`)
+    expect(interpolate('لا يمكن {{.Name}}', { Name: 'Billing (prod)' }, 'ar', 'rtl')).toBe(`لا يمكن ${FSI}Billing (prod)${PDI}`)
+    expect(interpolate('{{.Count}} מפתחות', { Count: 3 }, 'he', 'rtl')).toBe('3 מפתחות') // numbers as they are
+    expect(interpolate('Revoke “{{.Name}}”?', { Name: 'חיוב (prod)' }, 'en')).toBe(`Revoke “${FSI}חיוב (prod)${PDI}”?`)
+    expect(interpolate('Revoke “{{.Name}}”?', { Name: 'evil\u202Etxt' }, 'en')).toBe(`Revoke “${FSI}evil\u202Etxt${PDI}”?`)
+    expect(isolate('rtl', '')).toBe('')
+    expect(isolate('rtl', `${FSI}/api${PDI}`)).toBe(`${FSI}/api${PDI}`)
+    expect(translate({ x: { one: 'מפתח {{.Name}}', other: '{{.Count}} מפתחות של {{.Name}}' } }, 'he', 'x', { Count: 2, Name: '/api' }, 'rtl')).toBe(`2 מפתחות של ${FSI}/api${PDI}`)
   })
 
   it('chooses plural forms with Intl.PluralRules', () => {

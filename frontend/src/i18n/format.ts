@@ -5,13 +5,33 @@ export type Data = Record<string, string | number | undefined | null>
 
 const placeholder = /\{\{\s*\.(\w+)\s*\}\}/g
 
-/** interpolate fills go-i18n {{.Name}} placeholders; numbers are formatted for the language. */
-export function interpolate(text: string, data: Data | undefined, lang: string): string {
+/** FSI and PDI (U+2068, U+2069) isolate a value: it is laid out on its own, its direction taken
+ * from its first strong character, and the text around it sees one neutral character. */
+export const FSI = '\u2068'
+export const PDI = '\u2069'
+
+// A strong right-to-left character (Hebrew, Arabic, Syriac, Thaana, N'Ko, …, their
+// presentation forms) or a directional formatting character.
+const rtlOrControl = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC\u200E\u200F\u202A-\u202E\u2066-\u2069\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u
+
+/** isolate returns s ready to sit inside text of direction dir, as the Go side does
+ * (i18n.Isolate): in right-to-left text always wrapped in FSI … PDI, so "/api" and
+ * "Billing (prod)" keep their order; in left-to-right text only when s holds right-to-left
+ * text or direction controls. An empty or already isolated s comes back unchanged. */
+export function isolate(dir: 'ltr' | 'rtl', s: string): string {
+  if (s === '' || (s.startsWith(FSI) && s.endsWith(PDI))) return s
+  if (dir !== 'rtl' && !rtlOrControl.test(s)) return s
+  return FSI + s + PDI
+}
+
+/** interpolate fills go-i18n {{.Name}} placeholders; numbers are formatted for the language,
+ * text values are isolated for the direction of the message (see isolate). */
+export function interpolate(text: string, data: Data | undefined, lang: string, dir: 'ltr' | 'rtl' = 'ltr'): string {
   if (!data) return text
   return text.replace(placeholder, (m, name: string) => {
     const v = data[name]
     if (v === undefined || v === null) return m
-    return typeof v === 'number' ? new Intl.NumberFormat(lang).format(v) : String(v)
+    return typeof v === 'number' ? new Intl.NumberFormat(lang).format(v) : isolate(dir, String(v))
   })
 }
 
@@ -26,14 +46,15 @@ export function pluralForm(forms: Record<string, string>, count: number, lang: s
   return forms[rule] ?? forms.other ?? Object.values(forms)[0] ?? ''
 }
 
-/** translate looks id up in messages; a missing id shows itself so it is noticed, never blank. */
-export function translate(messages: Messages, lang: string, id: string, data?: Data): string {
+/** translate looks id up in messages; a missing id shows itself so it is noticed, never blank.
+ * dir is the direction of the catalog's language: values are isolated for it. */
+export function translate(messages: Messages, lang: string, id: string, data?: Data, dir: 'ltr' | 'rtl' = 'ltr'): string {
   const m = messages[id]
   if (m === undefined) return id
-  if (typeof m === 'string') return interpolate(m, data, lang)
+  if (typeof m === 'string') return interpolate(m, data, lang, dir)
   const count = data?.Count ?? data?.count
-  if (count === undefined || count === null) return interpolate(m.other ?? Object.values(m)[0] ?? id, data, lang)
-  return interpolate(pluralForm(m, Number(count), lang), data, lang)
+  if (count === undefined || count === null) return interpolate(m.other ?? Object.values(m)[0] ?? id, data, lang, dir)
+  return interpolate(pluralForm(m, Number(count), lang), data, lang, dir)
 }
 
 const units: [Intl.RelativeTimeFormatUnit, number][] = [

@@ -1,12 +1,15 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
 import type { Api } from '../api/client'
 import type { Catalog } from '../api/types'
-import { exactTime, formatNumber, relativeTime, shortDate, translate, type Data } from './format'
+import { exactTime, formatNumber, isolate, relativeTime, shortDate, translate, type Data } from './format'
 
 export interface I18n {
   lang: string
   dir: 'ltr' | 'rtl'
   t: (id: string, data?: Data) => string
+  /** bidi isolates a value shown in text the markup cannot wrap in <bdi> (an <option>, an
+   * attribute): in Arabic and Hebrew "/api" and "Billing (prod)" keep their order. */
+  bidi: (value: string) => string
   /** setLanguage loads another catalog and applies it at once; "" means the detected language. */
   setLanguage: (lang: string) => Promise<void>
   relative: (iso: string | Date) => string
@@ -33,10 +36,12 @@ const toDate = (v: string | Date) => (v instanceof Date ? v : new Date(v))
 /** makeI18n builds the formatting functions for one loaded catalog. */
 export function makeI18n(c: Catalog, setLanguage: I18n['setLanguage']): I18n {
   const lang = c.lang || 'en'
+  const dir = c.dir === 'rtl' ? 'rtl' : 'ltr'
   return {
     lang,
-    dir: c.dir === 'rtl' ? 'rtl' : 'ltr',
-    t: (id, data) => translate(c.messages, lang, id, data),
+    dir,
+    t: (id, data) => translate(c.messages, lang, id, data, dir),
+    bidi: (value) => isolate(dir, value),
     setLanguage,
     relative: (v) => relativeTime(toDate(v), lang),
     exact: (v) => exactTime(toDate(v), lang),

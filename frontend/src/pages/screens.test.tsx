@@ -18,6 +18,24 @@ describe('language and direction', () => {
     expect(document.documentElement.lang).toBe('ar')
   })
 
+  it('isolates names and values in Hebrew: <bdi> in cells, U+2068 … U+2069 in labels and options', async () => {
+    renderApp({}, '/preferences')
+    fireEvent.change(await screen.findByTestId('language-select'), { target: { value: 'he' } })
+    await waitFor(() => expect(document.documentElement.dir).toBe('rtl'))
+    fireEvent.click(document.querySelector('nav a[href="/keys"]')!)
+    const cell = await screen.findByText('Production backend')
+    expect(cell.tagName).toBe('BDI')
+    const row = cell.closest('tr')!
+    const revoke = row.querySelector('button.icon-btn-danger')!
+    expect(revoke.getAttribute('aria-label')).toContain('\u2068Production backend\u2069')
+    expect(revoke.getAttribute('aria-label')).toMatch(/^שלילת/) // revoke, not ביטול (Cancel)
+    fireEvent.click(revoke)
+    const dialog = await screen.findByRole('dialog')
+    expect(within(dialog).getByText('Production backend').tagName).toBe('BDI')
+    expect(within(dialog).getByRole('button', { name: 'ביטול' })).toBeTruthy()
+    expect(within(dialog).queryAllByRole('button').filter((b) => b.textContent === 'שלילת המפתח')).toHaveLength(1)
+  })
+
   it('lists every language in its own name', async () => {
     renderApp({}, '/preferences')
     const select = await screen.findByTestId('language-select')

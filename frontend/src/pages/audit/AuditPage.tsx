@@ -37,8 +37,8 @@ export function AuditPage() {
               {entries.map((e) => (
                 <tr key={e.id}>
                   <td><Time value={e.at} /></td>
-                  <td className="truncate">{e.actorEmail || e.actor}</td>
-                  <td><span className="action-tag">{action(e.action)}</span> {e.detail ? <span className="muted small">{e.detail}</span> : null}</td>
+                  <td className="truncate"><bdi>{e.actorEmail || e.actor}</bdi></td>
+                  <td><span className="action-tag">{action(e.action)}</span> {e.detail ? <bdi className="muted small">{e.detail}</bdi> : null}</td>
                   <td className="truncate"><code dir="ltr">{e.target || '—'}</code></td>
                   <td><code className="muted" dir="ltr">{e.clientAddr || '—'}</code></td>
                 </tr>

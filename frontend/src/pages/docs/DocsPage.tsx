@@ -24,7 +24,7 @@ const Viewer = load ? lazy(load) : null
 
 /** DocsPage shows the interactive API docs with a key picker for "try it" requests. */
 export function DocsPage() {
-  const { t, lang, dir } = useI18n()
+  const { t, lang, dir, bidi } = useI18n()
   const { resolved } = useTheme()
   const { org } = useSession()
   const held = useHeldKeys().filter((k) => k.orgId === org.id)
@@ -42,7 +42,7 @@ export function DocsPage() {
           <span>{t('docs.key.label')}</span>
           <select className="input input-sm" value={picked} onChange={(e) => setPicked(e.target.value)} data-testid="docs-key-picker">
             <option value="">{t('docs.key.none')}</option>
-            {held.map((k) => <option key={k.id} value={k.id}>{`${k.name} (${k.start}…)`}</option>)}
+            {held.map((k) => <option key={k.id} value={k.id}>{`${bidi(k.name)} (${bidi(`${k.start}…`)})`}</option>)}
             <option value="paste">{t('docs.key.paste')}</option>
           </select>
         </label>

@@ -5,7 +5,7 @@ import { Dialog } from '../../components/Dialog'
 import { Field } from '../../components/Field'
 import { Button } from '../../components/Button'
 import { InlineError } from '../../components/States'
-import { useT } from '../../i18n/i18n'
+import { useI18n } from '../../i18n/i18n'
 import { useSession } from '../../session'
 
 /** RouteForm is a route's input with every field present, as the form edits it. */
@@ -25,7 +25,7 @@ export function validUrl(s: string): boolean {
 
 /** RouteDialog adds or edits a route, checking URLs and prefixes before the server does. */
 export function RouteDialog({ route, onClose }: { route: Route | null; onClose: () => void }) {
-  const t = useT()
+  const { t, bidi } = useI18n()
   const { orgs } = useSession()
   const add = useAction('AddRoute', ['ListRoutes'])
   const update = useAction('UpdateRoute', ['ListRoutes'])
@@ -74,7 +74,7 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
         <Field label={t('gateway.route.org')}>
           <select className="input" value={v.orgId} onChange={(e) => set('orgId', e.target.value)}>
             <option value="">{t('gateway.route.org.any')}</option>
-            {orgs.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
+            {orgs.map((o) => <option key={o.id} value={o.id}>{bidi(o.name)}</option>)}
           </select>
         </Field>
         <Field label={t('gateway.route.query_keys')} hint={t('gateway.route.query_keys.hint')} error={fe('queryKeyParam')}>

@@ -33,13 +33,13 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props
         <tbody>
           {keys.map((k) => (
             <tr key={k.id} data-key-id={k.id}>
-              <td className="cell-strong">{k.name}</td>
+              <td className="cell-strong"><bdi>{k.name}</bdi></td>
               <td><code className="key-start" dir="ltr">{k.start}…</code></td>
               <td><StatusBadge status={k.status} /></td>
               <td><Time value={k.createdAt} /></td>
               <td><Time value={k.expiresAt} empty={t('keys.expiry.never')} /></td>
               <td><Time value={k.lastUsedAt} empty={t('keys.never_used')} /></td>
-              <td className="muted truncate">{k.createdBy}</td>
+              <td className="muted truncate"><bdi>{k.createdBy}</bdi></td>
               {canManage ? (
                 <td className="cell-actions">
                   {k.status !== 'revoked' ? (

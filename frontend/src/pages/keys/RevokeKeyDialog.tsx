@@ -38,7 +38,7 @@ export function RevokeKeyDialog({ k, onClose }: { k: Key; onClose: () => void })
       }
     >
       <form id="revoke-form" className="form" onSubmit={submit}>
-        <p className="key-line"><code>{k.start}…</code> <span>{k.name}</span></p>
+        <p className="key-line"><code dir="ltr">{k.start}…</code> <bdi>{k.name}</bdi></p>
         <Field label={t('keys.revoke.reason')} hint={t('common.optional')}>
           <input className="input" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={200} />
         </Field>

@@ -31,7 +31,7 @@ export function RollKeyDialog({ k, onClose, onRolled }: { k: Key; onClose: () =>
       }
     >
       <form id="roll-form" className="form" onSubmit={submit}>
-        <p className="key-line"><code>{k.start}…</code> <span>{k.name}</span></p>
+        <p className="key-line"><code dir="ltr">{k.start}…</code> <bdi>{k.name}</bdi></p>
         <Field label={t('keys.roll.grace')} hint={t('keys.roll.grace.hint')}>
           <select className="input" value={grace} onChange={(e) => setGrace(Number(e.target.value))} data-autofocus>
             {graces.map((g) => <option key={g} value={g}>{t(`keys.roll.grace.${g}`)}</option>)}

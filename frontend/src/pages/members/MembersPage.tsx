@@ -52,7 +52,7 @@ export function MembersPage() {
                 <tr key={m.userId}>
                   <td className="cell-strong">
                     <span className="avatar" aria-hidden="true">{(m.name || m.email).slice(0, 1).toUpperCase()}</span>
-                    {m.name || '—'}
+                    <bdi>{m.name || '—'}</bdi>
                     {m.userId === user.id ? <span className="badge badge-neutral">{t('members.you')}</span> : null}
                   </td>
                   <td className="muted" dir="ltr">{m.email}</td>

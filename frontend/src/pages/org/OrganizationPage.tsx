@@ -71,7 +71,7 @@ export function OrganizationPage() {
           {orgs.map((o) => (
             <li key={o.id} className="list-row">
               <div className="list-main">
-                <span className="cell-strong">{o.name}</span>
+                <bdi className="cell-strong">{o.name}</bdi>
                 <code className="muted small" dir="ltr">{o.id}</code>
               </div>
               {o.role ? <StatusBadge kind="role" status={o.role} /> : null}

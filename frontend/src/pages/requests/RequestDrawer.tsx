@@ -24,7 +24,7 @@ export function RequestDrawer({ entry: r, onClose }: { entry: RequestEntry; onCl
         <div><dt>{t('requests.field.time')}</dt><dd>{exact(r.time)}</dd></div>
         <div><dt>{t('requests.field.latency')}</dt><dd>{latency(r.latencyUs, number)}</dd></div>
         <div><dt>{t('requests.field.error')}</dt><dd>{r.errorCode ? <code className="error-code">{r.errorCode}</code> : '—'}</dd></div>
-        <div><dt>{t('requests.field.key')}</dt><dd>{r.keyName ? <>{r.keyName} <code className="muted" dir="ltr">{r.keyId}</code></> : r.userId ? <code dir="ltr">{r.userId}</code> : '—'}</dd></div>
+        <div><dt>{t('requests.field.key')}</dt><dd>{r.keyName ? <><bdi>{r.keyName}</bdi> <code className="muted" dir="ltr">{r.keyId}</code></> : r.userId ? <code dir="ltr">{r.userId}</code> : '—'}</dd></div>
         <div><dt>{t('requests.field.route')}</dt><dd><code dir="ltr">{r.route || '—'}</code></dd></div>
         <div><dt>{t('requests.field.client')}</dt><dd><code dir="ltr">{r.clientAddr || '—'}</code></dd></div>
         <div><dt>{t('requests.field.request_id')}</dt><dd><code dir="ltr">{r.requestId}</code></dd></div>

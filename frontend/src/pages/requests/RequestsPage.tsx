@@ -19,7 +19,7 @@ export function latency(us: number, number: (n: number, o?: Intl.NumberFormatOpt
 
 /** RequestsPage is the live request log, polled every two seconds, with filters and a detail drawer. */
 export function RequestsPage() {
-  const { t, number } = useI18n()
+  const { t, number, bidi } = useI18n()
   const { org } = useSession()
   const [status, setStatus] = useState('')
   const [keyId, setKeyId] = useState('')
@@ -48,14 +48,14 @@ export function RequestsPage() {
           <span>{t('requests.filter.key')}</span>
           <select className="input input-sm" value={keyId} onChange={(e) => setKeyId(e.target.value)}>
             <option value="">{t('requests.filter.any')}</option>
-            {(keys.data?.keys ?? []).map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
+            {(keys.data?.keys ?? []).map((k) => <option key={k.id} value={k.id}>{bidi(k.name)}</option>)}
           </select>
         </label>
         <label className="filter">
           <span>{t('requests.filter.route')}</span>
           <select className="input input-sm" value={route} onChange={(e) => setRoute(e.target.value)}>
             <option value="">{t('requests.filter.any')}</option>
-            {(routes.data?.routes ?? []).map((r) => <option key={r.id} value={r.prefix}>{r.prefix}</option>)}
+            {(routes.data?.routes ?? []).map((r) => <option key={r.id} value={r.prefix}>{bidi(r.prefix)}</option>)}
           </select>
         </label>
         {live ? <span className="live"><span className="live-dot" aria-hidden="true" />{t('requests.live')}</span> : null}
@@ -91,7 +91,7 @@ export function RequestsPage() {
                   <td className="truncate"><code dir="ltr">{r.path}</code></td>
                   <td><HttpStatus code={r.status} /></td>
                   <td className="num">{latency(r.latencyUs, number)}</td>
-                  <td className="truncate">{r.keyName || (r.userId ? t('requests.session') : <span className="muted">—</span>)}</td>
+                  <td className="truncate">{r.keyName ? <bdi>{r.keyName}</bdi> : (r.userId ? t('requests.session') : <span className="muted">—</span>)}</td>
                   <td>{r.errorCode ? <code className="error-code">{r.errorCode}</code> : null}</td>
                 </tr>
               ))}
