@@ -26,8 +26,7 @@ const (
 //
 // It works on the header map alone, so any HTTP engine can call it.
 func CleanUpstreamResponse(h http.Header) {
-	for _, name := range []string{"X-Request-Id", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
-		"Access-Control-Expose-Headers", "Clear-Site-Data", "Set-Cookie2"} {
+	for _, name := range upstreamOwnedHeaders {
 		delete(h, name)
 	}
 	if sc := h["Set-Cookie"]; len(sc) > 0 {
@@ -38,6 +37,10 @@ func CleanUpstreamResponse(h http.Header) {
 		}
 	}
 }
+
+// upstreamOwnedHeaders are the answer headers CleanUpstreamResponse removes whole (both engines).
+var upstreamOwnedHeaders = []string{"X-Request-Id", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+	"Access-Control-Expose-Headers", "Clear-Site-Data", "Set-Cookie2"}
 
 // WithoutConsoleSetCookie returns the Set-Cookie lines that cannot set a console cookie.
 func WithoutConsoleSetCookie(lines []string) []string {

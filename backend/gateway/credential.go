@@ -65,10 +65,16 @@ type CredentialSources struct {
 // query parameter. The first place that holds anything decides: a malformed x-api-key is not
 // rescued by a good cookie, so a request never silently authenticates as someone else.
 func ExtractCredential(h http.Header, rawQuery string, src CredentialSources) (Credential, error) {
-	if vs, ok := h["X-Api-Key"]; ok {
+	return extractCredential(h["X-Api-Key"], h["Authorization"], h["Cookie"], rawQuery, src)
+}
+
+// extractCredential is ExtractCredential over the values of the three headers that can carry a
+// credential, whichever engine read them.
+func extractCredential(apiKey, authorization, cookie []string, rawQuery string, src CredentialSources) (Credential, error) {
+	if vs := apiKey; len(vs) > 0 {
 		return single(CredentialHeader, vs, func(v string) string { return v })
 	}
-	if vs, ok := h["Authorization"]; ok {
+	if vs := authorization; len(vs) > 0 {
 		var tokens []string
 		for _, v := range vs {
 			if t, ok := bearer(v); ok {
@@ -83,7 +89,7 @@ func ExtractCredential(h http.Header, rawQuery string, src CredentialSources) (C
 		}
 	}
 	if src.Cookie {
-		if c, ok, err := sessionCookie(h); ok || err != nil {
+		if c, ok, err := sessionCookie(cookie); ok || err != nil {
 			return c, err
 		}
 	}
@@ -132,8 +138,7 @@ func bearer(v string) (string, bool) {
 
 // sessionCookie finds the session cookie (parsed by backend/cookies, as the console does);
 // the __Secure- name wins when both are sent.
-func sessionCookie(h http.Header) (Credential, bool, error) {
-	lines := h["Cookie"]
+func sessionCookie(lines []string) (Credential, bool, error) {
 	if len(lines) == 0 {
 		return Credential{}, false, nil
 	}

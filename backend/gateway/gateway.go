@@ -21,6 +21,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
@@ -69,7 +72,6 @@ const (
 	DefaultRequestLogSize    = 2000
 	DefaultRequestLogKeep    = 10_000
 	DefaultPersistPerSecond  = 1000
-	DefaultReloadEvery       = 200 * time.Millisecond
 	DefaultMaxUpstreamConns  = 1024
 )
 
@@ -113,13 +115,21 @@ type Config struct {
 	RequestLogSize   int // entries kept in memory
 	RequestLogKeep   int // rows kept in the request_log table; negative: do not persist
 	PersistPerSecond int // entries persisted per second at most; the rest stay in memory only
-	ReloadEvery      time.Duration
 
 	// MaxUpstreamConns caps the connections to one upstream host; requests beyond it wait for
 	// a pooled connection instead of dialing (0: DefaultMaxUpstreamConns). Every connection
 	// can go back to the pool, so an overload does not turn into a dial per request.
 	MaxUpstreamConns int
+
+	// Engine is the HTTP engine Server runs: EngineFastHTTP (the default) or EngineNetHTTP.
+	Engine string
 }
+
+// The HTTP engines a Server can run (Config.Engine).
+const (
+	EngineFastHTTP = "fasthttp"
+	EngineNetHTTP  = "nethttp"
+)
 
 func (c *Config) defaults() error {
 	if c.Store == nil || c.Keys == nil || c.Routes == nil {
@@ -134,6 +144,13 @@ func (c *Config) defaults() error {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
+	switch c.Engine {
+	case "":
+		c.Engine = EngineFastHTTP
+	case EngineFastHTTP, EngineNetHTTP:
+	default:
+		return fmt.Errorf("gateway engine %q: want %s or %s", c.Engine, EngineFastHTTP, EngineNetHTTP)
+	}
 	if c.FailedAuthLimit == 0 {
 		c.FailedAuthLimit = DefaultFailedAuthLimit
 	}
@@ -144,7 +161,6 @@ func (c *Config) defaults() error {
 	setDefault(&c.RequestLogSize, DefaultRequestLogSize)
 	setDefault(&c.RequestLogKeep, DefaultRequestLogKeep)
 	setDefault(&c.PersistPerSecond, DefaultPersistPerSecond)
-	setDefault(&c.ReloadEvery, DefaultReloadEvery)
 	setDefault(&c.MaxUpstreamConns, DefaultMaxUpstreamConns)
 	return nil
 }
@@ -174,7 +190,10 @@ type Gateway struct {
 	validators map[string]validatorEntry // by route id, reused while the route is unchanged
 	// hosts are the only Host values answered (nil: any); Server sets them for a loopback
 	// listener (LoopbackHosts), against DNS rebinding.
-	hosts atomic.Pointer[[]string]
+	hosts     atomic.Pointer[[]string]
+	upstreams *upstreams // the fasthttp engine's upstream pools
+	base      atomic.Pointer[context.Context]
+	slow      fasthttp.RequestHandler // the net/http path, for WebSocket upgrades and validation
 }
 
 type validatorEntry struct {
@@ -194,6 +213,7 @@ type snapshot struct {
 type route struct {
 	routes.Route
 	target   *url.URL
+	client   *fasthttp.HostClient // the fasthttp engine's pool for target
 	metrics  *routeMetrics
 	validate http.Handler // the proxy behind request validation, for routes that validate
 }
@@ -216,7 +236,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		metrics:    newMetrics(),
 		idPrefix:   prefix + "-",
 		validators: map[string]validatorEntry{},
+		upstreams:  newUpstreams(cfg.MaxUpstreamConns),
 	}
+	g.slow = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(g.serveSlow))
 	g.noRoute = g.metrics.forRoute("")
 	g.metrics.skipped = func() uint64 {
 		g.requests.mu.Lock()
@@ -275,7 +297,8 @@ func (g *Gateway) Reload(ctx context.Context) error {
 			continue
 		}
 		prefixes = append(prefixes, r.Prefix)
-		values = append(values, &route{Route: r, target: u, metrics: g.metrics.forRoute(r.Prefix), validate: g.validator(ctx, r)})
+		values = append(values, &route{Route: r, target: u, client: g.upstreams.client(u), metrics: g.metrics.forRoute(r.Prefix),
+			validate: g.validator(ctx, r)})
 	}
 	timeout := set.UpstreamTimeout
 	if g.cfg.UpstreamTimeout > 0 {
@@ -316,11 +339,12 @@ func (g *Gateway) validator(ctx context.Context, r routes.Route) http.Handler {
 }
 
 // Run keeps the gateway in step with the store until ctx ends: it reloads routes and settings
-// when the store's revision changes (so a route added by the CLI is live within a second) and
-// persists the request log. It persists one last time before returning.
+// when the store's change feed reports a change (so a route added by the CLI or on another
+// node is live within a second) and persists the request log. It persists one last time
+// before returning.
 func (g *Gateway) Run(ctx context.Context) error {
-	reload := time.NewTicker(g.cfg.ReloadEvery)
-	defer reload.Stop()
+	changed, unsubscribe := g.followChanges()
+	defer unsubscribe()
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
 	for {
@@ -329,12 +353,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return g.persistLog(fctx)
-		case <-reload.C:
-			rev, err := g.cfg.Store.Revision(ctx)
-			if err == nil && rev != g.snap.Load().rev {
-				if err := g.Reload(ctx); err != nil && ctx.Err() == nil {
-					g.log.Warn("reload routes", "err", err)
-				}
+		case <-changed:
+			if err := g.Reload(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("reload routes", "err", err)
 			}
 		case <-flush.C:
 			if err := g.persistLog(ctx); err != nil && ctx.Err() == nil {
@@ -342,6 +363,23 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// followChanges is the gateway's one subscription to the store's change feed: a change to
+// routes or settings, a change the feed cannot name (another process, on SQLite) and a lost or
+// restored feed all ask Run to re-read routes and settings. The callback only signals: it runs
+// on the feed's goroutine and must not block.
+func (g *Gateway) followChanges() (changed <-chan struct{}, unsubscribe func()) {
+	sig := make(chan struct{}, 1)
+	unsubscribe = g.cfg.Store.Changes().Subscribe(func(c store.Change) {
+		if c.Touches("routes", "settings") {
+			select {
+			case sig <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return sig, unsubscribe
 }
 
 func (g *Gateway) persistLog(ctx context.Context) error {
@@ -392,6 +430,17 @@ type reqState struct {
 	websocket bool
 	upgraded  bool
 	body      *limitedBody
+
+	// The fasthttp engine's part of the state.
+	in         inbound
+	ridBuf     [1]string
+	start      time.Time
+	relay      *relay
+	head       []byte // the raw request head, kept for the request log
+	originOK   bool
+	rate       Decision
+	rated      bool
+	retryAfter time.Duration
 }
 
 type stateKey struct{}

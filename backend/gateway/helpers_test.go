@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ type env struct {
 	org    orgs.Org
 	clock  *clock.Fake
 	gw     *gateway.Gateway
-	srv    *httptest.Server
+	srv    *testServer
 	up     *httptest.Server
 	key    keys.Created
 	seen   *seenRequests
@@ -100,7 +101,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.key = k
-	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Clock: e.clock, ReloadEvery: 50 * time.Millisecond,
+	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Clock: e.clock,
 		AllowedOrigins: []string{"https://app.example.com"}}
 	for _, o := range opts {
 		o(&cfg)
@@ -115,7 +116,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	kctx, kcancel := context.WithCancel(ctx)
 	kdone := make(chan struct{})
 	go func() { defer close(kdone); e.keys.Run(kctx) }()
-	e.srv = httptest.NewServer(e.gw)
+	e.srv = serveGateway(t, e.gw)
 	t.Cleanup(func() {
 		e.srv.Close()
 		cancel()
@@ -124,6 +125,39 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		<-kdone
 	})
 	return e
+}
+
+// testServer is a gateway serving on a loopback listener.
+type testServer struct {
+	URL      string
+	Listener net.Listener
+	Close    func()
+}
+
+// serveGateway serves gw on a loopback port with the engine KEYGATE_TEST_ENGINE names: the
+// fasthttp engine by default, "nethttp" for the net/http one (Gateway as an http.Handler).
+func serveGateway(t testing.TB, gw *gateway.Gateway) *testServer {
+	t.Helper()
+	if os.Getenv("KEYGATE_TEST_ENGINE") == gateway.EngineNetHTTP {
+		hs := httptest.NewServer(gw)
+		return &testServer{URL: hs.URL, Listener: hs.Listener, Close: hs.Close}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := gw.FastServer()
+	done := make(chan struct{})
+	go func() { defer close(done); fs.Serve(ln) }()
+	var once sync.Once
+	return &testServer{URL: "http://" + ln.Addr().String(), Listener: ln, Close: func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			fs.ShutdownWithContext(ctx)
+			<-done
+		})
+	}}
 }
 
 // addRoute adds a route and reloads the gateway.

@@ -27,6 +27,8 @@ const (
 	CodeOriginNotAllowed    = problem.CodeOriginNotAllowed
 	CodeInternal            = problem.CodeInternal
 	CodeUnknownHost         = problem.CodeUnknownHost
+	// CodeMalformedRequest is a request head the gateway refuses to interpret.
+	CodeMalformedRequest = problem.CodeMalformedRequest
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed = problem.CodeClientClosed
 )
@@ -59,6 +61,7 @@ func init() {
 		{403, CodeOriginNotAllowed, "This origin is not allowed to call the API from a browser."},
 		{500, CodeInternal, "The gateway could not check the credential; try again."},
 		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
+		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
 	} {
 		problems[p.code] = problem.Prebuild(problem.New(p.status, p.code, p.detail))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +35,27 @@ type Entry struct {
 	ClientAddr string      `json:"clientAddr,omitempty"`
 	Headers    http.Header `json:"headers"`
 
-	seq uint64
-	raw http.Header // the inbound headers, unmasked: only ever read through LoggedHeaders
+	seq     uint64
+	raw     http.Header // the inbound headers, unmasked: only ever read through LoggedHeaders
+	rawHead []byte      // or the raw header block (fasthttp engine), parsed only when read
+}
+
+// inboundHeaders returns the entry's request headers, parsing the raw block when the fasthttp
+// engine recorded one.
+func (e *Entry) inboundHeaders() http.Header {
+	if e.raw != nil || e.rawHead == nil {
+		return e.raw
+	}
+	h := http.Header{}
+	for line := range strings.SplitSeq(string(e.rawHead), "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" {
+			continue
+		}
+		k := textproto.CanonicalMIMEHeaderKey(name)
+		h[k] = append(h[k], strings.Trim(value, " \t"))
+	}
+	return h
 }
 
 // Filter selects request log entries.
@@ -138,8 +158,8 @@ func (l *requestLog) recent(f Filter) []Entry {
 	}
 	l.mu.Unlock()
 	for i := range out {
-		out[i].Headers = LoggedHeaders(out[i].raw)
-		out[i].raw = nil
+		out[i].Headers = LoggedHeaders(out[i].inboundHeaders())
+		out[i].raw, out[i].rawHead = nil, nil
 	}
 	return out
 }
@@ -181,7 +201,7 @@ func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) erro
 		defer stmt.Close()
 		for i := range batch {
 			e := &batch[i]
-			hb, err := json.Marshal(LoggedHeaders(e.raw))
+			hb, err := json.Marshal(LoggedHeaders(e.inboundHeaders()))
 			if err != nil {
 				return err
 			}

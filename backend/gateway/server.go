@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // ErrRunning means Start was called on a running server.
@@ -29,7 +31,10 @@ type Server struct {
 	cfg Config
 
 	mu        sync.Mutex
-	srv       *http.Server
+	srv       *http.Server     // the net/http engine, when Config.Engine asks for it
+	fast      *fasthttp.Server // the fasthttp engine
+	conns     *connSet
+	running   bool
 	addr      string
 	startedAt time.Time
 	stopRun   context.CancelFunc
@@ -80,7 +85,7 @@ func CheckListen(addr string, allowRemote bool) (warning string, err error) {
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv != nil {
+	if s.running {
 		return ErrRunning
 	}
 	if err := s.gw.Reload(ctx); err != nil {
@@ -96,6 +101,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.gw.AnswerHosts(LoopbackHosts(ln.Addr().String(), publicHost))
 	base, stopBase := context.WithCancel(context.Background())
+	s.gw.base.Store(&base)
 	var protos http.Protocols
 	protos.SetHTTP1(true) // no h2c: an Upgrade to HTTP/2 is never honoured
 	srv := &http.Server{
@@ -110,20 +116,32 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:       slog.NewLogLogger(s.gw.log.Handler(), slog.LevelDebug),
 	}
 	runCtx, stopRun := context.WithCancel(context.Background())
-	s.srv, s.addr, s.startedAt = srv, ln.Addr().String(), time.Now().UTC()
+	s.running, s.addr, s.startedAt = true, ln.Addr().String(), time.Now().UTC()
+	if s.cfg.Engine == EngineNetHTTP {
+		s.srv = srv
+	} else {
+		s.fast, s.conns = s.gw.FastServer(), newConnSet()
+		s.fast.ConnState = s.conns.track
+	}
 	s.stopRun, s.stopBase = stopRun, stopBase
 	s.runDone, s.served = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.runDone)
 		s.gw.Run(runCtx)
 	}()
-	go func(served chan struct{}) {
+	go func(served chan struct{}, fast *fasthttp.Server) {
 		defer close(served)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if fast != nil {
+			err = fast.Serve(ln)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.gw.log.Error("gateway stopped serving", "err", err)
 		}
-	}(s.served)
-	s.gw.log.Info("gateway listening", "addr", s.addr)
+	}(s.served, s.fast)
+	s.gw.log.Info("gateway listening", "addr", s.addr, "engine", s.engineName())
 	return nil
 }
 
@@ -133,15 +151,24 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv == nil {
+	if !s.running {
 		return nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	defer cancel()
-	err := s.srv.Shutdown(dctx)
-	if err != nil {
-		s.gw.log.Warn("gateway drain incomplete; closing remaining connections", "err", err)
-		s.srv.Close()
+	var err error
+	if s.fast != nil {
+		err = s.fast.ShutdownWithContext(dctx)
+		if err != nil {
+			s.gw.log.Warn("gateway drain incomplete; closing remaining connections", "err", err)
+			s.conns.closeAll()
+		}
+	} else {
+		err = s.srv.Shutdown(dctx)
+		if err != nil {
+			s.gw.log.Warn("gateway drain incomplete; closing remaining connections", "err", err)
+			s.srv.Close()
+		}
 	}
 	s.stopBase()
 	<-s.served
@@ -155,7 +182,8 @@ func (s *Server) Stop(ctx context.Context) error {
 		fcancel()
 	}
 	s.gw.transport.CloseIdleConnections()
-	s.srv = nil
+	s.gw.upstreams.closeIdle()
+	s.srv, s.fast, s.running = nil, nil, false
 	s.gw.log.Info("gateway stopped", "addr", s.addr)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("gateway stop: in-flight requests did not finish in time: %w", err)
@@ -167,7 +195,7 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv == nil {
+	if !s.running {
 		return Status{Listen: s.cfg.Listen}
 	}
 	t := s.startedAt
@@ -176,3 +204,95 @@ func (s *Server) Status() Status {
 
 // URL is the running server's base URL ("" when stopped).
 func (s *Server) URL() string { return s.Status().URL }
+
+func (s *Server) engineName() string {
+	if s.fast != nil {
+		return EngineFastHTTP
+	}
+	return EngineNetHTTP
+}
+
+// FastServer returns a fasthttp server for the gateway, configured from its limits; Server
+// runs one, tests may run one on a listener of their own.
+func (g *Gateway) FastServer() *fasthttp.Server {
+	c := &g.cfg
+	return &fasthttp.Server{
+		Handler: g.serveFast,
+		// The whole request head must fit the read buffer: a larger one is answered 431.
+		ReadBufferSize:  c.MaxHeaderBytes,
+		WriteBufferSize: 16 << 10,
+		ReadTimeout:     c.ReadHeaderTimeout,
+		// After the head, a body may take as long as it takes (as with net/http's
+		// ReadHeaderTimeout alone); the upstream's own limits apply.
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: 24 * time.Hour}
+		},
+		IdleTimeout:                  c.IdleTimeout,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fastLogger{g.log},
+		SecureErrorLogMessage:        true, // never the request's contents (keys) in a log line
+		ErrorHandler:                 fastError,
+	}
+}
+
+// fastError answers a request fasthttp could not read: 431 for a head over the limit, 408 for a
+// client too slow to send its head, 400 for anything else; the connection is closed.
+func fastError(ctx *fasthttp.RequestCtx, err error) {
+	ctx.SetConnectionClose()
+	var se *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &se):
+		ctx.Error("431 Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case isTimeout(err):
+		ctx.Error("408 Request Timeout", fasthttp.StatusRequestTimeout)
+	default:
+		writeProblemFast(&ctx.Response, CodeMalformedRequest)
+	}
+}
+
+// connSet tracks the fasthttp engine's open connections, so that Stop can close the ones still
+// busy when the drain timeout runs out.
+type connSet struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func newConnSet() *connSet { return &connSet{m: map[net.Conn]struct{}{}} }
+
+func (c *connSet) track(conn net.Conn, state fasthttp.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case fasthttp.StateNew:
+		c.m[conn] = struct{}{}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(c.m, conn)
+	}
+}
+
+func (c *connSet) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.m {
+		conn.Close()
+	}
+}
+
+// fastLogger takes fasthttp's messages at debug level without the request line fasthttp puts
+// in front of them (its target may carry a key in the query string) and with anything shaped
+// like a key masked.
+type fastLogger struct{ log *slog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) {
+	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	if format == "%.3f %s - %s" && len(args) == 3 {
+		format, args = "%s", args[2:]
+	}
+	l.log.Debug("fasthttp: " + loggedValue(fmt.Sprintf(format, args...)))
+}

@@ -59,6 +59,10 @@ const (
 	CodeInvalidPath         Code = "INVALID_PATH"         // 400
 	CodeUpstreamTimeout     Code = "UPSTREAM_TIMEOUT"     // 504
 	CodeUpstreamUnavailable Code = "UPSTREAM_UNAVAILABLE" // 502
+	// CodeMalformedRequest (400) is a request head the gateway refuses to interpret: ambiguous
+	// framing (two lengths, a Transfer-Encoding other than chunked), bare LF, folded or
+	// malformed lines.
+	CodeMalformedRequest Code = "MALFORMED_REQUEST"
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed Code = "CLIENT_CLOSED"
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,7 +49,7 @@ type rig struct {
 	org    orgs.Org
 	routes *routes.Service
 	gw     *gateway.Gateway
-	srv    *httptest.Server
+	url    string       // the gateway, served by its fasthttp engine
 	before atomic.Int64 // "before" requests seen by the upstream
 	after  atomic.Int64 // "after" requests seen by the upstream: must stay 0
 }
@@ -89,8 +90,15 @@ func newRigWith(t *testing.T, c clock.Clock, wrap func(*keys.Service) gateway.Ke
 		t.Fatal(err)
 	}
 	r.gw = gw
-	r.srv = httptest.NewServer(gw)
-	t.Cleanup(r.srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := gw.FastServer()
+	served := make(chan struct{})
+	go func() { defer close(served); fs.Serve(ln) }()
+	t.Cleanup(func() { fs.Shutdown(); <-served })
+	r.url = "http://" + ln.Addr().String()
 	return r
 }
 
@@ -123,7 +131,7 @@ func (r *rig) hammer(t *testing.T, key string, phaseAfter *atomic.Bool, stop <-c
 				default:
 				}
 				after := phaseAfter.Load()
-				req, _ := http.NewRequest(http.MethodGet, r.srv.URL+"/resource", nil)
+				req, _ := http.NewRequest(http.MethodGet, r.url+"/resource", nil)
 				req.Header.Set("x-api-key", key)
 				if after {
 					req.Header.Set(phaseHeader, "after")

@@ -1,0 +1,309 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// upstreams are the fasthttp engine's connection pools, one per upstream host, shared by every
+// route to that host and kept across reloads (so a reload does not drop warm connections).
+type upstreams struct {
+	mu       sync.Mutex
+	byHost   map[string]*fasthttp.HostClient
+	maxConns int
+}
+
+func newUpstreams(maxConns int) *upstreams {
+	return &upstreams{byHost: map[string]*fasthttp.HostClient{}, maxConns: maxConns}
+}
+
+// client returns the pool for u's scheme and host.
+func (us *upstreams) client(u *url.URL) *fasthttp.HostClient {
+	tls := u.Scheme == "https"
+	addr := u.Host
+	if u.Port() == "" {
+		if tls {
+			addr = net.JoinHostPort(u.Hostname(), "443")
+		} else {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+	}
+	key := u.Scheme + "://" + addr
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if hc := us.byHost[key]; hc != nil {
+		return hc
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	hc := &fasthttp.HostClient{
+		Addr:  addr,
+		IsTLS: tls,
+		Dial:  func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) },
+		// A pool as large as the cap: neither a steady load nor an overload dials per
+		// request; requests beyond the cap wait for a pooled connection.
+		MaxConns:                      us.maxConns,
+		MaxConnWaitTimeout:            time.Minute,
+		MaxIdleConnDuration:           30 * time.Second,
+		ReadBufferSize:                16 << 10,
+		WriteBufferSize:               16 << 10,
+		MaxResponseBodySize:           0,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+		NoDefaultUserAgentHeader:      true,
+	}
+	us.byHost[key] = hc
+	return hc
+}
+
+// closeIdle closes the idle connections of every pool.
+func (us *upstreams) closeIdle() {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	for _, hc := range us.byHost {
+		hc.CloseIdleConnections()
+	}
+}
+
+// Upstream failures the fast engine tells apart (see upstreamCode).
+var (
+	errUpstreamTimeout = errors.New("upstream did not answer in time")
+	errClientGone      = errors.New("client closed the connection")
+	errUpgradeRefused  = errUnexpectedUpgrade
+)
+
+// bufferedBodyMax is the largest upstream body read whole before it is answered; larger ones,
+// and those without a length (chunked, SSE), are streamed as they arrive.
+const bufferedBodyMax = 64 << 10
+
+// pollEvery is how often a request waiting for its upstream checks whether its client left.
+const pollEvery = 100 * time.Millisecond
+
+// exchange sends req on a pooled connection and reads the answer into resp. A stale pooled
+// connection (closed by the upstream while idle) is retried once on a fresh one when the
+// request can be sent again. It returns a relay when the body is to be streamed; otherwise the
+// body is in resp and the connection is back in the pool.
+func exchange(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fasthttp.Request, resp *fasthttp.Response,
+	timeout time.Duration, replayable bool) (*relay, error) {
+	for attempt := 0; ; attempt++ {
+		rl, reused, err := exchangeOnce(hc, ctx, req, resp, timeout)
+		if err == nil {
+			return rl, nil
+		}
+		if !reused || !replayable || attempt > 0 || !staleConn(err) {
+			return nil, err
+		}
+	}
+}
+
+// staleConn reports errors that a keep-alive connection closed by the peer produces before
+// any byte of an answer.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+type staleError struct{ error }
+
+func (e staleError) Unwrap() error { return e.error }
+
+// The timeout bounds the wait for a pooled connection, the writing of a request whose body is
+// at hand, and then — like net/http's ResponseHeaderTimeout — the wait for the answer's head
+// once the request is written. A streamed request body takes as long as the client takes.
+func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fasthttp.Request, resp *fasthttp.Response,
+	timeout time.Duration) (rl *relay, reused bool, err error) {
+	cc, err := hc.AcquireConn(timeout, false)
+	if err != nil {
+		if errors.Is(err, fasthttp.ErrNoFreeConns) || errors.Is(err, fasthttp.ErrTimeout) {
+			return nil, false, errUpstreamTimeout
+		}
+		return nil, false, err
+	}
+	conn := cc.Conn()
+	reused = time.Since(cc.CreatedTime()) > 50*time.Millisecond || cc.LastUseTime().After(cc.CreatedTime())
+	fail := func(err error) (*relay, bool, error) {
+		hc.CloseConn(cc)
+		return nil, reused, err
+	}
+	var writeDeadline time.Time
+	if !req.IsBodyStream() {
+		writeDeadline = time.Now().Add(timeout)
+	}
+	if err := conn.SetWriteDeadline(writeDeadline); err != nil {
+		return fail(err)
+	}
+	bw := hc.AcquireWriter(conn)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err != nil {
+		if isTimeout(err) {
+			return fail(errUpstreamTimeout)
+		}
+		return fail(err)
+	}
+	deadline := time.Now().Add(timeout)
+	br := hc.AcquireReader(conn)
+	release := func(keep bool) {
+		hc.ReleaseReader(br)
+		if keep {
+			hc.ReleaseConn(cc)
+		} else {
+			hc.CloseConn(cc)
+		}
+	}
+	if err := awaitAnswer(conn, br, ctx, deadline); err != nil {
+		release(false)
+		return nil, reused, err
+	}
+	reused = false // an answer began: never send the request twice
+	conn.SetReadDeadline(deadline)
+	if err := readHead(resp, br); err != nil {
+		release(false)
+		if isTimeout(err) {
+			err = errUpstreamTimeout
+		}
+		return nil, false, err
+	}
+	conn.SetReadDeadline(time.Time{}) // the timeout is for the answer's head, as in net/http
+	conn.SetWriteDeadline(time.Time{})
+	keep := !resp.ConnectionClose() && !req.ConnectionClose()
+	if req.Header.IsHead() || resp.StatusCode() == fasthttp.StatusNoContent || resp.StatusCode() == fasthttp.StatusNotModified ||
+		resp.StatusCode() < 200 {
+		resp.SkipBody = true
+		release(keep)
+		return nil, false, nil
+	}
+	if n := resp.Header.ContentLength(); n >= 0 && n <= bufferedBodyMax {
+		if err := resp.ReadBody(br, 0); err != nil {
+			release(false)
+			return nil, false, err
+		}
+		release(keep)
+		return nil, false, nil
+	}
+	// Stream: the relay hands the body on as it arrives and returns the connection when the
+	// body has ended (or closes it when it did not).
+	up := fasthttp.AcquireResponse()
+	resp.Header.CopyTo(&up.Header)
+	up.StreamBody = true
+	if err := up.ReadBody(br, 0); err != nil {
+		fasthttp.ReleaseResponse(up)
+		release(false)
+		return nil, false, err
+	}
+	return &relay{body: up.BodyStream(), up: up, release: release, keep: keep, length: up.Header.ContentLength()}, false, nil
+}
+
+// awaitAnswer waits for the first byte of the upstream's answer until deadline, checking every
+// pollEvery whether the client has gone (then the wait ends with errClientGone).
+func awaitAnswer(conn net.Conn, br *bufio.Reader, ctx *fasthttp.RequestCtx, deadline time.Time) error {
+	for {
+		next := time.Now().Add(pollEvery)
+		if next.After(deadline) {
+			next = deadline
+		}
+		conn.SetReadDeadline(next)
+		_, err := br.Peek(1)
+		if err == nil {
+			return nil
+		}
+		if !isTimeout(err) {
+			return staleError{err}
+		}
+		if !time.Now().Before(deadline) {
+			return errUpstreamTimeout
+		}
+		if ctx != nil && clientGone(ctx.Conn()) {
+			return errClientGone
+		}
+	}
+}
+
+// readHead reads the answer's head, skipping interim (1xx) answers other than 101.
+func readHead(resp *fasthttp.Response, br *bufio.Reader) error {
+	for i := 0; i < 8; i++ {
+		if err := resp.Header.Read(br); err != nil {
+			return err
+		}
+		if s := resp.StatusCode(); s >= 200 || s == fasthttp.StatusSwitchingProtocols {
+			if s == fasthttp.StatusSwitchingProtocols {
+				return errUpgradeRefused // the fast path never asks for an upgrade
+			}
+			return nil
+		}
+	}
+	return errors.New("upstream sent too many interim answers")
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// clientGone reports whether the client closed its side: a peek at the socket finds the end of
+// the stream. Bytes waiting (a pipelined request) mean it is still there.
+func clientGone(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = n == 0 && err == nil || err == syscall.ECONNRESET
+	})
+	return gone
+}
+
+// relay is a streamed upstream body on its way to the client. The server closes it when it has
+// written the answer (or failed to); the connection goes back to the pool only when the body
+// was read to its end.
+type relay struct {
+	body    io.Reader
+	up      *fasthttp.Response
+	release func(keep bool)
+	keep    bool
+	length  int
+	eof     bool
+	readErr error
+	done    func(r *relay, writeErr error)
+}
+
+func (r *relay) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	switch {
+	case err == io.EOF:
+		r.eof = true
+	case err != nil:
+		r.readErr = err
+	}
+	return n, err
+}
+
+// CloseWithError is called by the server once the answer is written; err is why writing
+// stopped early (the client left), if it did.
+func (r *relay) CloseWithError(err error) error {
+	fasthttp.ReleaseResponse(r.up)
+	r.release(r.keep && r.eof)
+	if r.done != nil {
+		r.done(r, err)
+	}
+	return nil
+}
+
+var _ fasthttp.ReadCloserWithError = (*relay)(nil)
