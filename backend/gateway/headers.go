@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/keygate/keygate/backend/keys"
@@ -131,4 +132,62 @@ func validHost(s string) bool {
 		}
 	}
 	return true
+}
+
+// carriesKey reports whether an Authorization header holds a Bearer Keygate key (which must
+// never reach the upstream even when another credential authenticated the request).
+func carriesKey(vs []string) bool {
+	for _, v := range vs {
+		if t, ok := bearer(v); ok {
+			if _, err := keys.Parse(t); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// managedHeader reports whether a client-supplied header must not reach the upstream because
+// the gateway owns it: X-Keygate-*, X-Request-Id, any spelling of X-Api-Key (a key's place),
+// and — unless the peer is a trusted proxy — X-Forwarded-*, Forwarded and X-Real-Ip. Names are
+// compared with '_' read as '-', because many upstream frameworks (CGI, PHP, Django, …) read
+// X_Keygate_Key_Id as X-Keygate-Key-Id.
+func managedHeader(name string, trustedPeer bool) bool {
+	if len(name) < 9 {
+		return false
+	}
+	switch name[0] {
+	case 'X', 'x', 'F', 'f':
+	default:
+		return false
+	}
+	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	switch {
+	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key":
+		return true
+	case trustedPeer:
+		// The proxy wrote these; still drop underscore variants, which no proxy sends.
+		return strings.Contains(name, "_") && (strings.HasPrefix(n, "x-forwarded-") || n == "forwarded" || n == "x-real-ip")
+	}
+	return strings.HasPrefix(n, "x-forwarded-") || n == "forwarded" || n == "x-real-ip"
+}
+
+// headerSafe percent-encodes what may not travel raw in a header value (controls, non-ASCII
+// and '%'), so any key name reaches the upstream intact and unambiguous.
+func headerSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '%' {
+			var b strings.Builder
+			for j := 0; j < len(s); j++ {
+				c := s[j]
+				if c < 0x20 || c >= 0x7f || c == '%' {
+					b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)>>4, 16)+strconv.FormatUint(uint64(c)&15, 16)))
+				} else {
+					b.WriteByte(c)
+				}
+			}
+			return b.String()
+		}
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/keygate/keygate/backend/problem"
+	"github.com/valyala/fasthttp"
 )
 
 // Code is the stable machine-readable reason in a gateway error answer (backend/problem owns
@@ -84,4 +85,17 @@ func StatusOf(code Code) int {
 		return p.Problem.Status
 	}
 	return 0
+}
+
+// writeProblemFast answers with the prebuilt problem for code.
+func writeProblemFast(resp *fasthttp.Response, code Code) {
+	p := problems[code]
+	resp.SetStatusCode(p.Problem.Status)
+	resp.Header.SetContentType(problem.ContentType)
+	resp.Header.Set("X-Content-Type-Options", "nosniff")
+	resp.Header.Set("Cache-Control", "no-store")
+	if p.Problem.Status == http.StatusUnauthorized {
+		resp.Header.Set("Www-Authenticate", hdrAuthenticate[0])
+	}
+	resp.SetBodyRaw(p.Body)
 }

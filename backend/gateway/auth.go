@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// presented is what a request offers to authenticate with, as either engine read it.
+type presented struct {
+	apiKey, authorization, cookie []string // the values of those headers
+	rawQuery                      string
+	// sessionOK says the console session cookie may count (SessionAllowed).
+	sessionOK bool
+}
+
+// authenticate checks the credential; it returns the error code, or "" when the request may
+// pass. The key's rate-limit state and any Retry-After are left in st for the answer.
+func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
+	now := g.cfg.Clock.Now()
+	ipKey := limiterKey(st.client)
+	if g.cfg.FailedAuthLimit > 0 {
+		if blocked, wait := g.ipLimiter.Blocked(ipKey, g.cfg.FailedAuthLimit, time.Minute, now); blocked {
+			st.retryAfter = wait
+			return CodeRateLimited
+		}
+	}
+	cred, err := extractCredential(p.apiKey, p.authorization, p.cookie, p.rawQuery, CredentialSources{
+		Cookie:     p.sessionOK,
+		QueryParam: rt.QueryKeyParam,
+	})
+	switch {
+	case errors.Is(err, ErrNoCredential):
+		return CodeMissingCredential
+	case err != nil:
+		g.failedAuth(ipKey, now)
+		return CodeMalformed
+	}
+	st.cred = cred.Kind
+	if cred.Kind == CredentialSession {
+		return g.authenticateSession(st, rt, cred.Value, ipKey, now)
+	}
+	res, err := g.cfg.Keys.Verify(st, cred.Value)
+	if err != nil {
+		g.log.Error("verify key", "request_id", st.requestID[0], "err", err)
+		return CodeInternal
+	}
+	if res.Key != nil {
+		st.keyID, st.keyName, st.orgID = res.Key.ID, res.Key.Name, res.Key.OrgID
+	}
+	if !res.Valid {
+		g.failedAuth(ipKey, now)
+		return Code(res.Code)
+	}
+	k := res.Key
+	if rt.OrgID != "" && k.OrgID != rt.OrgID {
+		return CodeForbidden
+	}
+	if k.RateLimit > 0 {
+		d := g.keyLimiter.Take(k.ID, k.RateLimit, k.RateWindow, now)
+		st.rate, st.rated = d, true
+		if !d.Allowed {
+			st.retryAfter = d.RetryAfter
+			return CodeRateLimited
+		}
+	}
+	return ""
+}
+
+// setRateHeaders writes the rate-limit state authenticate left in st (net/http engine).
+func setRateHeaders(h http.Header, st *reqState) {
+	if st.rated {
+		h["Ratelimit-Limit"] = []string{strconv.Itoa(st.rate.Limit)}
+		h["Ratelimit-Remaining"] = []string{strconv.Itoa(st.rate.Remaining)}
+		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(st.rate.Reset), 10)}
+	}
+	if st.retryAfter > 0 {
+		setRetryAfter(h, st.retryAfter)
+	}
+}
+
+func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipKey netip.Addr, now time.Time) Code {
+	res, err := g.cfg.Sessions.VerifySession(st, token)
+	if err != nil {
+		g.log.Error("verify session", "request_id", st.requestID[0], "err", err)
+		return CodeInternal
+	}
+	if res.Code != keys.CodeValid || res.UserID == "" {
+		g.failedAuth(ipKey, now)
+		switch res.Code {
+		case keys.CodeExpired, keys.CodeRevoked, keys.CodeMalformed:
+			return Code(res.Code)
+		}
+		return CodeNotFound
+	}
+	st.userID = res.UserID
+	// A session stands for a person, not an organization: one who belongs to none (taken out
+	// of the last one, while the account and its session live on) has no API to call.
+	if len(res.OrgIDs) == 0 {
+		return CodeForbidden
+	}
+	if rt.OrgID != "" {
+		member := false
+		for _, o := range res.OrgIDs {
+			member = member || o == rt.OrgID
+		}
+		if !member {
+			return CodeForbidden
+		}
+	}
+	return ""
+}
+
+func (g *Gateway) failedAuth(ipKey netip.Addr, now time.Time) {
+	if g.cfg.FailedAuthLimit > 0 {
+		g.ipLimiter.Take(ipKey, g.cfg.FailedAuthLimit, time.Minute, now)
+	}
+}
+
+func setRetryAfter(h http.Header, d time.Duration) {
+	h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d), 1), 10)}
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// sessionHeaders are the request headers SessionAllowed reads.
+func (in *inbound) sessionHeaders() http.Header {
+	h := make(http.Header, 2)
+	if in.hasOrigin {
+		h["Origin"] = []string{in.origin}
+	}
+	if len(in.secFetchSite) > 0 {
+		h["Sec-Fetch-Site"] = in.secFetchSite
+	}
+	return h
+}

@@ -1,0 +1,211 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// hopHeaders are removed from what is forwarded in either direction (RFC 9110 §7.6.1), with
+// any header the Connection header names.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Http2-Settings", "Expect"}
+
+// forwardFast rewrites the request in place and forwards it; the answer is left in
+// ctx.Response (or st.relay streams its body).
+func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot, rt *route, clientClose bool) {
+	in := &st.in
+	req := &ctx.Request
+	h := &req.Header
+	// Work out what is needed from the head before it changes.
+	uri := upstreamURI(rt, in)
+	var xff string
+	if st.trusted && len(in.xff) > 0 {
+		xff = strings.Join(in.xff, ", ") + ", "
+	}
+	var forwarded http.Header
+	if st.trusted && (len(in.xfHost) > 0 || len(in.xfProto) > 0) {
+		forwarded = http.Header{"X-Forwarded-Host": in.xfHost, "X-Forwarded-Proto": in.xfProto}
+	}
+	xfHost, xfProto := ForwardedHost(g.cfg.PublicURL, st.trusted, forwarded, false)
+	var cookies []string
+	if len(in.cookie) > 0 {
+		cookies = withoutSessionCookie(in.cookie)
+	}
+	dropAuth := len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization))
+	var named []string
+	for _, c := range in.connection {
+		for _, f := range strings.Split(c, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				named = append(named, f)
+			}
+		}
+	}
+	// The strings above point into st.head (or are new), never into the request's buffer,
+	// which the edits below may reuse; the target is the exception.
+	uri = strings.Clone(uri)
+
+	for _, n := range named {
+		if !isEndToEndRequired(n) {
+			h.Del(n)
+		}
+	}
+	for _, n := range hopHeaders {
+		h.Del(n)
+	}
+	h.ResetConnectionClose()
+	h.Del("X-Api-Key")
+	for _, n := range in.managed {
+		h.Del(n)
+	}
+	if dropAuth {
+		h.Del("Authorization")
+	}
+	if len(in.cookie) > 0 {
+		h.DelAllCookies()
+		h.Del("Cookie")
+		for _, c := range cookies {
+			h.Add("Cookie", c)
+		}
+	}
+	switch {
+	case st.keyID != "":
+		h.Set("X-Keygate-Key-Id", st.keyID)
+		h.Set("X-Keygate-Key-Name", headerSafe(st.keyName))
+		h.Set("X-Keygate-Org-Id", st.orgID)
+	case st.userID != "":
+		h.Set("X-Keygate-User-Id", st.userID)
+		if rt.OrgID != "" {
+			h.Set("X-Keygate-Org-Id", rt.OrgID)
+		}
+	}
+	h.Set("X-Request-Id", st.requestID[0])
+	if st.client.IsValid() || st.trusted {
+		h.Set("X-Forwarded-For", xff+peerOf(ctx).String())
+	}
+	if xfHost != "" {
+		h.Set("X-Forwarded-Host", xfHost)
+	} else {
+		h.Del("X-Forwarded-Host")
+	}
+	h.Set("X-Forwarded-Proto", xfProto)
+	h.SetHost(rt.target.Host)
+	req.SetRequestURI(uri) // on the request: it also drops the URI fasthttp parsed
+
+	if rt.MaxBodyBytes > 0 && req.IsBodyStream() && in.contentLength < 0 {
+		st.body = &limitedBody{rc: nopCloser{req.BodyStream()}, left: rt.MaxBodyBytes}
+		req.SetBodyStream(st.body, -1)
+	}
+
+	replayable := !req.IsBodyStream() && (in.method == http.MethodGet || in.method == http.MethodHead ||
+		in.method == http.MethodOptions || in.method == http.MethodPut || in.method == http.MethodDelete)
+	resp := &ctx.Response
+	resp.Reset()
+	rl, err := exchange(rt.client, ctx, req, resp, snap.timeout, replayable)
+	if err != nil {
+		g.upstreamFailed(ctx, st, snap, err)
+		return
+	}
+	rh := &resp.Header
+	for _, n := range connectionNamed(rh) {
+		rh.Del(n)
+	}
+	for _, n := range hopHeaders {
+		rh.Del(n)
+	}
+	rh.ResetConnectionClose()
+	if clientClose {
+		rh.SetConnectionClose()
+	}
+	cleanUpstreamResponseFast(rh)
+	commonHeaders(rh, st)
+	if rl != nil {
+		st.relay = rl
+		rl.done = func(r *relay, werr error) { g.relayDone(ctx, st, r, werr) }
+		resp.SetBodyStream(rl, rl.length)
+	}
+}
+
+// isEndToEndRequired keeps a Connection-named header that the gateway itself sets: naming
+// X-Keygate-Key-Id in Connection must not remove the identity header the gateway adds later.
+func isEndToEndRequired(string) bool { return false }
+
+type nopCloser struct {
+	r interface{ Read([]byte) (int, error) }
+}
+
+func (n nopCloser) Read(p []byte) (int, error) { return n.r.Read(p) }
+
+func (nopCloser) Close() error { return nil }
+
+// connectionNamed lists the headers an upstream answer's Connection header names.
+func connectionNamed(rh *fasthttp.ResponseHeader) []string {
+	v := rh.Peek("Connection")
+	if len(v) == 0 {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(string(v), ",") {
+		if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "close") && !strings.EqualFold(f, "keep-alive") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// upstreamFailed answers a failed exchange: 504 on a timeout, 502 when the upstream cannot be
+// reached or answered wrongly, 413 when the body ran over the route's limit, and nothing (logged
+// as 499) when the client has gone.
+func (g *Gateway) upstreamFailed(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot, err error) {
+	var code Code
+	switch {
+	case st.body != nil && st.body.exceeded:
+		code = CodePayloadTooLarge
+	case err == errClientGone:
+		g.metrics.upstream.clientClosed.Add(1)
+		st.status, st.code = 499, CodeClientClosed
+		ctx.SetConnectionClose()
+		return
+	case err == errUpstreamTimeout:
+		code = CodeUpstreamTimeout
+		g.metrics.upstream.timeout.Add(1)
+	default:
+		code = CodeUpstreamUnavailable
+		g.metrics.upstream.unavailable.Add(1)
+	}
+	g.log.Warn("upstream request failed", "code", code, "err", err, "request_id", st.requestID[0], "route", st.route.Prefix)
+	g.answerFast(ctx, st, snap, code)
+}
+
+// relayDone finishes a request whose body was streamed, once the server has written it.
+func (g *Gateway) relayDone(ctx *fasthttp.RequestCtx, st *reqState, r *relay, werr error) {
+	if werr != nil && r.readErr == nil && !r.eof {
+		st.status, st.code = 499, CodeClientClosed
+	}
+	g.finishFast(ctx, st, st.start)
+}
+
+// cleanUpstreamResponseFast is CleanUpstreamResponse on a fasthttp answer: the same headers go,
+// and the same Set-Cookie lines (fasthttp keeps each line as the upstream sent it and writes it
+// out unchanged).
+func cleanUpstreamResponseFast(rh *fasthttp.ResponseHeader) {
+	for _, n := range upstreamOwnedHeaders {
+		rh.Del(n)
+	}
+	var lines []string
+	for _, v := range rh.Cookies() {
+		lines = append(lines, string(v))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	kept := WithoutConsoleSetCookie(lines)
+	if len(kept) == len(lines) {
+		return
+	}
+	rh.DelAllCookies()
+	for _, l := range kept {
+		rh.Add("Set-Cookie", l)
+	}
+}

@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fastserve.go is the fasthttp engine's handler. Its hot path — route match, credential check against the in-memory
+// cache, header rewrite, forward over a pooled upstream connection, answer, request-log
+// enqueue and metrics — works on fasthttp's request and response in place and allocates a few
+// small objects per request. Two kinds of request take the slower net/http path through
+// fasthttpadaptor and the ReverseProxy forwarder after the same checks: WebSocket upgrades
+// (which need a tunnel) and routes with request validation (whose validator is a net/http
+// middleware).
+
+// FastHandler returns the gateway as a fasthttp handler.
+func (g *Gateway) FastHandler() fasthttp.RequestHandler { return g.serveFast }
+
+func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	g.metrics.inflight.Add(1)
+	snap := g.snap.Load()
+	// The state is the context of the key and session lookups and of the net/http path, which
+	// may hold it in goroutines after the request: so it is not pooled, and its parent is the
+	// server's base context, never the RequestCtx (which fasthttp reuses).
+	st := &reqState{Context: g.baseContext()}
+	in := &st.in
+	peer := peerOf(ctx)
+	st.client, st.trusted = peer, false
+	if len(g.cfg.TrustedProxies) > 0 && trusted(g.cfg.TrustedProxies, peer) {
+		st.trusted = true
+	}
+	h := &ctx.Request.Header
+	clientClose := h.ConnectionClose()
+	// One copy of the head: the request log keeps it, and every string parsed from it stays
+	// valid however the request is rewritten afterwards.
+	st.head = append([]byte(nil), h.RawHeaders()...)
+	st.requestID = st.ridBuf[:1]
+	if err := in.parseHead(h.Method(), h.RequestURI(), h.Protocol(), st.head, st.trusted); err != nil {
+		st.ridBuf[0] = g.newRequestID()
+		g.answerFast(ctx, st, snap, CodeMalformedRequest)
+		// Where this request ends is in doubt, so nothing after it is read.
+		ctx.SetConnectionClose()
+		g.finishFast(ctx, st, start)
+		return
+	}
+	if st.trusted {
+		st.client = clientFromXFF(in.xff, g.cfg.TrustedProxies, peer)
+	}
+	if len(in.requestID) == 1 && validRequestID(in.requestID[0]) {
+		st.ridBuf[0] = in.requestID[0]
+	} else {
+		st.ridBuf[0] = g.newRequestID()
+	}
+	if hosts := g.hosts.Load(); hosts != nil && !HostAllowed(in.host, *hosts) {
+		g.answerFast(ctx, st, snap, CodeUnknownHost)
+		g.finishFast(ctx, st, start)
+		return
+	}
+	st.originOK = snap.origins.Allows(in.origin)
+	if in.method == http.MethodOptions && in.origin != "" && in.acrMethod != "" {
+		g.preflightFast(ctx, st)
+		g.finishFast(ctx, st, start)
+		return
+	}
+	if in.badEscape || !CheckPath(in.rawPath) {
+		g.answerFast(ctx, st, snap, CodeInvalidPath)
+		g.finishFast(ctx, st, start)
+		return
+	}
+	rt, _, ok := snap.table.Match(in.path)
+	if !ok {
+		g.answerFast(ctx, st, snap, CodeNoRoute)
+		g.finishFast(ctx, st, start)
+		return
+	}
+	st.route, st.orgID = rt, rt.OrgID
+	if len(in.upgrade) > 0 {
+		st.websocket = len(in.upgrade) == 1 && strings.EqualFold(strings.TrimSpace(in.upgrade[0]), "websocket") &&
+			in.method == http.MethodGet
+	}
+	if rt.AuthRequired {
+		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
+			rawQuery: in.rawQuery, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
+				SessionAllowed(in.sessionHeaders(), in.host, st.originOK, rt.ConsoleSession)})
+		if code != "" {
+			g.answerFast(ctx, st, snap, code)
+			g.finishFast(ctx, st, start)
+			return
+		}
+	}
+	if rt.MaxBodyBytes > 0 && in.contentLength > rt.MaxBodyBytes {
+		g.answerFast(ctx, st, snap, CodePayloadTooLarge)
+		g.finishFast(ctx, st, start)
+		return
+	}
+	if st.keyID != "" {
+		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+	}
+	if st.websocket || rt.validate != nil {
+		// The slower path: the net/http forwarder, which finishes the request itself.
+		st.start = start
+		ctx.SetUserValue(stateKey{}, st)
+		g.slow(ctx)
+		return
+	}
+	g.forwardFast(ctx, st, snap, rt, clientClose)
+	if st.relay == nil {
+		g.finishFast(ctx, st, start)
+	} else {
+		st.start = start
+	}
+}
+
+// peerOf is the TCP peer's address.
+func peerOf(ctx *fasthttp.RequestCtx) netip.Addr {
+	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		if a, ok := netip.AddrFromSlice(ta.IP); ok {
+			return a.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// clientFromXFF is clientAddr's rule for a trusted peer: the rightmost X-Forwarded-For address
+// that is not itself a trusted proxy.
+func clientFromXFF(xff []string, proxies []netip.Prefix, peer netip.Addr) netip.Addr {
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return peer
+			}
+			a = a.Unmap()
+			if !trusted(proxies, a) {
+				return a
+			}
+		}
+	}
+	return peer
+}
+
+// commonHeaders sets what every answer carries: the request id, Vary: Origin, CORS for an
+// allowed origin and the rate-limit state.
+func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
+	rh.Set("X-Request-Id", st.requestID[0])
+	rh.Add("Vary", "Origin")
+	rh.Del("Access-Control-Allow-Origin")
+	rh.Del("Access-Control-Allow-Credentials")
+	rh.Del("Access-Control-Expose-Headers")
+	if st.originOK {
+		rh.Set("Access-Control-Allow-Origin", st.in.origin)
+		rh.Set("Access-Control-Allow-Credentials", "true")
+		rh.Set("Access-Control-Expose-Headers", hdrExpose[0])
+	}
+	if st.rated {
+		rh.Set("Ratelimit-Limit", strconv.Itoa(st.rate.Limit))
+		rh.Set("Ratelimit-Remaining", strconv.Itoa(st.rate.Remaining))
+		rh.Set("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(st.rate.Reset), 10))
+	}
+	if st.retryAfter > 0 {
+		rh.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(st.retryAfter), 1), 10))
+	}
+}
+
+// answerFast answers with the problem for code.
+func (g *Gateway) answerFast(ctx *fasthttp.RequestCtx, st *reqState, _ *snapshot, code Code) {
+	st.code = code
+	resp := &ctx.Response
+	resp.Reset()
+	writeProblemFast(resp, code)
+	commonHeaders(&resp.Header, st)
+	if st.in.contentLength > 0 || st.in.chunked {
+		lingerClose(ctx)
+	}
+}
+
+// lingerClose ends the connection of a request answered before its body was read: once the
+// answer is written the gateway stops sending and reads (and drops) what the client still
+// sends for a moment, so that the client reads the answer rather than a connection reset — as
+// net/http does. The connection is not reused: where the unread body ends is not worth finding.
+func lingerClose(ctx *fasthttp.RequestCtx) {
+	// Not ctx.SetConnectionClose: fasthttp closes such a connection at once, before a hijack
+	// handler could linger; the handler below closes it instead.
+	raw := ctx.Conn()
+	ctx.Hijack(func(c net.Conn) {
+		if cw, ok := raw.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		c.SetReadDeadline(time.Now().Add(lingerFor))
+		io.Copy(io.Discard, io.LimitReader(c, lingerMaxBytes))
+		c.Close()
+	})
+}
+
+// How long and how much lingerClose reads after an early answer.
+const (
+	lingerFor      = 2 * time.Second
+	lingerMaxBytes = 16 << 20
+)
+
+func (g *Gateway) preflightFast(ctx *fasthttp.RequestCtx, st *reqState) {
+	rh := &ctx.Response.Header
+	if !st.originOK {
+		st.code = CodeOriginNotAllowed
+		writeProblemFast(&ctx.Response, CodeOriginNotAllowed)
+		rh.Set("X-Request-Id", st.requestID[0])
+		rh.Set("Vary", hdrVaryPreflight[0])
+		return
+	}
+	rh.Set("X-Request-Id", st.requestID[0])
+	rh.Set("Vary", hdrVaryPreflight[0])
+	rh.Set("Access-Control-Allow-Origin", st.in.origin)
+	rh.Set("Access-Control-Allow-Credentials", "true")
+	rh.Set("Access-Control-Allow-Methods", hdrAllowMethods[0])
+	rh.Set("Access-Control-Allow-Headers", allowedHeaders(st.in.acrHeaders))
+	rh.Set("Access-Control-Max-Age", hdrMaxAge[0])
+	ctx.SetStatusCode(http.StatusNoContent)
+}
+
+// baseContext is the parent of every fast-path request's context: the running Server's, which
+// ends once it has drained (closing WebSocket tunnels), or the background.
+func (g *Gateway) baseContext() context.Context {
+	if c := g.base.Load(); c != nil {
+		return *c
+	}
+	return context.Background()
+}

@@ -1,0 +1,195 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// reqState is one request's state. It is also the request's context (it embeds the parent),
+// which lets Rewrite, ModifyResponse and the error handler find it without a second allocation.
+type reqState struct {
+	context.Context
+	rw        statusWriter
+	route     *route
+	requestID []string
+	client    netip.Addr
+	trusted   bool
+	cred      CredentialKind
+	keyID     string
+	keyName   string
+	userID    string
+	orgID     string
+	code      Code
+	status    int // overrides the written status (499)
+	websocket bool
+	upgraded  bool
+	body      *limitedBody
+
+	// The fasthttp engine's part of the state.
+	in         inbound
+	ridBuf     [1]string
+	start      time.Time
+	relay      *relay
+	head       []byte // the raw request head, kept for the request log
+	originOK   bool
+	rate       Decision
+	rated      bool
+	retryAfter time.Duration
+}
+
+type stateKey struct{}
+
+// Value returns the state itself for stateKey.
+func (s *reqState) Value(k any) any {
+	if k == (stateKey{}) {
+		return s
+	}
+	return s.Context.Value(k)
+}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
+
+// finish records the request in the metrics and the request log.
+func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
+	g.metrics.inflight.Add(-1)
+	p := recover()
+	status := st.rw.status
+	switch {
+	case st.status != 0:
+		status = st.status
+	case st.upgraded:
+		status = http.StatusSwitchingProtocols
+	case status == 0 && p != nil:
+		status = 499
+		if st.code == "" {
+			st.code = CodeClientClosed
+		}
+	case status == 0:
+		status = http.StatusOK
+	}
+	lat := time.Since(start)
+	rm := g.noRoute
+	var label string
+	if st.route != nil {
+		rm = st.route.metrics
+		label = st.route.Prefix
+	}
+	rm.observe(status, lat)
+	e := Entry{
+		Time:      g.cfg.Clock.Now(),
+		RequestID: st.requestID[0],
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Status:    status,
+		LatencyUS: lat.Microseconds(),
+		KeyID:     st.keyID,
+		KeyName:   st.keyName,
+		UserID:    st.userID,
+		OrgID:     st.orgID,
+		Route:     label,
+		ErrorCode: string(st.code),
+		raw:       r.Header,
+	}
+	if st.client.IsValid() {
+		e.ClientAddr = st.client.String()
+	}
+	g.requests.add(&e)
+	if g.log.Enabled(st.Context, slog.LevelDebug) {
+		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
+			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
+	}
+	if p != nil {
+		panic(p)
+	}
+}
+
+func validRequestID(s string) bool {
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Gateway) newRequestID() string {
+	var b [40]byte
+	n := copy(b[:], g.idPrefix)
+	return string(strconv.AppendUint(b[:n], g.idSeq.Add(1), 36))
+}
+
+// finishFast records the request in the metrics and the request log.
+func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
+	g.metrics.inflight.Add(-1)
+	status := ctx.Response.StatusCode()
+	if st.status != 0 {
+		status = st.status
+	}
+	lat := time.Since(start)
+	rm := g.noRoute
+	var label string
+	if st.route != nil {
+		rm = st.route.metrics
+		label = st.route.Prefix
+	}
+	rm.observe(status, lat)
+	e := Entry{
+		Time:      g.cfg.Clock.Now(),
+		RequestID: st.requestID[0],
+		Method:    methodString(st.in.method),
+		Path:      strings.Clone(st.in.path),
+		Status:    status,
+		LatencyUS: lat.Microseconds(),
+		KeyID:     st.keyID,
+		KeyName:   st.keyName,
+		UserID:    st.userID,
+		OrgID:     st.orgID,
+		Route:     label,
+		ErrorCode: string(st.code),
+		rawHead:   st.head,
+	}
+	if st.client.IsValid() {
+		e.ClientAddr = st.client.String()
+	}
+	g.requests.add(&e)
+	if g.log.Enabled(ctx, slog.LevelDebug) {
+		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
+			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
+	}
+}
+
+// methodString returns a constant for the common methods, so that the log does not keep a
+// copy of each.
+func methodString(m string) string {
+	switch m {
+	case "GET":
+		return http.MethodGet
+	case "POST":
+		return http.MethodPost
+	case "PUT":
+		return http.MethodPut
+	case "DELETE":
+		return http.MethodDelete
+	case "PATCH":
+		return http.MethodPatch
+	case "HEAD":
+		return http.MethodHead
+	case "OPTIONS":
+		return http.MethodOptions
+	}
+	return strings.Clone(m)
+}

@@ -1,0 +1,175 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/backend/routes"
+	"github.com/valyala/fasthttp"
+)
+
+type validatorEntry struct {
+	updated time.Time
+	source  string
+	handler http.Handler
+}
+
+// snapshot is everything a request reads that can change at runtime; it is swapped whole.
+type snapshot struct {
+	rev     int64
+	table   *routes.Table[*route]
+	origins *OriginList
+	timeout time.Duration
+}
+
+type route struct {
+	routes.Route
+	target   *url.URL
+	client   *fasthttp.HostClient // the fasthttp engine's pool for target
+	metrics  *routeMetrics
+	validate http.Handler // the proxy behind request validation, for routes that validate
+}
+
+// Reload reads routes and settings from the store and swaps them in.
+func (g *Gateway) Reload(ctx context.Context) error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	rev, err := g.cfg.Store.Revision(ctx)
+	if err != nil {
+		return fmt.Errorf("reload gateway: %w", err)
+	}
+	rs, err := g.cfg.Routes.List(ctx)
+	if err != nil {
+		return fmt.Errorf("reload gateway: %w", err)
+	}
+	set, err := g.cfg.Routes.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("reload gateway: %w", err)
+	}
+	prefixes := make([]string, 0, len(rs))
+	values := make([]*route, 0, len(rs))
+	live := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		live[r.ID] = true
+	}
+	for id := range g.validators {
+		if !live[id] {
+			delete(g.validators, id) // its route is gone: let its document go
+		}
+	}
+	for _, r := range rs {
+		u, err := url.Parse(r.Upstream)
+		if err != nil {
+			g.log.Warn("route skipped: bad upstream URL", "prefix", r.Prefix, "err", err)
+			continue
+		}
+		prefixes = append(prefixes, r.Prefix)
+		values = append(values, &route{Route: r, target: u, client: g.upstreams.client(u), metrics: g.metrics.forRoute(r.Prefix),
+			validate: g.validator(ctx, r)})
+	}
+	timeout := set.UpstreamTimeout
+	if g.cfg.UpstreamTimeout > 0 {
+		timeout = g.cfg.UpstreamTimeout
+	}
+	g.transport.setTimeout(timeout)
+	g.snap.Store(&snapshot{
+		rev:     rev,
+		table:   routes.NewTable(prefixes, values),
+		origins: NewOriginList(g.cfg.AllowedOrigins, set.AllowedOrigins),
+		timeout: timeout,
+	})
+	return nil
+}
+
+// validator returns the validating handler for a route that asks for validation, loading the
+// upstream document only when the route is new or changed.
+func (g *Gateway) validator(ctx context.Context, r routes.Route) http.Handler {
+	if !r.ValidateRequests || g.cfg.Validators == nil {
+		if r.ValidateRequests {
+			g.log.Warn("route asks for request validation but no validator is configured", "prefix", r.Prefix)
+		}
+		delete(g.validators, r.ID)
+		return nil
+	}
+	if e, ok := g.validators[r.ID]; ok && e.updated.Equal(r.UpdatedAt) && e.source == r.OpenAPISource {
+		return e.handler
+	}
+	mw, err := g.cfg.Validators.RequestValidator(ctx, r)
+	var h http.Handler
+	if err != nil {
+		g.log.Warn("request validation off for route: its OpenAPI document could not be used", "prefix", r.Prefix, "err", err)
+	} else {
+		h = mw(g.proxy)
+	}
+	g.validators[r.ID] = validatorEntry{updated: r.UpdatedAt, source: r.OpenAPISource, handler: h}
+	return h
+}
+
+// stripPrefix removes a route prefix from a URL path ("/api/x" → "/x", "/api" → "/").
+func stripPrefix(u *url.URL, prefix string) {
+	rest := strings.TrimPrefix(u.Path, prefix)
+	if rest == "" {
+		rest = "/"
+	}
+	u.Path = rest
+	if u.RawPath != "" {
+		if raw, ok := strings.CutPrefix(u.RawPath, prefix); ok {
+			if raw == "" {
+				raw = "/"
+			}
+			u.RawPath = raw
+		} else {
+			u.RawPath = ""
+		}
+	}
+}
+
+// upstreamURI is the request target sent upstream: the route's upstream path joined with the
+// request path (prefix stripped when the route says so), and the query without the key
+// parameter — what ReverseProxy's SetURL and the net/http path's rewrite produce.
+func upstreamURI(rt *route, in *inbound) string {
+	p := in.rawPath
+	if rt.StripPrefix && rt.Prefix != "/" {
+		if rest, ok := strings.CutPrefix(p, rt.Prefix); ok {
+			p = rest
+		} else {
+			u := url.URL{Path: strings.TrimPrefix(in.path, rt.Prefix)}
+			p = u.EscapedPath()
+		}
+		if p == "" {
+			p = "/"
+		}
+	}
+	base := rt.target.EscapedPath()
+	switch {
+	case base == "":
+	case strings.HasSuffix(base, "/") && strings.HasPrefix(p, "/"):
+		p = base + p[1:]
+	case !strings.HasSuffix(base, "/") && !strings.HasPrefix(p, "/"):
+		p = base + "/" + p
+	default:
+		p = base + p
+	}
+	if p == "" {
+		p = "/"
+	}
+	q := in.rawQuery
+	if rt.QueryKeyParam != "" {
+		q = withoutQueryParam(q, rt.QueryKeyParam)
+	}
+	if tq := rt.target.RawQuery; tq != "" {
+		if q == "" {
+			q = tq
+		} else {
+			q = tq + "&" + q
+		}
+	}
+	if q != "" {
+		return p + "?" + q
+	}
+	return p
+}

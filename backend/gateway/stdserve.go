@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// statusWriter records the status; Unwrap lets http.ResponseController reach Flush and Hijack.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ServeHTTP answers one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := g.snap.Load()
+	st := &reqState{Context: r.Context()}
+	st.rw.ResponseWriter = w
+	g.metrics.inflight.Add(1)
+	defer g.finish(st, r, start)
+
+	h := w.Header()
+	if id := r.Header["X-Request-Id"]; len(id) == 1 && validRequestID(id[0]) {
+		st.requestID = id
+	} else {
+		st.requestID = []string{g.newRequestID()}
+	}
+	h["X-Request-Id"] = st.requestID
+	h["Vary"] = hdrVaryOrigin
+	if hosts := g.hosts.Load(); hosts != nil && !HostAllowed(r.Host, *hosts) {
+		g.reject(st, CodeUnknownHost)
+		return
+	}
+
+	var origin string
+	if o := r.Header["Origin"]; len(o) > 0 {
+		origin = o[0]
+	}
+	originOK := snap.origins.Allows(origin)
+	if isPreflight(r) {
+		preflight(&st.rw, r, originOK)
+		return
+	}
+	if originOK {
+		h["Access-Control-Allow-Origin"] = []string{origin}
+		h["Access-Control-Allow-Credentials"] = hdrTrue
+		h["Access-Control-Expose-Headers"] = hdrExpose
+	}
+	st.client, st.trusted = clientAddr(r, g.cfg.TrustedProxies)
+	if !CheckPath(r.URL.EscapedPath()) {
+		g.reject(st, CodeInvalidPath)
+		return
+	}
+	rt, _, ok := snap.table.Match(r.URL.Path)
+	if !ok {
+		g.reject(st, CodeNoRoute)
+		return
+	}
+	st.route = rt
+	st.orgID = rt.OrgID
+
+	// Only WebSocket upgrades pass. Any other (h2c, …) is dropped here, so the request is
+	// served as plain HTTP/1.1 and the upstream never sees it; ModifyResponse refuses a 101 the
+	// gateway did not ask for.
+	if up := r.Header["Upgrade"]; len(up) > 0 {
+		if len(up) == 1 && strings.EqualFold(strings.TrimSpace(up[0]), "websocket") && r.Method == http.MethodGet {
+			st.websocket = true
+		} else {
+			delete(r.Header, "Upgrade")
+			delete(r.Header, "Http2-Settings")
+		}
+	}
+
+	if rt.AuthRequired {
+		code := g.authenticate(st, rt, presented{apiKey: r.Header["X-Api-Key"], authorization: r.Header["Authorization"],
+			cookie: r.Header["Cookie"], rawQuery: r.URL.RawQuery,
+			sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
+		setRateHeaders(h, st)
+		if code != "" {
+			g.reject(st, code)
+			return
+		}
+	}
+	if rt.MaxBodyBytes > 0 {
+		if r.ContentLength > rt.MaxBodyBytes {
+			g.reject(st, CodePayloadTooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
+			r.Body = st.body
+		}
+	}
+	if st.keyID != "" {
+		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+	}
+	if rt.validate != nil {
+		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))
+		return
+	}
+	g.proxy.ServeHTTP(&st.rw, r.WithContext(st))
+}
+
+func (g *Gateway) reject(st *reqState, code Code) {
+	st.code = code
+	writeProblem(&st.rw, code)
+}
+
+// serveSlow is the net/http path behind fasthttpadaptor: the request has passed the fast
+// engine's checks (st); the ReverseProxy forwarder tunnels a WebSocket upgrade or runs the
+// route's request validator before forwarding.
+func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
+	st := stateOf(r.Context())
+	st.rw.ResponseWriter = w
+	defer g.finish(st, r, st.start)
+	h := w.Header()
+	h["X-Request-Id"] = st.requestID
+	h["Vary"] = hdrVaryOrigin
+	if st.originOK {
+		h["Access-Control-Allow-Origin"] = []string{st.in.origin}
+		h["Access-Control-Allow-Credentials"] = hdrTrue
+		h["Access-Control-Expose-Headers"] = hdrExpose
+	}
+	setRateHeaders(h, st)
+	if !st.websocket {
+		delete(r.Header, "Upgrade")
+		delete(r.Header, "Http2-Settings")
+	}
+	rt := st.route
+	if rt.MaxBodyBytes > 0 && r.Body != nil && r.Body != http.NoBody {
+		st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
+		r.Body = st.body
+	}
+	if rt.validate != nil {
+		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))
+		return
+	}
+	g.proxy.ServeHTTP(&st.rw, r.WithContext(st))
+}
