@@ -125,3 +125,16 @@ func TestMetavariablesKept(t *testing.T) {
 		}
 	}
 }
+
+// TestHebrewMaqaf: Hebrew joins a prefix letter to a Latin word or a number with the maqaf
+// (U+05BE, ב־API, ל־10), never with an ASCII hyphen.
+func TestHebrewMaqaf(t *testing.T) {
+	bad := regexp.MustCompile(`\p{Hebrew}-[\p{Latin}\d` + fsi + `]`)
+	for id, forms := range catalogs(t)["he"] {
+		for cat, src := range forms {
+			if m := bad.FindAllString(src, -1); m != nil {
+				t.Errorf("he %q (%s): ASCII hyphen in %q, use the maqaf ־ (U+05BE): %s", id, cat, m, src)
+			}
+		}
+	}
+}
