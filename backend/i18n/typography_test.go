@@ -89,10 +89,14 @@ func TestRTLExamplesIsolated(t *testing.T) {
 // a line never starts with a lone "?" or "»".
 func TestFrenchTypography(t *testing.T) {
 	bad := regexp.MustCompile(`[ \t][?!;:»]|«[ \t]`)
+	missing := regexp.MustCompile(`[\p{L}\p{N})»][?!;]|«[^\x{202F}\x{00A0}]|[^\x{202F}\x{00A0}]»`)
 	for id, forms := range catalogs(t)["fr"] {
 		for cat, src := range forms {
 			if m := bad.FindAllString(src, -1); m != nil {
 				t.Errorf("fr %q (%s): ordinary space in %q, use U+202F (or U+00A0 before :): %s", id, cat, m, src)
+			}
+			if m := missing.FindAllString(src, -1); m != nil {
+				t.Errorf("fr %q (%s): no space in %q, put U+202F there: %s", id, cat, m, src)
 			}
 		}
 	}
