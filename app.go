@@ -5,17 +5,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/keygate/keygate/backend/audit"
-	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/cli"
-	"github.com/keygate/keygate/backend/config"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
-	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/openapi/documents"
-	"github.com/keygate/keygate/backend/orgs"
-	"github.com/keygate/keygate/backend/routes"
-	"github.com/keygate/keygate/backend/store"
 )
 
 // App is what the desktop window binds: each exported method is one console operation
@@ -26,13 +20,10 @@ type App struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	st     *store.Store
-	orgs   *orgs.Service
-	keys   *keys.Service
+	inst   *instance.Instance
 
-	console *console.Local  // runs the bound operations as the local user
-	handler http.Handler    // the console handler in desktop mode, for the asset server
-	gateway *gateway.Server // the in-process gateway, started from the window
+	console *console.Local // runs the bound operations as the local user
+	handler http.Handler   // the console handler in desktop mode, for the asset server
 	docs    *documents.Source
 }
 
@@ -46,45 +37,20 @@ func (a *App) startup(ctx context.Context) {
 	}
 }
 
+// open builds the instance in desktop mode, with an in-process gateway that the window starts
+// and stops, and the console's executor and handler over it.
 func (a *App) open() error {
-	dir, err := config.DataDir(a.dataDirFlag)
+	inst, err := instance.Open(a.ctx, instance.Options{DataDir: a.dataDirFlag, Desktop: true,
+		Gateway: &gateway.Config{AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
 	if err != nil {
 		return err
 	}
-	if a.st, err = store.Open(a.ctx, dir); err != nil {
+	a.inst = inst
+	if a.console, err = inst.Console.Local(); err != nil {
 		return err
 	}
-	a.orgs, a.keys = orgs.New(a.st, nil), keys.New(a.st)
-	if _, err := a.orgs.EnsureDefault(a.ctx); err != nil {
-		return err
-	}
-	go a.keys.Run(a.ctx)
-	return a.startConsole()
-}
-
-// startConsole builds the console in desktop mode over the open store, with an in-process
-// gateway that the window starts and stops.
-func (a *App) startConsole() error {
-	as, err := auth.New(a.st)
-	if err != nil {
-		return err
-	}
-	rs := routes.New(a.st, nil)
-	a.gateway, err = gateway.NewServer(a.ctx, gateway.Config{Store: a.st, Keys: a.keys, Routes: rs, Sessions: as,
-		AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}, Validators: documents.RequestValidators{}})
-	if err != nil {
-		return err
-	}
-	svc, err := console.New(console.Deps{Store: a.st, Keys: a.keys, Orgs: a.orgs, Auth: as, Audit: audit.New(a.st, nil),
-		Routes: rs, Gateway: a.gateway, Desktop: true})
-	if err != nil {
-		return err
-	}
-	if a.console, err = svc.Local(); err != nil {
-		return err
-	}
-	a.docs = &documents.Source{Routes: rs, Version: cli.Version, GatewayURL: a.gateway.URL}
-	a.handler = svc.Handler(console.HandlerOptions{Assets: assets, OpenAPI: a.docs})
+	a.docs = inst.Documents(cli.Version, nil)
+	a.handler = inst.Console.Handler(console.HandlerOptions{Assets: assets, OpenAPI: a.docs})
 	return nil
 }
 
@@ -92,14 +58,8 @@ func (a *App) shutdown(context.Context) {
 	if a.cancel != nil {
 		a.cancel()
 	}
-	if a.gateway != nil {
-		a.gateway.Stop(context.Background())
-	}
-	if a.keys != nil {
-		a.keys.FlushUsage(context.Background())
-	}
-	if a.st != nil {
-		a.st.Close()
+	if a.inst != nil {
+		a.inst.Close(context.Background())
 	}
 }
 

@@ -26,6 +26,8 @@ const (
 	MemberRole      = "member.role"
 	MemberRemove    = "member.remove"
 	UserCreate      = "user.create"
+	UserRemove      = "user.remove"
+	UserPassword    = "user.password"
 	RouteAdd        = "route.add"
 	RouteUpdate     = "route.update"
 	RouteRemove     = "route.remove"

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/cookies"
-	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
 )
@@ -207,32 +206,40 @@ func (s *Service) lookup(ctx context.Context, token string) (Session, bool, erro
 	return sess, false, nil
 }
 
-var _ gateway.SessionVerifier = (*Service)(nil)
+// SessionCheck is what a session cookie proves when it is used as a credential.
+type SessionCheck struct {
+	// Code is keys.CodeValid, or why not: keys.CodeNotFound or keys.CodeExpired.
+	Code   keys.Code
+	UserID string
+	// OrgIDs are the organizations the user belongs to, sorted.
+	OrgIDs []string
+}
 
 // VerifySession checks a session cookie's value for the gateway, which accepts a console
 // session as a credential (the docs viewer's "try it"). A live session answers keys.CodeValid
 // with the user and their organizations; an idle or too old one keys.CodeExpired; anything
 // else (unknown, logged out, garbage) keys.CodeNotFound. An error means the store failed.
-func (s *Service) VerifySession(ctx context.Context, cookieValue string) (gateway.SessionResult, error) {
+// The gateway's adapter is in backend/instance: auth does not depend on the gateway.
+func (s *Service) VerifySession(ctx context.Context, cookieValue string) (SessionCheck, error) {
 	sess, expired, err := s.lookup(ctx, cookieValue)
 	switch {
 	case errors.Is(err, ErrNoSession) && expired:
-		return gateway.SessionResult{Code: keys.CodeExpired}, nil
+		return SessionCheck{Code: keys.CodeExpired}, nil
 	case errors.Is(err, ErrNoSession):
-		return gateway.SessionResult{Code: keys.CodeNotFound}, nil
+		return SessionCheck{Code: keys.CodeNotFound}, nil
 	case err != nil:
-		return gateway.SessionResult{}, err
+		return SessionCheck{}, err
 	}
 	roles, err := s.Roles(ctx, sess.UserID)
 	if err != nil {
-		return gateway.SessionResult{}, err
+		return SessionCheck{}, err
 	}
 	orgIDs := make([]string, 0, len(roles))
 	for org := range roles {
 		orgIDs = append(orgIDs, org)
 	}
 	sort.Strings(orgIDs)
-	return gateway.SessionResult{Code: keys.CodeValid, UserID: sess.UserID, OrgIDs: orgIDs}, nil
+	return SessionCheck{Code: keys.CodeValid, UserID: sess.UserID, OrgIDs: orgIDs}, nil
 }
 
 // Logout revokes the session token names; an unknown token is not an error.

@@ -4,17 +4,18 @@ import (
 	"context"
 	"time"
 
-	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/console"
 )
 
 func runAudit(ctx context.Context, env *Env, args []string) error {
-	const usage = "audit list [--org ORG_ID] [--limit N] [--json]"
+	const usage = "audit list [--org ORG_ID] [--limit N] [--before ID] [--json]"
 	if len(args) == 0 || args[0] != "list" {
 		return usagef("usage: keygate %s", usage)
 	}
 	f := env.newFlags("audit list")
-	org := f.String("org", "", "only this organization's entries (default: all)")
+	org := f.String("org", "", "organization id (default: the first organization); entries of no organization are included")
 	limit := f.Int("limit", 100, "at most this many entries, newest first (1 to 500)")
+	before := f.Int64("before", 0, "only entries older than this entry id (the nextBefore of the previous page)")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args[1:])
 	if err != nil {
@@ -23,22 +24,15 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, usage); err != nil {
 		return err
 	}
-	if *limit < 1 || *limit > 500 {
-		return usagef("--limit must be between 1 and 500")
-	}
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	es, err := audit.New(st, nil).List(ctx, audit.Filter{OrgID: *org, Limit: *limit})
+	p, err := call[console.AuditPage](ctx, env, "ListAudit", console.ListAuditInput{Org: *org, Limit: *limit, Before: *before})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(env.Stdout, es)
+		return writeJSON(env.Stdout, p)
 	}
 	tw := env.Table("TIME", "ACTOR", "ORG", "ACTION", "TARGET", "DETAIL", "FROM")
-	for _, e := range es {
+	for _, e := range p.Entries {
 		actor := e.Actor
 		if e.ActorEmail != "" {
 			actor = e.ActorEmail

@@ -14,6 +14,8 @@ import (
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/config"
+	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -36,6 +38,8 @@ type Env struct {
 	Assets fs.FS
 
 	st       *store.Store
+	inst     *instance.Instance // opened by operations
+	ops      *console.Local
 	language string // resolved lazily from the environment; see lang
 }
 
@@ -57,15 +61,17 @@ type command struct {
 
 // commands is the one table of subcommands; each lives in its own file.
 var commands = []command{
-	{name: "keys", args: "create|list|get|revoke|verify …", summary: "create, list, inspect, revoke and verify API keys", run: runKeys},
-	{name: "orgs", args: "list|create NAME", summary: "list and create organizations", run: runOrgs},
+	{name: "keys", args: "create|list|get|rename|roll|revoke|verify …", summary: "create, list, inspect, rename, roll, revoke and verify API keys", run: runKeys},
+	{name: "orgs", args: "list|create|rename …", summary: "list, create and rename organizations", run: runOrgs},
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
 	{name: "openapi", args: "[--api console|gateway] [--out FILE]", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
 	{name: "serve", args: "[--listen ADDR] [--console-listen ADDR] [--upstream URL] [--demo] …", summary: "run the gateway and the web console", run: runServe},
-	{name: "routes", args: "list|add|remove …", summary: "list, add and remove gateway routes", run: runRoutes},
+	{name: "routes", args: "list|add|update|remove …", summary: "list, add, change and remove gateway routes", run: runRoutes},
+	{name: "gateway", args: "settings get|set …", summary: "show and change the gateway's settings", run: runGateway},
+	{name: "members", args: "list|add|role|remove …", summary: "list and manage the members of an organization", run: runMembers},
 	{name: "version", summary: "print the version", run: runVersion},
-	{name: "users", args: "add|list …", summary: "add console users (serve mode) and list members", run: runUsers},
+	{name: "users", args: "add|list|role|remove|passwd …", summary: "manage console accounts (serve mode): add, list, role, remove, password", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},
 }
 
@@ -132,10 +138,12 @@ func fail(env *Env, err error) int {
 	}
 }
 
-// sentence capitalizes nothing (errors are lowercase by convention) but ends with a period.
+// sentence capitalizes nothing (errors are lowercase by convention) but ends with a period,
+// unless it already ends as a sentence does in its language.
 func sentence(s string) string {
 	s = strings.TrimSpace(s)
-	if s == "" || strings.HasSuffix(s, ".") {
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "。") || strings.HasSuffix(s, "!") ||
+		strings.HasSuffix(s, "?") || strings.HasSuffix(s, "؟") {
 		return s
 	}
 	return s + "."
@@ -197,6 +205,11 @@ func (e *Env) Store(ctx context.Context) (*store.Store, error) {
 }
 
 func (e *Env) close() {
+	if e.inst != nil {
+		if err := e.inst.Close(context.Background()); err != nil {
+			fmt.Fprintf(e.Stderr, "keygate: warning: %v\n", err)
+		}
+	}
 	if e.st != nil {
 		e.st.Close()
 	}

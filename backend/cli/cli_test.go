@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/backend/cli"
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
@@ -54,9 +55,10 @@ func TestKeysCreateJSONShape(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	want := []string{"createdAt", "expiresAt", "id", "key", "name", "prefix", "start"}
+	// The console's CreateKey answer, field for field.
+	want := jsonKeys(t, mustJSON(t, keys.Created{}))
 	if got := jsonKeys(t, []byte(r.stdout)); !reflect.DeepEqual(got, want) {
-		t.Fatalf("create --json fields %v, want %v", got, want)
+		t.Fatalf("create --json fields %v, want CreateKey's %v", got, want)
 	}
 	var c struct{ Key, Start, CreatedAt string }
 	json.Unmarshal([]byte(r.stdout), &c)
@@ -74,20 +76,21 @@ func TestKeysListJSONNeverShowsSecret(t *testing.T) {
 	if l.code != 0 {
 		t.Fatalf("exit %d: %s", l.code, l.stderr)
 	}
-	var arr []json.RawMessage
-	if err := json.Unmarshal([]byte(l.stdout), &arr); err != nil || len(arr) != 1 {
+	// ListKeys' answer, with every page.
+	var page struct{ Keys []json.RawMessage }
+	if err := json.Unmarshal([]byte(l.stdout), &page); err != nil || len(page.Keys) != 1 {
 		t.Fatalf("list: %v %s", err, l.stdout)
 	}
-	want := []string{"createdAt", "expiresAt", "id", "lastUsedAt", "name", "prefix", "revokedAt", "start", "status"}
-	if got := jsonKeys(t, arr[0]); !reflect.DeepEqual(got, want) {
-		t.Fatalf("list fields %v, want %v", got, want)
+	want := jsonKeys(t, mustJSON(t, keys.Key{}))
+	if got := jsonKeys(t, page.Keys[0]); !reflect.DeepEqual(got, want) {
+		t.Fatalf("list fields %v, want ListKeys' %v", got, want)
 	}
 	if strings.Contains(l.stdout, c.Key) || strings.Contains(l.stdout, c.Key[3:20]) {
 		t.Fatal("list shows the secret")
 	}
 	empty := run(t, t.TempDir(), "", "keys", "list", "--json")
-	if strings.TrimSpace(empty.stdout) != "[]" {
-		t.Fatalf("empty list prints %q, want []", empty.stdout)
+	if !emptyKeyList(empty.stdout) {
+		t.Fatalf("empty list prints %q, want {\"keys\": []}", empty.stdout)
 	}
 }
 
@@ -124,13 +127,18 @@ func TestErrorsAreOneSentence(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"keys", "create", "--name", "   "}, 1, "name"},
+		// The console's problem details, as the operations answer them.
+		{[]string{"keys", "create", "--name", "   "}, 1, "Enter a name for the key."},
 		{[]string{"keys", "create", "--name", "x", "--expires", "2001-01-01"}, 1, "past"},
-		{[]string{"keys", "create", "--name", "x", "--expires", "soon"}, 1, "expiry"},
-		{[]string{"keys", "create", "--name", "x", "--org", "org_nope"}, 1, "org_nope"},
-		{[]string{"keys", "get", "key_nope"}, 1, "No key has the id key_nope"},
-		{[]string{"keys", "revoke", "key_nope"}, 1, "No key has the id key_nope"},
-		{[]string{"keys", "list", "--status", "sleeping"}, 1, "status"},
+		{[]string{"keys", "create", "--name", "x", "--expires", "soon"}, 1, "Choose never, 7d"},
+		{[]string{"keys", "create", "--name", "x", "--org", "org_nope"}, 1, "This organization does not exist."},
+		{[]string{"keys", "get", "key_nope"}, 1, "No API key with this id"},
+		{[]string{"keys", "revoke", "key_nope"}, 1, "No API key with this id"},
+		{[]string{"keys", "rename", "key_nope", "x"}, 1, "No API key with this id"},
+		{[]string{"keys", "roll", "key_nope"}, 1, "No API key with this id"},
+		{[]string{"keys", "list", "--status", "sleeping"}, 1, "Choose active, expired, revoked or all."},
+		{[]string{"routes", "remove", "/nope"}, 1, "No route has the prefix or id /nope."},
+		{[]string{"orgs", "rename", "org_nope", "x"}, 1, "This organization does not exist."},
 		{[]string{"keys", "get"}, 2, "usage"},
 		{[]string{"keys", "frobnicate"}, 2, "unknown"},
 		{[]string{"nope"}, 2, "unknown command"},
@@ -146,7 +154,7 @@ func TestErrorsAreOneSentence(t *testing.T) {
 		}
 	}
 	// Nothing was created by the failures.
-	if l := run(t, dir, "", "keys", "list", "--json"); strings.TrimSpace(l.stdout) != "[]" {
+	if l := run(t, dir, "", "keys", "list", "--json"); !emptyKeyList(l.stdout) {
 		t.Errorf("failed commands left keys: %s", l.stdout)
 	}
 }
@@ -154,8 +162,9 @@ func TestErrorsAreOneSentence(t *testing.T) {
 func TestOrgs(t *testing.T) {
 	dir := t.TempDir()
 	l := run(t, dir, "", "orgs", "list", "--json")
-	var list []struct{ ID, Name string }
-	if err := json.Unmarshal([]byte(l.stdout), &list); err != nil || len(list) != 1 || list[0].Name != "Default" || !strings.HasPrefix(list[0].ID, "org_") {
+	var orgs struct{ Orgs []struct{ ID, Name string } }
+	err := json.Unmarshal([]byte(l.stdout), &orgs)
+	if list := orgs.Orgs; err != nil || len(list) != 1 || list[0].Name != "Default" || !strings.HasPrefix(list[0].ID, "org_") {
 		t.Fatalf("first run: %v %s", err, l.stdout)
 	}
 	c := run(t, dir, "", "orgs", "create", "Acme", "--json")
@@ -170,6 +179,11 @@ func TestOrgs(t *testing.T) {
 	}
 	if d := run(t, dir, "", "keys", "list", "--json"); strings.Contains(d.stdout, "acme key") {
 		t.Fatal("the default organization lists another organization's key")
+	}
+	rn := run(t, dir, "", "orgs", "rename", o.ID, "Acme Corp", "--json")
+	json.Unmarshal([]byte(rn.stdout), &o)
+	if rn.code != 0 || o.Name != "Acme Corp" {
+		t.Fatalf("rename: %+v", rn)
 	}
 }
 
@@ -202,7 +216,7 @@ func TestHelpAndErrorsFollowKeygateLang(t *testing.T) {
 	}
 	t.Setenv("KEYGATE_LANG", "ja")
 	r = run(t, t.TempDir(), "", "keys", "create", "--name", " ")
-	if r.code != 1 || !strings.Contains(r.stderr, "キー名") {
+	if r.code != 1 || !strings.Contains(r.stderr, "キーの名前を入力してください。") || strings.Contains(r.stderr, "。.") {
 		t.Fatalf("Japanese error: %q", r.stderr)
 	}
 	t.Setenv("KEYGATE_LANG", "")
@@ -221,11 +235,15 @@ func TestManagementActionsAreAudited(t *testing.T) {
 	json.Unmarshal([]byte(r.stdout), &c)
 	run(t, dir, "", "keys", "revoke", c.ID, "--reason", "done")
 	run(t, dir, "", "keys", "revoke", c.ID) // idempotent: no second entry
-	run(t, dir, "", "orgs", "create", "Acme")
+	org := run(t, dir, "", "orgs", "create", "Acme", "--json")
+	var o struct{ ID string }
+	json.Unmarshal([]byte(org.stdout), &o)
 	a := run(t, dir, "", "audit", "list", "--json")
-	if a.code != 0 {
-		t.Fatalf("audit list: %+v", a)
+	b := run(t, dir, "", "audit", "list", "--org", o.ID, "--json")
+	if a.code != 0 || b.code != 0 {
+		t.Fatalf("audit list: %+v %+v", a, b)
 	}
+	a.stdout += b.stdout
 	for action, want := range map[string]int{"key.create": 1, "key.revoke": 1, "org.create": 1} {
 		if got := strings.Count(a.stdout, `"`+action+`"`); got != want {
 			t.Errorf("%s recorded %d times, want %d:\n%s", action, got, want, a.stdout)
@@ -233,6 +251,9 @@ func TestManagementActionsAreAudited(t *testing.T) {
 	}
 	if strings.Contains(a.stdout, c.Key) {
 		t.Error("the audit log holds a secret")
+	}
+	if strings.Count(a.stdout, `"actor": "cli"`) != 3 {
+		t.Errorf("the CLI's entries do not all name the actor cli:\n%s", a.stdout)
 	}
 }
 
@@ -258,4 +279,19 @@ func TestCommandHelpFollowsKeygateLang(t *testing.T) {
 	if !strings.Contains(r.stderr, "display name") || strings.Contains(r.stderr, "Name des Schlüssels") {
 		t.Fatalf("users add --help borrowed the key name's text: %q", r.stderr)
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// emptyKeyList reports whether out is ListKeys' answer with no key.
+func emptyKeyList(out string) bool {
+	var page struct{ Keys []json.RawMessage }
+	return json.Unmarshal([]byte(out), &page) == nil && page.Keys != nil && len(page.Keys) == 0
 }

@@ -5,21 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/orgs"
 )
 
-const keysUsage = `keys create --name NAME [--expires never|7d|30d|60d|90d|1y|YYYY-MM-DD] [--org ORG_ID] [--json]
+const keysUsage = `keys create --name NAME [--expires never|7d|30d|60d|90d|1y|YYYY-MM-DD] [--rate-limit N] [--rate-window 60]
+                   [--org ORG_ID] [--json]
        keygate keys list [--status active|expired|revoked|all] [--org ORG_ID] [--json]
        keygate keys get ID [--json]
-       keygate keys revoke ID [--reason TEXT]
+       keygate keys rename ID NAME [--json]
+       keygate keys roll ID [--grace 24h] [--json]
+       keygate keys revoke ID [--reason TEXT] [--json]
        keygate keys verify    (reads the key from stdin; exit 0 when valid, 1 when not)`
 
 func runKeys(ctx context.Context, env *Env, args []string) error {
@@ -33,6 +36,10 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		return keysList(ctx, env, args[1:])
 	case "get":
 		return keysGet(ctx, env, args[1:])
+	case "rename":
+		return keysRename(ctx, env, args[1:])
+	case "roll":
+		return keysRoll(ctx, env, args[1:])
 	case "revoke":
 		return keysRevoke(ctx, env, args[1:])
 	case "verify":
@@ -41,40 +48,12 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 	return usagef("unknown keys command %q; usage: keygate %s", args[0], keysUsage)
 }
 
-// createdJSON is the shape `keys create --json` prints (and the console API returns).
-type createdJSON struct {
-	ID        string  `json:"id"`
-	Key       string  `json:"key"`
-	Name      string  `json:"name"`
-	Start     string  `json:"start"`
-	Prefix    string  `json:"prefix"`
-	CreatedAt string  `json:"createdAt"`
-	ExpiresAt *string `json:"expiresAt"`
-}
-
-// keyJSON is the shape `keys list --json` prints per key: never a hash or a secret.
-type keyJSON struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Start      string  `json:"start"`
-	Prefix     string  `json:"prefix"`
-	Status     string  `json:"status"`
-	CreatedAt  string  `json:"createdAt"`
-	ExpiresAt  *string `json:"expiresAt"`
-	LastUsedAt *string `json:"lastUsedAt"`
-	RevokedAt  *string `json:"revokedAt"`
-}
-
-func toKeyJSON(k keys.Key) keyJSON {
-	return keyJSON{ID: k.ID, Name: k.Name, Start: k.Start, Prefix: k.Prefix, Status: string(k.Status),
-		CreatedAt: rfc3339(k.CreatedAt), ExpiresAt: rfc3339p(k.ExpiresAt), LastUsedAt: rfc3339p(k.LastUsedAt),
-		RevokedAt: rfc3339p(k.RevokedAt)}
-}
-
 func keysCreate(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("keys create")
 	name := f.String("name", "", "key name, 1 to 64 characters (required)")
 	expires := f.String("expires", "never", "never, 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of that day, UTC)")
+	rateLimit := f.Int("rate-limit", 0, "requests allowed per rate window (0: no limit)")
+	rateWindow := f.Int("rate-window", 0, "the rate window in seconds (default 60)")
 	org := f.String("org", "", "organization id (default: the first organization)")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
@@ -84,20 +63,21 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, "keys create --name NAME [--expires 30d] [--org ORG_ID] [--json]"); err != nil {
 		return err
 	}
-	svc, orgID, err := env.keysAndOrg(ctx, *org)
+	c, err := call[keys.Created](ctx, env, "CreateKey", console.CreateKeyInput{Org: *org, Name: *name, Expires: *expires,
+		RateLimit: *rateLimit, RateWindowSeconds: *rateWindow})
 	if err != nil {
 		return err
 	}
-	c, err := svc.Create(ctx, keys.CreateParams{OrgID: orgID, Name: *name, Expires: *expires, CreatedBy: "cli"})
-	if err != nil {
-		return err // keys.Create says "create key: …" itself
-	}
-	env.record(ctx, audit.Entry{OrgID: orgID, Action: audit.KeyCreate, Target: c.ID, Detail: c.Name})
 	if *asJSON {
-		return writeJSON(env.Stdout, createdJSON{ID: c.ID, Key: c.Key, Name: c.Name, Start: c.Start, Prefix: c.Prefix,
-			CreatedAt: rfc3339(c.CreatedAt), ExpiresAt: rfc3339p(c.ExpiresAt)})
+		return writeJSON(env.Stdout, c)
 	}
-	fmt.Fprintln(env.Stdout, env.t("cli.keys.created", map[string]any{"Name": strconv.Quote(c.Name), "ID": c.ID, "Org": orgID}))
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.created", map[string]any{"Name": strconv.Quote(c.Name), "ID": c.ID, "Org": c.OrgID}))
+	printSecret(env, c)
+	return nil
+}
+
+// printSecret shows a new secret once, with its expiry.
+func printSecret(env *Env, c keys.Created) {
 	if c.ExpiresAt == nil {
 		fmt.Fprintln(env.Stdout, env.t("cli.keys.expires_never", nil))
 	} else {
@@ -105,7 +85,6 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "\n    %s\n\n", c.Key)
 	fmt.Fprintln(env.Stdout, env.t("cli.keys.copy_now", nil))
-	return nil
 }
 
 func keysList(ctx context.Context, env *Env, args []string) error {
@@ -120,47 +99,64 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, "keys list [--status active|expired|revoked|all] [--json]"); err != nil {
 		return err
 	}
-	svc, orgID, err := env.keysAndOrg(ctx, *org)
-	if err != nil {
-		return err
-	}
-	var all []keys.Key
-	cursor := ""
+	// Every page, so the list is complete; --json prints ListKeys' answer with all of them.
+	all := keys.Page{Keys: []keys.Key{}}
+	in := console.ListKeysInput{Org: *org, Status: *status, Limit: 500}
 	for {
-		p, err := svc.List(ctx, keys.ListParams{OrgID: orgID, Status: keys.Status(*status), Limit: 500, Cursor: cursor})
+		p, err := call[keys.Page](ctx, env, "ListKeys", in)
 		if err != nil {
-			return fmt.Errorf("list keys: %w", err)
+			return err
 		}
-		all = append(all, p.Keys...)
+		all.Keys = append(all.Keys, p.Keys...)
 		if p.NextCursor == "" {
 			break
 		}
-		cursor = p.NextCursor
+		in.Cursor = p.NextCursor
 	}
 	if *asJSON {
-		out := make([]keyJSON, 0, len(all))
-		for _, k := range all {
-			out = append(out, toKeyJSON(k))
-		}
-		return writeJSON(env.Stdout, out)
+		return writeJSON(env.Stdout, all)
 	}
-	if len(all) == 0 {
+	if len(all.Keys) == 0 {
 		fmt.Fprintln(env.Stdout, env.t("cli.keys.none", nil))
 		return nil
 	}
 	tw := env.Table(env.t("cli.keys.col.id", nil), env.t("cli.keys.col.name", nil), env.t("cli.keys.col.start", nil),
 		env.t("cli.keys.col.status", nil), env.t("cli.keys.col.created", nil), env.t("cli.keys.col.expires", nil),
 		env.t("cli.keys.col.last_used", nil))
-	for _, k := range all {
+	for _, k := range all.Keys {
 		tw.Row(k.ID, k.Name, k.Start+"…", string(k.Status), k.CreatedAt.Format(time.DateOnly),
 			orDash(k.ExpiresAt, env.t("cli.never", nil)), orDash(k.LastUsedAt, "-"))
 	}
 	return tw.Flush()
 }
 
-func keysGet(ctx context.Context, env *Env, args []string) error {
-	f := env.newFlags("keys get")
+// keyFlags are the flags of the commands about one key. A key id names one key in the whole
+// instance, so --org is only needed to insist on an organization.
+func keyFlags(env *Env, name string) (*flag.FlagSet, *string, *bool) {
+	f := env.newFlags(name)
+	org := f.String("org", "", "organization id (default: the key's own)")
 	asJSON := f.Bool("json", false, "print JSON")
+	return f, org, asJSON
+}
+
+// keyOrg is the organization to name in a key operation: the one given, else the key's own
+// (looked up, so that `keys get ID` works for a key of any organization, as the desktop user
+// may). An unknown key leaves it empty and the operation answers NOT_FOUND.
+func keyOrg(ctx context.Context, env *Env, id, org string) string {
+	if org != "" {
+		return org
+	}
+	if _, err := env.operations(ctx); err != nil {
+		return ""
+	}
+	if k, err := env.inst.Keys.Get(ctx, "", id); err == nil {
+		return k.OrgID
+	}
+	return ""
+}
+
+func keysGet(ctx context.Context, env *Env, args []string) error {
+	f, org, asJSON := keyFlags(env, "keys get")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
@@ -168,16 +164,12 @@ func keysGet(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 1, "keys get ID [--json]"); err != nil {
 		return err
 	}
-	svc, err := env.keys(ctx)
+	k, err := call[keys.Key](ctx, env, "GetKey", console.KeyInput{ID: pos[0], Org: keyOrg(ctx, env, pos[0], *org)})
 	if err != nil {
 		return err
 	}
-	k, err := svc.Get(ctx, "", pos[0])
-	if err != nil {
-		return about(pos[0], err)
-	}
 	if *asJSON {
-		return writeJSON(env.Stdout, toKeyJSON(k))
+		return writeJSON(env.Stdout, k)
 	}
 	never := env.t("cli.never", nil)
 	tw := env.Table()
@@ -190,36 +182,77 @@ func keysGet(ctx context.Context, env *Env, args []string) error {
 	tw.Row(env.t("cli.keys.field.expires", nil), orDash(k.ExpiresAt, never))
 	tw.Row(env.t("cli.keys.field.last_used", nil), orDash(k.LastUsedAt, never))
 	tw.Row(env.t("cli.keys.field.requests", nil), strconv.FormatInt(k.UsageCount, 10))
+	if k.RateLimit > 0 {
+		tw.Row(env.t("cli.keys.field.rate_limit", nil), strconv.Itoa(k.RateLimit))
+	}
 	if k.RevokedAt != nil {
 		tw.Row(env.t("cli.keys.field.revoked", nil), strings.TrimSpace(rfc3339(*k.RevokedAt)+" "+k.RevokeReason))
 	}
 	return tw.Flush()
 }
 
+func keysRename(ctx context.Context, env *Env, args []string) error {
+	f, org, asJSON := keyFlags(env, "keys rename")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 2, "keys rename ID NAME [--json]"); err != nil {
+		return err
+	}
+	k, err := call[keys.Key](ctx, env, "RenameKey", console.RenameKeyInput{ID: pos[0], Name: pos[1], Org: keyOrg(ctx, env, pos[0], *org)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, k)
+	}
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.renamed", map[string]any{"Name": strconv.Quote(k.Name), "ID": k.ID}))
+	return nil
+}
+
+func keysRoll(ctx context.Context, env *Env, args []string) error {
+	f, org, asJSON := keyFlags(env, "keys roll")
+	grace := f.Duration("grace", 24*time.Hour, "how long the old secret keeps working (0 to 720h)")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "keys roll ID [--grace 24h] [--json]"); err != nil {
+		return err
+	}
+	if *grace%time.Second != 0 {
+		return usagef("--grace must be a whole number of seconds")
+	}
+	secs := int(grace.Seconds())
+	c, err := call[keys.Created](ctx, env, "RollKey", console.RollKeyInput{ID: pos[0], GraceSeconds: &secs, Org: keyOrg(ctx, env, pos[0], *org)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, c)
+	}
+	fmt.Fprintln(env.Stdout, env.t("cli.keys.rolled", map[string]any{"Name": strconv.Quote(c.Name), "ID": c.ID, "Grace": grace.String()}))
+	printSecret(env, c)
+	return nil
+}
+
 func keysRevoke(ctx context.Context, env *Env, args []string) error {
-	f := env.newFlags("keys revoke")
+	f, org, asJSON := keyFlags(env, "keys revoke")
 	reason := f.String("reason", "", "why the key is revoked (kept in the audit trail)")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "keys revoke ID [--reason TEXT]"); err != nil {
+	if err := wantArgs(pos, 1, "keys revoke ID [--reason TEXT] [--json]"); err != nil {
 		return err
 	}
-	svc, err := env.keys(ctx)
+	k, err := call[keys.Key](ctx, env, "RevokeKey", console.RevokeKeyInput{ID: pos[0], Reason: *reason, Org: keyOrg(ctx, env, pos[0], *org)})
 	if err != nil {
 		return err
 	}
-	before, err := svc.Get(ctx, "", pos[0])
-	if err != nil {
-		return about(pos[0], err)
-	}
-	k, err := svc.Revoke(ctx, "", pos[0], *reason)
-	if err != nil {
-		return about(pos[0], err)
-	}
-	if before.RevokedAt == nil {
-		env.record(ctx, audit.Entry{OrgID: k.OrgID, Action: audit.KeyRevoke, Target: k.ID, Detail: k.RevokeReason})
+	if *asJSON {
+		return writeJSON(env.Stdout, k)
 	}
 	fmt.Fprintln(env.Stdout, env.t("cli.keys.revoked", map[string]any{"Name": strconv.Quote(k.Name), "ID": k.ID, "Time": rfc3339(*k.RevokedAt)}))
 	return nil
@@ -279,26 +312,6 @@ func (e *Env) keys(ctx context.Context) (*keys.Service, error) {
 		return nil, err
 	}
 	return keys.New(st), nil
-}
-
-// keysAndOrg returns the key service and the organization to act in: the given one (checked)
-// or the first, created on first run.
-func (e *Env) keysAndOrg(ctx context.Context, orgID string) (*keys.Service, string, error) {
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	os := orgs.New(st, nil)
-	if orgID == "" {
-		o, err := os.EnsureDefault(ctx)
-		if err != nil {
-			return nil, "", err
-		}
-		orgID = o.ID
-	} else if _, err := os.Get(ctx, orgID); err != nil {
-		return nil, "", about(orgID, err)
-	}
-	return keys.New(st), orgID, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

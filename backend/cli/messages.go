@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -86,9 +88,14 @@ var errorMessages = []struct {
 	{orgs.ErrNotFound, "cli.error.org_not_found"},
 	{orgs.ErrInvalidName, "cli.error.org_name"},
 	{errBackupPostgres, "cli.error.backup_postgres"},
+	{routes.ErrNotFound, "cli.error.route_not_found"},
 }
 
 func (e *Env) describe(err error) string {
+	var pe *console.ProblemError
+	if errors.As(err, &pe) {
+		return describeProblem(pe)
+	}
 	var data map[string]any
 	var s subjectError
 	if errors.As(err, &s) {

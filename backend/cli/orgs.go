@@ -3,16 +3,19 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
-	"github.com/keygate/keygate/backend/audit"
-	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/console"
 )
 
+const orgsUsage = `orgs list [--json]
+       keygate orgs create NAME [--json]
+       keygate orgs rename ORG_ID NAME [--json]`
+
 func runOrgs(ctx context.Context, env *Env, args []string) error {
-	const usage = "orgs list [--json] | keygate orgs create NAME [--json]"
 	if len(args) == 0 {
-		return usagef("usage: keygate %s", usage)
+		return usagef("usage: keygate %s", orgsUsage)
 	}
 	f := env.newFlags("orgs " + args[0])
 	asJSON := f.Bool("json", false, "print JSON")
@@ -20,20 +23,16 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	svc := orgs.New(st, nil)
+	var (
+		o    console.OrgView
+		done string
+	)
 	switch args[0] {
 	case "list":
 		if err := wantArgs(pos, 0, "orgs list [--json]"); err != nil {
 			return err
 		}
-		if _, err := svc.EnsureDefault(ctx); err != nil {
-			return err
-		}
-		list, err := svc.List(ctx)
+		list, err := call[console.OrgList](ctx, env, "ListOrgs", console.NoInput{})
 		if err != nil {
 			return err
 		}
@@ -42,7 +41,7 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		}
 		tw := env.Table(env.t("cli.keys.col.id", nil), env.t("cli.keys.col.name", nil), env.t("cli.orgs.col.key_prefix", nil),
 			env.t("cli.keys.col.created", nil))
-		for _, o := range list {
+		for _, o := range list.Orgs {
 			tw.Row(o.ID, o.Name, o.KeyPrefix, o.CreatedAt.Format(time.DateOnly))
 		}
 		return tw.Flush()
@@ -50,19 +49,24 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		if err := wantArgs(pos, 1, "orgs create NAME [--json]"); err != nil {
 			return err
 		}
-		if _, err := svc.EnsureDefault(ctx); err != nil {
+		if o, err = call[console.OrgView](ctx, env, "CreateOrg", console.CreateOrgInput{Name: pos[0]}); err != nil {
 			return err
 		}
-		o, err := svc.Create(ctx, pos[0])
-		if err != nil {
-			return fmt.Errorf("create organization: %w", err)
+		done = "cli.orgs.created"
+	case "rename":
+		if err := wantArgs(pos, 2, "orgs rename ORG_ID NAME [--json]"); err != nil {
+			return err
 		}
-		env.record(ctx, audit.Entry{OrgID: o.ID, Action: audit.OrgCreate, Target: o.ID, Detail: o.Name})
-		if *asJSON {
-			return writeJSON(env.Stdout, o)
+		if o, err = call[console.OrgView](ctx, env, "RenameOrg", console.RenameOrgInput{Org: pos[0], Name: pos[1]}); err != nil {
+			return err
 		}
-		fmt.Fprintf(env.Stdout, "Created organization %q (%s).\n", o.Name, o.ID)
-		return nil
+		done = "cli.orgs.renamed"
+	default:
+		return usagef("unknown orgs command %q; usage: keygate %s", args[0], orgsUsage)
 	}
-	return usagef("unknown orgs command %q; usage: keygate %s", args[0], usage)
+	if *asJSON {
+		return writeJSON(env.Stdout, o)
+	}
+	fmt.Fprintln(env.Stdout, env.t(done, map[string]any{"Name": strconv.Quote(o.Name), "ID": o.ID}))
+	return nil
 }

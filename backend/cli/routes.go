@@ -2,18 +2,19 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"strings"
 
-	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/routes"
 )
 
 const routesUsage = `routes list [--json]
        keygate routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL]
-                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session]
-       keygate routes remove PREFIX`
+                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--json]
+       keygate routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [the flags of add] [--json]
+       keygate routes remove PREFIX_OR_ID [--json]`
 
 // runRoutes manages the gateway's routes; a running server picks changes up within a second.
 func runRoutes(ctx context.Context, env *Env, args []string) error {
@@ -25,6 +26,8 @@ func runRoutes(ctx context.Context, env *Env, args []string) error {
 		return routesList(ctx, env, args[1:])
 	case "add":
 		return routesAdd(ctx, env, args[1:])
+	case "update":
+		return routesUpdate(ctx, env, args[1:])
 	case "remove":
 		return routesRemove(ctx, env, args[1:])
 	}
@@ -41,25 +44,19 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, "routes list [--json]"); err != nil {
 		return err
 	}
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	rs, err := routes.New(st, nil).List(ctx)
+	list, err := call[console.RouteList](ctx, env, "ListRoutes", console.NoInput{})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return writeJSON(env.Stdout, list)
 	}
-	if len(rs) == 0 {
+	if len(list.Routes) == 0 {
 		fmt.Fprintln(env.Stdout, "No routes. Add one with: keygate routes add / http://127.0.0.1:9000")
 		return nil
 	}
 	tw := env.Table("PREFIX", "UPSTREAM", "AUTH", "STRIP", "ORG", "OPTIONS")
-	for _, r := range rs {
+	for _, r := range list.Routes {
 		auth := "key"
 		if !r.AuthRequired {
 			auth = "public"
@@ -96,18 +93,65 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// routeFlags are a route's settings as flags, shared by add and update.
+type routeFlags struct {
+	strip, public, validate *bool
+	consoleSession          *bool
+	org, openapi, queryKey  *string
+	maxBody                 *int64
+	asJSON                  *bool
+}
+
+func newRouteFlags(f *flag.FlagSet) routeFlags {
+	return routeFlags{
+		strip:    f.Bool("strip-prefix", false, "remove the route prefix before forwarding"),
+		org:      f.String("org", "", "only keys of this organization may use the route (default: any)"),
+		openapi:  f.String("openapi", "", "the upstream's OpenAPI document: a file path or URL"),
+		public:   f.Bool("public", false, "no key needed on this route"),
+		queryKey: f.String("query-key", "", "also accept the key in this query parameter (off by default: URLs leak into logs)"),
+		maxBody:  f.Int64("max-body", 0, "largest request body in bytes (0: no limit)"),
+		validate: f.Bool("validate", false, "check requests against the OpenAPI document"),
+		consoleSession: f.Bool("console-session", false,
+			"let pages served through the gateway call this route with the signed-in console session"),
+		asJSON: f.Bool("json", false, "print JSON"),
+	}
+}
+
+// apply sets the fields whose flags were given (all of them for a new route).
+func (rf routeFlags) apply(f *flag.FlagSet, in *console.RouteInput, all bool) {
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if all || set["strip-prefix"] {
+		in.StripPrefix = *rf.strip
+	}
+	if all || set["org"] {
+		in.OrgID = *rf.org
+	}
+	if all || set["openapi"] {
+		in.OpenAPISource = *rf.openapi
+	}
+	if all || set["public"] {
+		auth := !*rf.public
+		in.AuthRequired = &auth
+	}
+	if all || set["query-key"] {
+		in.QueryKeyParam = *rf.queryKey
+	}
+	if all || set["max-body"] {
+		in.MaxBodyBytes = *rf.maxBody
+	}
+	if all || set["validate"] {
+		in.ValidateRequests = *rf.validate
+	}
+	if all || set["console-session"] {
+		in.ConsoleSession = *rf.consoleSession
+	}
+}
+
 func routesAdd(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session]"
+	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--json]"
 	f := env.newFlags("routes add")
-	strip := f.Bool("strip-prefix", false, "remove the route prefix before forwarding")
-	org := f.String("org", "", "only keys of this organization may use the route (default: any)")
-	oas := f.String("openapi", "", "the upstream's OpenAPI document: a file path or URL")
-	public := f.Bool("public", false, "no key needed on this route")
-	queryKey := f.String("query-key", "", "also accept the key in this query parameter (off by default: URLs leak into logs)")
-	maxBody := f.Int64("max-body", 0, "largest request body in bytes (0: no limit)")
-	validate := f.Bool("validate", false, "check requests against the OpenAPI document")
-	consoleSession := f.Bool("console-session", false, "let pages served through the gateway call this route with the signed-in console session")
-	asJSON := f.Bool("json", false, "print JSON")
+	rf := newRouteFlags(f)
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
@@ -115,47 +159,97 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 2, usage); err != nil {
 		return err
 	}
-	st, err := env.Store(ctx)
+	in := console.RouteInput{Prefix: pos[0], Upstream: pos[1]}
+	rf.apply(f, &in, true)
+	r, err := call[routes.Route](ctx, env, "AddRoute", in)
 	if err != nil {
 		return err
 	}
-	auth := !*public
-	r, err := routes.New(st, nil).Add(ctx, routes.Params{Prefix: pos[0], Upstream: pos[1], StripPrefix: *strip, OrgID: *org,
-		OpenAPISource: *oas, AuthRequired: &auth, QueryKeyParam: *queryKey, MaxBodyBytes: *maxBody, ValidateRequests: *validate,
-		ConsoleSession: *consoleSession})
-	if err != nil {
-		return err
-	}
-	env.record(ctx, audit.Entry{OrgID: r.OrgID, Action: audit.RouteAdd, Target: r.ID, Detail: r.Prefix + " → " + r.Upstream})
-	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(r)
+	if *rf.asJSON {
+		return writeJSON(env.Stdout, r)
 	}
 	fmt.Fprintf(env.Stdout, "Added route %s → %s (%s). A running server uses it within a second.\n", r.Prefix, r.Upstream, r.ID)
 	return nil
 }
 
-func routesRemove(ctx context.Context, env *Env, args []string) error {
-	f := env.newFlags("routes remove")
+func routesUpdate(ctx context.Context, env *Env, args []string) error {
+	const usage = "routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [--strip-prefix=false] [--org ORG_ID] [--openapi FILE_OR_URL] [--public=false] [--query-key PARAM] [--max-body BYTES] [--validate=false] [--json]"
+	f := env.newFlags("routes update")
+	prefix := f.String("prefix", "", "the route's new prefix")
+	upstream := f.String("upstream", "", "the route's new upstream URL")
+	rf := newRouteFlags(f)
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "routes remove PREFIX"); err != nil {
+	if err := wantArgs(pos, 1, usage); err != nil {
 		return err
 	}
-	st, err := env.Store(ctx)
+	cur, err := findRoute(ctx, env, pos[0])
 	if err != nil {
 		return err
 	}
-	rs := routes.New(st, nil)
-	r, err := rs.GetByPrefix(ctx, pos[0])
-	if err == nil {
-		err = rs.Remove(ctx, r.ID)
+	// The operation replaces every setting: start from the route as it is.
+	auth := cur.AuthRequired
+	in := console.RouteInput{Prefix: cur.Prefix, Upstream: cur.Upstream, StripPrefix: cur.StripPrefix, OrgID: cur.OrgID,
+		OpenAPISource: cur.OpenAPISource, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession}
+	if *prefix != "" {
+		in.Prefix = *prefix
 	}
+	if *upstream != "" {
+		in.Upstream = *upstream
+	}
+	rf.apply(f, &in, false)
+	r, err := call[routes.Route](ctx, env, "UpdateRoute", console.UpdateRouteInput{ID: cur.ID, Prefix: in.Prefix,
+		Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID, OpenAPISource: in.OpenAPISource,
+		AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam, MaxBodyBytes: in.MaxBodyBytes,
+		ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession})
 	if err != nil {
-		return fmt.Errorf("remove route %s: %w", pos[0], err)
+		return err
 	}
-	env.record(ctx, audit.Entry{OrgID: r.OrgID, Action: audit.RouteRemove, Target: r.ID, Detail: r.Prefix})
-	fmt.Fprintf(env.Stdout, "Removed route %s.\n", pos[0])
+	if *rf.asJSON {
+		return writeJSON(env.Stdout, r)
+	}
+	fmt.Fprintf(env.Stdout, "Updated route %s → %s (%s). A running server uses it within a second.\n", r.Prefix, r.Upstream, r.ID)
 	return nil
+}
+
+func routesRemove(ctx context.Context, env *Env, args []string) error {
+	f := env.newFlags("routes remove")
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "routes remove PREFIX_OR_ID [--json]"); err != nil {
+		return err
+	}
+	r, err := findRoute(ctx, env, pos[0])
+	if err != nil {
+		return err
+	}
+	out, err := call[console.Empty](ctx, env, "RemoveRoute", console.RouteIDInput{ID: r.ID})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, out)
+	}
+	fmt.Fprintf(env.Stdout, "Removed route %s.\n", r.Prefix)
+	return nil
+}
+
+// findRoute finds a route by prefix or id among ListRoutes' answer.
+func findRoute(ctx context.Context, env *Env, ref string) (routes.Route, error) {
+	list, err := call[console.RouteList](ctx, env, "ListRoutes", console.NoInput{})
+	if err != nil {
+		return routes.Route{}, err
+	}
+	for _, r := range list.Routes {
+		if r.ID == ref || r.Prefix == ref {
+			return r, nil
+		}
+	}
+	return routes.Route{}, about(ref, routes.ErrNotFound)
 }

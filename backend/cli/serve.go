@@ -7,18 +7,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/keygate/keygate/backend/audit"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/demo"
 	"github.com/keygate/keygate/backend/gateway"
-	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/openapi/documents"
-	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -33,9 +33,129 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// serveOptions is serve's command line, checked.
+type serveOptions struct {
+	listen, consoleListen string
+	upstream              string
+	origins               []string
+	upstreamTimeout       time.Duration
+	demo, allowRemote     bool
+	trusted               []netip.Prefix
+	failedAuthLimit       int // as gateway.Config wants it: negative is off
+	drain                 time.Duration
+	level                 slog.Level
+	publicOrigin          string   // from --console-url, "" when not behind a proxy
+	gatewayPublic         *url.URL // from --gateway-url, nil when not behind a proxy
+	warnings              []string // printed once the server runs
+}
+
 // runServe runs the gateway and the console until ctx ends (SIGINT/SIGTERM in main), then
 // drains in-flight requests, flushes usage and the request log, and returns nil (exit 0).
 func runServe(ctx context.Context, env *Env, args []string) error {
+	o, err := parseServe(env, args)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: o.level}))
+	st, err := env.Store(ctx)
+	if err != nil {
+		return err
+	}
+	st.Changes().SetLogger(logger)
+	// Listen first: the gateway's CORS allowlist and the console's Host allowlist and URLs need
+	// the port actually bound.
+	cln, err := net.Listen("tcp", o.consoleListen)
+	if err != nil {
+		return fmt.Errorf("console listen on %s: %w", o.consoleListen, err)
+	}
+	defer cln.Close()
+	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Gateway: &gateway.Config{
+		Listen: o.listen, AllowRemote: o.allowRemote,
+		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
+		UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
+		DrainTimeout: o.drain, PublicURL: o.gatewayPublic,
+	}})
+	if err != nil {
+		return err
+	}
+	stopCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), o.drain+5*time.Second)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			sctx, cancel := stopCtx()
+			defer cancel()
+			inst.Close(sctx)
+		}
+	}()
+	demoSrv, err := seedRoutes(ctx, inst.Routes, o)
+	if err != nil {
+		return err
+	}
+	if demoSrv != nil {
+		defer demoSrv.Stop(context.Background())
+	}
+	if err := inst.Gateway.Start(ctx); err != nil {
+		return err
+	}
+
+	consoleURL := "http://" + cln.Addr().String()
+	if o.publicOrigin != "" {
+		consoleURL = o.publicOrigin
+	}
+	consoleSrv := &http.Server{
+		Handler: inst.Console.Handler(console.HandlerOptions{
+			Assets:       env.Assets,
+			Metrics:      inst.Gateway.Gateway().Metrics(),
+			PublicOrigin: o.publicOrigin,
+			Secure:       strings.HasPrefix(o.publicOrigin, "https://"),
+			AllowedHosts: console.LoopbackHosts(cln.Addr().String(), o.publicOrigin),
+			OpenAPI:      inst.Documents(Version, func() string { return consoleURL }),
+		}),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	printBanner(ctx, env, inst, o, consoleURL, demoSrv != nil)
+
+	// The console serves until it fails or ctx ends; then both listeners drain.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := consoleSrv.Serve(cln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("console stopped: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		if ctx.Err() != nil {
+			fmt.Fprintln(env.Stdout, "Stopping: draining in-flight requests…")
+		}
+		sctx, cancel := stopCtx()
+		defer cancel()
+		// The drain is bounded: requests still running at the bound are cut, which is a clean
+		// stop (exit 0) worth a warning.
+		if err := inst.Gateway.Stop(sctx); err != nil {
+			fmt.Fprintf(env.Stderr, "keygate: warning: %v\n", err)
+		}
+		if err := consoleSrv.Shutdown(sctx); err != nil {
+			consoleSrv.Close()
+		}
+		return nil
+	})
+	serveErr := g.Wait()
+	sctx, cancel := stopCtx()
+	defer cancel()
+	closed = true
+	if err := errors.Join(serveErr, inst.Close(sctx)); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Stopped.")
+	return nil
+}
+
+// parseServe reads and checks serve's flags; every mistake is a usage error (exit 2).
+func parseServe(env *Env, args []string) (serveOptions, error) {
 	f := env.newFlags("serve")
 	listen := f.String("listen", gateway.DefaultListen, "gateway listen address")
 	consoleListen := f.String("console-listen", "127.0.0.1:8788", "console listen address")
@@ -53,205 +173,109 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	gatewayURLFlag := f.String("gateway-url", "", "the gateway's URL as clients reach it, when a proxy sits in front (e.g. https://api.example.com): upstreams get it as X-Forwarded-Host/-Proto")
 	pos, err := parse(f, args)
 	if err != nil {
-		return err
+		return serveOptions{}, err
 	}
 	if err := wantArgs(pos, 0, serveUsage); err != nil {
-		return err
+		return serveOptions{}, err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("--log-level must be debug, info, warn or error")
+	o := serveOptions{listen: *listen, consoleListen: *consoleListen, upstream: *upstream, upstreamTimeout: *timeout,
+		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain}
+	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return o, usagef("--log-level must be debug, info, warn or error")
 	}
-	if *failLimit < 0 {
-		return usagef("--failed-auth-limit must be 0 (no limit) or more")
+	switch {
+	case *failLimit < 0:
+		return o, usagef("--failed-auth-limit must be 0 (no limit) or more")
+	case *failLimit == 0:
+		o.failedAuthLimit = -1 // gateway.Config: negative turns the limit off
 	}
 	if *drain <= 0 || *drain > 10*time.Minute {
-		return usagef("--drain-timeout must be more than 0 and at most 10m")
+		return o, usagef("--drain-timeout must be more than 0 and at most 10m")
 	}
 	if *timeout < 0 || *timeout > 0 && (*timeout < time.Second || *timeout > 10*time.Minute) {
-		return usagef("--upstream-timeout must be between 1s and 10m")
+		return o, usagef("--upstream-timeout must be between 1s and 10m")
 	}
-	trusted, err := gateway.ParseTrustedProxies(proxies)
-	if err != nil {
-		return usagef("%v", err)
+	if o.trusted, err = gateway.ParseTrustedProxies(proxies); err != nil {
+		return o, usagef("%v", err)
 	}
-	for _, o := range origins {
-		if _, err := routes.NormalizeOrigin(o); err != nil {
-			return usagef("--allow-origin %q: %v", o, err)
+	for _, origin := range origins {
+		if _, err := routes.NormalizeOrigin(origin); err != nil {
+			return o, usagef("--allow-origin %q: %v", origin, err)
 		}
 	}
-	publicOrigin := ""
+	o.origins = origins
 	if *publicURL != "" {
 		u, err := url.Parse(*publicURL)
 		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil ||
 			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
-			return usagef("--console-url must be an http or https URL with a host and no path, like https://keygate.example.com")
+			return o, usagef("--console-url must be an http or https URL with a host and no path, like https://keygate.example.com")
 		}
-		publicOrigin = u.Scheme + "://" + u.Host
-		origins = append(origins, publicOrigin)
+		o.publicOrigin = u.Scheme + "://" + u.Host
+		o.origins = append(o.origins, o.publicOrigin)
 	}
-	var gatewayPublic *url.URL
 	if *gatewayURLFlag != "" {
 		u, err := url.Parse(*gatewayURLFlag)
 		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil ||
 			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
-			return usagef("--gateway-url must be an http or https URL with a host and no path, like https://api.example.com")
+			return o, usagef("--gateway-url must be an http or https URL with a host and no path, like https://api.example.com")
 		}
-		gatewayPublic = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		o.gatewayPublic = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
-	var warnings []string
-	for _, addr := range []string{*listen, *consoleListen} {
-		w, err := gateway.CheckListen(addr, *allowRemote)
+	for _, addr := range []string{o.listen, o.consoleListen} {
+		w, err := gateway.CheckListen(addr, o.allowRemote)
 		if err != nil {
-			return usagef("%v", err)
+			return o, usagef("%v", err)
 		}
 		if w != "" {
-			warnings = append(warnings, w)
+			o.warnings = append(o.warnings, w)
 		}
 	}
-	if *listen == *consoleListen {
-		return usagef("--listen and --console-listen must differ")
+	if o.listen == o.consoleListen {
+		return o, usagef("--listen and --console-listen must differ")
 	}
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	return o, nil
+}
 
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	st.Changes().SetLogger(logger)
-	if _, err := orgs.New(st, nil).EnsureDefault(ctx); err != nil {
-		return err
-	}
-	rs := routes.New(st, nil)
-	if *upstream != "" {
-		if _, err := rs.Put(ctx, routes.Params{Prefix: "/", Upstream: *upstream}); err != nil {
-			return fmt.Errorf("--upstream: %w", err)
+// seedRoutes stores the routes the flags ask for: --upstream at /, and the demo upstream at
+// /demo (started here; the caller stops it).
+func seedRoutes(ctx context.Context, rs *routes.Service, o serveOptions) (*demo.Server, error) {
+	if o.upstream != "" {
+		if _, err := rs.Put(ctx, routes.Params{Prefix: "/", Upstream: o.upstream}); err != nil {
+			return nil, fmt.Errorf("--upstream: %w", err)
 		}
 	}
-	var demoSrv *demo.Server
-	if *withDemo {
-		if demoSrv, err = demo.Start(); err != nil {
-			return err
-		}
-		defer demoSrv.Stop(context.Background())
-		if _, err := rs.Put(ctx, routes.Params{Prefix: demo.Prefix, Upstream: demoSrv.URL(), StripPrefix: true,
-			OpenAPISource: demoSrv.OpenAPIURL()}); err != nil {
-			return fmt.Errorf("demo route: %w", err)
-		}
+	if !o.demo {
+		return nil, nil
 	}
-
-	ks := keys.New(st)
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	keysDone := make(chan error, 1)
-	go func() { keysDone <- ks.Run(runCtx) }()
-	defer func() {
-		stopRun()
-		<-keysDone
-	}()
-
-	authSvc, err := auth.New(st)
+	d, err := demo.Start()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	limit := *failLimit
-	if limit == 0 {
-		limit = -1 // Config: negative turns the limit off
+	if _, err := rs.Put(ctx, routes.Params{Prefix: demo.Prefix, Upstream: d.URL(), StripPrefix: true,
+		OpenAPISource: d.OpenAPIURL()}); err != nil {
+		d.Stop(context.Background())
+		return nil, fmt.Errorf("demo route: %w", err)
 	}
-	// Listen first: the gateway's CORS allowlist and the console's Host allowlist and URLs need
-	// the port actually bound.
-	cln, err := net.Listen("tcp", *consoleListen)
-	if err != nil {
-		return fmt.Errorf("console listen on %s: %w", *consoleListen, err)
-	}
-	defer cln.Close()
-	srv, err := gateway.NewServer(ctx, gateway.Config{
-		Store: st, Keys: ks, Routes: rs, Sessions: authSvc, Logger: logger, Validators: documents.RequestValidators{},
-		Listen: *listen, AllowRemote: *allowRemote,
-		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), origins...),
-		UpstreamTimeout: *timeout, TrustedProxies: trusted, FailedAuthLimit: limit, DrainTimeout: *drain,
-		PublicURL: gatewayPublic,
-	})
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	stopCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), *drain+5*time.Second)
-	}
-	defer func() {
-		sctx, cancel := stopCtx()
-		defer cancel()
-		srv.Stop(sctx)
-	}()
+	return d, nil
+}
 
-	consoleURL := "http://" + cln.Addr().String()
-	if publicOrigin != "" {
-		consoleURL = publicOrigin
-	}
-	gatewayURL := srv.URL()
-	consoleSvc, err := console.New(console.Deps{Store: st, Keys: ks, Orgs: orgs.New(st, nil), Auth: authSvc,
-		Audit: audit.New(st, nil), Routes: rs, Gateway: srv, Logger: logger})
-	if err != nil {
-		return err
-	}
-	handler := consoleSvc.Handler(console.HandlerOptions{
-		Assets:       env.Assets,
-		Metrics:      srv.Gateway().Metrics(),
-		PublicOrigin: publicOrigin,
-		Secure:       strings.HasPrefix(publicOrigin, "https://"),
-		AllowedHosts: console.LoopbackHosts(cln.Addr().String(), publicOrigin),
-		OpenAPI: &documents.Source{Routes: rs, Version: Version,
-			GatewayURL: func() string { return gatewayURL }, ConsoleURL: func() string { return consoleURL }},
-	})
-	consoleSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	consoleDone := make(chan error, 1)
-	go func() { consoleDone <- consoleSrv.Serve(cln) }()
-
-	for _, w := range warnings {
+// printBanner says where the gateway and the console are, and the first-admin link if no
+// admin exists yet.
+func printBanner(ctx context.Context, env *Env, inst *instance.Instance, o serveOptions, consoleURL string, withDemo bool) {
+	for _, w := range o.warnings {
 		fmt.Fprintln(env.Stderr, "keygate: "+w)
 	}
+	gatewayURL := inst.Gateway.URL()
 	fmt.Fprintf(env.Stdout, "Keygate gateway:  %s\n", gatewayURL)
 	fmt.Fprintf(env.Stdout, "Keygate console:  %s\n", consoleURL)
-	if demoSrv != nil {
+	if withDemo {
 		fmt.Fprintf(env.Stdout, "Demo API:         %s%s/pets (needs a key: keygate keys create --name demo)\n", gatewayURL, demo.Prefix)
 	}
 	// The token travels in the URL fragment, which browsers never send to a server or a log.
-	if link, err := consoleSvc.SetupLink(ctx, consoleURL); err != nil {
-		logger.Warn("setup link", "err", err)
+	if link, err := inst.Console.SetupLink(ctx, consoleURL); err != nil {
+		inst.Logger.Warn("setup link", "err", err)
 	} else if link != "" {
 		fmt.Fprintf(env.Stdout, "\nNo admin yet. Create the first one within %d minutes at:\n  %s\n",
 			int(auth.SetupTokenLifetime.Minutes()), link)
 	}
-
-	select {
-	case <-ctx.Done():
-	case err := <-consoleDone:
-		return fmt.Errorf("console stopped: %w", err)
-	}
-	fmt.Fprintln(env.Stdout, "Stopping: draining in-flight requests…")
-	sctx, cancel := stopCtx()
-	defer cancel()
-	errs := []error{}
-	// The drain is bounded: requests still running at the bound are cut, which is a clean stop
-	// (exit 0) worth a warning. Usage is flushed below by ks.Run either way, and a failure there
-	// is an error.
-	if err := srv.Stop(sctx); err != nil {
-		fmt.Fprintf(env.Stderr, "keygate: warning: %v\n", err)
-	}
-	if err := consoleSrv.Shutdown(sctx); err != nil {
-		consoleSrv.Close()
-	}
-	stopRun()
-	if err := <-keysDone; err != nil {
-		errs = append(errs, fmt.Errorf("flush key usage: %w", err))
-	}
-	keysDone <- nil // the deferred wait finds it
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	fmt.Fprintln(env.Stdout, "Stopped.")
-	return nil
 }

@@ -157,10 +157,11 @@ func TestRoutesCommands(t *testing.T) {
 		t.Errorf("missing upstream: %+v", r)
 	}
 	r := run(t, dir, "", "routes", "list", "--json")
-	var list []map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 {
+	var page struct{ Routes []map[string]any }
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil || len(page.Routes) != 1 {
 		t.Fatalf("list --json: %v %s", err, r.stdout)
 	}
+	list := page.Routes
 	if list[0]["prefix"] != "/api" || list[0]["stripPrefix"] != true || list[0]["authRequired"] != true {
 		t.Fatalf("route %v", list[0])
 	}
@@ -249,10 +250,13 @@ func TestRoutesCommandsAreAudited(t *testing.T) {
 		t.Fatalf("remove: %+v", r)
 	}
 	a := run(t, dir, "", "audit", "list", "--json")
-	var entries []struct{ Actor, Action, Target, Detail string }
-	if err := json.Unmarshal([]byte(a.stdout), &entries); err != nil {
+	var page struct {
+		Entries []struct{ Actor, Action, Target, Detail string }
+	}
+	if err := json.Unmarshal([]byte(a.stdout), &page); err != nil {
 		t.Fatalf("audit list: %v %+v", err, a)
 	}
+	entries := page.Entries
 	got := map[string]string{}
 	for _, e := range entries {
 		if e.Actor != "cli" || !strings.HasPrefix(e.Target, "rt_") || !strings.Contains(e.Detail, "/api") {

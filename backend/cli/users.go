@@ -7,101 +7,122 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
-	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
-	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/console"
 )
 
 const usersUsage = `users add --email EMAIL --role admin|developer|member [--org ORG_ID] [--name NAME] [--json]
        (the password is read from stdin, or prompted for on a terminal)
-       keygate users list [--org ORG_ID] [--json]`
+       keygate users list [--json]
+       keygate users role USER admin|developer|member [--org ORG_ID] [--json]
+       keygate users remove USER [--json]
+       keygate users passwd USER [--json]    (the new password as for add)
+       USER is a user id or e-mail address`
 
+// runUsers manages accounts: the instance's users, whatever organizations they belong to.
+// members manages one organization's members.
 func runUsers(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		return usagef("usage: keygate %s", usersUsage)
 	}
 	switch args[0] {
 	case "add":
-		return usersAdd(ctx, env, args[1:])
+		return membersAdd(ctx, env, "users add", args[1:], true)
 	case "list":
 		return usersList(ctx, env, args[1:])
+	case "role":
+		return membersRole(ctx, env, "users role", args[1:])
+	case "remove":
+		return usersRemove(ctx, env, args[1:])
+	case "passwd":
+		return usersPasswd(ctx, env, args[1:])
 	}
 	return usagef("unknown users command %q; usage: keygate %s", args[0], usersUsage)
 }
 
-func usersAdd(ctx context.Context, env *Env, args []string) error {
-	f := env.newFlags("users add")
-	email := f.String("email", "", "the user's e-mail address")
-	role := f.String("role", "", "admin, developer or member")
-	org := f.String("org", "", "organization id (default: the first organization)")
-	name := f.String("name", "", "display name")
+func usersList(ctx context.Context, env *Env, args []string) error {
+	f := env.newFlags("users list")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 0, "users add --email EMAIL --role ROLE [--org ORG_ID]"); err != nil {
+	if err := wantArgs(pos, 0, "users list [--json]"); err != nil {
 		return err
 	}
-	if *email == "" || *role == "" {
-		return usagef("users add needs --email and --role")
-	}
-	r, err := auth.ParseRole(*role)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if _, err := auth.ValidEmail(*email); err != nil {
-		return err
-	}
-	st, err := env.Store(ctx)
+	list, err := call[console.UserList](ctx, env, "ListUsers", console.NoInput{})
 	if err != nil {
 		return err
 	}
-	orgSvc := orgs.New(st, nil)
-	def, err := orgSvc.EnsureDefault(ctx)
+	if *asJSON {
+		return writeJSON(env.Stdout, list)
+	}
+	tw := env.Table("USER", "EMAIL", "NAME", "ROLES", "SINCE")
+	for _, u := range list.Users {
+		var roles []string
+		for org, r := range u.Roles {
+			roles = append(roles, org+"="+string(r))
+		}
+		sort.Strings(roles)
+		tw.Row(u.ID, u.Email, u.Name, strings.Join(roles, " "), u.CreatedAt.Format(time.DateOnly))
+	}
+	return tw.Flush()
+}
+
+func usersRemove(ctx context.Context, env *Env, args []string) error {
+	f := env.newFlags("users remove")
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	orgID := *org
-	if orgID == "" {
-		orgID = def.ID
-	} else if _, err := orgSvc.Get(ctx, orgID); err != nil {
-		return fmt.Errorf("organization %s: %w", orgID, err)
+	if err := wantArgs(pos, 1, "users remove USER [--json]"); err != nil {
+		return err
+	}
+	u, err := call[auth.User](ctx, env, "RemoveUser", console.UserInput{User: pos[0]})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, u)
+	}
+	fmt.Fprintln(env.Stdout, env.t("cli.users.removed", map[string]any{"Email": u.Email, "ID": u.ID}))
+	return nil
+}
+
+func usersPasswd(ctx context.Context, env *Env, args []string) error {
+	f := env.newFlags("users passwd")
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "users passwd USER [--json]"); err != nil {
+		return err
 	}
 	pw, err := readPassword(env)
 	if err != nil {
 		return err
 	}
-	as, err := auth.New(st)
+	u, err := call[auth.User](ctx, env, "SetUserPassword", console.UserPasswordInput{User: pos[0], Password: pw})
 	if err != nil {
 		return err
 	}
-	u, err := as.CreateUser(ctx, auth.NewUser{Email: *email, Name: *name, Password: pw, OrgID: orgID, Role: r})
-	if err != nil {
-		return fmt.Errorf("add user: %w", err)
-	}
-	log := audit.New(st, nil)
-	for _, e := range []audit.Entry{
-		{Actor: audit.ActorCLI, OrgID: orgID, Action: audit.UserCreate, Target: u.ID, Detail: u.Email},
-		{Actor: audit.ActorCLI, OrgID: orgID, Action: audit.MemberAdd, Target: u.ID, Detail: u.Email + " as " + string(r)},
-	} {
-		if err := log.Record(ctx, e); err != nil {
-			fmt.Fprintf(env.Stderr, "keygate: warning: %v\n", err)
-		}
-	}
 	if *asJSON {
-		return writeJSON(env.Stdout, map[string]any{"user": u, "orgId": orgID, "role": r})
+		return writeJSON(env.Stdout, u)
 	}
-	fmt.Fprintf(env.Stdout, "Added %s as %s of organization %s (%s).\n", u.Email, r, orgID, u.ID)
+	fmt.Fprintln(env.Stdout, env.t("cli.users.password_set", map[string]any{"Email": u.Email, "ID": u.ID}))
 	return nil
 }
 
-// readPassword prompts without echo on a terminal, else reads the first line of stdin.
+// readPassword prompts without echo on a terminal, else reads the first line of stdin. The
+// operation that takes it checks it, as the console does.
 func readPassword(env *Env) (string, error) {
 	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(env.Stderr, "Password: ")
@@ -119,7 +140,7 @@ func readPassword(env *Env) (string, error) {
 		if string(pw) != string(again) {
 			return "", errors.New("the passwords do not match")
 		}
-		return string(pw), auth.ValidPassword(string(pw))
+		return string(pw), nil
 	}
 	line, err := bufio.NewReader(io.LimitReader(env.Stdin, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -129,46 +150,5 @@ func readPassword(env *Env) (string, error) {
 	if pw == "" {
 		return "", errors.New("no password on stdin (pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | keygate users add …)")
 	}
-	return pw, auth.ValidPassword(pw)
-}
-
-func usersList(ctx context.Context, env *Env, args []string) error {
-	f := env.newFlags("users list")
-	org := f.String("org", "", "organization id (default: the first organization)")
-	asJSON := f.Bool("json", false, "print JSON")
-	pos, err := parse(f, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, "users list [--org ORG_ID] [--json]"); err != nil {
-		return err
-	}
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	orgID := *org
-	if orgID == "" {
-		def, err := orgs.New(st, nil).EnsureDefault(ctx)
-		if err != nil {
-			return err
-		}
-		orgID = def.ID
-	}
-	as, err := auth.New(st)
-	if err != nil {
-		return err
-	}
-	ms, err := as.Members(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(env.Stdout, ms)
-	}
-	tw := env.Table("USER", "EMAIL", "NAME", "ROLE", "SINCE")
-	for _, m := range ms {
-		tw.Row(m.UserID, m.Email, m.Name, string(m.Role), m.CreatedAt.Format(time.DateOnly))
-	}
-	return tw.Flush()
+	return pw, nil
 }

@@ -30,7 +30,7 @@ func TestUsersAddAndAuditList(t *testing.T) {
 		{"duplicate", pw + "\n", []string{"--email", "root@example.com", "--role", "admin"}, 1},
 		{"short password", "short\n", []string{"--email", "b@example.com", "--role", "member"}, 1},
 		{"no password", "", []string{"--email", "b@example.com", "--role", "member"}, 1},
-		{"bad role", pw + "\n", []string{"--email", "b@example.com", "--role", "owner"}, 2},
+		{"bad role", pw + "\n", []string{"--email", "b@example.com", "--role", "owner"}, 1},
 		{"no email", pw + "\n", []string{"--role", "member"}, 2},
 		{"bad email", pw + "\n", []string{"--email", "nope", "--role", "member"}, 1},
 		{"unknown org", pw + "\n", []string{"--email", "b@example.com", "--role", "member", "--org", "org_nope"}, 1},
@@ -60,16 +60,22 @@ func TestUsersAddAndAuditList(t *testing.T) {
 	st.Close()
 
 	r = run(t, dir, "", "users", "list", "--json")
-	var ms []auth.Member
-	if err := json.Unmarshal([]byte(r.stdout), &ms); err != nil || len(ms) != 1 || ms[0].Role != auth.RoleAdmin {
+	var us struct{ Users []auth.Account }
+	if err := json.Unmarshal([]byte(r.stdout), &us); err != nil || len(us.Users) != 1 || us.Users[0].Email != "root@example.com" {
 		t.Fatalf("users list: %v %q", err, r.stdout)
+	}
+	for _, role := range us.Users[0].Roles {
+		if role != auth.RoleAdmin {
+			t.Fatalf("users list roles %v", us.Users[0].Roles)
+		}
 	}
 
 	r = run(t, dir, "", "audit", "list", "--json")
-	var es []audit.Entry
-	if err := json.Unmarshal([]byte(r.stdout), &es); err != nil || r.code != 0 {
+	var page struct{ Entries []audit.Entry }
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil || r.code != 0 {
 		t.Fatalf("audit list: %v %q %q", err, r.stdout, r.stderr)
 	}
+	es := page.Entries
 	if len(es) != 2 || es[0].Action != audit.MemberAdd || es[1].Action != audit.UserCreate || es[0].Actor != audit.ActorCLI {
 		t.Fatalf("audit entries %+v", es)
 	}

@@ -59,6 +59,9 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	for _, o := range table {
+		if o.Mode == ModeCLI {
+			continue
+		}
 		mux.Handle(o.Pattern(), s.serveOp(o, opts))
 		methods[o.Path] = append(methods[o.Path], o.Method)
 	}

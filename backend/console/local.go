@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/problem"
 )
 
-// Local runs operations as the desktop's OS user, for the window's bound App methods: the
-// same table, checks and handlers as HTTP, without sessions or CSRF (a bound call cannot come
-// from another site).
+// Local runs operations as the desktop's OS user, for the window's bound App methods, or as
+// the person at the command line: the same table, checks and handlers as HTTP, without
+// sessions or CSRF (a bound call or a command cannot come from another site).
 type Local struct {
 	s   *Service
 	err error // set by Unavailable: every call fails with it
+	// cli marks the command line's executor; lang is its language.
+	cli  bool
+	lang string
 }
 
 // Unavailable returns an executor whose every call fails with err: the desktop window uses it
@@ -28,6 +32,14 @@ func (s *Service) Local() (*Local, error) {
 		return nil, errors.New("console: Local needs desktop mode")
 	}
 	return &Local{s: s}, nil
+}
+
+// CLI returns the command line's executor. Whoever runs keygate on the machine can read the
+// database anyway, so, like the desktop user, they may do everything; audit entries name the
+// actor "cli" and problem details are in lang. Operations of the other mode (StartGateway,
+// Login, …) answer UNSUPPORTED as they would over HTTP.
+func (s *Service) CLI(lang string) *Local {
+	return &Local{s: s, cli: true, lang: i18n.Match(lang)}
 }
 
 // errNotReady is what a bound method answers when the App could not start.
@@ -66,15 +78,19 @@ func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
 	}
 	p := reflect.New(o.In)
 	p.Elem().Set(reflect.ValueOf(in))
-	lang := l.s.desktopLanguage(ctx)
-	c := &Call{Principal: l.s.localPrincipal(), Lang: lang}
+	lang := l.lang
+	if !l.cli {
+		lang = l.s.desktopLanguage(ctx)
+	}
+	c := &Call{Principal: l.s.localPrincipal(), Lang: lang, cli: l.cli}
 	out, err := l.s.execute(ctx, o, c, p.Interface())
 	if err != nil {
 		e := classify(err)
-		if e.Code == problem.CodeInternal {
+		if e.Code == problem.CodeInternal && !l.cli {
 			l.s.Logger.Error("console operation failed", "operation", name, "err", e.Err)
 		}
-		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang)}
+		// The command line shows the cause of its own failures to the person who ran it.
+		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang), cause: e.Err}
 	}
 	return out, nil
 }

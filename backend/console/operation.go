@@ -31,6 +31,9 @@ const (
 	ModeBoth    Mode = ""
 	ModeDesktop Mode = "desktop" // e.g. starting the in-process gateway
 	ModeServe   Mode = "serve"   // e.g. login: the desktop has no accounts
+	// ModeCLI operations run only from the command line (account recovery and removal, which
+	// belong to whoever holds the database): they have no HTTP route and no desktop binding.
+	ModeCLI Mode = "cli"
 )
 
 // Operation is one console operation: the single declaration from which the HTTP route, the
@@ -179,6 +182,12 @@ func checkTable(ops []Operation) error {
 			return fmt.Errorf("operation %q: empty or duplicate name", o.Name)
 		}
 		names[o.Name] = true
+		if o.Mode == ModeCLI {
+			if o.Method != "" || o.Path != "" {
+				return fmt.Errorf("operation %s: a command-line operation has no HTTP route", o.Name)
+			}
+			continue
+		}
 		if patterns[o.Pattern()] {
 			return fmt.Errorf("operation %s: duplicate pattern %s", o.Name, o.Pattern())
 		}

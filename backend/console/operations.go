@@ -74,6 +74,14 @@ var table = []Operation{
 	op("RemoveMember", "DELETE /api/v1/members/{userId}", auth.NeedAdmin, ScopeOrg, "members",
 		"Take a user out of an organization", (*Service).removeMember).may(409),
 
+	// Accounts: the command line only (see ModeCLI).
+	op("ListUsers", "", auth.NeedAdmin, ScopeInstance, "users",
+		"Every account with its role in each organization", (*Service).listUsers).only(ModeCLI),
+	op("RemoveUser", "", auth.NeedAdmin, ScopeInstance, "users",
+		"Delete an account with its memberships and sessions", (*Service).removeUser).only(ModeCLI),
+	op("SetUserPassword", "", auth.NeedAdmin, ScopeInstance, "users",
+		"Give an account a new password and end its sessions", (*Service).setUserPassword).only(ModeCLI),
+
 	// Audit log.
 	op("ListAudit", "GET /api/v1/audit", auth.NeedMember, ScopeOrg, "audit",
 		"Recorded management actions, newest first", (*Service).listAudit),

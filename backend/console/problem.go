@@ -154,7 +154,13 @@ func (e *Error) problem(tr Translator, lang string) problem.Problem {
 
 // ProblemError is what the desktop binding returns: its Error() is the problem document as
 // JSON, so the frontend's desktop transport parses the same object the HTTP one receives.
-type ProblemError struct{ Problem problem.Problem }
+type ProblemError struct {
+	Problem problem.Problem
+	cause   error // the server-side failure behind an INTERNAL or STORAGE_FULL problem
+}
+
+// Unwrap is the cause of a server-side failure (nil for the caller's own mistakes).
+func (e *ProblemError) Unwrap() error { return e.cause }
 
 func (e *ProblemError) Error() string {
 	b, _ := json.Marshal(e.Problem)

@@ -79,6 +79,7 @@ type Call struct {
 	// Lang is the language of problem details (already matched to a shipped one).
 	Lang string
 
+	cli     bool          // the command line: audited as "cli"
 	accept  string        // the Accept-Language header, if any
 	token   string        // the session cookie's value, if any
 	session *auth.Session // the live session, if any
@@ -93,6 +94,9 @@ type startedSession struct {
 }
 
 func (c *Call) actor() string {
+	if c.cli {
+		return audit.ActorCLI
+	}
 	if c.Principal.Local {
 		return audit.ActorLocal
 	}
@@ -104,6 +108,9 @@ func (c *Call) actor() string {
 
 // createdBy is what a key's "created by" column shows.
 func (c *Call) createdBy() string {
+	if c.cli {
+		return audit.ActorCLI
+	}
 	if c.Principal.Local {
 		return audit.ActorLocal
 	}
@@ -113,7 +120,7 @@ func (c *Call) createdBy() string {
 // execute checks the caller against the operation's requirement and runs it.
 func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (any, error) {
 	switch {
-	case o.Mode == ModeDesktop && !s.Desktop, o.Mode == ModeServe && s.Desktop:
+	case o.Mode == ModeDesktop && !s.Desktop, o.Mode == ModeServe && s.Desktop, o.Mode == ModeCLI && !c.cli:
 		return nil, &Error{Status: 400, Code: problem.CodeUnsupported, Msg: "problem.UNSUPPORTED.mode.detail"}
 	}
 	if o.Need != auth.NeedPublic && c.Principal.Anonymous() {

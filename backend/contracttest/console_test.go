@@ -185,7 +185,7 @@ type harness struct {
 	skipped  int // requests left out when an operation used up its time budget
 	byStatus map[int]int
 	spent    map[string]time.Duration // time per operation, to say where a slow run went
-	failures map[string]int // failure kind → count; the first few of each are reported
+	failures map[string]int           // failure kind → count; the first few of each are reported
 }
 
 func TestContractConsole(t *testing.T) {

@@ -28,12 +28,12 @@ var oddStrings = []string{
 	" ",
 	"\x00",
 	"a\x00b",
-	"\u202Egnp.exe",           // right-to-left override
-	"\u2068isolated\u2069",    // isolates
-	"😀🔑👩‍👩‍👧‍👦",                  // emoji, ZWJ sequence
-	"e\u0301\u0301\u0301",     // combining marks
-	"\ufeffbom",               // byte order mark
-	"line\nbreak\r\n\ttab",    // control characters
+	"\u202Egnp.exe",            // right-to-left override
+	"\u2068isolated\u2069",     // isolates
+	"😀🔑👩‍👩‍👧‍👦",                // emoji, ZWJ sequence
+	"e\u0301\u0301\u0301",      // combining marks
+	"\ufeffbom",                // byte order mark
+	"line\nbreak\r\n\ttab",     // control characters
 	"\u0000\u001f\u007f\u0085", // C0, DEL, C1
 	"../../../etc/passwd",
 	"%2e%2e%2f%00",

@@ -269,12 +269,12 @@ func setup(t *testing.T) *suite {
 		up: newUpstream(), secrets: map[string]string{}, userIDs: map[string]string{}}
 	t.Cleanup(s.up.srv.Close)
 
-	var orgs []struct{ ID, Name string }
-	json.Unmarshal([]byte(cli(t, s, "", "orgs", "list", "--json")), &orgs)
-	if len(orgs) == 0 {
+	var list struct{ Orgs []struct{ ID, Name string } }
+	json.Unmarshal([]byte(cli(t, s, "", "orgs", "list", "--json")), &list)
+	if len(list.Orgs) == 0 {
 		t.Fatal("no default organization")
 	}
-	s.orgA = orgs[0].ID
+	s.orgA = list.Orgs[0].ID
 	var b struct{ ID string }
 	json.Unmarshal([]byte(cli(t, s, "", "orgs", "create", "Org B", "--json")), &b)
 	s.orgB = b.ID
@@ -286,14 +286,11 @@ func setup(t *testing.T) *suite {
 		{adminEmail, "admin", s.orgA}, {devEmail, "developer", s.orgA}, {memberEmail, "member", s.orgA}, {otherEmail, "admin", s.orgB},
 	} {
 		out := cli(t, s, passwords[u.email]+"\n", "users", "add", "--email", u.email, "--role", u.role, "--org", u.org, "--json")
-		var r struct {
-			ID   string `json:"id"`
-			User struct {
-				ID string `json:"id"`
-			} `json:"user"`
+		var m struct {
+			UserID string `json:"userId"`
 		}
-		json.Unmarshal([]byte(out), &r)
-		s.userIDs[u.email] = r.ID + r.User.ID
+		json.Unmarshal([]byte(out), &m)
+		s.userIDs[u.email] = m.UserID
 		s.remember(passwords[u.email], "password of "+u.email)
 	}
 

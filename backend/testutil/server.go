@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
@@ -55,27 +56,20 @@ type ServerOptions struct {
 // NewServer starts a serve-mode console on an httptest server.
 func NewServer(t testing.TB) *Server { return NewServerWith(t, ServerOptions{}) }
 
-// NewServerWith starts a console with options.
+// NewServerWith starts a console with options. It is wired by instance.Open, as the desktop
+// app and `keygate serve` are.
 func NewServerWith(t testing.TB, o ServerOptions) *Server {
 	t.Helper()
-	st := NewStore(t)
 	clk := NewClock()
-	authOpts := append([]auth.Option{auth.WithClock(clk), auth.WithPasswordParams(CheapPasswords)}, o.Auth...)
-	as, err := auth.New(st, authOpts...)
+	inst, err := instance.Open(context.Background(), instance.Options{Store: NewStore(t), Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Desktop: o.Desktop, ConsoleGateway: o.Gateway,
+		Auth: append([]auth.Option{auth.WithPasswordParams(CheapPasswords)}, o.Auth...)})
 	if err != nil {
-		t.Fatalf("auth: %v", err)
+		t.Fatalf("open instance: %v", err)
 	}
-	s := &Server{Store: st, Clock: clk, Auth: as, Keys: keys.New(st, keys.WithClock(clk)), Orgs: orgs.New(st, clk),
-		Audit: audit.New(st, clk), Routes: routes.New(st, clk)}
-	s.Org, err = s.Orgs.EnsureDefault(context.Background())
-	if err != nil {
-		t.Fatalf("default org: %v", err)
-	}
-	s.Console, err = console.New(console.Deps{Store: st, Clock: clk, Keys: s.Keys, Orgs: s.Orgs, Auth: as, Audit: s.Audit,
-		Routes: s.Routes, Desktop: o.Desktop, Gateway: o.Gateway, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("console: %v", err)
-	}
+	t.Cleanup(func() { inst.Close(context.Background()) })
+	s := &Server{Store: inst.Store, Clock: clk, Auth: inst.Auth, Keys: inst.Keys, Orgs: inst.Orgs, Audit: inst.Audit,
+		Routes: inst.Routes, Console: inst.Console, Org: inst.Org}
 	h := o.Handler
 	if h.Assets == nil {
 		h.Assets = fstest.MapFS{

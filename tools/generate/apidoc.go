@@ -53,6 +53,10 @@ func apiTable(ops []console.Operation, doc *openapi3.T) ([]byte, error) {
 		if len(body) > 0 {
 			in = "`{" + strings.Join(body, ",") + "}`"
 		}
+		if o.Mode == console.ModeCLI {
+			fmt.Fprintf(&b, "| %s | (command line only) | `{%s}` | %s | admin (instance) |\n", o.Name, strings.Join(body, ","), o.Out.Name())
+			continue
+		}
 		result := fmt.Sprint(o.Status)
 		if o.Status != http.StatusNoContent {
 			op := doc.Paths.Find(o.Path).GetOperation(o.Method)

@@ -17,7 +17,13 @@ import (
 // document: one interface per result component, one <Name>Input per operation (its path,
 // query and body fields together, as the client passes them), the Operations map and the
 // routes table the HTTP transport uses.
-func typescript(ops []console.Operation, doc *openapi3.T) ([]byte, error) {
+func typescript(all []console.Operation, doc *openapi3.T) ([]byte, error) {
+	var ops []console.Operation
+	for _, o := range all {
+		if o.Mode != console.ModeCLI { // the command line's own: not in the client
+			ops = append(ops, o)
+		}
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "// %s\n// Run `make generate` (or `go generate .`) after changing backend/console/operations.go or\n// the Go types of an operation.\n", header)
 	b.WriteString("//\n// Times are RFC 3339 strings; a nullable time is null when absent.\n\n")

@@ -37,6 +37,9 @@ func wailsMethods(ops []console.Operation) ([]byte, error) {
 	}
 	var body bytes.Buffer
 	for _, o := range ops {
+		if o.Mode == console.ModeCLI {
+			continue // the command line's own: no binding
+		}
 		in, err := typeName(o.In)
 		if err != nil {
 			return nil, fmt.Errorf("%s input: %w", o.Name, err)

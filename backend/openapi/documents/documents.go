@@ -148,14 +148,16 @@ func Route(r routes.Route) openapi.Route {
 
 // ConsoleOperations describes the console's operation table for the console document.
 func ConsoleOperations() []openapi.Operation {
-	ops := console.Operations()
-	out := make([]openapi.Operation, len(ops))
-	for i, o := range ops {
-		out[i] = openapi.Operation{
+	var out []openapi.Operation
+	for _, o := range console.Operations() {
+		if o.Mode == console.ModeCLI {
+			continue // no HTTP route
+		}
+		out = append(out, openapi.Operation{
 			Name: o.Name, Method: o.Method, Path: o.Path, Summary: o.Summary, Tag: o.Tag,
 			In: o.In, Out: o.Out, Status: o.Status, Access: string(o.Need), Mode: string(o.Mode),
 			Errors: o.Errors,
-		}
+		})
 	}
 	return out
 }

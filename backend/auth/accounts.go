@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Account is a user with their role in each organization, for whoever manages the instance's
+// accounts (the command line).
+type Account struct {
+	User
+	// Roles maps organization ids to the user's role there.
+	Roles map[string]Role `json:"roles"`
+}
+
+// Accounts lists every user, oldest first, with their roles.
+func (s *Service) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := s.st.Read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	var out []Account
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, Account{User: u})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for i := range out {
+		if out[i].Roles, err = s.Roles(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DeleteUser removes an account with its memberships and sessions. Removing the last admin of
+// an organization is refused (ErrLastAdmin), as for a single membership.
+func (s *Service) DeleteUser(ctx context.Context, userID string) (User, error) {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT org_id FROM memberships WHERE user_id = ? AND role = 'admin'`, userID)
+		if err != nil {
+			return fmt.Errorf("read memberships: %w", err)
+		}
+		var orgs []string
+		for rows.Next() {
+			var org string
+			if err := rows.Scan(&org); err != nil {
+				rows.Close()
+				return err
+			}
+			orgs = append(orgs, org)
+		}
+		rows.Close()
+		for _, org := range orgs {
+			if err := keepAnAdmin(ctx, tx, org, userID); err != nil {
+				return err
+			}
+		}
+		// Memberships and sessions go with the account (ON DELETE CASCADE).
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("delete user: %w", err)
+	}
+	return u, nil
+}
+
+// SetPassword gives an account a new password and ends its sessions, so whoever knew the old
+// one is signed out.
+func (s *Service) SetPassword(ctx context.Context, userID, password string) (User, error) {
+	if err := ValidPassword(password); err != nil {
+		return User{}, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	phc, err := s.hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, phc, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrUserNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+		return err
+	})
+	if errors.Is(err, ErrUserNotFound) {
+		return User{}, err
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("set password: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,169 @@
+// Package instance wires one Keygate instance: the store, the services over it, the gateway
+// and the console. The desktop app, `keygate serve`, the CLI and the tests all build it here,
+// so a new service is added in one place.
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/keygate/keygate/backend/audit"
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/config"
+	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/openapi/documents"
+	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Options say what to build.
+type Options struct {
+	// Store is an open store the caller keeps; nil opens the one in DataDir (the flag or
+	// environment's choice, see config.DataDir) and Close closes it.
+	Store   *store.Store
+	DataDir string
+	// Clock and Logger default to the real clock and slog.Default().
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Desktop builds the console in desktop mode: the local OS user is the implicit admin.
+	Desktop bool
+	// Auth are extra options of the account service (tests pass cheap password parameters).
+	Auth []auth.Option
+	// Gateway, when set, builds the gateway server from it; Open fills in the store, the
+	// services, request validation, the clock and the logger. Nil builds no gateway.
+	Gateway *gateway.Config
+	// ConsoleGateway is what the console starts, stops and reports when Gateway is nil: tests
+	// hand in a stand-in.
+	ConsoleGateway console.Gateway
+}
+
+// Instance is a wired Keygate. Its fields are the services the hosts hand to their edges.
+type Instance struct {
+	Store   *store.Store
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Keys    *keys.Service
+	Orgs    *orgs.Service
+	Auth    *auth.Service
+	Audit   *audit.Log
+	Routes  *routes.Service
+	Gateway *gateway.Server // nil unless Options.Gateway was set
+	Console *console.Service
+	// Org is the default organization, created on first start.
+	Org orgs.Org
+
+	ownStore bool
+	stopKeys context.CancelFunc
+	keysDone chan error
+}
+
+// Open builds an instance: opens the store if needed, makes sure the default organization
+// exists, and starts the key-usage writer (which also notices key changes made by another
+// process). Close undoes it.
+func Open(ctx context.Context, o Options) (inst *Instance, err error) {
+	i := &Instance{Store: o.Store, Clock: o.Clock, Logger: o.Logger}
+	if i.Clock == nil {
+		i.Clock = clock.Real{}
+	}
+	if i.Logger == nil {
+		i.Logger = slog.Default()
+	}
+	if i.Store == nil {
+		dir, err := config.DataDir(o.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if i.Store, err = store.Open(ctx, dir); err != nil {
+			return nil, err
+		}
+		i.ownStore = true
+	}
+	defer func() {
+		if err != nil {
+			i.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	clk := i.Clock
+	i.Keys = keys.New(i.Store, keys.WithClock(clk))
+	i.Orgs = orgs.New(i.Store, clk)
+	i.Audit = audit.New(i.Store, clk)
+	i.Routes = routes.New(i.Store, clk)
+	if i.Auth, err = auth.New(i.Store, append([]auth.Option{auth.WithClock(clk)}, o.Auth...)...); err != nil {
+		return nil, err
+	}
+	if i.Org, err = i.Orgs.EnsureDefault(ctx); err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	i.stopKeys, i.keysDone = stop, make(chan error, 1)
+	go func() { i.keysDone <- i.Keys.Run(runCtx) }()
+
+	deps := console.Deps{Store: i.Store, Clock: clk, Keys: i.Keys, Orgs: i.Orgs, Auth: i.Auth, Audit: i.Audit,
+		Routes: i.Routes, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
+	if o.Gateway != nil {
+		cfg := *o.Gateway
+		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
+		cfg.Validators, cfg.Clock, cfg.Logger = documents.RequestValidators{}, clk, i.Logger
+		if i.Gateway, err = gateway.NewServer(ctx, cfg); err != nil {
+			return nil, err
+		}
+		deps.Gateway = i.Gateway
+	}
+	if i.Console, err = console.New(deps); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// Documents is the source of the console and gateway OpenAPI documents; consoleURL may be
+// nil (the desktop's console has no URL).
+func (i *Instance) Documents(version string, consoleURL func() string) *documents.Source {
+	src := &documents.Source{Routes: i.Routes, Version: version, ConsoleURL: consoleURL}
+	if i.Gateway != nil {
+		src.GatewayURL = i.Gateway.URL
+	}
+	return src
+}
+
+// Close stops the gateway (waiting for in-flight requests until ctx ends; requests still
+// running then are cut, which is reported but is no failure), writes the pending key usage
+// and closes the store if Open opened it. It returns what could not be saved.
+func (i *Instance) Close(ctx context.Context) error {
+	var errs []error
+	if i.Gateway != nil {
+		if err := i.Gateway.Stop(ctx); err != nil {
+			i.Logger.Warn("gateway stop", "err", err)
+		}
+	}
+	if i.stopKeys != nil {
+		i.stopKeys()
+		if err := <-i.keysDone; err != nil {
+			errs = append(errs, fmt.Errorf("flush key usage: %w", err))
+		}
+		i.stopKeys = nil
+	}
+	if i.ownStore && i.Store != nil {
+		if err := i.Store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		i.ownStore = false
+	}
+	return errors.Join(errs...)
+}
+
+// sessions lets the gateway accept a console session cookie as a credential: it adapts
+// auth's answer to the gateway's, so neither package imports the other.
+type sessions struct{ auth *auth.Service }
+
+var _ gateway.SessionVerifier = sessions{}
+
+func (s sessions) VerifySession(ctx context.Context, token string) (gateway.SessionResult, error) {
+	r, err := s.auth.VerifySession(ctx, token)
+	return gateway.SessionResult{Code: r.Code, UserID: r.UserID, OrgIDs: r.OrgIDs}, err
+}

@@ -1,0 +1,71 @@
+package instance_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/instance"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/testutil"
+)
+
+// TestOpenWiresOneInstance: the services share one store, the default organization exists,
+// the console runs operations over them and starts the gateway; Close stops everything.
+func TestOpenWiresOneInstance(t *testing.T) {
+	ctx := context.Background()
+	inst, err := instance.Open(ctx, instance.Options{DataDir: t.TempDir(), Desktop: true,
+		Auth:    []auth.Option{auth.WithPasswordParams(testutil.CheapPasswords)},
+		Gateway: &gateway.Config{Listen: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.Org.ID == "" || inst.Gateway == nil {
+		t.Fatalf("default org %+v, gateway %v", inst.Org, inst.Gateway)
+	}
+	l, err := inst.Console.Local()
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := console.Do[keys.Created](ctx, l, "CreateKey", console.CreateKeyInput{Name: "wired"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := inst.Keys.Get(ctx, inst.Org.ID, created.ID); err != nil || k.Name != "wired" {
+		t.Fatalf("the key service does not see the console's key: %+v %v", k, err)
+	}
+	st, err := console.Do[console.GatewayStatus](ctx, l, "StartGateway", console.NoInput{})
+	if err != nil || !st.Running || inst.Documents("test", nil).GatewayURL() != st.URL {
+		t.Fatalf("gateway: %+v %v", st, err)
+	}
+
+	if err := inst.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if inst.Gateway.URL() != "" {
+		t.Fatal("the gateway still runs after Close")
+	}
+	if err := inst.Store.Read.PingContext(ctx); err == nil {
+		t.Fatal("Close left the store it opened open")
+	}
+}
+
+// TestOpenKeepsTheCallersStore: a store handed in is the caller's to close.
+func TestOpenKeepsTheCallersStore(t *testing.T) {
+	st := testutil.NewStore(t)
+	inst, err := instance.Open(context.Background(), instance.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.Gateway != nil {
+		t.Fatal("a gateway was built without Options.Gateway")
+	}
+	if err := inst.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Read.PingContext(context.Background()); err != nil {
+		t.Fatalf("Close closed the caller's store: %v", err)
+	}
+}
