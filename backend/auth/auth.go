@@ -12,6 +12,7 @@ import (
 
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/problem"
+	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -46,7 +47,7 @@ var (
 		Text: "theme must be light, dark or system"}
 )
 
-// RateLimitedError means too many failed logins; try again after RetryAfter. Repeated says an
+// RateLimitedError means too many sign-in (or setup-token) attempts; try again after RetryAfter. Repeated says an
 // earlier attempt was already refused in the same lockout, so that callers can record the first
 // refusal and not every one (refusals cost an attacker nothing).
 type RateLimitedError struct {
@@ -66,7 +67,10 @@ type Service struct {
 	idle        time.Duration
 	absolute    time.Duration
 	setupTTL    time.Duration
-	limiter     *limiter
+	attempts    *attempts
+	limiter     ratelimit.Limiter
+	loginLimits [2]int
+	loginWindow time.Duration
 	hashSlots   chan struct{}
 	dummyHash   func() (string, error)
 	touchPeriod time.Duration
@@ -86,11 +90,17 @@ func WithSessionLifetime(idle, absolute time.Duration) Option {
 	return func(s *Service) { s.idle, s.absolute = idle, absolute }
 }
 
-// WithLoginLimits sets how many failed logins per account and per client address are allowed
-// within window before further attempts are refused.
+// WithLoginLimits sets how many sign-in attempts per account and per client address are
+// allowed within window (a burst of that many, then one per window/limit) before further
+// attempts are refused. Successful ones are given back. Setup-token attempts count on the
+// per-address limit.
 func WithLoginLimits(perAccount, perAddr int, window time.Duration) Option {
-	return func(s *Service) { s.limiter = newLimiter(perAccount, perAddr, window) }
+	return func(s *Service) { s.loginLimits, s.loginWindow = [2]int{perAccount, perAddr}, window }
 }
+
+// WithLimiter sets the rate limiter the attempt limits count in (default: an in-process
+// ratelimit.Memory); `keygate serve` gives the gateway and the console the same one.
+func WithLimiter(l ratelimit.Limiter) Option { return func(s *Service) { s.limiter = l } }
 
 // Defaults.
 const (
@@ -108,7 +118,8 @@ func New(st *store.Store, opts ...Option) (*Service, error) {
 		idle:        DefaultIdleTimeout,
 		absolute:    DefaultAbsoluteTimeout,
 		setupTTL:    SetupTokenLifetime,
-		limiter:     newLimiter(5, 20, 15*time.Minute),
+		loginLimits: [2]int{5, 20},
+		loginWindow: 15 * time.Minute,
 		touchPeriod: time.Minute,
 		// At most four argon2id computations at once: each takes Memory KiB, and a burst
 		// of logins must not exhaust the machine's memory.
@@ -117,6 +128,10 @@ func New(st *store.Store, opts ...Option) (*Service, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewMemory(100_000)
+	}
+	s.attempts = newAttempts(s.limiter, s.loginLimits[0], s.loginLimits[1], s.loginWindow)
 	// A login for an unknown address still checks a password against this hash, so that the
 	// answer's timing does not tell which addresses have accounts. Made on first need: the CLI
 	// rarely logs anyone in.

@@ -176,7 +176,7 @@ func TestSameOrigin(t *testing.T) {
 	}
 }
 
-func TestLoginLimitWindowSlides(t *testing.T) {
+func TestLoginLimitRefills(t *testing.T) {
 	clk := testutil.NewClock()
 	s, org := newService(t, auth.WithClock(clk), auth.WithLoginLimits(3, 100, 10*time.Minute))
 	ctx := context.Background()
@@ -185,13 +185,22 @@ func TestLoginLimitWindowSlides(t *testing.T) {
 		s.Login(ctx, "a@example.com", "nope nope nope", "1.2.3.4", "")
 		clk.Advance(time.Minute)
 	}
+	// 3 attempts per 10 minutes: a burst of 3, then one every 3m20s. The burst was spent at
+	// minutes 0, 1 and 2; the next attempt is due at 3m20s, even with the right password.
 	_, _, _, err := s.Login(ctx, "a@example.com", testutil.Password, "1.2.3.4", "")
 	var rl *auth.RateLimitedError
-	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Minute {
-		t.Fatalf("4th attempt: %v (want to wait 7m for the oldest failure to age out)", err)
+	if !errors.As(err, &rl) || rl.RetryAfter != 20*time.Second {
+		t.Fatalf("4th attempt: %v (want to wait 20s)", err)
 	}
-	clk.Advance(7 * time.Minute)
+	clk.Advance(20 * time.Second)
 	if _, _, _, err := s.Login(ctx, "a@example.com", testutil.Password, "1.2.3.4", ""); err != nil {
-		t.Fatalf("after the oldest failure aged out: %v", err)
+		t.Fatalf("after the wait: %v", err)
+	}
+	// The successful login gave its attempt back: one more is allowed now, then none.
+	if _, _, _, err := s.Login(ctx, "a@example.com", "nope nope nope", "1.2.3.4", ""); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("attempt after a success: %v", err)
+	}
+	if _, _, _, err := s.Login(ctx, "a@example.com", testutil.Password, "1.2.3.4", ""); !errors.As(err, &rl) {
+		t.Fatalf("attempt beyond the limit: %v", err)
 	}
 }

@@ -1,31 +1,37 @@
 package auth
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/backend/ratelimit"
 )
 
-// limiter counts failed logins per account and per client address in a sliding window. Only
-// failures count, so a user who types the password right is never held back by their own
-// successful logins.
-type limiter struct {
-	mu         sync.Mutex
-	perAccount int
-	perAddr    int
-	window     time.Duration
-	fails      map[string][]time.Time
+// attempts limits console sign-in attempts through the one rate limiter (backend/ratelimit):
+// per account and per client address for logins; per client address for setup-token (and any
+// future reset-link) attempts, on the same address counter as logins. An attempt is reserved
+// before the password is hashed and given back when it succeeds, so a burst of any size gets at
+// most the limit's password checks, and a user who types the password right is never held back
+// by their own sign-ins.
+type attempts struct {
+	l          ratelimit.Limiter
+	perAccount ratelimit.Rate
+	perAddr    ratelimit.Rate
+
+	mu sync.Mutex
 	// refused holds, for a locked-out key, when its current lockout ends: a refusal before
-	// then is a repeat.
+	// then is a repeat (callers record only the first).
 	refused map[string]time.Time
 }
 
-// maxTracked bounds the map: beyond it, entries whose failures have all aged out are dropped.
+// maxTracked bounds the refusal map.
 const maxTracked = 10_000
 
-func newLimiter(perAccount, perAddr int, window time.Duration) *limiter {
-	return &limiter{perAccount: perAccount, perAddr: perAddr, window: window, fails: map[string][]time.Time{},
-		refused: map[string]time.Time{}}
+func newAttempts(l ratelimit.Limiter, perAccount, perAddr int, window time.Duration) *attempts {
+	return &attempts{l: l, perAccount: ratelimit.Rate{Limit: perAccount, Window: window},
+		perAddr: ratelimit.Rate{Limit: perAddr, Window: window}, refused: map[string]time.Time{}}
 }
 
 // accountKey is cut to the longest valid address (254 bytes): the address is as typed, before
@@ -35,102 +41,54 @@ func accountKey(email string) string {
 	if len(email) > 254 {
 		email = email[:254]
 	}
-	return "a:" + strings.ToLower(email)
+	return "login:account:" + strings.ToLower(email)
 }
 
-func addrKey(addr string) string { return "i:" + addr }
+func addrKey(addr string) string { return "login:addr:" + addr }
 
-// wait returns how long the caller must wait before another attempt (0: go ahead), and whether
-// an earlier attempt was already refused in the same lockout.
-func (l *limiter) wait(email, addr string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	keys := []string{accountKey(email)}
+// reserve takes one attempt for the account (when email is not "") and the client address
+// (when known). It returns release, to call when the attempt must not count, or a
+// *RateLimitedError.
+func (a *attempts) reserve(ctx context.Context, email, addr string, now time.Time) (func(), error) {
+	var rs []ratelimit.Reservation
+	if email != "" {
+		rs = append(rs, ratelimit.Reservation{Key: accountKey(email), Rate: a.perAccount})
+	}
 	if addr != "" {
-		keys = append(keys, addrKey(addr))
+		rs = append(rs, ratelimit.Reservation{Key: addrKey(addr), Rate: a.perAddr})
 	}
-	var w time.Duration
-	repeated := true
-	for i, k := range keys {
-		limit := l.perAccount
-		if i == 1 {
-			limit = l.perAddr
-		}
-		d := l.waitLocked(k, limit, now)
-		if d == 0 {
-			continue
-		}
-		if !l.refused[k].After(now) {
-			repeated = false
-			if len(l.refused) >= maxTracked {
-				l.forgetRefusals(now)
+	d, release, err := ratelimit.Reserve(ctx, a.l, now, rs...)
+	if err != nil {
+		return nil, err
+	}
+	if d.Allowed {
+		return release, nil
+	}
+	wait := max(d.RetryAfter, time.Second)
+	return nil, &RateLimitedError{RetryAfter: wait, Repeated: a.refusedBefore(email+"\x00"+addr, now, wait)}
+}
+
+// refusedBefore reports whether key was refused earlier in the same lockout, and records this
+// refusal.
+func (a *attempts) refusedBefore(key string, now time.Time, wait time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refused[key].After(now) {
+		return true
+	}
+	if len(a.refused) >= maxTracked {
+		for k, until := range a.refused {
+			if !until.After(now) {
+				delete(a.refused, k)
 			}
-			l.refused[k] = now.Add(d)
 		}
-		w = max(w, d)
-	}
-	return w, repeated
-}
-
-// forgetRefusals drops the lockouts that are over.
-func (l *limiter) forgetRefusals(now time.Time) {
-	for k, until := range l.refused {
-		if !until.After(now) {
-			delete(l.refused, k)
+		if len(a.refused) >= maxTracked {
+			clear(a.refused)
 		}
 	}
-}
-
-func (l *limiter) waitLocked(key string, max int, now time.Time) time.Duration {
-	ts := l.recent(key, now)
-	if len(ts) < max {
-		return 0
+	if len(key) > 600 {
+		key = key[:600]
 	}
-	// The oldest failure that still counts must age out before the next attempt.
-	d := ts[len(ts)-max].Add(l.window).Sub(now)
-	if d < time.Second {
-		d = time.Second
-	}
-	return d
-}
-
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && !ts[i].After(now.Add(-l.window)) {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-func (l *limiter) fail(email, addr string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > maxTracked {
-		for k := range l.fails {
-			l.recent(k, now)
-		}
-	}
-	for _, k := range []string{accountKey(email), addrKey(addr)} {
-		if k == "i:" {
-			continue
-		}
-		ts := append(l.recent(k, now), now)
-		if len(ts) > 1000 { // concurrent attempts can overshoot the limit; keep memory bounded
-			ts = ts[len(ts)-1000:]
-		}
-		l.fails[k] = ts
-	}
-}
-
-func (l *limiter) succeed(email string) {
-	l.mu.Lock()
-	delete(l.fails, accountKey(email))
-	l.mu.Unlock()
+	a.refused[key] = now.Add(wait)
+	return false
 }

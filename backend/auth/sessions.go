@@ -90,15 +90,17 @@ func wellFormed(token string) bool {
 
 // Login checks an address and password and starts a new session. previous is the session
 // cookie the request carried (may be ""): it is revoked, so a session id planted before login
-// is worthless after it. Failed attempts count against the address and the client address.
+// is worthless after it. Attempts count against the address and the client address (reserved
+// before the password is checked, given back when it is right).
 func (s *Service) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
-	now := s.clock.Now()
-	if d, repeated := s.limiter.wait(email, clientAddr, now); d > 0 {
-		return "", Session{}, User{}, &RateLimitedError{RetryAfter: d, Repeated: repeated}
+	// Reserve the attempt before the password is hashed; a successful login gives it back.
+	release, err := s.attempts.reserve(ctx, email, clientAddr, s.clock.Now())
+	if err != nil {
+		return "", Session{}, User{}, err
 	}
 	var phc string
 	var userID string
-	err := s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
+	err = s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Same work as for a real account, so timing does not reveal which addresses exist.
 		if phc, err = s.dummyHash(); err != nil {
@@ -113,10 +115,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 		return "", Session{}, User{}, fmt.Errorf("login: %w", err)
 	}
 	if !ok || userID == "" {
-		s.limiter.fail(email, clientAddr, s.clock.Now())
 		return "", Session{}, User{}, ErrBadCredentials
 	}
-	s.limiter.succeed(email)
+	release()
 	token, sess, err := s.StartSession(ctx, userID, previous)
 	if err != nil {
 		return "", Session{}, User{}, err

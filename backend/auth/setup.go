@@ -61,7 +61,23 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 // CompleteSetup spends a setup token to create the first admin, who becomes admin of every
 // organization (orgIDs, which the caller makes sure is not empty). Token use and account
 // creation happen in one transaction: a failure leaves the token usable.
-func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, orgIDs []string) (User, error) {
+//
+// Each call counts as a sign-in attempt of clientAddr ("" for none), on the same per-address
+// limit as logins, so setup tokens cannot be guessed faster than passwords; a setup that
+// succeeds gives its attempt back.
+func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, orgIDs []string, clientAddr string) (User, error) {
+	release, err := s.attempts.reserve(ctx, "", clientAddr, s.clock.Now())
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.completeSetup(ctx, token, nu, orgIDs)
+	if err == nil {
+		release()
+	}
+	return u, err
+}
+
+func (s *Service) completeSetup(ctx context.Context, token string, nu NewUser, orgIDs []string) (User, error) {
 	if err := s.CheckSetupToken(ctx, token); err != nil {
 		return User{}, err
 	}

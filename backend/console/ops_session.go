@@ -147,7 +147,7 @@ func (s *Service) completeSetup(ctx context.Context, c *Call, in *CompleteSetupI
 	for _, o := range all {
 		orgIDs = append(orgIDs, o.ID)
 	}
-	u, err := s.Auth.CompleteSetup(ctx, in.Token, auth.NewUser{Email: in.Email, Name: in.Name, Password: in.Password}, orgIDs)
+	u, err := s.Auth.CompleteSetup(ctx, in.Token, auth.NewUser{Email: in.Email, Name: in.Name, Password: in.Password}, orgIDs, c.ClientAddr)
 	if err != nil {
 		return SessionOutput{}, err
 	}

@@ -1,13 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/ratelimit"
 )
 
 // presented is what a request offers to authenticate with, as either engine read it.
@@ -24,8 +25,11 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	now := g.cfg.Clock.Now()
 	ipKey := limiterKey(st.client)
 	if g.cfg.FailedAuthLimit > 0 {
-		if blocked, wait := g.ipLimiter.Blocked(ipKey, g.cfg.FailedAuthLimit, time.Minute, now); blocked {
-			st.retryAfter = wait
+		d, err := g.limiter.Peek(st, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
+		if err != nil {
+			g.log.Warn("failed-authentication limit unavailable", "err", err)
+		} else if !d.Allowed {
+			st.retryAfter = d.RetryAfter
 			return CodeRateLimited
 		}
 	}
@@ -37,7 +41,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	case errors.Is(err, ErrNoCredential):
 		return CodeMissingCredential
 	case err != nil:
-		g.failedAuth(ipKey, now)
+		g.failedAuth(st, ipKey, now)
 		return CodeMalformed
 	}
 	st.cred = cred.Kind
@@ -53,7 +57,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		st.keyID, st.keyName, st.orgID = res.Key.ID, res.Key.Name, res.Key.OrgID
 	}
 	if !res.Valid {
-		g.failedAuth(ipKey, now)
+		g.failedAuth(st, ipKey, now)
 		return Code(res.Code)
 	}
 	k := res.Key
@@ -61,7 +65,11 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		return CodeForbidden
 	}
 	if k.RateLimit > 0 {
-		d := g.keyLimiter.Take(k.ID, k.RateLimit, k.RateWindow, now)
+		d, err := g.limiter.Take(st, "key:"+k.ID, ratelimit.Rate{Limit: k.RateLimit, Window: k.RateWindow}, now)
+		if err != nil {
+			g.log.Warn("key rate limit unavailable", "err", err)
+			return ""
+		}
 		st.rate, st.rated = d, true
 		if !d.Allowed {
 			st.retryAfter = d.RetryAfter
@@ -83,14 +91,14 @@ func setRateHeaders(h http.Header, st *reqState) {
 	}
 }
 
-func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipKey netip.Addr, now time.Time) Code {
+func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipKey string, now time.Time) Code {
 	res, err := g.cfg.Sessions.VerifySession(st, token)
 	if err != nil {
 		g.log.Error("verify session", "request_id", st.requestID[0], "err", err)
 		return CodeInternal
 	}
 	if res.Code != keys.CodeValid || res.UserID == "" {
-		g.failedAuth(ipKey, now)
+		g.failedAuth(st, ipKey, now)
 		switch res.Code {
 		case keys.CodeExpired, keys.CodeRevoked, keys.CodeMalformed:
 			return Code(res.Code)
@@ -115,9 +123,9 @@ func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipK
 	return ""
 }
 
-func (g *Gateway) failedAuth(ipKey netip.Addr, now time.Time) {
+func (g *Gateway) failedAuth(ctx context.Context, ipKey string, now time.Time) {
 	if g.cfg.FailedAuthLimit > 0 {
-		g.ipLimiter.Take(ipKey, g.cfg.FailedAuthLimit, time.Minute, now)
+		g.limiter.Take(ctx, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
 	}
 }
 

@@ -77,13 +77,15 @@ func clientAddr(r *http.Request, proxies []netip.Prefix) (client netip.Addr, pee
 	return peer, true
 }
 
-// limiterKey groups IPv6 clients by /64, the block one subscriber usually controls, so that
-// rotating addresses within it does not escape the failed-authentication limit.
-func limiterKey(a netip.Addr) netip.Addr {
+// limiterKey is the failed-authentication limit's key for a client: IPv6 clients are grouped by
+// /64, the block one subscriber usually controls, so that rotating addresses within it does not
+// escape the limit.
+func limiterKey(a netip.Addr) string {
 	if a.Is6() {
 		if p, err := a.Prefix(64); err == nil {
-			return p.Addr()
+			a = p.Addr()
 		}
 	}
-	return a
+	var b [64]byte
+	return string(a.AppendTo(append(b[:0], "ip:"...)))
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
 )
@@ -108,6 +109,10 @@ type Config struct {
 	// loopback its host is answered besides the loopback names. Nil: no X-Forwarded-Host
 	// unless a trusted proxy sent one.
 	PublicURL *url.URL
+	// Limiter counts the per-key limits and the failed authentications per client address;
+	// nil: an in-process ratelimit.Memory. Give the same one to the login limit (auth) and
+	// every node shares one view (a Redis implementation does that across processes).
+	Limiter ratelimit.Limiter
 	// FailedAuthLimit is the number of failed authentications per minute a client address may
 	// make before it gets 429; 0 means DefaultFailedAuthLimit, negative turns the limit off.
 	FailedAuthLimit int
@@ -156,6 +161,9 @@ func (c *Config) defaults() error {
 	default:
 		return fmt.Errorf("gateway engine %q: want %s or %s", c.Engine, EngineFastHTTP, EngineNetHTTP)
 	}
+	if c.Limiter == nil {
+		c.Limiter = ratelimit.NewMemory(1 << 20)
+	}
 	if c.FailedAuthLimit == 0 {
 		c.FailedAuthLimit = DefaultFailedAuthLimit
 	}
@@ -184,8 +192,7 @@ type Gateway struct {
 	snap       atomic.Pointer[snapshot]
 	proxy      *httputil.ReverseProxy
 	transport  *transportSwitch
-	keyLimiter *Limiter[string]
-	ipLimiter  *Limiter[netip.Addr]
+	limiter    ratelimit.Limiter
 	requests   *requestLog
 	metrics    *metrics
 	noRoute    *routeMetrics
@@ -213,8 +220,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	g := &Gateway{
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "gateway"),
-		keyLimiter: NewLimiter[string](1 << 20),
-		ipLimiter:  NewLimiter[netip.Addr](100_000),
+		limiter:    cfg.Limiter,
 		requests:   newRequestLog(cfg.RequestLogSize),
 		metrics:    newMetrics(),
 		idPrefix:   prefix + "-",

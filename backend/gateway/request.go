@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/keygate/keygate/backend/ratelimit"
 )
 
 // reqState is one request's state. It is also the request's context (it embeds the parent),
@@ -39,7 +41,7 @@ type reqState struct {
 	relay      *relay
 	head       []byte // the raw request head, kept for the request log
 	originOK   bool
-	rate       Decision
+	rate       ratelimit.Decision
 	rated      bool
 	retryAfter time.Duration
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/orgs"
+	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
 )
@@ -33,6 +34,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Desktop builds the console in desktop mode: the local OS user is the implicit admin.
 	Desktop bool
+	// Limiter counts every rate limit of the instance: the gateway's and the console's sign-in
+	// attempts (nil: an in-process ratelimit.Memory). A Redis one shares limits across nodes.
+	Limiter ratelimit.Limiter
 	// Auth are extra options of the account service (tests pass cheap password parameters).
 	Auth []auth.Option
 	// Gateway, when set, builds the gateway server from it; Open fills in the store, the
@@ -53,6 +57,7 @@ type Instance struct {
 	Auth    *auth.Service
 	Audit   *audit.Log
 	Routes  *routes.Service
+	Limiter ratelimit.Limiter
 	Gateway *gateway.Server // nil unless Options.Gateway was set
 	Console *console.Service
 	// Org is the default organization, created on first start.
@@ -94,7 +99,10 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	i.Orgs = orgs.New(i.Store, clk)
 	i.Audit = audit.New(i.Store, clk)
 	i.Routes = routes.New(i.Store, clk)
-	if i.Auth, err = auth.New(i.Store, append([]auth.Option{auth.WithClock(clk)}, o.Auth...)...); err != nil {
+	if i.Limiter = o.Limiter; i.Limiter == nil {
+		i.Limiter = ratelimit.NewMemory(1 << 20)
+	}
+	if i.Auth, err = auth.New(i.Store, append([]auth.Option{auth.WithClock(clk), auth.WithLimiter(i.Limiter)}, o.Auth...)...); err != nil {
 		return nil, err
 	}
 	if i.Org, err = i.Orgs.EnsureDefault(ctx); err != nil {
@@ -110,6 +118,9 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 		cfg := *o.Gateway
 		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
 		cfg.Validators, cfg.Clock, cfg.Logger = documents.RequestValidators{}, clk, i.Logger
+		if cfg.Limiter == nil {
+			cfg.Limiter = i.Limiter
+		}
 		if i.Gateway, err = gateway.NewServer(ctx, cfg); err != nil {
 			return nil, err
 		}

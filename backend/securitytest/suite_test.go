@@ -29,6 +29,7 @@ const (
 	devEmail    = "dev@example.com"
 	memberEmail = "member@example.com"
 	otherEmail  = "other-admin@example.com" // admin of organization B only
+	burstEmail  = "burst@example.com"       // the target of the concurrent-login attack
 )
 
 var passwords = map[string]string{
@@ -36,6 +37,7 @@ var passwords = map[string]string{
 	devEmail:    "developer-Password-9q8w",
 	memberEmail: "member-Password-1z2x3",
 	otherEmail:  "other-Password-5t6y7u",
+	burstEmail:  "burst-Password-3e4r5t",
 }
 
 // publicGatewayHost is the gateway's configured public host (--gateway-url https://…).
@@ -283,7 +285,7 @@ func setup(t *testing.T) *suite {
 	}
 
 	for _, u := range []struct{ email, role, org string }{
-		{adminEmail, "admin", s.orgA}, {devEmail, "developer", s.orgA}, {memberEmail, "member", s.orgA}, {otherEmail, "admin", s.orgB},
+		{adminEmail, "admin", s.orgA}, {devEmail, "developer", s.orgA}, {memberEmail, "member", s.orgA}, {otherEmail, "admin", s.orgB}, {burstEmail, "member", s.orgA},
 	} {
 		out := cli(t, s, passwords[u.email]+"\n", "users", "add", "--email", u.email, "--role", u.role, "--org", u.org, "--json")
 		var m struct {
