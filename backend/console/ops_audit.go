@@ -11,7 +11,7 @@ import (
 type ListAuditInput struct {
 	Org string `json:"org"`
 	// Limit is 1–500, default 100 (audit.MaxLimit, audit.DefaultLimit).
-	Limit int `json:"limit"`
+	Limit int `json:"limit" minimum:"0" maximum:"500"`
 	// Before lists entries older than this entry id (from the previous page's NextBefore).
 	Before int64 `json:"before"`
 }

@@ -39,7 +39,7 @@ type RouteInput struct {
 	// AuthRequired defaults to true.
 	AuthRequired     *bool  `json:"authRequired"`
 	QueryKeyParam    string `json:"queryKeyParam"`
-	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes" minimum:"0"`
 	ValidateRequests bool   `json:"validateRequests"`
 	// ConsoleSession lets pages served through the gateway use the console session on this
 	// route (off by default).
@@ -62,7 +62,7 @@ type UpdateRouteInput struct {
 	OpenAPISource    string `json:"openapiSource"`
 	AuthRequired     *bool  `json:"authRequired"`
 	QueryKeyParam    string `json:"queryKeyParam"`
-	MaxBodyBytes     int64  `json:"maxBodyBytes"`
+	MaxBodyBytes     int64  `json:"maxBodyBytes" minimum:"0"`
 	ValidateRequests bool   `json:"validateRequests"`
 	// ConsoleSession lets pages served through the gateway use the console session on this
 	// route (off by default).
@@ -77,7 +77,7 @@ type RouteIDInput struct {
 // GatewaySettings are the gateway-wide options.
 type GatewaySettings struct {
 	AllowedOrigins         []string `json:"allowedOrigins"`
-	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds" required:"true" doc:"1 to 600."`
+	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds" required:"true" minimum:"1" maximum:"600" doc:"1 to 600."`
 }
 
 // GatewayStatus says whether the gateway runs and whether this console may start and stop it.
@@ -98,7 +98,7 @@ type ListRequestsInput struct {
 	KeyID  string `json:"keyId"`
 	Route  string `json:"route"`
 	// Limit is 1–1000, default 100.
-	Limit int `json:"limit"`
+	Limit int `json:"limit" minimum:"0" maximum:"1000"`
 }
 
 // RequestList is the answer of ListRequests, newest first.

@@ -17,7 +17,7 @@ type ListKeysInput struct {
 	// Status is active, expired, revoked or all (default).
 	Status string `json:"status" enum:"active,expired,revoked,all"`
 	// Limit is 1–500, default 50.
-	Limit  int    `json:"limit"`
+	Limit  int    `json:"limit" minimum:"0" maximum:"500"`
 	Cursor string `json:"cursor"`
 }
 
@@ -28,8 +28,8 @@ type CreateKeyInput struct {
 	// Expires is never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of day, UTC).
 	Expires string `json:"expires" example:"30d" doc:"never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of that day, UTC)."`
 	// RateLimit is requests per RateWindowSeconds (default 60); 0 means no limit.
-	RateLimit         int `json:"rateLimit"`
-	RateWindowSeconds int `json:"rateWindowSeconds"`
+	RateLimit         int `json:"rateLimit" minimum:"0" maximum:"1000000000"`
+	RateWindowSeconds int `json:"rateWindowSeconds" minimum:"0" maximum:"86400"`
 }
 
 // KeyInput names a key.
@@ -57,7 +57,7 @@ type RollKeyInput struct {
 	ID  string `json:"id"`
 	Org string `json:"org"`
 	// GraceSeconds is how long the old secret keeps working: 0 to 30 days, default 86400.
-	GraceSeconds *int `json:"graceSeconds"`
+	GraceSeconds *int `json:"graceSeconds" minimum:"0" maximum:"2592000"`
 }
 
 // DefaultGrace is how long a rolled key's old secret works when no grace is given.

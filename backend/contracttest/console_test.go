@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -137,6 +138,9 @@ type request struct {
 	noOrigin    bool
 	noCSRF      bool
 	lang        string
+	// outside names an input set outside the bounds the document states: the request must
+	// not succeed.
+	outside string
 }
 
 func (r *request) String() string {
@@ -439,9 +443,9 @@ func (h *harness) validRequest(o *operation, kind string) (*request, url.Values,
 	var body map[string]any
 	if o.body != nil {
 		body = h.g.object(o.body, 0, nil)
-		for name, p := range o.body.Properties {
+		for _, name := range slices.Sorted(maps.Keys(o.body.Properties)) { // in order: the seed decides
 			if _, ok := body[name]; ok {
-				body[name] = h.fill(o, name, p.Value)
+				body[name] = h.fill(o, name, o.body.Properties[name].Value)
 			}
 		}
 		rq.body, _ = json.Marshal(body)
@@ -486,8 +490,14 @@ func (h *harness) requests(o *operation, c *caller, round int) []*request {
 			body[name] = g.odd(prop)
 			out = append(out, withBody(rq, body, "odd "+name))
 			if prop != nil && (prop.Type.Is("integer") || prop.Type.Is("number")) {
-				body[name] = g.outOfRange(prop)
-				out = append(out, withBody(rq, body, fmt.Sprintf("out of range %s=%d", name, body[name])))
+				for _, v := range append(beyond(prop), g.outOfRange(prop)) {
+					body[name] = v
+					r := withBody(rq, body, fmt.Sprintf("out of range %s=%d", name, v))
+					if outside(prop, v) {
+						r.outside = name
+					}
+					out = append(out, r)
+				}
 				body[name] = "\x00number"
 				raw, _ := json.Marshal(body)
 				num := pick(g, oddNumberTexts)
@@ -523,10 +533,15 @@ func (h *harness) requests(o *operation, c *caller, round int) []*request {
 			out = append(out, &c)
 		}
 		if s := schemaOf(p); s != nil && (s.Type.Is("integer") || s.Type.Is("number")) {
-			q.Set(p.Name, strconv.FormatInt(g.outOfRange(s), 10))
-			r := *rq
-			r.kind, r.query = "out of range "+p.Name, q.Encode()
-			out = append(out, &r)
+			for _, v := range append(beyond(s), g.outOfRange(s)) {
+				q.Set(p.Name, strconv.FormatInt(v, 10))
+				r := *rq
+				r.kind, r.query = fmt.Sprintf("out of range %s=%d", p.Name, v), q.Encode()
+				if outside(s, v) {
+					r.outside = p.Name
+				}
+				out = append(out, &r)
+			}
 		}
 		q.Set(p.Name, pick(g, oddQueryValues))
 		c := *rq
@@ -625,6 +640,11 @@ func (h *harness) do(ctx context.Context, c *caller, rq *request) {
 		return
 	}
 	h.check(rq, res, b)
+	if rq.kind == "valid" && res.StatusCode == http.StatusBadRequest && os.Getenv("KEYGATE_CONTRACT_VERBOSE") != "" {
+		// Input the document calls valid but the server refuses: a rule the document does
+		// not state.
+		h.t.Logf("valid input refused: %s\n  %s", rq, snippet(b))
+	}
 	switch {
 	case res.StatusCode == http.StatusUnauthorized && rq.op.method != http.MethodPost:
 		c.stale = true // e.g. after a Logout
@@ -671,6 +691,9 @@ func (h *harness) check(rq *request, res *http.Response, b []byte) {
 		if status == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
 			h.fail(rq, "429 without Retry-After", status, "no Retry-After")
 		}
+	} else if rq.outside != "" {
+		h.fail(rq, "bound not enforced", status, "%s is outside the documented bounds, yet the request succeeded: %s", rq.outside, snippet(b))
+		return
 	} else if status != o.success {
 		h.fail(rq, fmt.Sprintf("success %d", status), status, "success %d, documented %d", status, o.success)
 		return

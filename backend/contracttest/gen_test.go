@@ -2,7 +2,9 @@ package contracttest_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +121,8 @@ func (g *gen) object(s *openapi3.Schema, depth int, skip map[string]bool) map[st
 	for _, r := range s.Required {
 		required[r] = true
 	}
-	for name, p := range s.Properties {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) { // in order: the seed decides
+		p := s.Properties[name]
 		if skip[name] || p.Value == nil || p.Value.ReadOnly {
 			continue
 		}
@@ -188,6 +191,23 @@ func (g *gen) outOfRange(s *openapi3.Schema) int64 {
 		choices = append(choices, int64(*s.Max)+1, int64(*s.Max)+1)
 	}
 	return pick(g, choices)
+}
+
+// beyond returns the integers just past s's documented bounds.
+func beyond(s *openapi3.Schema) []int64 {
+	var out []int64
+	if s.Min != nil {
+		out = append(out, int64(*s.Min)-1)
+	}
+	if s.Max != nil {
+		out = append(out, int64(*s.Max)+1)
+	}
+	return out
+}
+
+// outside reports whether v breaks s's documented bounds.
+func outside(s *openapi3.Schema, v int64) bool {
+	return s.Min != nil && float64(v) < *s.Min || s.Max != nil && float64(v) > *s.Max
 }
 
 // wrongType returns a value whose JSON type differs from s's.

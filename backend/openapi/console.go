@@ -24,7 +24,8 @@ import (
 // `required:"true"` (path parameters always are), since an input field left out takes its
 // default. `required:"false"` or `required:"true"` overrides either rule. `doc:"…"` is the
 // field's description, `enum:"a,b"` its allowed values, `format:"…"` its format and
-// `example:"…"` an example; time.Time is a date-time string and a pointer is nullable.
+// `example:"…"` an example, `minimum`/`maximum` a number's bounds and `minLength`/`maxLength`/
+// `pattern` a string's; time.Time is a date-time string and a pointer is nullable.
 type Operation struct {
 	Name        string // the operationId, also the desktop App method's name
 	Method      string
@@ -489,11 +490,56 @@ func customizeSchema(t reflect.Type, tag reflect.StructTag, s *openapi3.Schema, 
 	if ex, ok := tag.Lookup("example"); ok {
 		s.Example = enumValue(s, ex)
 	}
+	if err := bounds(tag, s); err != nil {
+		return err
+	}
 	if t.Kind() == reflect.Struct && t != timeType {
 		s.Required = requiredFields(t, input)
 		if s.Description == "" && t.Name() != "" {
 			s.Description = sentenceFromName(t.Name())
 		}
+	}
+	return nil
+}
+
+// bounds applies the tags minimum, maximum (numbers), minLength, maxLength and pattern
+// (strings) to s.
+func bounds(tag reflect.StructTag, s *openapi3.Schema) error {
+	for _, name := range []string{"minimum", "maximum"} {
+		v, ok := tag.Lookup(name)
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("tag %s:%q: %w", name, v, err)
+		}
+		if name == "minimum" {
+			s.Min = &f
+		} else {
+			s.Max = &f
+		}
+	}
+	for _, name := range []string{"minLength", "maxLength"} {
+		v, ok := tag.Lookup(name)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("tag %s:%q: %w", name, v, err)
+		}
+		if name == "minLength" {
+			s.MinLength = n
+		} else {
+			s.MaxLength = &n
+		}
+	}
+	if v, ok := tag.Lookup("pattern"); ok {
+		if _, err := regexp.Compile(v); err != nil {
+			return fmt.Errorf("tag pattern:%q: %w", v, err)
+		}
+		s.Pattern = v
 	}
 	return nil
 }
