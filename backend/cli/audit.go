@@ -31,7 +31,8 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, p)
 	}
-	tw := env.Table("TIME", "ACTOR", "ORG", "ACTION", "TARGET", "DETAIL", "FROM")
+	tw := env.Table(env.headers("cli.audit.col.time", "cli.audit.col.actor", "cli.routes.col.org", "cli.audit.col.action",
+		"cli.audit.col.target", "cli.audit.col.detail", "cli.audit.col.client")...)
 	for _, e := range p.Entries {
 		actor := e.Actor
 		if e.ActorEmail != "" {

@@ -53,7 +53,8 @@ func membersList(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, list)
 	}
-	tw := env.Table("USER", "EMAIL", "NAME", "ROLE", "SINCE")
+	tw := env.Table(env.headers("cli.members.col.user", "cli.members.col.email", "cli.keys.col.name", "cli.members.col.role",
+		"cli.members.col.since")...)
 	for _, m := range list.Members {
 		tw.Row(m.UserID, m.Email, m.Name, string(m.Role), m.CreatedAt.Format(time.DateOnly))
 	}

@@ -55,7 +55,8 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "No routes. Add one with: keygate routes add / http://127.0.0.1:9000")
 		return nil
 	}
-	tw := env.Table("PREFIX", "UPSTREAM", "AUTH", "STRIP", "ORG", "OPTIONS")
+	tw := env.Table(env.headers("cli.routes.col.prefix", "cli.routes.col.upstream", "cli.routes.col.auth", "cli.routes.col.strip_prefix",
+		"cli.routes.col.org", "cli.routes.col.options")...)
 	for _, r := range list.Routes {
 		auth := "key"
 		if !r.AuthRequired {

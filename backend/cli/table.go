@@ -49,6 +49,15 @@ func (e *Env) Table(header ...string) *Table {
 	return NewTable(e.Stdout, i18n.Dir(e.lang()), header...)
 }
 
+// headers translates the catalog ids of a table's column headers.
+func (e *Env) headers(ids ...string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = e.t(id, nil)
+	}
+	return out
+}
+
 // Row adds a line of cells; a row may have fewer cells than others.
 func (t *Table) Row(cells ...string) {
 	row := make([]string, len(cells))

@@ -195,3 +195,30 @@ func allSame(a []int) bool {
 	}
 	return len(a) > 0
 }
+
+// TestRoutesListHeadersFollowTheLanguage: the routes table has its headers from the catalog
+// and its columns line up in Hebrew, whose headers are right-to-left and values left-to-right.
+func TestRoutesListHeadersFollowTheLanguage(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, dir, "", "routes", "add", "/api", "http://127.0.0.1:9000"); r.code != 0 {
+		t.Fatalf("routes add: %+v", r)
+	}
+	t.Setenv("KEYGATE_LANG", "he")
+	r := run(t, dir, "", "routes", "list")
+	if r.code != 0 {
+		t.Fatalf("routes list: %+v", r)
+	}
+	lines := strings.Split(strings.TrimSuffix(invisible.Replace(r.stdout), "\n"), "\n")
+	prefix, upstream := i18n.T("he", "cli.routes.col.prefix", nil), i18n.T("he", "cli.routes.col.upstream", nil)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], prefix) || strings.Contains(lines[0], "PREFIX") {
+		t.Fatalf("want a Hebrew header and one route:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, i18n.FSI+"/api"+i18n.PDI) {
+		t.Errorf("the prefix is not isolated: %q", r.stdout)
+	}
+	h := columnStarts(t, lines[0], []string{prefix, upstream})
+	v := columnStarts(t, lines[1], []string{"/api", "http://127.0.0.1:9000"})
+	if !equalInts(h, v) {
+		t.Errorf("header columns at %v, values at %v:\n%s", h, v, lines)
+	}
+}

@@ -63,7 +63,8 @@ func usersList(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, list)
 	}
-	tw := env.Table("USER", "EMAIL", "NAME", "ROLES", "SINCE")
+	tw := env.Table(env.headers("cli.members.col.user", "cli.members.col.email", "cli.keys.col.name", "cli.members.col.roles",
+		"cli.members.col.since")...)
 	for _, u := range list.Users {
 		var roles []string
 		for org, r := range u.Roles {
