@@ -203,8 +203,10 @@ func (s *Service) sameOrigin(r *http.Request, opts HandlerOptions, secure bool) 
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, lang string) {
 	e := classify(err)
-	if e.Code == problem.CodeInternal {
-		s.Logger.Error("console operation failed", "method", r.Method, "path", r.URL.Path, "err", e.Err)
+	if e.Status >= 500 {
+		// The server's own failure (a caller's mistake is a 4xx): enough to find the cause.
+		s.Logger.Error("console operation failed", "status", e.Status, "code", e.Code, "operation", r.Pattern,
+			"method", r.Method, "path", r.URL.Path, "err", e.Err)
 	}
 	problem.Write(w, e.problem(s.I18n, lang))
 }

@@ -7,7 +7,6 @@ import (
 	"reflect"
 
 	"github.com/keygate/keygate/backend/i18n"
-	"github.com/keygate/keygate/backend/problem"
 )
 
 // Local runs operations as the desktop's OS user, for the window's bound App methods, or as
@@ -86,8 +85,8 @@ func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
 	out, err := l.s.execute(ctx, o, c, p.Interface())
 	if err != nil {
 		e := classify(err)
-		if e.Code == problem.CodeInternal && !l.cli {
-			l.s.Logger.Error("console operation failed", "operation", name, "err", e.Err)
+		if e.Status >= 500 && !l.cli {
+			l.s.Logger.Error("console operation failed", "status", e.Status, "code", e.Code, "operation", name, "err", e.Err)
 		}
 		// The command line shows the cause of its own failures to the person who ran it.
 		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang), cause: e.Err}

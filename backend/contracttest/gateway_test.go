@@ -120,6 +120,7 @@ func TestContractGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts keygate serve")
 	}
+	t.Parallel() // each has its own server
 	bin, err := servertest.Build()
 	if err != nil {
 		t.Fatal(err)
