@@ -62,7 +62,7 @@ type command struct {
 // commands is the one table of subcommands; each lives in its own file.
 var commands = []command{
 	{name: "keys", args: "create|list|get|rename|roll|revoke|verify …", summary: "create, list, inspect, rename, roll, revoke and verify API keys", run: runKeys},
-	{name: "orgs", args: "list|create|rename …", summary: "list, create and rename organizations", run: runOrgs},
+	{name: "orgs", args: "list|get|create|rename …", summary: "list, show, create and rename organizations", run: runOrgs},
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
 	{name: "openapi", args: "[--api console|gateway] [--out FILE]", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
@@ -70,6 +70,7 @@ var commands = []command{
 	{name: "routes", args: "list|add|update|remove …", summary: "list, add, change and remove gateway routes", run: runRoutes},
 	{name: "gateway", args: "settings get|set …", summary: "show and change the gateway's settings", run: runGateway},
 	{name: "members", args: "list|add|role|remove …", summary: "list and manage the members of an organization", run: runMembers},
+	{name: "requests", args: "list …", summary: "show the gateway's request log", run: runRequests},
 	{name: "version", summary: "print the version", run: runVersion},
 	{name: "users", args: "add|list|role|remove|passwd …", summary: "manage console accounts (serve mode): add, list, role, remove, password", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},

@@ -234,3 +234,25 @@ func TestUsersAndMembers(t *testing.T) {
 		}
 	}
 }
+
+func TestOrgsGetAndRequestsList(t *testing.T) {
+	dir := t.TempDir()
+	var list struct{ Orgs []struct{ ID string } }
+	ok(t, dir, "", &list, "orgs", "list", "--json")
+	var o struct{ ID, Name, KeyPrefix string }
+	ok(t, dir, "", &o, "orgs", "get", list.Orgs[0].ID, "--json")
+	if o.ID != list.Orgs[0].ID || o.Name != "Default" || o.KeyPrefix != "kg" {
+		t.Fatalf("orgs get: %+v", o)
+	}
+	if r := run(t, dir, "", "orgs", "get", "org_nope"); r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("orgs get unknown: %+v", r)
+	}
+	var reqs struct{ Requests []json.RawMessage }
+	ok(t, dir, "", &reqs, "requests", "list", "--status", "4xx", "--json")
+	if reqs.Requests == nil || len(reqs.Requests) != 0 {
+		t.Fatalf("requests list: %+v", reqs)
+	}
+	if r := run(t, dir, "", "requests", "list", "--limit", "5000"); r.code != 1 {
+		t.Fatalf("a limit past 1000: %+v", r)
+	}
+}

@@ -10,6 +10,7 @@ import (
 )
 
 const orgsUsage = `orgs list [--json]
+       keygate orgs get ORG_ID [--json]
        keygate orgs create NAME [--json]
        keygate orgs rename ORG_ID NAME [--json]`
 
@@ -44,6 +45,22 @@ func runOrgs(ctx context.Context, env *Env, args []string) error {
 		for _, o := range list.Orgs {
 			tw.Row(o.ID, o.Name, o.KeyPrefix, o.CreatedAt.Format(time.DateOnly))
 		}
+		return tw.Flush()
+	case "get":
+		if err := wantArgs(pos, 1, "orgs get ORG_ID [--json]"); err != nil {
+			return err
+		}
+		if o, err = call[console.OrgView](ctx, env, "GetOrg", console.OrgInput{Org: pos[0]}); err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(env.Stdout, o)
+		}
+		tw := env.Table()
+		tw.Row(env.t("cli.keys.col.id", nil), o.ID)
+		tw.Row(env.t("cli.keys.col.name", nil), o.Name)
+		tw.Row(env.t("cli.orgs.col.key_prefix", nil), o.KeyPrefix)
+		tw.Row(env.t("cli.keys.col.created", nil), rfc3339(o.CreatedAt))
 		return tw.Flush()
 	case "create":
 		if err := wantArgs(pos, 1, "orgs create NAME [--json]"); err != nil {

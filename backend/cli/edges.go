@@ -1,0 +1,44 @@
+package cli
+
+// commandOf names the command that runs each console operation the command line offers; the
+// parity test (parity_test.go at the repository root) checks it against the operation table
+// and the source: every operation is here or in notOnCommandLine, and the command calls it.
+var commandOf = map[string]string{
+	"ListOrgs": "orgs list", "GetOrg": "orgs get", "CreateOrg": "orgs create", "RenameOrg": "orgs rename",
+	"ListKeys": "keys list", "CreateKey": "keys create", "GetKey": "keys get", "RenameKey": "keys rename",
+	"RevokeKey": "keys revoke", "RollKey": "keys roll",
+	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
+	"GetGatewaySettings": "gateway settings get", "UpdateGatewaySettings": "gateway settings set",
+	"ListRequests": "requests list",
+	"ListMembers":  "members list", "AddMember": "members add", "ChangeMemberRole": "members role", "RemoveMember": "members remove",
+	"ListAudit": "audit list",
+	"ListUsers": "users list", "RemoveUser": "users remove", "SetUserPassword": "users passwd",
+}
+
+// notOnCommandLine are the operations the command line deliberately lacks, and why.
+var notOnCommandLine = map[string]string{
+	"GetMe":             "a browser session's view of its user; the command line has no session",
+	"Login":             "signs a browser in; the command line needs no login (the data directory is the boundary)",
+	"Logout":            "ends a browser session; the command line has none",
+	"GetSetup":          "the first-admin page's question; on the command line `users add --role admin` creates one",
+	"CompleteSetup":     "the first-admin page's answer; on the command line `users add --role admin` creates one",
+	"GetGatewayStatus":  "the status of a console's own gateway; a command runs no gateway (`keygate serve` prints its URL)",
+	"StartGateway":      "the desktop window's in-process gateway; on the command line `keygate serve` runs it",
+	"StopGateway":       "the desktop window's in-process gateway; `keygate serve` stops on SIGINT or SIGTERM",
+	"GetCatalog":        "the frontend's message catalog; the command line reads the catalogs itself (KEYGATE_LANG)",
+	"GetPreferences":    "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
+	"UpdatePreferences": "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
+}
+
+// OperationCommands returns, for the parity test, the command of each operation the command
+// line runs and the reason for each it deliberately does not.
+func OperationCommands() (commands, absent map[string]string) {
+	commands, absent = map[string]string{}, map[string]string{}
+	for k, v := range commandOf {
+		commands[k] = v
+	}
+	for k, v := range notOnCommandLine {
+		absent[k] = v
+	}
+	return commands, absent
+}
