@@ -67,7 +67,7 @@ func Backup(ctx context.Context, dir, dest string, opts BackupOptions) error {
 	}
 	// No journal_mode in this DSN: the copy must not change the live database in any way. (Not
 	// _query_only either: SQLite counts VACUUM INTO as a write and refuses it there.)
-	db, err := sql.Open("sqlite3", "file:"+src+"?"+url.Values{"_busy_timeout": {"10000"}}.Encode())
+	db, err := sql.Open("sqlite3", URI(src, url.Values{"_busy_timeout": {"10000"}}))
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", src, err)
 	}
@@ -147,10 +147,10 @@ func Restore(ctx context.Context, dir, src string) (RestoreResult, error) {
 	// connection gone (SQLITE_BUSY otherwise), folds the WAL into the file and deletes it, so no
 	// stale WAL can be replayed onto the restored file; the exclusive transaction then keeps
 	// the lock until Close.
-	ldb, err := sql.Open("sqlite3", "file:"+live+"?"+url.Values{
+	ldb, err := sql.Open("sqlite3", URI(live, url.Values{
 		"_locking_mode": {"EXCLUSIVE"},
 		"_busy_timeout": {"1000"},
-	}.Encode())
+	}))
 	if err != nil {
 		return res, fmt.Errorf("open database %s: %w", live, err)
 	}
@@ -322,7 +322,7 @@ func removeSidecars(path string) error {
 }
 
 func readOnlyDSN(path string) string {
-	return "file:" + path + "?" + url.Values{"mode": {"ro"}, "_busy_timeout": {"2000"}}.Encode()
+	return URI(path, url.Values{"mode": {"ro"}, "_busy_timeout": {"2000"}})
 }
 
 func isBusy(err error) bool {

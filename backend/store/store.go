@@ -136,7 +136,7 @@ func dsn(path string, extra url.Values) string {
 	for k, vs := range extra {
 		v[k] = vs
 	}
-	return "file:" + path + "?" + v.Encode()
+	return URI(path, v)
 }
 
 // OpenAgain opens a second, independent Store on the same database, as another process (the CLI
