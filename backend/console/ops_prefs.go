@@ -2,12 +2,11 @@ package console
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/i18n"
+	"github.com/keygate/keygate/backend/settings"
 )
 
 // LangInput names a language.
@@ -30,11 +29,7 @@ type PreferencesInput struct {
 	Theme    string `json:"theme" enum:"system,light,dark"`
 }
 
-// The desktop has no account, so its preferences are settings rows.
-const (
-	settingLanguage = "console.language"
-	settingTheme    = "console.theme"
-)
+// The desktop has no account, so its preferences are settings (package settings keeps them).
 
 func (s *Service) getCatalog(_ context.Context, _ *Call, in *LangInput) (i18n.Catalog, error) {
 	return s.I18n.Catalog(in.Lang), nil
@@ -67,14 +62,7 @@ func (s *Service) updatePreferences(ctx context.Context, c *Call, in *Preference
 		if err := auth.CheckTheme(theme); err != nil {
 			return Preferences{}, err
 		}
-		err := s.Store.Tx(ctx, func(tx *sql.Tx) error {
-			const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
-			if _, err := tx.ExecContext(ctx, up, settingLanguage, lang); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, up, settingTheme, theme)
-			return err
-		})
+		err := settings.New(s.Store).Set(ctx, map[string]string{settings.DesktopLanguage: lang, settings.DesktopTheme: theme})
 		if err != nil {
 			return Preferences{}, fmt.Errorf("save preferences: %w", err)
 		}
@@ -89,11 +77,15 @@ func (s *Service) updatePreferences(ctx context.Context, c *Call, in *Preference
 
 func (s *Service) desktopPreferences(ctx context.Context) (Preferences, error) {
 	p := Preferences{Theme: "system", Languages: i18n.Languages()}
-	for name, dst := range map[string]*string{settingLanguage: &p.Language, settingTheme: &p.Theme} {
-		err := s.Store.Read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(dst)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Preferences{}, fmt.Errorf("read preferences: %w", err)
-		}
+	vals, err := settings.New(s.Store).Get(ctx, settings.DesktopLanguage, settings.DesktopTheme)
+	if err != nil {
+		return Preferences{}, fmt.Errorf("read preferences: %w", err)
+	}
+	if v, ok := vals[settings.DesktopLanguage]; ok {
+		p.Language = v
+	}
+	if v, ok := vals[settings.DesktopTheme]; ok {
+		p.Theme = v
 	}
 	return p, nil
 }

@@ -2,7 +2,6 @@ package routes
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -12,15 +11,11 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/problem"
+	"github.com/keygate/keygate/backend/settings"
 )
 
 // DefaultUpstreamTimeout is how long the gateway waits for an upstream's response headers.
 const DefaultUpstreamTimeout = 30 * time.Second
-
-const (
-	settingOrigins = "gateway.allowed_origins"
-	settingTimeout = "gateway.upstream_timeout_ms"
-)
 
 var (
 	// ErrInvalidOrigin means an allowed origin is not scheme://host[:port].
@@ -39,36 +34,30 @@ type Settings struct {
 	UpstreamTimeout time.Duration `json:"-"`
 }
 
-// Settings reads the stored settings, with defaults for what was never set.
+// Settings reads the gateway settings (kept by package settings), with defaults for what was
+// never set.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	out := Settings{AllowedOrigins: []string{}, UpstreamTimeout: DefaultUpstreamTimeout}
-	rows, err := s.st.Read.QueryContext(ctx, `SELECT name, value FROM settings WHERE name IN (?, ?)`, settingOrigins, settingTimeout)
+	vals, err := settings.New(s.st).Get(ctx, settings.GatewayAllowedOrigins, settings.GatewayUpstreamTimeout)
 	if err != nil {
 		return Settings{}, fmt.Errorf("read gateway settings: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, value string
-		if err := rows.Scan(&name, &value); err != nil {
-			return Settings{}, fmt.Errorf("read gateway settings: %w", err)
-		}
-		switch name {
-		case settingOrigins:
-			if err := json.Unmarshal([]byte(value), &out.AllowedOrigins); err != nil {
-				return Settings{}, fmt.Errorf("read gateway settings: %s is not a JSON array of strings: %w", name, err)
-			}
-		case settingTimeout:
-			ms, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				return Settings{}, fmt.Errorf("read gateway settings: %s is not a number of milliseconds", name)
-			}
-			out.UpstreamTimeout = time.Duration(ms) * time.Millisecond
+	if v, ok := vals[settings.GatewayAllowedOrigins]; ok {
+		if err := json.Unmarshal([]byte(v), &out.AllowedOrigins); err != nil {
+			return Settings{}, fmt.Errorf("read gateway settings: %s is not a JSON array of strings: %w", settings.GatewayAllowedOrigins, err)
 		}
 	}
-	return out, rows.Err()
+	if v, ok := vals[settings.GatewayUpstreamTimeout]; ok {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Settings{}, fmt.Errorf("read gateway settings: %s is not a number of milliseconds", settings.GatewayUpstreamTimeout)
+		}
+		out.UpstreamTimeout = time.Duration(ms) * time.Millisecond
+	}
+	return out, nil
 }
 
-// UpdateSettings validates and stores all settings at once.
+// UpdateSettings validates and stores all gateway settings at once.
 func (s *Service) UpdateSettings(ctx context.Context, in Settings) (Settings, error) {
 	origins := make([]string, 0, len(in.AllowedOrigins))
 	seen := map[string]bool{}
@@ -89,16 +78,10 @@ func (s *Service) UpdateSettings(ctx context.Context, in Settings) (Settings, er
 	if err != nil {
 		return Settings{}, fmt.Errorf("store gateway settings: %w", err)
 	}
-	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
-		const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
-			WHERE settings.value != excluded.value`
-		if _, err := tx.ExecContext(ctx, up, settingOrigins, string(b)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, up, settingTimeout, strconv.FormatInt(in.UpstreamTimeout.Milliseconds(), 10))
-		return err
-	})
-	if err != nil {
+	if err := settings.New(s.st).Set(ctx, map[string]string{
+		settings.GatewayAllowedOrigins:  string(b),
+		settings.GatewayUpstreamTimeout: strconv.FormatInt(in.UpstreamTimeout.Milliseconds(), 10),
+	}); err != nil {
 		return Settings{}, fmt.Errorf("store gateway settings: %w", err)
 	}
 	return s.Settings(ctx)

@@ -1,0 +1,83 @@
+// Package settings owns the settings table: the instance's named values (the gateway's
+// allowed origins and upstream timeout, the desktop user's language and theme). It is the
+// only package that reads or writes that table; the packages whose settings they are (routes
+// for the gateway's, console for the desktop's preferences) give the values their meaning
+// and check them, and ask this package to keep them.
+package settings
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Names of the stored settings. A name belongs to the package that gives it meaning.
+const (
+	GatewayAllowedOrigins  = "gateway.allowed_origins"     // routes: a JSON array of origins
+	GatewayUpstreamTimeout = "gateway.upstream_timeout_ms" // routes: milliseconds
+	DesktopLanguage        = "console.language"            // console: a language tag or ""
+	DesktopTheme           = "console.theme"               // console: system, light or dark
+)
+
+// Store reads and writes settings.
+type Store struct{ st *store.Store }
+
+// New returns the settings of st.
+func New(st *store.Store) *Store { return &Store{st: st} }
+
+// Get returns the stored values of names; a name never set is absent from the map.
+func (s *Store) Get(ctx context.Context, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	q := `SELECT name, value FROM settings WHERE name IN (?` + strings.Repeat(", ?", len(names)-1) + `)`
+	rows, err := s.st.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, fmt.Errorf("read settings: %w", err)
+		}
+		out[name] = value
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	return out, nil
+}
+
+// Set stores values in one transaction, in name order. A value that does not change is not
+// written, so it does not count as a change for the processes that watch the store.
+func (s *Store) Set(ctx context.Context, values map[string]string) error {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+		const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
+			WHERE settings.value != excluded.value`
+		for _, n := range names {
+			if _, err := tx.ExecContext(ctx, up, n, values[n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store settings: %w", err)
+	}
+	return nil
+}
