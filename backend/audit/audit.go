@@ -39,6 +39,9 @@ const (
 	Logout          = "logout"
 	SetupComplete   = "setup.complete"
 	PreferencesSave = "preferences.update"
+	// AccessDenied is an operation refused for want of a role (403): the target is the
+	// operation's name, the organization the one it was tried in.
+	AccessDenied = "access.denied"
 )
 
 // Actors that are not users.

@@ -41,10 +41,14 @@ var ErrInvalidPassword error = &problem.Invalid{Field: "password", Code: "length
 // errBadHash means a stored hash is not an argon2id PHC string this package can read.
 var errBadHash = errors.New("stored password hash is not an argon2id PHC string")
 
-// ValidPassword checks a new password's length; it does not trim (spaces are characters).
+// ValidPassword checks a new password: its length (it does not trim: spaces are characters),
+// and that it is not one of the most common passwords (ErrCommonPassword).
 func ValidPassword(pw string) error {
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLen || n > MaxPasswordLen {
 		return ErrInvalidPassword
+	}
+	if commonPassword(pw) {
+		return ErrCommonPassword
 	}
 	return nil
 }

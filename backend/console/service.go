@@ -147,6 +147,9 @@ func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (an
 		org = o.ID
 	}
 	if !c.Principal.May(o.Need, org) {
+		// Every refusal for want of a role is audited (actor, operation, organization): a
+		// member probing for admin operations shows up in the organization's audit log.
+		s.record(ctx, c, org, audit.AccessDenied, o.Name, "needs "+string(o.Need))
 		return nil, errForbidden
 	}
 	// The desktop user may name any organization; an unknown one is NOT_FOUND. (A user who is
