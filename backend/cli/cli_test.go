@@ -273,11 +273,21 @@ func TestCommandHelpFollowsKeygateLang(t *testing.T) {
 		!strings.Contains(r.stderr, "Name des Schlüssels") || strings.Contains(r.stderr, "key name, 1 to 64") {
 		t.Fatalf("German keys create --help: %q", r.stderr)
 	}
-	// A flag whose English text is not the catalog's (users add --name is a person's name, not
-	// a key's) keeps its own description rather than borrowing another command's.
+	// A flag whose meaning differs by command (users add --name is a person's name, not a
+	// key's) takes its command's own text (cli.flag.users.name), never another command's.
 	r = run(t, t.TempDir(), "", "users", "add", "--help")
-	if !strings.Contains(r.stderr, "display name") || strings.Contains(r.stderr, "Name des Schlüssels") {
+	if !strings.Contains(r.stderr, "Anzeigename") || strings.Contains(r.stderr, "Name des Schlüssels") {
 		t.Fatalf("users add --help borrowed the key name's text: %q", r.stderr)
+	}
+	// Every flag of the commands on the operations reads German, none stays English.
+	for _, cmd := range [][]string{{"keys", "roll"}, {"keys", "get"}, {"requests", "list"}, {"audit", "list"},
+		{"routes", "update"}, {"gateway", "settings", "set"}, {"members", "add"}, {"users", "passwd"}} {
+		r = run(t, t.TempDir(), "", append(cmd, "--help")...)
+		for _, english := range []string{"organization id", "only ", "how long", "the route's", "display name", "at most"} {
+			if strings.Contains(r.stderr, english) {
+				t.Errorf("keygate %v --help has English %q:\n%s", cmd, english, r.stderr)
+			}
+		}
 	}
 }
 

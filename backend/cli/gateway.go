@@ -25,7 +25,7 @@ func runGateway(ctx context.Context, env *Env, args []string) error {
 	var timeout *time.Duration
 	if args[1] == "set" {
 		origins = f.String("allowed-origins", "", "the browser origins CORS admits, comma-separated (\"\" for none)")
-		timeout = f.Duration("upstream-timeout", 0, "how long to wait for the upstream's response headers (1s to 10m)")
+		timeout = f.Duration("upstream-timeout", 0, "how long to wait for the upstream's response headers")
 	}
 	pos, err := parse(f, args[2:])
 	if err != nil {

@@ -35,19 +35,26 @@ func (e *Env) summary(c command) string {
 	return e.t(id, nil)
 }
 
-// flagUsage is a flag's description in the user's language. The catalog's cli.flag.<name> is
+// flagUsage is a flag's description in the user's language. The catalog's
+// cli.flag.<command>.<name> (the command's first word: keys, routes, …) or cli.flag.<name> is
 // used only when its English text is the flag's own description, so two commands' flags that
 // share a name but not a meaning never borrow each other's text; anything else stays English.
-func (e *Env) flagUsage(f *flag.Flag) string {
-	id := "cli.flag." + strings.ReplaceAll(f.Name, "-", "_")
-	if i18n.Has(id) && i18n.T(i18n.Source, id, nil) == f.Usage {
-		return e.t(id, nil)
+func (e *Env) flagUsage(group string, f *flag.Flag) string {
+	name := strings.ReplaceAll(f.Name, "-", "_")
+	for _, id := range []string{"cli.flag." + group + "." + name, "cli.flag." + name} {
+		if i18n.Has(id) && i18n.T(i18n.Source, id, nil) == f.Usage {
+			return e.t(id, nil)
+		}
 	}
 	return f.Usage
 }
 
 // localizeFlags makes a flag set print its help in the user's language.
 func (e *Env) localizeFlags(fs *flag.FlagSet) {
+	group := ""
+	if words := strings.Fields(strings.TrimPrefix(fs.Name(), "keygate ")); len(words) > 0 {
+		group = words[0]
+	}
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintln(out, e.t("cli.usage.command", map[string]any{"Command": fs.Name()}))
@@ -57,7 +64,7 @@ func (e *Env) localizeFlags(fs *flag.FlagSet) {
 			if name != "" {
 				line += " " + name
 			}
-			fmt.Fprintf(out, "%s\n    \t%s", line, strings.ReplaceAll(e.flagUsageText(f, usage), "\n", "\n    \t"))
+			fmt.Fprintf(out, "%s\n    \t%s", line, strings.ReplaceAll(e.flagUsageText(group, f, usage), "\n", "\n    \t"))
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
 				fmt.Fprintf(out, " %s", e.t("cli.usage.default", map[string]any{"Value": f.DefValue}))
 			}
@@ -67,8 +74,8 @@ func (e *Env) localizeFlags(fs *flag.FlagSet) {
 }
 
 // flagUsageText is flagUsage for the text flag.UnquoteUsage left (it drops backquotes).
-func (e *Env) flagUsageText(f *flag.Flag, unquoted string) string {
-	if t := e.flagUsage(f); t != f.Usage {
+func (e *Env) flagUsageText(group string, f *flag.Flag, unquoted string) string {
+	if t := e.flagUsage(group, f); t != f.Usage {
 		return t
 	}
 	return unquoted
