@@ -654,7 +654,11 @@ func (h *harness) do(ctx context.Context, c *caller, rq *request) {
 	}
 }
 
-var codePattern = regexp.MustCompile(`^[A-Z][A-Z_]*[A-Z]$`)
+var (
+	codePattern = regexp.MustCompile(`^[A-Z][A-Z_]*[A-Z]$`)
+	// messageID is what a catalog lookup returns for an id it does not know.
+	messageID = regexp.MustCompile(`^(problem|validation)\.[A-Za-z0-9_.]+$`)
+)
 
 // check holds an answer to the contract.
 func (h *harness) check(rq *request, res *http.Response, b []byte) {
@@ -681,6 +685,9 @@ func (h *harness) check(rq *request, res *http.Response, b []byte) {
 			Status *int    `json:"status"`
 			Code   *string `json:"code"`
 			Detail *string `json:"detail"`
+			Fields []struct {
+				Field, Code, Detail string
+			} `json:"fields"`
 		}
 		if err := json.Unmarshal(b, &p); err != nil || p.Type == nil || p.Title == nil || p.Status == nil || p.Code == nil || p.Detail == nil {
 			h.fail(rq, fmt.Sprintf("%d malformed problem", status), status, "problem document lacks type, title, status, code or detail (%v): %s", err, snippet(b))
@@ -688,6 +695,18 @@ func (h *harness) check(rq *request, res *http.Response, b []byte) {
 		}
 		if *p.Status != status || !codePattern.MatchString(*p.Code) || *p.Title == "" || *p.Detail == "" {
 			h.fail(rq, fmt.Sprintf("%d inconsistent problem", status), status, "problem status, code, title or detail wrong: %s", snippet(b))
+		}
+		texts := []string{*p.Title, *p.Detail}
+		for _, f := range p.Fields {
+			texts = append(texts, f.Detail)
+			if f.Code == "" || f.Detail == "" {
+				h.fail(rq, fmt.Sprintf("%d field without code", status), status, "a field error lacks its code or detail: %s", snippet(b))
+			}
+		}
+		for _, text := range texts {
+			if messageID.MatchString(text) {
+				h.fail(rq, fmt.Sprintf("%d untranslated %s", status, text), status, "a message id instead of its text (missing from the catalog): %s", snippet(b))
+			}
 		}
 		if status == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
 			h.fail(rq, "429 without Retry-After", status, "no Retry-After")
