@@ -51,7 +51,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 			h.Del(n)
 		}
 	}
-	for _, n := range hopHeaders {
+	for _, n := range in.hop { // the hop-by-hop headers the request has (parseHead listed them)
 		h.Del(n)
 	}
 	h.ResetConnectionClose()
@@ -111,7 +111,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	for _, n := range connectionNamed(rh) {
 		rh.Del(n)
 	}
-	for _, n := range hopHeaders {
+	for _, n := range presentOf(rh, hopHeaders, upstreamOwnedHeaders) {
 		rh.Del(n)
 	}
 	rh.ResetConnectionClose()
@@ -190,9 +190,7 @@ func (g *Gateway) relayDone(ctx *fasthttp.RequestCtx, st *reqState, r *relay, we
 // and the same Set-Cookie lines (fasthttp keeps each line as the upstream sent it and writes it
 // out unchanged).
 func cleanUpstreamResponseFast(rh *fasthttp.ResponseHeader) {
-	for _, n := range upstreamOwnedHeaders {
-		rh.Del(n)
-	}
+	// The headers upstreamOwnedHeaders names are gone already (forwardFast, presentOf).
 	var lines []string
 	for _, v := range rh.Cookies() {
 		lines = append(lines, string(v))
@@ -208,4 +206,30 @@ func cleanUpstreamResponseFast(rh *fasthttp.ResponseHeader) {
 	for _, l := range kept {
 		rh.Add("Set-Cookie", l)
 	}
+}
+
+// presentOf returns the names in lists that the answer has, in one pass over its headers (one
+// Del per name would scan them all for each).
+func presentOf(rh *fasthttp.ResponseHeader, lists ...[]string) []string {
+	var out []string
+	for k := range rh.All() {
+		for _, l := range lists {
+			for _, n := range l {
+				if len(k) == len(n) && strings.EqualFold(b2s(k), n) {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// isHopHeader reports whether name is a hop-by-hop header (hopHeaders).
+func isHopHeader(name string) bool {
+	for _, n := range hopHeaders {
+		if len(name) == len(n) && strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
 }

@@ -154,9 +154,6 @@ func clientFromXFF(xff []string, proxies []netip.Prefix, peer netip.Addr) netip.
 func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
 	rh.Set("X-Request-Id", st.requestID[0])
 	rh.Add("Vary", "Origin")
-	rh.Del("Access-Control-Allow-Origin")
-	rh.Del("Access-Control-Allow-Credentials")
-	rh.Del("Access-Control-Expose-Headers")
 	if st.originOK {
 		rh.Set("Access-Control-Allow-Origin", st.in.origin)
 		rh.Set("Access-Control-Allow-Credentials", "true")

@@ -36,6 +36,7 @@ type inbound struct {
 	absHost                                           string // an absolute-form target's authority
 	http2Settings                                     bool
 	managed                                           []string // names the gateway owns (see managedHeader), as sent
+	hop                                               []string // hop-by-hop headers present (hopHeaders), as sent
 
 	// Small backing arrays so that a request with a few values allocates nothing.
 	buf [16]string
@@ -198,6 +199,9 @@ func (in *inbound) header(name, value string, trustedPeer bool) error {
 	}
 	if managedHeader(name, trustedPeer) {
 		in.add(&in.managed, name)
+	}
+	if isHopHeader(name) {
+		in.add(&in.hop, name)
 	}
 	return nil
 }

@@ -174,8 +174,6 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 		}
 		return nil, false, err
 	}
-	conn.SetReadDeadline(time.Time{}) // the timeout is for the answer's head, as in net/http
-	conn.SetWriteDeadline(time.Time{})
 	keep := !resp.ConnectionClose() && !req.ConnectionClose()
 	if req.Header.IsHead() || resp.StatusCode() == fasthttp.StatusNoContent || resp.StatusCode() == fasthttp.StatusNotModified ||
 		resp.StatusCode() < 200 {
@@ -193,6 +191,10 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 	}
 	// Stream: the relay hands the body on as it arrives and returns the connection when the
 	// body has ended (or closes it when it did not).
+	// The timeout is for the answer's head, as in net/http: a streamed body takes its time.
+	// (A body read whole is read at once, still under the head's deadline; the next exchange on
+	// this connection sets its own deadlines.)
+	conn.SetReadDeadline(time.Time{})
 	up := fasthttp.AcquireResponse()
 	resp.Header.CopyTo(&up.Header)
 	up.StreamBody = true
