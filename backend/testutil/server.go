@@ -1,15 +1,10 @@
 package testutil
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -97,23 +92,8 @@ func (s *Server) AddUser(t testing.TB, email string, role auth.Role, org string)
 	return u
 }
 
-// Client is a browser-like client of a Server: it keeps cookies, sends the console's Origin
-// and, once signed in, the CSRF token.
-type Client struct {
-	t      testing.TB
-	srv    *Server
-	HTTP   *http.Client
-	CSRF   string
-	Origin string
-	// Lang is sent as Accept-Language when set.
-	Lang string
-}
-
-// Client returns a fresh, signed-out client.
-func (s *Server) Client(t testing.TB) *Client {
-	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, srv: s, HTTP: &http.Client{Jar: jar}, Origin: s.URL}
-}
+// Client returns a fresh, signed-out client of the server.
+func (s *Server) Client(t testing.TB) *Client { return NewClient(t, s.URL) }
 
 // Login signs in as email with Password and fails the test if that does not work.
 func (s *Server) Login(t testing.TB, email string) *Client {
@@ -127,97 +107,4 @@ func (s *Server) Login(t testing.TB, email string) *Client {
 	}
 	c.CSRF = out.CSRFToken
 	return c
-}
-
-// Do sends a request with a JSON body (nil for none) and returns the response, body read.
-func (c *Client) Do(method, path string, body any, hdr ...string) (*http.Response, []byte) {
-	c.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			c.t.Fatalf("encode body: %v", err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.srv.URL+path, r)
-	if err != nil {
-		c.t.Fatalf("request: %v", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.Origin != "" {
-		req.Header.Set("Origin", c.Origin)
-	}
-	if c.CSRF != "" {
-		req.Header.Set("X-CSRF-Token", c.CSRF)
-	}
-	if c.Lang != "" {
-		req.Header.Set("Accept-Language", c.Lang)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i+1] == "" {
-			req.Header.Del(hdr[i])
-		} else {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("read body: %v", err)
-	}
-	return resp, b
-}
-
-// Call sends a request and decodes a successful JSON answer into out (if not nil); it returns
-// the status.
-func (c *Client) Call(method, path string, body, out any) int {
-	c.t.Helper()
-	resp, b := c.Do(method, path, body)
-	if out != nil && resp.StatusCode < 300 && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			c.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// Problem is a decoded problem+json answer.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-	Fields []struct {
-		Field  string `json:"field"`
-		Code   string `json:"code"`
-		Detail string `json:"detail"`
-	} `json:"fields"`
-}
-
-// Problem sends a request that must fail and returns its decoded problem document.
-func (c *Client) Problem(method, path string, body any, hdr ...string) Problem {
-	c.t.Helper()
-	resp, b := c.Do(method, path, body, hdr...)
-	if resp.StatusCode < 400 {
-		c.t.Fatalf("%s %s: status %d, want an error; body %s", method, path, resp.StatusCode, b)
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		c.t.Fatalf("%s %s: content type %q, want application/problem+json; body %s", method, path, ct, b)
-	}
-	var p Problem
-	if err := json.Unmarshal(b, &p); err != nil {
-		c.t.Fatalf("%s %s: decode problem %q: %v", method, path, b, err)
-	}
-	if p.Status != resp.StatusCode {
-		c.t.Fatalf("%s %s: problem status %d, response status %d", method, path, p.Status, resp.StatusCode)
-	}
-	return p
 }
