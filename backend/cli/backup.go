@@ -35,8 +35,8 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	abs, _ := filepath.Abs(pos[0])
-	fmt.Fprintf(env.Stdout, "Backed up %s to %s.\n", filepath.Join(dir, store.FileName), abs)
-	fmt.Fprintln(env.Stdout, "The backup holds key hashes and account data: keep it as private as the data directory.")
+	fmt.Fprintln(env.Stdout, env.t("cli.backup.done", map[string]any{"Source": filepath.Join(dir, store.FileName), "Path": abs}))
+	fmt.Fprintln(env.Stdout, env.t("cli.backup.private", nil))
 	return nil
 }
 
@@ -62,12 +62,12 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Restored %s into %s (schema version %d).\n", pos[0], filepath.Join(dir, store.FileName), res.Version)
+	fmt.Fprintln(env.Stdout, env.t("cli.restore.done", map[string]any{"Path": pos[0], "Target": filepath.Join(dir, store.FileName), "Version": res.Version}))
 	if res.Version < store.LatestVersion() {
-		fmt.Fprintf(env.Stdout, "It will be upgraded to schema version %d when Keygate next opens it.\n", store.LatestVersion())
+		fmt.Fprintln(env.Stdout, env.t("cli.restore.upgrade", map[string]any{"Version": store.LatestVersion()}))
 	}
 	if res.Previous != "" {
-		fmt.Fprintf(env.Stdout, "The previous database is kept as %s.\n", res.Previous)
+		fmt.Fprintln(env.Stdout, env.t("cli.restore.previous", map[string]any{"Path": res.Previous}))
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		return writeJSON(env.Stdout, list)
 	}
 	if len(list.Routes) == 0 {
-		fmt.Fprintln(env.Stdout, "No routes. Add one with: keygate routes add / http://127.0.0.1:9000")
+		fmt.Fprintln(env.Stdout, env.t("cli.routes.none", nil))
 		return nil
 	}
 	tw := env.Table(env.headers("cli.routes.col.prefix", "cli.routes.col.upstream", "cli.routes.col.auth", "cli.routes.col.strip_prefix",
@@ -169,7 +169,8 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	if *rf.asJSON {
 		return writeJSON(env.Stdout, r)
 	}
-	fmt.Fprintf(env.Stdout, "Added route %s → %s (%s). A running server uses it within a second.\n", r.Prefix, r.Upstream, r.ID)
+	fmt.Fprintln(env.Stdout, env.t("cli.routes.added", map[string]any{"Prefix": r.Prefix, "Upstream": r.Upstream, "ID": r.ID}),
+		env.t("cli.routes.live", nil))
 	return nil
 }
 
@@ -212,7 +213,8 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	if *rf.asJSON {
 		return writeJSON(env.Stdout, r)
 	}
-	fmt.Fprintf(env.Stdout, "Updated route %s → %s (%s). A running server uses it within a second.\n", r.Prefix, r.Upstream, r.ID)
+	fmt.Fprintln(env.Stdout, env.t("cli.routes.updated", map[string]any{"Prefix": r.Prefix, "Upstream": r.Upstream, "ID": r.ID}),
+		env.t("cli.routes.live", nil))
 	return nil
 }
 
@@ -237,7 +239,7 @@ func routesRemove(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, out)
 	}
-	fmt.Fprintf(env.Stdout, "Removed route %s.\n", r.Prefix)
+	fmt.Fprintln(env.Stdout, env.t("cli.routes.removed", map[string]any{"Prefix": r.Prefix}))
 	return nil
 }
 
