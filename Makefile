@@ -62,7 +62,7 @@ PG_PACKAGES := ./backend/store/ ./backend/keys/ ./backend/auth/ ./backend/routes
 
 test-go: setup
 	go vet $(GO_PACKAGES)
-	KEYGATE_TEST_REQUIRE_POSTGRES=1 go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_REQUIRE_REDIS=1 go test -race -count=1 -timeout 20m $(GO_PACKAGES)
 	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_STORE=postgres go test -race -count=1 -timeout 20m $(PG_PACKAGES)
 
 test-fuzz: setup

@@ -15,17 +15,20 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/config"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/demo"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
+	"github.com/keygate/keygate/backend/ratelimit"
+	"github.com/keygate/keygate/backend/redislimit"
 	"github.com/keygate/keygate/backend/routes"
 )
 
 const serveUsage = `serve [--listen 127.0.0.1:8787] [--console-listen 127.0.0.1:8788] [--upstream URL]
              [--allow-origin ORIGIN]... [--upstream-timeout 30s] [--demo] [--allow-remote]
              [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--drain-timeout 15s] [--log-level info]
-             [--console-url URL] [--gateway-url URL]`
+             [--console-url URL] [--gateway-url URL] [--redis redis://HOST:6379/0]`
 
 // listFlag collects a repeatable flag.
 type listFlag []string
@@ -47,6 +50,7 @@ type serveOptions struct {
 	publicOrigin          string   // from --console-url, "" when not behind a proxy
 	gatewayPublic         *url.URL // from --gateway-url, nil when not behind a proxy
 	warnings              []string // printed once the server runs
+	redis                 string   // Redis URL for shared rate limits, "" for per-node limits
 }
 
 // runServe runs the gateway and the console until ctx ends (SIGINT/SIGTERM in main), then
@@ -57,6 +61,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: o.level}))
+	var limiter ratelimit.Limiter // nil: this node's own
+	if o.redis != "" {
+		rl, err := redislimit.Open(ctx, o.redis, redislimit.Options{Logger: logger})
+		if err != nil {
+			return usagef("--redis: %v", err)
+		}
+		defer rl.Close()
+		limiter = rl
+		logger.Info("rate limits are shared by all nodes through Redis", "redis", redislimit.RedactURL(o.redis))
+	}
 	st, err := env.Store(ctx)
 	if err != nil {
 		return err
@@ -69,7 +83,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("console listen on %s: %w", o.consoleListen, err)
 	}
 	defer cln.Close()
-	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Gateway: &gateway.Config{
+	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Limiter: limiter, Gateway: &gateway.Config{
 		Listen: o.listen, AllowRemote: o.allowRemote,
 		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
 		UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
@@ -169,6 +183,7 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	failLimit := f.Int("failed-auth-limit", gateway.DefaultFailedAuthLimit, "failed authentications per minute per client address before 429 (0: no limit)")
 	drain := f.Duration("drain-timeout", gateway.DefaultDrainTimeout, "on SIGINT/SIGTERM, wait this long for in-flight requests before cutting them")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
+	redisFlag := f.String("redis", "", "Redis URL (redis://…) for rate limits shared by all nodes (default: $KEYGATE_REDIS_URL; without it, each node limits alone)")
 	publicURL := f.String("console-url", "", "the console's URL as browsers reach it, when a proxy sits in front (e.g. https://keygate.example.com)")
 	gatewayURLFlag := f.String("gateway-url", "", "the gateway's URL as clients reach it, when a proxy sits in front (e.g. https://api.example.com): upstreams get it as X-Forwarded-Host/-Proto")
 	pos, err := parse(f, args)
@@ -179,7 +194,8 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		return serveOptions{}, err
 	}
 	o := serveOptions{listen: *listen, consoleListen: *consoleListen, upstream: *upstream, upstreamTimeout: *timeout,
-		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain}
+		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain,
+		redis: config.RedisURL(*redisFlag)}
 	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return o, usagef("--log-level must be debug, info, warn or error")
 	}

@@ -24,6 +24,19 @@ func DatabaseURL(flagValue string) string {
 	return os.Getenv(EnvDatabaseURL)
 }
 
+// EnvRedisURL names the environment variable that gives `serve` the Redis holding rate limits
+// shared by all nodes.
+const EnvRedisURL = "KEYGATE_REDIS_URL"
+
+// RedisURL picks the Redis URL: the flag value, else $KEYGATE_REDIS_URL; "" means each node
+// enforces its own limits.
+func RedisURL(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv(EnvRedisURL)
+}
+
 // DataDir picks the data directory: the flag value, else $KEYGATE_DATA_DIR, else
 // os.UserConfigDir()/keygate. It returns an absolute path and does not create it.
 func DataDir(flagValue string) (string, error) {

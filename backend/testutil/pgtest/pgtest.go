@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -140,8 +141,14 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	reapOrphans()
 	dir, err := os.MkdirTemp("", "keygate-pg-")
 	if err != nil {
+		return nil, err
+	}
+	// owner.pid lets a later run stop this server if this process dies without stopping it.
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &Server{Dir: dir, bin: bin}
@@ -277,6 +284,30 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 	defer c.Close(ctx)
 	_, err = c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
+}
+
+// reapOrphans stops the servers of test processes that died without stopping them (a killed
+// `go test`, a timeout) and deletes their directories.
+func reapOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "keygate-pg-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			continue // being set up, or not ours
+		}
+		owner, err := strconv.Atoi(string(b))
+		if err != nil || owner <= 0 || syscall.Kill(owner, 0) == nil || !errors.Is(syscall.Kill(owner, 0), syscall.ESRCH) {
+			continue // the owner lives
+		}
+		if pm, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid")); err == nil {
+			pid, err := strconv.Atoi(strings.SplitN(string(pm), "\n", 2)[0])
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err == nil && pid > 0 && bytes.Contains(cmdline, []byte(dir)) { // still that server
+				syscall.Kill(pid, syscall.SIGQUIT) // immediate shutdown
+			}
+		}
+		os.RemoveAll(dir)
+	}
 }
 
 func freePort() (int, error) {
