@@ -42,6 +42,7 @@ var oddStrings = []string{
 	"' OR 1=1 --",
 	"<script>alert(1)</script>",
 	"{{.Secret}}",
+	"password123", "1234567890", // long enough, but common
 	"${jndi:ldap://x}",
 	"null",
 	"-1",
