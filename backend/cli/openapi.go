@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/routes"
@@ -13,6 +15,9 @@ import (
 
 // runOpenAPI writes the console or gateway OpenAPI document.
 func runOpenAPI(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "infer" {
+		return runOpenAPIInfer(ctx, env, args[1:])
+	}
 	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--strict]"
 	f := env.newFlags("openapi")
 	api := f.String("api", documents.Gateway, "which document: console or gateway")
@@ -70,6 +75,72 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	if *strict && serious > 0 {
 		return fmt.Errorf("%d problem(s) with the %s document (see above); nothing was written", serious, *api)
 	}
+	if *out == "" {
+		_, err := env.Stdout.Write(b)
+		return err
+	}
+	return writeFileAtomic(*out, b)
+}
+
+// runOpenAPIInfer writes the document learned from a route's traffic (routes … --learn). Its
+// server is the route's upstream, so the file can serve as the route's --openapi document.
+func runOpenAPIInfer(ctx context.Context, env *Env, args []string) error {
+	const usage = "openapi infer --route PREFIX [--out FILE] [--format json|yaml]"
+	f := env.newFlags("openapi infer")
+	prefix := f.String("route", "", "the prefix of a route that learns (routes add|update PREFIX --learn)")
+	out := f.String("out", "", "write to FILE (.json or .yaml) instead of standard output")
+	formatFlag := f.String("format", "", "json or yaml (default: from --out, else json)")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, usage); err != nil {
+		return err
+	}
+	if *prefix == "" {
+		return usagef("openapi infer needs --route PREFIX; usage: keygate %s", usage)
+	}
+	format := openapi.JSON
+	switch {
+	case *formatFlag != "":
+		if format, err = openapi.ParseFormat(*formatFlag); err != nil {
+			return usagef("%v", err)
+		}
+	case *out != "":
+		if format, err = openapi.FormatFromPath(*out); err != nil {
+			return usagef("%v (or pass --format)", err)
+		}
+	}
+	st, err := env.Store(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := routes.New(st, nil).GetByPrefix(ctx, *prefix)
+	if err != nil {
+		return fmt.Errorf("route %s: %w", *prefix, err)
+	}
+	doc, inf, err := learn.Document(ctx, st, r, "")
+	if errors.Is(err, learn.ErrNothingLearned) && !r.Learn {
+		return fmt.Errorf("%w; turn learning on with: keygate routes update %s --learn, then send traffic through the gateway", err, r.Prefix)
+	}
+	if errors.Is(err, learn.ErrNothingLearned) {
+		return fmt.Errorf("%w; send traffic through the gateway (a running server writes what it learned every second)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := openapi.Validate(ctx, doc); err != nil {
+		return fmt.Errorf("the learned document of route %s is not valid: %w", r.Prefix, err)
+	}
+	b, err := openapi.Encode(doc, format)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "keygate: learned %d operations from %d exchanges on route %s", inf.Operations, inf.Exchanges, r.Prefix)
+	if n := len(inf.Unanswered); n > 0 {
+		fmt.Fprintf(env.Stderr, "; %d left out (never answered below 400)", n)
+	}
+	fmt.Fprintln(env.Stderr)
 	if *out == "" {
 		_, err := env.Stdout.Write(b)
 		return err

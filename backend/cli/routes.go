@@ -12,7 +12,7 @@ import (
 
 const routesUsage = `routes list [--json]
        keygate routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL]
-                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--json]
+                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn] [--json]
        keygate routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [the flags of add] [--json]
        keygate routes remove PREFIX_OR_ID [--json]`
 
@@ -79,6 +79,9 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		if r.ConsoleSession {
 			opts += "console-session "
 		}
+		if r.Learn {
+			opts += "learn "
+		}
 		if r.OpenAPISource != "" {
 			opts += "openapi=" + r.OpenAPISource
 		}
@@ -97,7 +100,7 @@ func yesNo(b bool) string {
 // routeFlags are a route's settings as flags, shared by add and update.
 type routeFlags struct {
 	strip, public, validate *bool
-	consoleSession          *bool
+	consoleSession, learn   *bool
 	org, openapi, queryKey  *string
 	maxBody                 *int64
 	asJSON                  *bool
@@ -114,6 +117,7 @@ func newRouteFlags(f *flag.FlagSet) routeFlags {
 		validate: f.Bool("validate", false, "check requests against the OpenAPI document"),
 		consoleSession: f.Bool("console-session", false,
 			"let pages served through the gateway call this route with the signed-in console session"),
+		learn:  f.Bool("learn", false, learnFlag),
 		asJSON: f.Bool("json", false, "print JSON"),
 	}
 }
@@ -147,10 +151,13 @@ func (rf routeFlags) apply(f *flag.FlagSet, in *console.RouteInput, all bool) {
 	if all || set["console-session"] {
 		in.ConsoleSession = *rf.consoleSession
 	}
+	if all || set["learn"] {
+		in.Learn = *rf.learn
+	}
 }
 
 func routesAdd(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--json]"
+	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn] [--json]"
 	f := env.newFlags("routes add")
 	rf := newRouteFlags(f)
 	pos, err := parse(f, args)
@@ -175,7 +182,7 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 }
 
 func routesUpdate(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [--strip-prefix=false] [--org ORG_ID] [--openapi FILE_OR_URL] [--public=false] [--query-key PARAM] [--max-body BYTES] [--validate=false] [--json]"
+	const usage = "routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [--strip-prefix=false] [--org ORG_ID] [--openapi FILE_OR_URL] [--public=false] [--query-key PARAM] [--max-body BYTES] [--validate=false] [--learn=false] [--json]"
 	f := env.newFlags("routes update")
 	prefix := f.String("prefix", "", "the route's new prefix")
 	upstream := f.String("upstream", "", "the route's new upstream URL")
@@ -195,7 +202,7 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	auth := cur.AuthRequired
 	in := console.RouteInput{Prefix: cur.Prefix, Upstream: cur.Upstream, StripPrefix: cur.StripPrefix, OrgID: cur.OrgID,
 		OpenAPISource: cur.OpenAPISource, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
-		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession}
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession, Learn: cur.Learn}
 	if *prefix != "" {
 		in.Prefix = *prefix
 	}
@@ -206,7 +213,7 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	r, err := call[routes.Route](ctx, env, "UpdateRoute", console.UpdateRouteInput{ID: cur.ID, Prefix: in.Prefix,
 		Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID, OpenAPISource: in.OpenAPISource,
 		AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam, MaxBodyBytes: in.MaxBodyBytes,
-		ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession})
+		ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession, Learn: in.Learn})
 	if err != nil {
 		return err
 	}
@@ -242,6 +249,9 @@ func routesRemove(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(env.Stdout, env.t("cli.routes.removed", map[string]any{"Prefix": r.Prefix}))
 	return nil
 }
+
+// learnFlag describes --learn (cli.flag.learn in the catalogs).
+const learnFlag = "record the shape of the route's traffic (never its values) to infer an OpenAPI document: keygate openapi infer"
 
 // findRoute finds a route by prefix or id among ListRoutes' answer.
 func findRoute(ctx context.Context, env *Env, ref string) (routes.Route, error) {

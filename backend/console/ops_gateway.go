@@ -44,12 +44,16 @@ type RouteInput struct {
 	// ConsoleSession lets pages served through the gateway use the console session on this
 	// route (off by default).
 	ConsoleSession bool `json:"consoleSession"`
+	// Learn records the shape of the route's traffic (never its values) to infer an OpenAPI
+	// document.
+	Learn bool `json:"learn"`
 }
 
 func (in RouteInput) params() routes.Params {
 	return routes.Params{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
-		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession}
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession,
+		Learn: in.Learn}
 }
 
 // UpdateRouteInput replaces a route's editable fields.
@@ -67,6 +71,9 @@ type UpdateRouteInput struct {
 	// ConsoleSession lets pages served through the gateway use the console session on this
 	// route (off by default).
 	ConsoleSession bool `json:"consoleSession"`
+	// Learn records the shape of the route's traffic (never its values) to infer an OpenAPI
+	// document.
+	Learn bool `json:"learn"`
 }
 
 // RouteIDInput names a route.
@@ -126,7 +133,8 @@ func (s *Service) addRoute(ctx context.Context, c *Call, in *RouteInput) (routes
 func (s *Service) updateRoute(ctx context.Context, c *Call, in *UpdateRouteInput) (routes.Route, error) {
 	p := RouteInput{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
-		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession}
+		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession,
+		Learn: in.Learn}
 	r, err := s.Routes.Update(ctx, in.ID, p.params())
 	if err != nil {
 		return routes.Route{}, err

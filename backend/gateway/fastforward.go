@@ -18,6 +18,10 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	in := &st.in
 	req := &ctx.Request
 	h := &req.Header
+	if rt.Learn && g.cfg.Learner != nil {
+		// The target's strings live in the request's buffer, which the rewrite reuses.
+		st.learn = &learnCapture{method: methodString(in.method), path: strings.Clone(in.path), query: strings.Clone(in.rawQuery)}
+	}
 	// Work out what is needed from the head before it changes.
 	uri := upstreamURI(rt, in)
 	var xff string
@@ -98,6 +102,9 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		req.SetBodyStream(st.body, -1)
 	}
 
+	if st.learn != nil {
+		learnRequestFast(st.learn, st, req)
+	}
 	replayable := !req.IsBodyStream() && (in.method == http.MethodGet || in.method == http.MethodHead ||
 		in.method == http.MethodOptions || in.method == http.MethodPut || in.method == http.MethodDelete)
 	resp := &ctx.Response
@@ -106,6 +113,10 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	if err != nil {
 		g.upstreamFailed(ctx, st, snap, err)
 		return
+	}
+	var body fasthttp.ReadCloserWithError = rl
+	if st.learn != nil {
+		body = learnResponseFast(st.learn, resp, rl)
 	}
 	rh := &resp.Header
 	for _, n := range connectionNamed(rh) {
@@ -123,7 +134,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	if rl != nil {
 		st.relay = rl
 		rl.done = func(r *relay, werr error) { g.relayDone(ctx, st, r, werr) }
-		resp.SetBodyStream(rl, rl.length)
+		resp.SetBodyStream(body, rl.length)
 	}
 }
 

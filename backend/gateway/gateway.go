@@ -93,6 +93,9 @@ type Config struct {
 	Clock      clock.Clock  // for rate limits and log times; nil: the real clock
 	Logger     *slog.Logger // nil: slog.Default()
 
+	// Learner receives the exchanges of routes that learn; nil: no route learns.
+	Learner Learner
+
 	// Listen is the gateway's address (Server only); AllowRemote permits a non-loopback one.
 	Listen      string
 	AllowRemote bool
@@ -257,6 +260,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 // node is live within a second) and persists the request log. It persists one last time
 // before returning.
 func (g *Gateway) Run(ctx context.Context) error {
+	if lr, ok := g.cfg.Learner.(interface{ Run(context.Context) error }); ok {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := lr.Run(ctx); err != nil {
+				g.log.Warn("learner stopped", "err", err)
+			}
+		}()
+		defer func() { <-done }()
+	}
 	changed, unsubscribe := g.followChanges()
 	defer unsubscribe()
 	flush := time.NewTicker(time.Second)

@@ -33,6 +33,7 @@ type reqState struct {
 	websocket bool
 	upgraded  bool
 	body      *limitedBody
+	learn     *learnCapture // routes that learn only
 
 	// The fasthttp engine's part of the state.
 	in         inbound
@@ -106,6 +107,9 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 		e.ClientAddr = st.client.String()
 	}
 	g.requests.add(&e)
+	if st.learn != nil && p == nil {
+		g.observe(st, r, status)
+	}
 	if g.log.Enabled(st.Context, slog.LevelDebug) {
 		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
 			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
@@ -168,6 +172,9 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		e.ClientAddr = st.client.String()
 	}
 	g.requests.add(&e)
+	if st.learn != nil {
+		g.observeFast(st, status)
+	}
 	if g.log.Enabled(ctx, slog.LevelDebug) {
 		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
 			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)

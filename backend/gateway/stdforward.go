@@ -85,6 +85,9 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 		}
 		st.upgraded = true
 	}
+	if st != nil && st.learn != nil {
+		learnResponse(st.learn, res)
+	}
 	CleanUpstreamResponse(res.Header)
 	return nil
 }

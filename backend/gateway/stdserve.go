@@ -121,6 +121,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = st.body
 		}
 	}
+	if rt.Learn && g.cfg.Learner != nil {
+		startLearning(st, r)
+	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
 	}
@@ -160,6 +163,9 @@ func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
 	if rt.MaxBodyBytes > 0 && r.Body != nil && r.Body != http.NoBody {
 		st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
 		r.Body = st.body
+	}
+	if rt.Learn && g.cfg.Learner != nil && !st.websocket {
+		startLearning(st, r)
 	}
 	if rt.validate != nil {
 		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))

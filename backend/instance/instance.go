@@ -16,6 +16,7 @@ import (
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/ratelimit"
@@ -118,6 +119,9 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 		cfg := *o.Gateway
 		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
 		cfg.Validators, cfg.Clock, cfg.Logger = documents.RequestValidators{}, clk, i.Logger
+		if cfg.Learner == nil {
+			cfg.Learner = learn.New(i.Store, learn.Options{Clock: clk, Logger: i.Logger})
+		}
 		if cfg.Limiter == nil {
 			cfg.Limiter = i.Limiter
 		}

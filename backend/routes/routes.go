@@ -68,9 +68,12 @@ type Route struct {
 	// ConsoleSession lets pages served through the gateway itself (same origin) call the route
 	// with the signed-in console session. Off by default: any upstream's page could otherwise
 	// act as the signed-in user on every route. The console's docs viewer needs no opt-in.
-	ConsoleSession bool      `json:"consoleSession"`
-	CreatedAt      time.Time `json:"createdAt"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	ConsoleSession bool `json:"consoleSession"`
+	// Learn records the shape of the route's exchanges (never their values) to infer an
+	// OpenAPI document from them (backend/learn).
+	Learn     bool      `json:"learn"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Params are the editable fields of a route, for Add and Update. AuthRequired is a pointer so
@@ -86,6 +89,7 @@ type Params struct {
 	MaxBodyBytes     int64  `json:"maxBodyBytes"`
 	ValidateRequests bool   `json:"validateRequests"`
 	ConsoleSession   bool   `json:"consoleSession"`
+	Learn            bool   `json:"learn"`
 }
 
 // Service reads and changes routes and settings.
@@ -103,7 +107,7 @@ func New(st *store.Store, c clock.Clock) *Service {
 }
 
 const columns = `id, prefix, upstream, strip_prefix, coalesce(org_id, ''), openapi_source, auth_required,
-	query_key_param, max_body_bytes, validate_requests, console_session, created_at, updated_at`
+	query_key_param, max_body_bytes, validate_requests, console_session, learn, created_at, updated_at`
 
 // List returns every route, longest prefix first (the order in which they match).
 func (s *Service) List(ctx context.Context) ([]Route, error) {
@@ -167,10 +171,10 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO routes (id, prefix, upstream, strip_prefix, org_id, openapi_source,
-			auth_required, query_key_param, max_body_bytes, validate_requests, console_session, created_at, updated_at)
-			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?)`,
+			auth_required, query_key_param, max_body_bytes, validate_requests, console_session, learn, created_at, updated_at)
+			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired,
-			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, now, now)
+			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, now, now)
 		return err
 	})
 	if err != nil {
@@ -191,9 +195,9 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE routes SET prefix = ?, upstream = ?, strip_prefix = ?, org_id = nullif(?, ''),
 			openapi_source = ?, auth_required = ?, query_key_param = ?, max_body_bytes = ?, validate_requests = ?,
-			console_session = ?, updated_at = ? WHERE id = ?`,
+			console_session = ?, learn = ?, updated_at = ? WHERE id = ?`,
 			r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired, r.QueryKeyParam,
-			r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, s.clock.Now().UnixMilli(), id)
+			r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, s.clock.Now().UnixMilli(), id)
 		if err != nil {
 			return err
 		}
@@ -248,7 +252,8 @@ func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
 	auth := cur.AuthRequired
 	return s.Update(ctx, cur.ID, Params{Prefix: cur.Prefix, Upstream: p.Upstream, StripPrefix: cur.StripPrefix,
 		OrgID: cur.OrgID, OpenAPISource: src, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
-		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession})
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession,
+		Learn: cur.Learn})
 }
 
 func checkRefs(ctx context.Context, tx *sql.Tx, r Route, selfID string) error {
@@ -305,7 +310,7 @@ func validate(p Params) (Route, error) {
 	}
 	return Route{Prefix: prefix, Upstream: up, StripPrefix: p.StripPrefix, OrgID: strings.TrimSpace(p.OrgID),
 		OpenAPISource: src, AuthRequired: auth, QueryKeyParam: p.QueryKeyParam, MaxBodyBytes: p.MaxBodyBytes,
-		ValidateRequests: p.ValidateRequests, ConsoleSession: p.ConsoleSession}, nil
+		ValidateRequests: p.ValidateRequests, ConsoleSession: p.ConsoleSession, Learn: p.Learn}, nil
 }
 
 // NormalizePrefix checks a route prefix and returns its stored form: a trailing slash is
@@ -382,7 +387,7 @@ func scan(sc scanner) (Route, error) {
 	var r Route
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Prefix, &r.Upstream, &r.StripPrefix, &r.OrgID, &r.OpenAPISource, &r.AuthRequired,
-		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &r.ConsoleSession, &created, &updated); err != nil {
+		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &r.ConsoleSession, &r.Learn, &created, &updated); err != nil {
 		return Route{}, err
 	}
 	r.CreatedAt = time.UnixMilli(created).UTC()

@@ -256,6 +256,6 @@ function route(r: { id: string } & In<'AddRoute'>): Route {
   return {
     id: r.id, prefix: r.prefix, upstream: r.upstream, stripPrefix: r.stripPrefix ?? false, orgId: r.orgId ?? '',
     openapiSource: r.openapiSource ?? '', authRequired: r.authRequired ?? true, queryKeyParam: r.queryKeyParam ?? '',
-    maxBodyBytes: r.maxBodyBytes ?? 0, validateRequests: r.validateRequests ?? false, consoleSession: r.consoleSession ?? false, createdAt: now(), updatedAt: now(),
+    maxBodyBytes: r.maxBodyBytes ?? 0, validateRequests: r.validateRequests ?? false, consoleSession: r.consoleSession ?? false, learn: r.learn ?? false, createdAt: now(), updatedAt: now(),
   }
 }

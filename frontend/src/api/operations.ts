@@ -146,6 +146,7 @@ export interface Route {
   consoleSession: boolean
   createdAt: string
   id: string
+  learn: boolean
   maxBodyBytes: number
   openapiSource: string
   orgId: string
@@ -259,6 +260,7 @@ export type ListRoutesInput = Record<string, never>
 export interface AddRouteInput {
   authRequired?: boolean | null
   consoleSession?: boolean
+  learn?: boolean
   maxBodyBytes?: number
   openapiSource?: string
   orgId?: string
@@ -273,6 +275,7 @@ export interface UpdateRouteInput {
   authRequired?: boolean | null
   consoleSession?: boolean
   id: string
+  learn?: boolean
   maxBodyBytes?: number
   openapiSource?: string
   orgId?: string

@@ -11,7 +11,7 @@ import { useSession } from '../../session'
 /** RouteForm is a route's input with every field present, as the form edits it. */
 type RouteForm = { [K in keyof RouteInput]-?: NonNullable<RouteInput[K]> }
 
-const empty: RouteForm = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false, consoleSession: false }
+const empty: RouteForm = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false, consoleSession: false, learn: false }
 
 /** validUrl accepts absolute http and https URLs, as the gateway does. */
 export function validUrl(s: string): boolean {
@@ -87,6 +87,7 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
           <label className="check"><input type="checkbox" checked={v.stripPrefix} onChange={(e) => set('stripPrefix', e.target.checked)} /> {t('gateway.route.strip')}</label>
           <label className="check"><input type="checkbox" checked={v.authRequired} onChange={(e) => set('authRequired', e.target.checked)} /> {t('gateway.route.auth_required')}</label>
           <label className="check"><input type="checkbox" checked={v.validateRequests} onChange={(e) => set('validateRequests', e.target.checked)} /> {t('gateway.route.validate')}</label>
+          <label className="check"><input type="checkbox" checked={v.learn} onChange={(e) => set('learn', e.target.checked)} /> {t('gateway.route.learn')}</label>
           <label className="check"><input type="checkbox" checked={v.consoleSession} onChange={(e) => set('consoleSession', e.target.checked)} /> {t('gateway.route.console_session')}</label>
         </div>
         {!anyField ? <InlineError error={m.error} /> : null}

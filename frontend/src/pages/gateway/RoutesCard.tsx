@@ -39,6 +39,7 @@ export function RoutesCard({ admin }: { admin: boolean }) {
                 <th scope="col">{t('gateway.route.strip')}</th>
                 <th scope="col">{t('gateway.route.query_keys')}</th>
                 <th scope="col">{t('gateway.route.body_limit')}</th>
+                <th scope="col">{t('gateway.route.learning')}</th>
                 {admin ? <th scope="col"><span className="sr-only">{t('common.actions')}</span></th> : null}
               </tr>
             </thead>
@@ -51,6 +52,7 @@ export function RoutesCard({ admin }: { admin: boolean }) {
                   <td>{yes(r.stripPrefix)}</td>
                   <td>{r.queryKeyParam ? <code dir="ltr">?{r.queryKeyParam}=</code> : t('common.no')}</td>
                   <td>{r.maxBodyBytes ? number(r.maxBodyBytes / 1024, { style: 'unit', unit: 'kilobyte', maximumFractionDigits: 0 }) : t('gateway.route.no_limit')}</td>
+                  <td>{r.learn ? <span className="badge badge-accent">{t('gateway.route.learning.on')}</span> : t('common.no')}</td>
                   {admin ? (
                     <td className="cell-actions">
                       <button type="button" className="icon-btn" onClick={() => setEditing(r)} aria-label={t('gateway.routes.edit', { Prefix: r.prefix })}><Icon name="edit" /></button>

@@ -1,0 +1,267 @@
+package learn
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/store"
+)
+
+// Defaults for Options.
+const (
+	DefaultQueueSize     = 1024
+	DefaultMaxOperations = 500
+	DefaultFlushEvery    = time.Second
+)
+
+// ErrRunning is returned by Run when another Run of the same Learner is running.
+var ErrRunning = errors.New("learner is already running")
+
+// Options tune a Learner; zero values take the defaults.
+type Options struct {
+	// QueueSize bounds the observations waiting for the worker; more are dropped and counted.
+	QueueSize int
+	// MaxOperations bounds the operations kept per route; new ones past it are dropped.
+	MaxOperations int
+	FlushEvery    time.Duration
+	Clock         clock.Clock
+	Logger        *slog.Logger
+}
+
+// Stats are the learner's counters since it started.
+type Stats struct {
+	// Observed counts observations taken into the queue.
+	Observed uint64 `json:"observed"`
+	// Dropped counts observations refused because the queue was full.
+	Dropped uint64 `json:"dropped"`
+	// Overflow counts new operations refused because their route had MaxOperations already.
+	Overflow uint64 `json:"overflow"`
+}
+
+// Learner takes observations without ever blocking the caller, shapes them in its worker
+// (Run) and merges the shapes into the store once a second.
+type Learner struct {
+	st       *store.Store
+	opts     Options
+	queue    chan Observation
+	syncs    chan chan error
+	observed atomic.Uint64
+	dropped  atomic.Uint64
+	overflow atomic.Uint64
+	running  atomic.Bool
+	// pending is the worker's: shapes not yet written, by route and operation key.
+	pending map[string]map[string]*Operation
+}
+
+// New returns a Learner writing to st; start its worker with Run.
+func New(st *store.Store, opts Options) *Learner {
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.MaxOperations <= 0 {
+		opts.MaxOperations = DefaultMaxOperations
+	}
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = DefaultFlushEvery
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Learner{st: st, opts: opts, queue: make(chan Observation, opts.QueueSize),
+		syncs: make(chan chan error), pending: map[string]map[string]*Operation{}}
+}
+
+// Observe queues an observation for the worker. It never blocks: when the queue is full the
+// observation is dropped and counted.
+func (l *Learner) Observe(ob Observation) {
+	select {
+	case l.queue <- ob:
+		l.observed.Add(1)
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Stats returns the counters.
+func (l *Learner) Stats() Stats {
+	return Stats{Observed: l.observed.Load(), Dropped: l.dropped.Load(), Overflow: l.overflow.Load()}
+}
+
+// Run is the worker: it shapes queued observations and writes the shapes every FlushEvery,
+// until ctx ends; then it shapes what is queued and writes one last time.
+func (l *Learner) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer l.running.Store(false)
+	tick := time.NewTicker(l.opts.FlushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case ob := <-l.queue:
+			l.take(ob)
+		case <-tick.C:
+			if err := l.flush(ctx); err != nil && ctx.Err() == nil {
+				l.opts.Logger.Warn("learn: store shapes", "err", err)
+			}
+		case done := <-l.syncs:
+			l.drain()
+			done <- l.flush(ctx)
+		case <-ctx.Done():
+			l.drain()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return l.flush(fctx)
+		}
+	}
+}
+
+// Sync waits until everything observed so far is in the store (Run must be running).
+func (l *Learner) Sync(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case l.syncs <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Learner) drain() {
+	for {
+		select {
+		case ob := <-l.queue:
+			l.take(ob)
+		default:
+			return
+		}
+	}
+}
+
+// take shapes one observation at once and lets its values go.
+func (l *Learner) take(ob Observation) {
+	if ob.RouteID == "" || ob.Method == "" {
+		return
+	}
+	op := Shape(ob)
+	ops := l.pending[ob.RouteID]
+	if ops == nil {
+		ops = map[string]*Operation{}
+		l.pending[ob.RouteID] = ops
+	}
+	if cur, ok := ops[op.Key()]; ok {
+		cur.Merge(op)
+		return
+	}
+	if len(ops) >= l.opts.MaxOperations {
+		l.overflow.Add(1)
+		return
+	}
+	ops[op.Key()] = op
+}
+
+// flush merges the pending shapes into the store in one transaction.
+func (l *Learner) flush(ctx context.Context) error {
+	if len(l.pending) == 0 {
+		return nil
+	}
+	now := l.opts.Clock.Now().UnixMilli()
+	err := l.st.Tx(ctx, func(tx *sql.Tx) error {
+		for routeID, ops := range l.pending {
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM learned_operations WHERE route_id = ?`, routeID).Scan(&have); err != nil {
+				return err
+			}
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM routes WHERE id = ?`, routeID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists == 0 {
+				continue // the route was removed meanwhile: its shapes go with it
+			}
+			for _, op := range ops {
+				var raw string
+				err := tx.QueryRowContext(ctx, `SELECT shape FROM learned_operations WHERE route_id = ? AND method = ? AND path = ?`,
+					routeID, op.Method, op.Path).Scan(&raw)
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
+					if have >= l.opts.MaxOperations {
+						l.overflow.Add(1)
+						continue
+					}
+					have++
+				case err != nil:
+					return err
+				default:
+					var cur Operation
+					if err := json.Unmarshal([]byte(raw), &cur); err != nil {
+						return fmt.Errorf("stored shape %s %s: %w", op.Method, op.Path, err)
+					}
+					cur.Merge(op)
+					op = &cur
+				}
+				b, err := json.Marshal(op)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO learned_operations (route_id, method, path, shape, samples, first_seen, last_seen)
+					VALUES (?, ?, ?, ?, ?, ?, ?)
+					ON CONFLICT (route_id, method, path) DO UPDATE SET shape = excluded.shape, samples = excluded.samples, last_seen = excluded.last_seen`,
+					routeID, op.Method, op.Path, string(b), op.Samples, now, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("learn: store shapes: %w", err)
+	}
+	clear(l.pending)
+	return nil
+}
+
+// Operations returns the stored shapes of a route's operations, by method and path key.
+func Operations(ctx context.Context, st *store.Store, routeID string) ([]*Operation, error) {
+	rows, err := st.Read.QueryContext(ctx, `SELECT shape FROM learned_operations WHERE route_id = ? ORDER BY path, method`, routeID)
+	if err != nil {
+		return nil, fmt.Errorf("read learned operations: %w", err)
+	}
+	defer rows.Close()
+	var out []*Operation
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("read learned operations: %w", err)
+		}
+		op := &Operation{}
+		if err := json.Unmarshal([]byte(raw), op); err != nil {
+			return nil, fmt.Errorf("read learned operations: %w", err)
+		}
+		out = append(out, op)
+	}
+	return out, rows.Err()
+}
+
+// Forget deletes what was learned for a route.
+func Forget(ctx context.Context, st *store.Store, routeID string) error {
+	if _, err := st.Write.ExecContext(ctx, `DELETE FROM learned_operations WHERE route_id = ?`, routeID); err != nil {
+		return fmt.Errorf("forget learned operations: %w", err)
+	}
+	return nil
+}
