@@ -46,9 +46,8 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 			}
 		}
 	}
-	// The strings above point into st.head (or are new), never into the request's buffer,
-	// which the edits below may reuse; the target is the exception.
-	uri = strings.Clone(uri)
+	// The strings above point into st's copy of the head (or are new), never into the
+	// request's buffer, which the edits below may reuse.
 
 	for _, n := range named {
 		if !isEndToEndRequired(n) {
@@ -86,7 +85,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	}
 	h.Set("X-Request-Id", st.requestID[0])
 	if st.client.IsValid() || st.trusted {
-		h.Set("X-Forwarded-For", xff+peerOf(ctx).String())
+		h.Set("X-Forwarded-For", xff+st.peer.String())
 	}
 	if xfHost != "" {
 		h.Set("X-Forwarded-Host", xfHost)

@@ -42,9 +42,15 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	clientClose := h.ConnectionClose()
 	// One copy of the head: the request log keeps it, and every string parsed from it stays
 	// valid however the request is rewritten afterwards.
-	st.head = append([]byte(nil), h.RawHeaders()...)
+	// The target goes in the same copy, in front: the path and query are kept by the log and
+	// the rewrite edits the request's own buffer.
+	uri, raw := h.RequestURI(), h.RawHeaders()
+	buf := make([]byte, 0, len(uri)+len(raw))
+	buf = append(append(buf, uri...), raw...)
+	st.head = buf[len(uri):]
+	st.peer = peer
 	st.requestID = st.ridBuf[:1]
-	if err := in.parseHead(h.Method(), h.RequestURI(), h.Protocol(), st.head, st.trusted); err != nil {
+	if err := in.parseHead(h.Method(), buf[:len(uri)], h.Protocol(), st.head, st.trusted); err != nil {
 		st.ridBuf[0] = g.newRequestID()
 		g.answerFast(ctx, st, snap, CodeMalformedRequest)
 		// Where this request ends is in doubt, so nothing after it is read.
@@ -176,33 +182,39 @@ func (g *Gateway) answerFast(ctx *fasthttp.RequestCtx, st *reqState, _ *snapshot
 	resp.Reset()
 	writeProblemFast(resp, code)
 	commonHeaders(&resp.Header, st)
-	if st.in.contentLength > 0 || st.in.chunked {
-		lingerClose(ctx)
+	// An ambiguous head's body is not read: where it ends is what is in doubt.
+	if (st.in.contentLength > 0 || st.in.chunked) && code != CodeMalformedRequest {
+		drainBody(ctx, st)
 	}
 }
 
-// lingerClose ends the connection of a request answered before its body was read: once the
-// answer is written the gateway stops sending and reads (and drops) what the client still
-// sends for a moment, so that the client reads the answer rather than a connection reset — as
-// net/http does. The connection is not reused: where the unread body ends is not worth finding.
-func lingerClose(ctx *fasthttp.RequestCtx) {
-	// Not ctx.SetConnectionClose: fasthttp closes such a connection at once, before a hijack
-	// handler could linger; the handler below closes it instead.
-	raw := ctx.Conn()
-	ctx.Hijack(func(c net.Conn) {
-		if cw, ok := raw.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		}
-		c.SetReadDeadline(time.Now().Add(lingerFor))
-		io.Copy(io.Discard, io.LimitReader(c, lingerMaxBytes))
-		c.Close()
-	})
+// drainBody reads and drops what is left of a request body the gateway answered without
+// forwarding (401, 413, …), for a moment and up to a bound, so that the client, which may still
+// be sending, reads the answer rather than a connection reset — net/http does the same. A body
+// not read to its end within the bounds closes the connection after the answer.
+func drainBody(ctx *fasthttp.RequestCtx, st *reqState) {
+	var r io.Reader
+	switch {
+	case st.body != nil:
+		r = st.body.rc // under the route's limit reader, which has stopped
+	case ctx.Request.IsBodyStream():
+		r = ctx.Request.BodyStream()
+	default:
+		return // read whole already
+	}
+	c := ctx.Conn()
+	c.SetReadDeadline(time.Now().Add(drainFor))
+	n, err := io.Copy(io.Discard, io.LimitReader(r, drainMaxBytes))
+	c.SetReadDeadline(time.Time{})
+	if err != nil || n == drainMaxBytes {
+		ctx.SetConnectionClose()
+	}
 }
 
-// How long and how much lingerClose reads after an early answer.
+// How long and how much drainBody reads.
 const (
-	lingerFor      = 2 * time.Second
-	lingerMaxBytes = 16 << 20
+	drainFor      = 2 * time.Second
+	drainMaxBytes = 16 << 20
 )
 
 func (g *Gateway) preflightFast(ctx *fasthttp.RequestCtx, st *reqState) {

@@ -535,3 +535,49 @@ func TestRequestValidationPerRoute(t *testing.T) {
 		t.Fatal("document reloaded for an unchanged route")
 	}
 }
+
+// TestEarlyAnswersKeepTheConnectionUsable: a request answered before its body was read (here
+// 413) neither resets the client nor poisons the connection for the next request on it.
+func TestEarlyAnswersKeepTheConnectionUsable(t *testing.T) {
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/small", Upstream: e.up.URL, MaxBodyBytes: 10})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	t.Cleanup(client.CloseIdleConnections)
+	send := func(method, path string, body io.Reader) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.srv.URL+path, body)
+		req.Header.Set("x-api-key", e.key.Key)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i, c := range []struct {
+		method, path string
+		body         io.Reader
+		want         int
+	}{
+		{"POST", "/small", strings.NewReader(strings.Repeat("x", 64<<10)), 413},
+		{"GET", "/x", nil, 200},
+		{"POST", "/small", io.MultiReader(strings.NewReader(strings.Repeat("x", 64<<10))), 413},
+		{"GET", "/x", nil, 200},
+	} {
+		if got := send(c.method, c.path, c.body); got != c.want {
+			t.Fatalf("step %d: %s %s: %d, want %d", i, c.method, c.path, got, c.want)
+		}
+	}
+	// A 401 to a request with a body, on the same connection.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/x", strings.NewReader(strings.Repeat("x", 64<<10)))
+	res, err := client.Do(req)
+	if err != nil || res.StatusCode != 401 {
+		t.Fatalf("401 with a body: %v %v", res, err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if got := send("GET", "/x", nil); got != 200 {
+		t.Fatalf("after the early answers: %d", got)
+	}
+}

@@ -40,7 +40,8 @@ type reqState struct {
 	ridBuf     [1]string
 	start      time.Time
 	relay      *relay
-	head       []byte // the raw request head, kept for the request log
+	head       []byte // the raw request head (header lines), kept for the request log
+	peer       netip.Addr
 	originOK   bool
 	rate       ratelimit.Decision
 	rated      bool
@@ -157,7 +158,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		Time:      g.cfg.Clock.Now(),
 		RequestID: st.requestID[0],
 		Method:    methodString(st.in.method),
-		Path:      strings.Clone(st.in.path),
+		Path:      st.in.path, // in st's copy of the head (or new)
 		Status:    status,
 		LatencyUS: lat.Microseconds(),
 		KeyID:     st.keyID,
@@ -168,9 +169,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		ErrorCode: string(st.code),
 		rawHead:   st.head,
 	}
-	if st.client.IsValid() {
-		e.ClientAddr = st.client.String()
-	}
+	e.clientIP = st.client // formatted when the entry is read
 	g.requests.add(&e)
 	if st.learn != nil {
 		g.observeFast(st, status)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -38,6 +39,16 @@ type Entry struct {
 	seq     uint64
 	raw     http.Header // the inbound headers, unmasked: only ever read through LoggedHeaders
 	rawHead []byte      // or the raw header block (fasthttp engine), parsed only when read
+	// clientIP is ClientAddr before it is formatted (fasthttp engine: when the entry is read).
+	clientIP netip.Addr
+}
+
+// withClientAddr returns e with ClientAddr formatted from clientIP when it was left to now.
+func (e Entry) withClientAddr() Entry {
+	if e.ClientAddr == "" && e.clientIP.IsValid() {
+		e.ClientAddr = e.clientIP.String()
+	}
+	return e
 }
 
 // inboundHeaders returns the entry's request headers, parsing the raw block when the fasthttp
@@ -158,6 +169,7 @@ func (l *requestLog) recent(f Filter) []Entry {
 	}
 	l.mu.Unlock()
 	for i := range out {
+		out[i] = out[i].withClientAddr()
 		out[i].Headers = LoggedHeaders(out[i].inboundHeaders())
 		out[i].raw, out[i].rawHead = nil, nil
 	}
@@ -200,6 +212,7 @@ func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) erro
 		}
 		defer stmt.Close()
 		for i := range batch {
+			batch[i] = batch[i].withClientAddr()
 			e := &batch[i]
 			hb, err := json.Marshal(LoggedHeaders(e.inboundHeaders()))
 			if err != nil {

@@ -127,14 +127,15 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 		return nil, false, err
 	}
 	conn := cc.Conn()
-	reused = time.Since(cc.CreatedTime()) > 50*time.Millisecond || cc.LastUseTime().After(cc.CreatedTime())
+	now := time.Now()
+	reused = now.Sub(cc.CreatedTime()) > 50*time.Millisecond || cc.LastUseTime().After(cc.CreatedTime())
 	fail := func(err error) (*relay, bool, error) {
 		hc.CloseConn(cc)
 		return nil, reused, err
 	}
 	var writeDeadline time.Time
 	if !req.IsBodyStream() {
-		writeDeadline = time.Now().Add(timeout)
+		writeDeadline = now.Add(timeout)
 	}
 	if err := conn.SetWriteDeadline(writeDeadline); err != nil {
 		return fail(err)
@@ -151,7 +152,12 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 		}
 		return fail(err)
 	}
-	deadline := time.Now().Add(timeout)
+	// The head's timeout runs from the end of the write: at once for a body at hand (whose write
+	// took microseconds), after the client's upload for a streamed one.
+	if req.IsBodyStream() {
+		now = time.Now()
+	}
+	deadline := now.Add(timeout)
 	br := hc.AcquireReader(conn)
 	release := func(keep bool) {
 		hc.ReleaseReader(br)
@@ -161,7 +167,7 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 			hc.CloseConn(cc)
 		}
 	}
-	if err := awaitAnswer(conn, br, ctx, deadline); err != nil {
+	if err := awaitAnswer(conn, br, ctx, now, deadline); err != nil {
 		release(false)
 		return nil, reused, err
 	}
@@ -208,9 +214,9 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 
 // awaitAnswer waits for the first byte of the upstream's answer until deadline, checking every
 // pollEvery whether the client has gone (then the wait ends with errClientGone).
-func awaitAnswer(conn net.Conn, br *bufio.Reader, ctx *fasthttp.RequestCtx, deadline time.Time) error {
+func awaitAnswer(conn net.Conn, br *bufio.Reader, ctx *fasthttp.RequestCtx, now, deadline time.Time) error {
 	for {
-		next := time.Now().Add(pollEvery)
+		next := now.Add(pollEvery)
 		if next.After(deadline) {
 			next = deadline
 		}
@@ -222,7 +228,7 @@ func awaitAnswer(conn net.Conn, br *bufio.Reader, ctx *fasthttp.RequestCtx, dead
 		if !isTimeout(err) {
 			return staleError{err}
 		}
-		if !time.Now().Before(deadline) {
+		if now = time.Now(); !now.Before(deadline) {
 			return errUpstreamTimeout
 		}
 		if ctx != nil && clientGone(ctx.Conn()) {
