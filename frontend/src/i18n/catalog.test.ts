@@ -61,7 +61,7 @@ describe('no user-visible string bypasses t()', () => {
     }
     const [ok] = await eslint.lintText("const t = (s: string) => s\nexport const E = () => <p title={t('x')}>{t('keys.title')} · 42</p>", { filePath: join(src, 'Probe.tsx') })
     expect(ok.messages.filter((m) => m.ruleId && i18nRules.has(m.ruleId))).toEqual([])
-  })
+  }, 60_000) // the first lint loads ESLint and its plugins: seconds on a busy machine
 
   it('the console source has no literal user-visible strings', async () => {
     const results = await eslint.lintFiles(['src/**/*.tsx'])
