@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/backend/clock"
@@ -79,8 +80,9 @@ type Filter struct {
 
 // Log writes and reads the audit log.
 type Log struct {
-	st    *store.Store
-	clock clock.Clock
+	st       *store.Store
+	clock    clock.Clock
+	recorded atomic.Uint64
 }
 
 // New returns a Log over st.
@@ -116,6 +118,7 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 		clean(e.Target, 256), clean(e.Detail, 1024), clean(e.ClientAddr, 128)); err != nil {
 		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
 	}
+	l.maybePrune(ctx)
 	return nil
 }
 

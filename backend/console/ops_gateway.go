@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -85,6 +86,10 @@ type RouteIDInput struct {
 type GatewaySettings struct {
 	AllowedOrigins         []string `json:"allowedOrigins"`
 	UpstreamTimeoutSeconds int      `json:"upstreamTimeoutSeconds" required:"true" minimum:"1" maximum:"600" doc:"1 to 600."`
+	// LogRetentionDays and LogRetentionRows bound the audit log and the request log (each):
+	// older rows, and rows beyond the newest that many, are deleted. 0 keeps the stored value.
+	LogRetentionDays int `json:"logRetentionDays" minimum:"0" maximum:"3650" doc:"1 to 3650; default 90."`
+	LogRetentionRows int `json:"logRetentionRows" minimum:"0" maximum:"10000000" doc:"1000 to 10000000; default 100000."`
 }
 
 // GatewayStatus says whether the gateway runs and whether this console may start and stop it.
@@ -160,12 +165,30 @@ func (s *Service) getGatewaySettings(ctx context.Context, _ *Call, _ *NoInput) (
 	if err != nil {
 		return GatewaySettings{}, err
 	}
-	return GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second)}, nil
+	r, err := audit.LoadRetention(ctx, s.Store)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	return GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second),
+		LogRetentionDays: r.Days, LogRetentionRows: r.Rows}, nil
 }
 
 func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *GatewaySettings) (GatewaySettings, error) {
 	if in.UpstreamTimeoutSeconds < 1 || in.UpstreamTimeoutSeconds > 600 {
 		return GatewaySettings{}, routes.ErrInvalidTimeout
+	}
+	r, err := audit.LoadRetention(ctx, s.Store)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	if in.LogRetentionDays != 0 {
+		r.Days = in.LogRetentionDays
+	}
+	if in.LogRetentionRows != 0 {
+		r.Rows = in.LogRetentionRows
+	}
+	if err := r.Validate(); err != nil {
+		return GatewaySettings{}, err
 	}
 	origins := in.AllowedOrigins
 	if origins == nil {
@@ -176,11 +199,16 @@ func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *Gatewa
 	if err != nil {
 		return GatewaySettings{}, err
 	}
-	out := GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second)}
+	if err := audit.SaveRetention(ctx, s.Store, r); err != nil {
+		return GatewaySettings{}, err
+	}
+	out := GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second),
+		LogRetentionDays: r.Days, LogRetentionRows: r.Rows}
 	inst, err := s.instanceOrg(ctx)
 	if err == nil {
 		s.record(ctx, c, inst.ID, audit.SettingsUpdate, "gateway",
-			"allowed origins "+joinOrNone(out.AllowedOrigins)+", upstream timeout "+(time.Duration(out.UpstreamTimeoutSeconds)*time.Second).String())
+			"allowed origins "+joinOrNone(out.AllowedOrigins)+", upstream timeout "+(time.Duration(out.UpstreamTimeoutSeconds)*time.Second).String()+
+				fmt.Sprintf(", logs kept %d days / %d rows", r.Days, r.Rows))
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ func TestListRequestsKeepsStoredEntriesWithARepeatedRequestID(t *testing.T) {
 	srv := testutil.NewServerWith(t, testutil.ServerOptions{Gateway: lg})
 	ctx := context.Background()
 	var err error
-	lg.gw, err = gateway.New(ctx, gateway.Config{Store: srv.Store, Keys: srv.Keys, Routes: srv.Routes})
+	lg.gw, err = gateway.New(ctx, gateway.Config{Store: srv.Store, Keys: srv.Keys, Routes: srv.Routes, Clock: srv.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}

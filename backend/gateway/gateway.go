@@ -29,6 +29,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
@@ -76,7 +77,6 @@ const (
 	DefaultDrainTimeout      = 15 * time.Second
 	DefaultFailedAuthLimit   = 30 // failed authentications per minute per client address
 	DefaultRequestLogSize    = 2000
-	DefaultRequestLogKeep    = 10_000
 	DefaultPersistPerSecond  = 1000
 	DefaultMaxUpstreamConns  = 1024
 )
@@ -125,8 +125,11 @@ type Config struct {
 	IdleTimeout       time.Duration
 	DrainTimeout      time.Duration // how long Stop waits for in-flight requests
 
-	RequestLogSize   int // entries kept in memory
-	RequestLogKeep   int // rows kept in the request_log table; negative: do not persist
+	RequestLogSize int // entries kept in memory
+	// RequestLogKeep caps the rows kept in the request_log table below the retention setting
+	// (audit.Retention: 90 days and 100,000 rows unless changed); 0: the setting alone;
+	// negative: do not persist.
+	RequestLogKeep   int
 	PersistPerSecond int // entries persisted per second at most; the rest stay in memory only
 
 	// MaxUpstreamConns caps the connections to one upstream host; requests beyond it wait for
@@ -175,7 +178,6 @@ func (c *Config) defaults() error {
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
 	setDefault(&c.RequestLogSize, DefaultRequestLogSize)
-	setDefault(&c.RequestLogKeep, DefaultRequestLogKeep)
 	setDefault(&c.PersistPerSecond, DefaultPersistPerSecond)
 	setDefault(&c.MaxUpstreamConns, DefaultMaxUpstreamConns)
 	return nil
@@ -203,6 +205,10 @@ type Gateway struct {
 	idSeq      atomic.Uint64
 	reloadMu   sync.Mutex
 	validators map[string]validatorEntry // by route id, reused while the route is unchanged
+	// retention is the log retention setting, read by persistLog (Run's goroutine only).
+	retention      audit.Retention
+	retentionAt    time.Time
+	retentionStale atomic.Bool // set by Reload: settings may have changed
 	// hosts are the only Host values answered (nil: any); Server sets them for a loopback
 	// listener (LoopbackHosts), against DNS rebinding.
 	hosts     atomic.Pointer[[]string]
@@ -228,6 +234,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		metrics:    newMetrics(),
 		idPrefix:   prefix + "-",
 		validators: map[string]validatorEntry{},
+		retention:  audit.DefaultRetention,
 		upstreams:  newUpstreams(cfg.MaxUpstreamConns),
 	}
 	g.slow = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(g.serveSlow))
@@ -315,7 +322,22 @@ func (g *Gateway) persistLog(ctx context.Context) error {
 		return nil
 	}
 	batch, _ := g.requests.unpersisted(g.cfg.PersistPerSecond)
-	return persist(ctx, g.cfg.Store, batch, g.cfg.RequestLogKeep)
+	// The retention setting (audit.Retention, shared with the audit log) is read once a minute;
+	// rows past its age are pruned then, rows past its count with every batch.
+	now := g.cfg.Clock.Now()
+	if now.Sub(g.retentionAt) >= time.Minute || g.retentionStale.Swap(false) {
+		if r, err := audit.LoadRetention(ctx, g.cfg.Store); err == nil {
+			g.retention, g.retentionAt = r, now
+			if err := audit.Prune(ctx, g.cfg.Store, "request_log", r, now); err != nil {
+				g.log.Warn("prune request log", "err", err)
+			}
+		}
+	}
+	keep := g.retention.Rows
+	if g.cfg.RequestLogKeep > 0 && g.cfg.RequestLogKeep < keep {
+		keep = g.cfg.RequestLogKeep
+	}
+	return persist(ctx, g.cfg.Store, batch, keep)
 }
 
 // AnswerHosts makes the gateway answer only requests whose Host is one of hosts (421

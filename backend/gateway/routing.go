@@ -38,6 +38,7 @@ type route struct {
 func (g *Gateway) Reload(ctx context.Context) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
+	g.retentionStale.Store(true)
 	rev, err := g.cfg.Store.Revision(ctx)
 	if err != nil {
 		return fmt.Errorf("reload gateway: %w", err)

@@ -339,6 +339,8 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 	t.Run("setup token cannot be reused", func(t *testing.T) { setupTokenReuse(t, s) })
+	// Alone, after the others: it lowers the retention setting for the whole instance.
+	t.Run("class 10: a flood cannot grow the logs beyond the retention setting", func(t *testing.T) { retentionBounds(t, s) })
 
 	// Swept twice: while running (the WAL and shared-memory files hold recent writes) and
 	// after a clean stop (everything checkpointed into keygate.db).

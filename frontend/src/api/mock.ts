@@ -91,7 +91,7 @@ function seed(o: MockOptions) {
   }))
   return {
     orgs, keys, routes, members, audit, requests,
-    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30 } as GatewaySettings,
+    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     prefs: { language: '', theme: 'system' as Theme },
     signedIn: o.signedIn ?? true,
@@ -215,7 +215,7 @@ const handlers: Handlers = {
   GetGatewaySettings: (s) => s.settings,
   UpdateGatewaySettings(s, _o, inp) {
     need(s, undefined, 'admin')
-    s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds }
+    s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds, logRetentionDays: inp.logRetentionDays || s.settings.logRetentionDays, logRetentionRows: inp.logRetentionRows || s.settings.logRetentionRows }
     return s.settings
   },
   GetGatewayStatus: (s) => s.status,

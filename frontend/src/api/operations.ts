@@ -58,6 +58,10 @@ export interface Entry {
 
 export interface GatewaySettings {
   allowedOrigins: string[]
+  /** 1 to 3650; default 90. */
+  logRetentionDays: number
+  /** 1000 to 10000000; default 100000. */
+  logRetentionRows: number
   /** 1 to 600. */
   upstreamTimeoutSeconds: number
 }
@@ -294,6 +298,10 @@ export type GetGatewaySettingsInput = Record<string, never>
 
 export interface UpdateGatewaySettingsInput {
   allowedOrigins?: string[]
+  /** 1 to 3650; default 90. */
+  logRetentionDays?: number
+  /** 1000 to 10000000; default 100000. */
+  logRetentionRows?: number
   /** 1 to 600. */
   upstreamTimeoutSeconds: number
 }

@@ -8,7 +8,7 @@ import { useToast } from '../../components/Toasts'
 import { useT } from '../../i18n/i18n'
 import { validUrl } from './RouteDialog'
 
-/** GatewaySettingsCard edits the CORS allowlist and the upstream timeout. */
+/** GatewaySettingsCard edits the CORS allowlist, the upstream timeout and how long logs are kept. */
 export function GatewaySettingsCard({ admin }: { admin: boolean }) {
   const t = useT()
   const toast = useToast()
@@ -16,11 +16,15 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
   const save = useAction('UpdateGatewaySettings', ['GetGatewaySettings'])
   const [origins, setOrigins] = useState('')
   const [timeout, setTimeoutS] = useState('30')
+  const [days, setDays] = useState('90')
+  const [rows, setRows] = useState('100000')
   const [errs, setErrs] = useState<Record<string, string>>({})
   useEffect(() => {
     if (q.data) {
       setOrigins((q.data.allowedOrigins ?? []).join('\n'))
       setTimeoutS(String(q.data.upstreamTimeoutSeconds))
+      if (q.data.logRetentionDays) setDays(String(q.data.logRetentionDays))
+      if (q.data.logRetentionRows) setRows(String(q.data.logRetentionRows))
     }
   }, [q.data])
 
@@ -32,9 +36,13 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
     const next: Record<string, string> = {}
     if (bad) next.allowedOrigins = t('gateway.settings.origin.invalid', { Origin: bad })
     if (!Number.isInteger(secs) || secs < 1 || secs > 600) next.upstreamTimeoutSeconds = t('gateway.settings.timeout.invalid')
+    const d = Number(days)
+    const r = Number(rows)
+    if (!Number.isInteger(d) || d < 1 || d > 3650) next.logRetentionDays = t('validation.retention.days', { Count: 1, Max: 3650 })
+    if (!Number.isInteger(r) || r < 1000 || r > 10000000) next.logRetentionRows = t('validation.retention.rows', { Count: 1000, Max: 10000000 })
     setErrs(next)
     if (Object.keys(next).length) return
-    save.mutate({ allowedOrigins: list, upstreamTimeoutSeconds: secs }, { onSuccess: () => toast(t('common.saved')) })
+    save.mutate({ allowedOrigins: list, upstreamTimeoutSeconds: secs, logRetentionDays: d, logRetentionRows: r }, { onSuccess: () => toast(t('common.saved')) })
   }
   const fe = (f: string) => errs[f] || save.error?.fieldError?.(f)
   return (
@@ -47,7 +55,13 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
           <Field label={t('gateway.settings.timeout')} error={fe('upstreamTimeoutSeconds')}>
             <input className="input input-narrow" type="number" min={1} max={600} value={timeout} onChange={(e) => setTimeoutS(e.target.value)} readOnly={!admin} />
           </Field>
-          {!fe('allowedOrigins') && !fe('upstreamTimeoutSeconds') ? <InlineError error={save.error} /> : null}
+          <Field label={t('gateway.settings.retention_days')} hint={t('gateway.settings.retention.hint')} error={fe('logRetentionDays')}>
+            <input className="input input-narrow" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} readOnly={!admin} />
+          </Field>
+          <Field label={t('gateway.settings.retention_rows')} error={fe('logRetentionRows')}>
+            <input className="input input-narrow" type="number" min={1000} max={10000000} value={rows} onChange={(e) => setRows(e.target.value)} readOnly={!admin} />
+          </Field>
+          {!fe('allowedOrigins') && !fe('upstreamTimeoutSeconds') && !fe('logRetentionDays') && !fe('logRetentionRows') ? <InlineError error={save.error} /> : null}
           {admin ? <div><Button type="submit" variant="primary" pending={save.isPending}>{t('common.save')}</Button></div> : null}
         </form>
       )}
