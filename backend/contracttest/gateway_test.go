@@ -50,6 +50,9 @@ type gwRequest struct {
 	raw     []byte // when set, sent instead of what the fields describe: malformed on purpose
 	trouble bool   // the upstream is slow, gone or resets: 502/504 are allowed
 	src     byte   // the last octet of the 127.0.0.x source address
+	// documented are the statuses of the operation the request is a plain call of (nil when
+	// its path, method or query is odd): Keygate's own answer must be one of them.
+	documented map[int]bool
 }
 
 func (r *gwRequest) String() string {
@@ -317,6 +320,7 @@ type gwOperation struct {
 	method, template string
 	params           []*openapi3.Parameter
 	body             *openapi3.Schema
+	documented       map[int]bool // the statuses its responses list
 }
 
 func gatewayOperations(doc *openapi3.T) []*gwOperation {
@@ -325,7 +329,12 @@ func gatewayOperations(doc *openapi3.T) []*gwOperation {
 		item := doc.Paths.Value(template)
 		for _, method := range slices.Sorted(maps.Keys(item.Operations())) {
 			op := item.Operations()[method]
-			o := &gwOperation{method: method, template: template}
+			o := &gwOperation{method: method, template: template, documented: map[int]bool{}}
+			for code := range op.Responses.Map() {
+				if n, err := strconv.Atoi(code); err == nil {
+					o.documented[n] = true
+				}
+			}
 			for _, p := range append(item.Parameters, op.Parameters...) {
 				o.params = append(o.params, p.Value)
 			}
@@ -411,9 +420,9 @@ func (h *gwHarness) extraHeaders() [][2]string {
 }
 
 // fillPath fills a template's parameters: examples, generated values or odd segments.
-func (h *gwHarness) fillPath(o *gwOperation) string {
+func (h *gwHarness) fillPath(o *gwOperation) (path string, odd bool) {
 	g := h.g
-	path := o.template
+	path = o.template
 	for _, p := range o.params {
 		if p.In != "path" {
 			continue
@@ -421,18 +430,18 @@ func (h *gwHarness) fillPath(o *gwOperation) string {
 		var v string
 		switch {
 		case g.chance(0.4):
-			v = pick(g, oddSegments)
+			v, odd = pick(g, oddSegments), true
 		case p.Example != nil:
-			v = fmt.Sprint(p.Example)
+			v = url.PathEscape(fmt.Sprint(p.Example))
 		default:
-			v = fmt.Sprint(g.value(schemaOf(p), 0))
+			v = url.PathEscape(fmt.Sprint(g.value(schemaOf(p), 0)))
 		}
 		if p.Schema != nil && p.Schema.Value != nil && !p.Schema.Value.Type.Is("string") && g.chance(0.5) {
 			v = pick(g, []string{"abc", "1.5", "-1", "99999999999999999999"})
 		}
 		path = strings.Replace(path, "{"+p.Name+"}", v, 1)
 	}
-	return path
+	return path, odd
 }
 
 // requests is one round of requests for o.
@@ -445,7 +454,7 @@ func (h *gwHarness) requests(o *gwOperation, round int) []*gwRequest {
 		if g.chance(0.15) {
 			rq.src = 5 // one address keeps failing, so its failed-authentication limit is reached
 		}
-		path := h.fillPath(o)
+		path, odd := h.fillPath(o)
 		var q []string
 		for _, p := range o.params {
 			if p.In == "query" && (p.Required || g.chance(0.5)) {
@@ -461,6 +470,7 @@ func (h *gwHarness) requests(o *gwOperation, round int) []*gwRequest {
 		}
 		if g.chance(0.1) {
 			q = append(q, pick(g, []string{"%zz", "a=%", "x=" + strings.Repeat("q", 3000), "&&", "%00=%00"}))
+			odd = true
 		}
 		rq.target = path
 		if len(q) > 0 {
@@ -473,6 +483,7 @@ func (h *gwHarness) requests(o *gwOperation, round int) []*gwRequest {
 			rq.headers = append(headers, h.extraHeaders()...)
 			if g.chance(0.1) {
 				rq.method = pick(g, []string{"FOO", "get", "TRACE", "OPTIONS", "PROPFIND", "M-SEARCH", strings.Repeat("G", 300)})
+				odd = true
 			}
 		}
 		if o.method != "GET" && o.method != "HEAD" || g.chance(0.1) {
@@ -496,6 +507,9 @@ func (h *gwHarness) requests(o *gwOperation, round int) []*gwRequest {
 				rq.body = []byte(`{"name":"thing"}`)
 				rq.headers = append(rq.headers, [2]string{"Content-Type", "application/json"})
 			}
+		}
+		if !odd {
+			rq.documented = o.documented
 		}
 		rq.trouble = strings.HasPrefix(rq.target, "/down") || strings.Contains(rq.target, "slow") ||
 			strings.Contains(rq.target, "reset")
@@ -659,6 +673,10 @@ func (h *gwHarness) check(rq *gwRequest, status int, hdr http.Header, b []byte) 
 	}
 	if status == http.StatusTooManyRequests && hdr.Get("Retry-After") == "" {
 		h.fail(rq, "429 without Retry-After", "%v", hdr)
+	}
+	if rq.documented != nil && !rq.documented[status] {
+		h.fail(rq, fmt.Sprintf("undocumented %d %s", status, p.Code), "the operation documents %v: %s",
+			slices.Sorted(maps.Keys(rq.documented)), snippet(b))
 	}
 	if status == http.StatusUnauthorized && hdr.Get("WWW-Authenticate") == "" {
 		h.fail(rq, "401 without WWW-Authenticate", "%v", hdr)

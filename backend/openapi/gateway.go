@@ -75,14 +75,18 @@ var gatewayResponses = []struct {
 	status, name, desc string
 	applies            func(r Route, documented bool) bool
 }{
-	{"400", "RequestInvalid", "The request does not match the upstream's OpenAPI document (VALIDATION); `fields` names each failing parameter or body field. Only on routes that validate requests.",
+	{"400", "RequestInvalid", "The request does not match the upstream's OpenAPI document (VALIDATION); `fields` names each failing parameter or body field. Also: the path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), or the request is not unambiguous HTTP/1.1 (MALFORMED_REQUEST).",
 		func(r Route, documented bool) bool { return r.ValidateRequests && documented }},
+	{"400", "BadRequest", "The path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), or the request is not unambiguous HTTP/1.1: bare LF, folded or malformed header lines, two lengths, a Transfer-Encoding other than chunked (MALFORMED_REQUEST).",
+		func(r Route, documented bool) bool { return !(r.ValidateRequests && documented) }},
 	{"401", "Unauthorized", "Keygate refused the credential: none was sent (MISSING_CREDENTIAL), or the key is malformed, unknown, expired or revoked.",
 		func(r Route, _ bool) bool { return r.AuthRequired }},
 	{"403", "ForbiddenOrganization", "The key belongs to an organization this route does not serve (FORBIDDEN).",
 		func(r Route, _ bool) bool { return r.AuthRequired && r.OrgBound }},
 	{"413", "PayloadTooLarge", "The request body is larger than this route allows (PAYLOAD_TOO_LARGE).",
 		func(r Route, _ bool) bool { return r.MaxBodyBytes > 0 }},
+	{"421", "MisdirectedRequest", "The Host header names none of the gateway's own addresses (UNKNOWN_HOST): a gateway on loopback answers only as localhost, 127.0.0.1 or [::1].",
+		func(Route, bool) bool { return true }},
 	{"429", "TooManyRequests", "Keygate's rate limit for this key, or for failed authentications from this client, was reached (RATE_LIMITED). Retry after the number of seconds in Retry-After.",
 		func(r Route, _ bool) bool { return r.AuthRequired }},
 	{"502", "BadGateway", "Keygate could not reach the upstream: connection refused or reset, or DNS failure (UPSTREAM_UNAVAILABLE).",
