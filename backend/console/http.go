@@ -86,6 +86,9 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 	}
 	mux.Handle("/", newSPA(opts.Assets))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveHealth(w, r) {
+			return
+		}
 		if len(opts.AllowedHosts) > 0 && !hostAllowed(r.Host, opts.AllowedHosts) {
 			s.fail(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: problem.CodeUnknownHost}, i18n.Match(r.Header.Get("Accept-Language")))
 			return
