@@ -20,6 +20,7 @@ import (
 	"github.com/keygate/keygate/backend/demo"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/redislimit"
 	"github.com/keygate/keygate/backend/routes"
@@ -28,7 +29,8 @@ import (
 const serveUsage = `serve [--listen 127.0.0.1:8787] [--console-listen 127.0.0.1:8788] [--upstream URL]
              [--allow-origin ORIGIN]... [--upstream-timeout 30s] [--demo] [--allow-remote]
              [--trusted-proxy CIDR]... [--failed-auth-limit 30] [--drain-timeout 15s] [--log-level info]
-             [--console-url URL] [--gateway-url URL] [--redis redis://HOST:6379/0]`
+             [--console-url URL] [--gateway-url URL] [--redis redis://HOST:6379/0]
+             [--outage-grace 60s]`
 
 // listFlag collects a repeatable flag.
 type listFlag []string
@@ -51,6 +53,7 @@ type serveOptions struct {
 	gatewayPublic         *url.URL // from --gateway-url, nil when not behind a proxy
 	warnings              []string // printed once the server runs
 	redis                 string   // Redis URL for shared rate limits, "" for per-node limits
+	outageGrace           time.Duration
 }
 
 // runServe runs the gateway and the console until ctx ends (SIGINT/SIGTERM in main), then
@@ -83,12 +86,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("console listen on %s: %w", o.consoleListen, err)
 	}
 	defer cln.Close()
-	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Limiter: limiter, Gateway: &gateway.Config{
-		Listen: o.listen, AllowRemote: o.allowRemote,
-		AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
-		UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
-		DrainTimeout: o.drain, PublicURL: o.gatewayPublic,
-	}})
+	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Limiter: limiter,
+		Keys: []keys.Option{keys.WithOutageGrace(o.outageGrace)}, Gateway: &gateway.Config{
+			Listen: o.listen, AllowRemote: o.allowRemote,
+			AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
+			UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
+			DrainTimeout: o.drain, PublicURL: o.gatewayPublic,
+		}})
 	if err != nil {
 		return err
 	}
@@ -184,6 +188,7 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	drain := f.Duration("drain-timeout", gateway.DefaultDrainTimeout, "on SIGINT/SIGTERM, wait this long for in-flight requests before cutting them")
 	logLevel := f.String("log-level", "info", "debug, info, warn or error")
 	redisFlag := f.String("redis", "", "Redis URL (redis://…) for rate limits shared by all nodes (default: $KEYGATE_REDIS_URL; without it, each node limits alone)")
+	outageGrace := f.Duration("outage-grace", keys.DefaultOutageGrace, "while the database is unreachable, keys verified within this long keep working (0: none)")
 	publicURL := f.String("console-url", "", "the console's URL as browsers reach it, when a proxy sits in front (e.g. https://keygate.example.com)")
 	gatewayURLFlag := f.String("gateway-url", "", "the gateway's URL as clients reach it, when a proxy sits in front (e.g. https://api.example.com): upstreams get it as X-Forwarded-Host/-Proto")
 	pos, err := parse(f, args)
@@ -195,7 +200,10 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	}
 	o := serveOptions{listen: *listen, consoleListen: *consoleListen, upstream: *upstream, upstreamTimeout: *timeout,
 		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain,
-		redis: config.RedisURL(*redisFlag)}
+		redis: config.RedisURL(*redisFlag), outageGrace: *outageGrace}
+	if *outageGrace < 0 || *outageGrace > time.Hour {
+		return o, usagef("--outage-grace must be between 0 and 1h")
+	}
 	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return o, usagef("--log-level must be debug, info, warn or error")
 	}

@@ -95,6 +95,9 @@ func classify(err error) *Error {
 	if store.IsFull(err) {
 		return &Error{Status: http.StatusInsufficientStorage, Code: problem.CodeStorageFull, Err: err}
 	}
+	if store.IsUnavailable(err) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: problem.CodeStoreUnavailable, Err: err}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: problem.CodeInternal, Err: err}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/ratelimit"
+	"github.com/keygate/keygate/backend/store"
 )
 
 // presented is what a request offers to authenticate with, as either engine read it.
@@ -51,6 +52,9 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	res, err := g.cfg.Keys.Verify(st, cred.Value)
 	if err != nil {
 		g.log.Error("verify key", "request_id", st.requestID[0], "err", err)
+		if store.IsUnavailable(err) {
+			return CodeStoreUnavailable
+		}
 		return CodeInternal
 	}
 	if res.Key != nil {
@@ -95,6 +99,9 @@ func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipK
 	res, err := g.cfg.Sessions.VerifySession(st, token)
 	if err != nil {
 		g.log.Error("verify session", "request_id", st.requestID[0], "err", err)
+		if store.IsUnavailable(err) {
+			return CodeStoreUnavailable
+		}
 		return CodeInternal
 	}
 	if res.Code != keys.CodeValid || res.UserID == "" {

@@ -27,6 +27,8 @@ const (
 	CodeInvalidPath         = problem.CodeInvalidPath
 	CodeOriginNotAllowed    = problem.CodeOriginNotAllowed
 	CodeInternal            = problem.CodeInternal
+	// CodeStoreUnavailable: the database cannot be reached and the key was not verified recently.
+	CodeStoreUnavailable = problem.CodeStoreUnavailable
 	CodeUnknownHost         = problem.CodeUnknownHost
 	// CodeMalformedRequest is a request head the gateway refuses to interpret.
 	CodeMalformedRequest = problem.CodeMalformedRequest
@@ -61,6 +63,7 @@ func init() {
 		{400, CodeInvalidPath, "The request path must be clean: no . or .. segments (also percent-encoded or followed by ;), no empty segments, no backslash and no control characters."},
 		{403, CodeOriginNotAllowed, "This origin is not allowed to call the API from a browser."},
 		{500, CodeInternal, "The gateway could not check the credential; try again."},
+		{503, CodeStoreUnavailable, "The gateway cannot reach its database to check this credential; try again shortly."},
 		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
 		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
 	} {

@@ -40,6 +40,8 @@ type Options struct {
 	Limiter ratelimit.Limiter
 	// Auth are extra options of the account service (tests pass cheap password parameters).
 	Auth []auth.Option
+	// Keys are extra options of the key service (serve passes --outage-grace).
+	Keys []keys.Option
 	// Gateway, when set, builds the gateway server from it; Open fills in the store, the
 	// services, request validation, the clock and the logger. Nil builds no gateway.
 	Gateway *gateway.Config
@@ -96,7 +98,7 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 		}
 	}()
 	clk := i.Clock
-	i.Keys = keys.New(i.Store, keys.WithClock(clk))
+	i.Keys = keys.New(i.Store, append([]keys.Option{keys.WithClock(clk)}, o.Keys...)...)
 	i.Orgs = orgs.New(i.Store, clk)
 	i.Audit = audit.New(i.Store, clk)
 	i.Routes = routes.New(i.Store, clk)

@@ -143,6 +143,7 @@ type Service struct {
 	clock clock.Clock
 	cache *cache
 	usage *usage
+	grace time.Duration // see WithOutageGrace
 }
 
 // Option configures a Service.
@@ -151,12 +152,22 @@ type Option func(*Service)
 // WithClock sets the clock used for expiry and timestamps.
 func WithClock(c clock.Clock) Option { return func(s *Service) { s.clock = c } }
 
+// DefaultOutageGrace is how long after its last verification a key keeps working while the
+// store cannot be reached.
+const DefaultOutageGrace = time.Minute
+
+// WithOutageGrace sets how long after its last verification a key keeps working while the store
+// cannot be reached (0: not at all; an unreachable store then fails every uncached lookup).
+// The trade-off: a revocation made on another node just before the store went away may not be
+// seen for that long.
+func WithOutageGrace(d time.Duration) Option { return func(s *Service) { s.grace = d } }
+
 // WithCacheSize bounds the verification cache (positive and negative entries together).
 func WithCacheSize(n int) Option { return func(s *Service) { s.cache = newCache(n) } }
 
 // New returns a Service over st.
 func New(st *store.Store, opts ...Option) *Service {
-	s := &Service{st: st, clock: clock.Real{}, cache: newCache(100_000)}
+	s := &Service{st: st, clock: clock.Real{}, cache: newCache(100_000), grace: DefaultOutageGrace}
 	for _, o := range opts {
 		o(s)
 	}
@@ -318,7 +329,7 @@ func (s *Service) Rename(ctx context.Context, orgID, id, name string) (Key, erro
 	if _, err := s.st.Write.ExecContext(ctx, `UPDATE keys SET name = ? WHERE id = ?`, name, id); err != nil {
 		return Key{}, fmt.Errorf("rename key %s: %w", id, err)
 	}
-	s.changed()
+	s.changed(id)
 	return s.Get(ctx, orgID, id)
 }
 
@@ -335,7 +346,7 @@ func (s *Service) SetRateLimit(ctx context.Context, orgID, id string, limit int,
 		limit, window.Milliseconds(), id); err != nil {
 		return Key{}, fmt.Errorf("set rate limit of key %s: %w", id, err)
 	}
-	s.changed()
+	s.changed(id)
 	return s.Get(ctx, orgID, id)
 }
 
@@ -357,7 +368,7 @@ func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, er
 			return Key{}, fmt.Errorf("revoke key %s: %w", id, err)
 		}
 	}
-	s.changed()
+	s.changed(id)
 	return s.Get(ctx, orgID, id)
 }
 
@@ -397,7 +408,7 @@ func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duratio
 	if err != nil {
 		return Created{}, fmt.Errorf("roll key %s: %w", id, err)
 	}
-	s.changed()
+	s.changed(id)
 	return Created{ID: id, Key: nk.Raw, Name: k.Name, Start: nk.Start(), Prefix: nk.Prefix, OrgID: k.OrgID,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt}, nil
 }

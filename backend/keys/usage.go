@@ -127,9 +127,10 @@ func (s *Service) onChange(c store.Change) {
 	}
 }
 
-// changed drops this Service's cache and tells the rest of the process (the feed carries it to
-// other processes through the database).
-func (s *Service) changed() {
+// changed drops this Service's cache (and what it remembers of key id for outages) and tells
+// the rest of the process (the feed carries it to other processes through the database).
+func (s *Service) changed(id string) {
+	s.cache.forgetKey(id)
 	s.cache.invalidate()
 	s.st.Changes().Publish("keys")
 }

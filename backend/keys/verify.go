@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/keygate/keygate/backend/store"
 )
 
 // Code is the outcome of a verification; it is stable and shown to API callers.
@@ -43,19 +45,32 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 		return Result{Code: CodeMalformed}, nil
 	}
 	h := p.Hash()
+	now := s.clock.Now()
 	e, gen, ok := s.cache.get(h)
 	if !ok {
 		s.cache.misses.Add(1)
 		e, err = s.load(ctx, h)
 		if err != nil {
+			if last := s.cache.lastGood(h); last != nil && s.grace > 0 && store.IsUnavailable(err) &&
+				now.Sub(time.Unix(0, last.seen.Load())) <= s.grace {
+				s.cache.outageAnswers.Add(1)
+				last.seen.Store(now.UnixNano())
+				return last.result(now), nil
+			}
 			return Result{}, err
 		}
+		e.seen.Store(now.UnixNano())
 		s.cache.put(h, e, gen)
 	} else {
 		s.cache.hits.Add(1)
+		e.seen.Store(now.UnixNano())
 	}
-	return e.result(s.clock.Now()), nil
+	return e.result(now), nil
 }
+
+// OutageAnswers counts verifications answered from memory while the store could not be reached
+// (see WithOutageGrace).
+func (s *Service) OutageAnswers() uint64 { return s.cache.outageAnswers.Load() }
 
 // CacheStats reports verification cache hits and misses since start.
 func (s *Service) CacheStats() (hits, misses uint64) {
@@ -79,10 +94,12 @@ func (s *Service) load(ctx context.Context, h Hash) (*entry, error) {
 	return &entry{key: &k, retiresAt: fromMillis(retires)}, nil
 }
 
-// entry is a cached lookup: key == nil is a negative entry (no such key).
+// entry is a cached lookup: key == nil is a negative entry (no such key). seen is when it was
+// last used to answer (Unix nanoseconds), for the outage grace.
 type entry struct {
 	key       *Key
 	retiresAt *time.Time
+	seen      atomic.Int64
 }
 
 func (e *entry) result(now time.Time) Result {
@@ -112,6 +129,10 @@ func (e *entry) result(now time.Time) Result {
 type cache struct {
 	mu     sync.RWMutex
 	gen    uint64
+	// good remembers the last lookup of each existing key, across invalidations: while the
+	// store cannot be reached, a key verified within the outage grace keeps its last answer.
+	good          map[Hash]*entry
+	outageAnswers atomic.Uint64
 	paused bool // the change feed is lost: answer from the store only
 	max    int
 	m      map[Hash]*entry
@@ -123,7 +144,7 @@ func newCache(max int) *cache {
 	if max < 1 {
 		max = 1
 	}
-	return &cache{max: max, m: make(map[Hash]*entry)}
+	return &cache{max: max, m: make(map[Hash]*entry), good: make(map[Hash]*entry)}
 }
 
 func (c *cache) get(h Hash) (*entry, uint64, bool) {
@@ -137,6 +158,18 @@ func (c *cache) get(h Hash) (*entry, uint64, bool) {
 func (c *cache) put(h Hash, e *entry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e.key != nil { // fresh from the store, whatever gen says
+		if len(c.good) >= c.max {
+			drop := c.max/10 + 1
+			for k := range c.good {
+				delete(c.good, k)
+				if drop--; drop == 0 {
+					break
+				}
+			}
+		}
+		c.good[h] = e
+	}
 	if gen != c.gen || c.paused {
 		return
 	}
@@ -151,6 +184,24 @@ func (c *cache) put(h Hash, e *entry, gen uint64) {
 		}
 	}
 	c.m[h] = e
+}
+
+func (c *cache) lastGood(h Hash) *entry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.good[h]
+}
+
+// forgetKey drops what the cache remembers of key id for outages: a key changed here (revoked,
+// rolled) must not come back from memory.
+func (c *cache) forgetKey(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.good {
+		if e.key.ID == id {
+			delete(c.good, h)
+		}
+	}
 }
 
 func (c *cache) forget(h Hash) {

@@ -46,6 +46,7 @@ const (
 	CodeUnknownHost          Code = "UNKNOWN_HOST"           // 421: Host not one the console or a loopback gateway answers
 	CodeStorageFull          Code = "STORAGE_FULL"           // 507: the disk is full
 	CodeUnavailable          Code = "UNAVAILABLE"            // 503: shutting down or timed out
+	CodeStoreUnavailable     Code = "STORE_UNAVAILABLE"      // 503: the database cannot be reached (console and gateway)
 )
 
 // Gateway codes.

@@ -43,14 +43,14 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "keygate"
 	}
-	w := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg), serialize: true})
+	w := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg, pingIdle), serialize: true})
 	w.SetMaxOpenConns(8)
 	w.SetMaxIdleConns(4)
 	w.SetConnMaxIdleTime(5 * time.Minute)
 
 	rcfg := cfg.Copy()
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
-	r := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg)})
+	r := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*rcfg, pingIdle)})
 	r.SetMaxOpenConns(16)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxIdleTime(5 * time.Minute)
@@ -67,6 +67,13 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// pingIdle checks a pooled connection that has been idle for a while before reusing it: after
+// PostgreSQL restarts, every idle connection is dead, and the ping lets database/sql replace
+// it instead of failing the next statement. (Busy connections are not pinged.)
+var pingIdle = stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+	return p.IdleDuration > 200*time.Millisecond
+})
 
 // IsPostgresURL reports whether u selects PostgreSQL.
 func IsPostgresURL(u string) bool {
