@@ -82,7 +82,7 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
 	if opts.OpenAPI != nil {
-		mux.Handle("/openapi/", opts.OpenAPI)
+		mux.Handle("/openapi/", s.guardGatewayDocument(opts.OpenAPI, opts))
 	}
 	mux.Handle("/", newSPA(opts.Assets))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

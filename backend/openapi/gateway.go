@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"path/filepath"
 	"path"
 	"reflect"
 	"regexp"
@@ -44,6 +45,9 @@ type GatewayOptions struct {
 	// Version is the document's info.version (Keygate's version).
 	Version string
 	Load    LoadOptions
+	// Loader loads a route's upstream document (nil: LoadUpstream with Load); a caller that
+	// builds the document often hands in a cache.
+	Loader func(ctx context.Context, source string) (*Upstream, error)
 }
 
 // Issue kinds.
@@ -133,7 +137,11 @@ func Gateway(ctx context.Context, routes []Route, opts GatewayOptions) (*openapi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.up, p.loadErr = LoadUpstream(ctx, p.route.OpenAPISource, opts.Load)
+			if opts.Loader != nil {
+				p.up, p.loadErr = opts.Loader(ctx, p.route.OpenAPISource)
+			} else {
+				p.up, p.loadErr = LoadUpstream(ctx, p.route.OpenAPISource, opts.Load)
+			}
 		}()
 	}
 	wg.Wait()
@@ -285,7 +293,13 @@ func (m *merger) addRoute(ctx context.Context, p *routePart) {
 		}
 	}
 	if p.loadErr != nil {
-		m.issue(p, IssueLoad, "the upstream document was not used, so the route is documented as a catch-all: %v", p.loadErr)
+		// The issue (for whoever builds the document: the CLI's operator) has the loader's
+		// message; the document itself, shown to every member who may list the route, only
+		// the source and the kind of problem (LoadProblem): the message can quote the
+		// document's contents or the paths of the files it refers to.
+		const lead = "the upstream document was not used, so the route is documented as a catch-all: "
+		m.issues = append(m.issues, Issue{Route: p.route.Prefix, Kind: IssueLoad, Message: fmt.Sprintf("%s%v", lead, p.loadErr)})
+		p.issues = append(p.issues, lead+LoadProblem(p.route.OpenAPISource, p.loadErr))
 	}
 	m.addCatchAll(p)
 }
@@ -808,4 +822,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// LoadProblem says why a route's upstream document could not be used, naming the source (a
+// URL without its credentials, a file by its base name) and the kind of problem — never the loader's
+// own message, which can quote the document's contents or the paths of files it refers to.
+// The document is shown to every member who may list the route.
+func LoadProblem(source string, err error) string {
+	// A file is named by its base name: the server's directories are no one's business.
+	name := filepath.Base(source)
+	if u, perr := url.Parse(source); perr == nil && u.Scheme != "" && u.Host != "" {
+		name = u.Redacted()
+	}
+	var why string
+	switch {
+	case errors.Is(err, ErrRefRefused):
+		why = "it refers to a file or host it may not use"
+	case errors.Is(err, ErrNotExpressible):
+		why = "it cannot be expressed in OpenAPI 3.0"
+	case errors.Is(err, ErrSourceInvalid):
+		why = "it is not a valid OpenAPI 3 document"
+	case errors.Is(err, ErrSourceUnreadable):
+		why = "it could not be read"
+	default:
+		why = "it could not be used"
+	}
+	return fmt.Sprintf("%s: %s", name, why)
 }

@@ -302,6 +302,13 @@ func setup(t *testing.T) *suite {
 	cli(t, s, "", "routes", "add", "/orgb", s.up.srv.URL, "--org", s.orgB)
 	cli(t, s, "", "routes", "add", "/public", s.up.srv.URL, "--public")
 	cli(t, s, "", "routes", "add", "/sess", s.up.srv.URL, "--console-session")
+	// A route whose OpenAPI document is a server file holding a secret, and one that fetches
+	// its document from the upstream (counted there).
+	secretDoc := filepath.Join(root, "private", "secret-spec.yaml")
+	os.MkdirAll(filepath.Dir(secretDoc), 0o700)
+	os.WriteFile(secretDoc, []byte("openapi: [TOPSECRET-file-content-4242\n"), 0o600)
+	cli(t, s, "", "routes", "add", "/leak", s.up.srv.URL, "--openapi", secretDoc, "--org", s.orgB)
+	cli(t, s, "", "routes", "add", "/fetched", s.up.srv.URL, "--openapi", s.up.srv.URL+"/spec/openapi.json")
 
 	json.Unmarshal([]byte(cli(t, s, "", "keys", "create", "--name", "key A", "--json")), &s.keyA)
 	json.Unmarshal([]byte(cli(t, s, "", "keys", "create", "--name", "key B", "--org", s.orgB, "--json")), &s.keyB)

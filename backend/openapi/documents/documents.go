@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -45,6 +46,46 @@ type Source struct {
 	ConsoleURL func() string
 	Version    string
 	Load       openapi.LoadOptions
+
+	// cache holds the upstream documents loaded for the current set of routes; any change of
+	// a route (added, removed, edited: its id or updated time) drops it, so documents are
+	// loaded once per route change, not once per request.
+	mu       sync.Mutex
+	cacheFor string
+	cache    map[string]*cachedUpstream
+}
+
+type cachedUpstream struct {
+	once sync.Once
+	up   *openapi.Upstream
+	err  error
+}
+
+// loader returns the Loader for a document built from rs: cached while rs is unchanged.
+func (s *Source) loader(rs []routes.Route) func(context.Context, string) (*openapi.Upstream, error) {
+	var key strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&key, "%s %d %s\n", r.ID, r.UpdatedAt.UnixNano(), r.OpenAPISource)
+	}
+	s.mu.Lock()
+	if s.cacheFor != key.String() || s.cache == nil {
+		s.cacheFor, s.cache = key.String(), map[string]*cachedUpstream{}
+	}
+	cache := s.cache
+	s.mu.Unlock()
+	return func(ctx context.Context, source string) (*openapi.Upstream, error) {
+		s.mu.Lock()
+		c := cache[source]
+		if c == nil {
+			c = &cachedUpstream{}
+			cache[source] = c
+		}
+		s.mu.Unlock()
+		// Loaded without the request's context: a caller that goes away must not leave a
+		// cancelled load in the cache.
+		c.once.Do(func() { c.up, c.err = openapi.LoadUpstream(context.WithoutCancel(ctx), source, s.Load) })
+		return c.up, c.err
+	}
 }
 
 func call(f func() string) string {
@@ -72,9 +113,11 @@ func (s *Source) Gateway(ctx context.Context) (*openapi3.T, []openapi.Issue, err
 			return nil, nil, fmt.Errorf("list routes: %w", err)
 		}
 	}
-	in := make([]openapi.Route, len(rs))
-	for i, r := range rs {
-		in[i] = Route(r)
+	in := make([]openapi.Route, 0, len(rs))
+	for _, r := range rs {
+		if console.RouteVisible(ctx, r) {
+			in = append(in, Route(r))
+		}
 	}
 	gw := call(s.GatewayURL)
 	if gw == "" {
@@ -82,6 +125,7 @@ func (s *Source) Gateway(ctx context.Context) (*openapi3.T, []openapi.Issue, err
 	}
 	return openapi.Gateway(ctx, in, openapi.GatewayOptions{
 		ServerURL: gw, ConsoleURL: call(s.ConsoleURL), Version: s.Version, Load: s.Load,
+		Loader: s.loader(rs),
 	})
 }
 
@@ -124,7 +168,8 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, issues, err := s.Generate(r.Context(), api, format)
 	if err != nil {
-		http.Error(w, "could not build the "+api+" document: "+err.Error(), http.StatusInternalServerError)
+		// The error can name files and quote documents: it goes to no one but the log.
+		http.Error(w, "could not build the "+api+" document", http.StatusInternalServerError)
 		return
 	}
 	if format == openapi.JSON {
