@@ -40,7 +40,7 @@ func (a *App) startup(ctx context.Context) {
 // open builds the instance in desktop mode, with an in-process gateway that the window starts
 // and stops, and the console's executor and handler over it.
 func (a *App) open() error {
-	inst, err := instance.Open(a.ctx, instance.Options{DataDir: a.dataDirFlag, Desktop: true,
+	inst, err := instance.Open(a.ctx, instance.Options{DataDir: a.dataDirFlag, Desktop: true, LongRunning: true,
 		Gateway: &gateway.Config{AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
 	if err != nil {
 		return err

@@ -211,7 +211,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, lang s
 		s.Logger.Error("console operation failed", "status", e.Status, "code", e.Code, "operation", r.Pattern,
 			"method", r.Method, "path", r.URL.Path, "err", e.Err)
 	}
-	problem.Write(w, e.problem(s.I18n, lang))
+	problem.Write(w, e.problem(s.bundle(), lang))
 }
 
 // clientAddr is the peer's IP address. The console does not trust X-Forwarded-For: it

@@ -89,7 +89,7 @@ func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
 			l.s.Logger.Error("console operation failed", "status", e.Status, "code", e.Code, "operation", name, "err", e.Err)
 		}
 		// The command line shows the cause of its own failures to the person who ran it.
-		return nil, &ProblemError{Problem: e.problem(l.s.I18n, lang), cause: e.Err}
+		return nil, &ProblemError{Problem: e.problem(l.s.bundle(), lang), cause: e.Err}
 	}
 	return out, nil
 }

@@ -32,7 +32,7 @@ type PreferencesInput struct {
 // The desktop has no account, so its preferences are settings (package settings keeps them).
 
 func (s *Service) getCatalog(_ context.Context, _ *Call, in *LangInput) (i18n.Catalog, error) {
-	return s.I18n.Catalog(in.Lang), nil
+	return s.bundle().Catalog(in.Lang), nil
 }
 
 func (s *Service) getPreferences(ctx context.Context, c *Call, _ *NoInput) (Preferences, error) {

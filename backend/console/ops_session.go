@@ -61,7 +61,7 @@ func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
 			return Me{}, err
 		}
 		me.Mode = modeDesktop
-		me.User = auth.User{ID: audit.ActorLocal, Name: s.localName, Language: prefs.Language, Theme: prefs.Theme}
+		me.User = auth.User{ID: audit.ActorLocal, Name: s.localName(), Language: prefs.Language, Theme: prefs.Theme}
 		me.Language = i18n.Match(prefs.Language, i18n.FromEnv())
 	} else {
 		u, err := s.Auth.User(ctx, c.Principal.UserID)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os/user"
 	"reflect"
+	"sync"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
@@ -44,7 +45,8 @@ type Deps struct {
 // Service runs console operations.
 type Service struct {
 	Deps
-	localName string
+	// localName is the desktop's OS user name, looked up on first use.
+	localName func() string
 }
 
 // New checks the operation table and deps and returns a Service.
@@ -58,16 +60,15 @@ func New(d Deps) (*Service, error) {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
 	}
-	if d.I18n == nil {
-		d.I18n = i18n.Default()
-	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Service{Deps: d, localName: "local"}
-	if u, err := user.Current(); err == nil {
-		s.localName = u.Username
-	}
+	s := &Service{Deps: d, localName: sync.OnceValue(func() string {
+		if u, err := user.Current(); err == nil {
+			return u.Username
+		}
+		return "local"
+	})}
 	return s, nil
 }
 
@@ -222,7 +223,16 @@ func (s *Service) principal(ctx context.Context, sess auth.Session) (auth.Princi
 	return p, nil
 }
 
+// bundle is the message catalog: Deps.I18n, else the embedded one, loaded on first use so
+// that a command that shows no message does not parse the catalogs.
+func (s *Service) bundle() *i18n.Bundle {
+	if s.I18n != nil {
+		return s.I18n
+	}
+	return i18n.Default()
+}
+
 // localPrincipal is the desktop's OS user.
 func (s *Service) localPrincipal() auth.Principal {
-	return auth.Principal{Local: true, Name: s.localName}
+	return auth.Principal{Local: true, Name: s.localName()}
 }

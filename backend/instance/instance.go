@@ -35,6 +35,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Desktop builds the console in desktop mode: the local OS user is the implicit admin.
 	Desktop bool
+	// LongRunning starts the key-usage writer, which also notices key changes made by other
+	// processes (the desktop app, serve). A short-lived command or a test leaves it off: it
+	// records no usage and outlives no change.
+	LongRunning bool
 	// Limiter counts every rate limit of the instance: the gateway's and the console's sign-in
 	// attempts (nil: an in-process ratelimit.Memory). A Redis one shares limits across nodes.
 	Limiter ratelimit.Limiter
@@ -72,8 +76,7 @@ type Instance struct {
 }
 
 // Open builds an instance: opens the store if needed, makes sure the default organization
-// exists, and starts the key-usage writer (which also notices key changes made by another
-// process). Close undoes it.
+// exists and, for a long-running host, starts the key-usage writer. Close undoes it.
 func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	i := &Instance{Store: o.Store, Clock: o.Clock, Logger: o.Logger}
 	if i.Clock == nil {
@@ -111,9 +114,11 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	if i.Org, err = i.Orgs.EnsureDefault(ctx); err != nil {
 		return nil, err
 	}
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	i.stopKeys, i.keysDone = stop, make(chan error, 1)
-	go func() { i.keysDone <- i.Keys.Run(runCtx) }()
+	if o.LongRunning {
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		i.stopKeys, i.keysDone = stop, make(chan error, 1)
+		go func() { i.keysDone <- i.Keys.Run(runCtx) }()
+	}
 
 	deps := console.Deps{Store: i.Store, Clock: clk, Keys: i.Keys, Orgs: i.Orgs, Auth: i.Auth, Audit: i.Audit,
 		Routes: i.Routes, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}

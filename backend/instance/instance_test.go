@@ -16,7 +16,7 @@ import (
 // the console runs operations over them and starts the gateway; Close stops everything.
 func TestOpenWiresOneInstance(t *testing.T) {
 	ctx := context.Background()
-	inst, err := instance.Open(ctx, instance.Options{DataDir: t.TempDir(), Desktop: true,
+	inst, err := instance.Open(ctx, instance.Options{DataDir: t.TempDir(), Desktop: true, LongRunning: true,
 		Auth:    []auth.Option{auth.WithPasswordParams(testutil.CheapPasswords)},
 		Gateway: &gateway.Config{Listen: "127.0.0.1:0"}})
 	if err != nil {
