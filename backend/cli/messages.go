@@ -95,6 +95,7 @@ var errorMessages = []struct {
 	{orgs.ErrNotFound, "cli.error.org_not_found"},
 	{orgs.ErrInvalidName, "cli.error.org_name"},
 	{errBackupPostgres, "cli.error.backup_postgres"},
+	{store.ErrTargetNotEmpty, "cli.error.store_not_empty"},
 	{routes.ErrNotFound, "cli.error.route_not_found"},
 }
 
