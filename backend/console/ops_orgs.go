@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -44,28 +43,14 @@ func view(o orgs.Org, r auth.Role) OrgView {
 	return OrgView{ID: o.ID, Name: o.Name, KeyPrefix: o.KeyPrefix, CreatedAt: o.CreatedAt, Role: r}
 }
 
-// orgViews lists the caller's organizations in creation order, the order firstOrg and
-// instanceOrg use, so that the first one shown is the one an empty org field means.
+// orgViews lists the caller's organizations in orgs.List order (the instance organization
+// first), the order firstOrg uses, so that the first one shown is the one an empty org field
+// means.
 func (s *Service) orgViews(ctx context.Context, p auth.Principal) ([]OrgView, error) {
 	all, err := s.Orgs.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rank := map[string]int{}
-	rows, err := s.Store.Read.QueryContext(ctx, `SELECT id FROM orgs ORDER BY created_at, rowid`)
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; rows.Next(); i++ {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		rank[id] = i
-	}
-	rows.Close()
-	sort.SliceStable(all, func(i, j int) bool { return rank[all[i].ID] < rank[all[j].ID] })
 	out := []OrgView{}
 	for _, o := range all {
 		if r := p.RoleIn(o.ID); r != "" {

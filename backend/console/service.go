@@ -5,7 +5,6 @@ package console
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,43 +162,25 @@ func (s *Service) execute(ctx context.Context, o Operation, c *Call, in any) (an
 	return o.run(s, ctx, c, in)
 }
 
-// firstOrg is the caller's oldest organization (creation order, as instanceOrg); a user with
-// none gets FORBIDDEN.
+// firstOrg is the organization an empty org field means for the caller: the first of
+// orgs.List (the instance organization, then the oldest) they belong to; a user with none
+// gets FORBIDDEN.
 func (s *Service) firstOrg(ctx context.Context, p auth.Principal) (string, error) {
-	rows, err := s.Store.Read.QueryContext(ctx, `SELECT id FROM orgs ORDER BY created_at, rowid`)
+	all, err := s.Orgs.List(ctx)
 	if err != nil {
-		return "", fmt.Errorf("list organizations: %w", err)
+		return "", err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return "", fmt.Errorf("list organizations: %w", err)
+	for _, o := range all {
+		if p.RoleIn(o.ID) != "" {
+			return o.ID, nil
 		}
-		if p.RoleIn(id) != "" {
-			return id, nil
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("list organizations: %w", err)
 	}
 	return "", errForbidden
 }
 
-// instanceOrg is the first organization created: it owns the gateway-wide routes and
-// settings. rowid breaks ties between organizations created in the same millisecond, so the
-// answer never changes once given.
-func (s *Service) instanceOrg(ctx context.Context) (orgs.Org, error) {
-	var id string
-	err := s.Store.Read.QueryRowContext(ctx, `SELECT id FROM orgs ORDER BY created_at, rowid LIMIT 1`).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s.Orgs.EnsureDefault(ctx)
-	}
-	if err != nil {
-		return orgs.Org{}, fmt.Errorf("find the instance organization: %w", err)
-	}
-	return s.Orgs.Get(ctx, id)
-}
+// instanceOrg is the instance organization (orgs.Service.Instance, stored): it owns the
+// gateway-wide routes and settings.
+func (s *Service) instanceOrg(ctx context.Context) (orgs.Org, error) { return s.Orgs.Instance(ctx) }
 
 // record writes an audit entry. A failure is logged, not returned: the action it describes has
 // already happened, and reporting it as failed would be a lie.

@@ -13,6 +13,7 @@ import (
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/problem"
+	"github.com/keygate/keygate/backend/settings"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -52,30 +53,57 @@ func New(st *store.Store, c clock.Clock) *Service {
 	return &Service{st: st, clock: c}
 }
 
-// EnsureDefault creates the Default organization when there is none and returns the oldest.
-func (s *Service) EnsureDefault(ctx context.Context) (Org, error) {
+// EnsureDefault creates the Default organization when there is none, and returns the
+// instance organization (Instance).
+func (s *Service) EnsureDefault(ctx context.Context) (Org, error) { return s.Instance(ctx) }
+
+// Instance returns the instance organization: the one that owns the gateway-wide routes and
+// settings, and that an empty organization means for the CLI and the console. It is stored
+// (setting orgs.instance), never inferred again: the first call on a new database creates
+// the Default organization and stores it; on a database from before it was stored, the
+// oldest organization (creation time, then insertion order) is stored once. Creating, renaming
+// or back-dating other organizations never changes it.
+func (s *Service) Instance(ctx context.Context) (Org, error) {
+	set := settings.New(s.st)
+	vs, err := set.Get(ctx, settings.InstanceOrg)
+	if err != nil {
+		return Org{}, fmt.Errorf("instance organization: %w", err)
+	}
+	if id := vs[settings.InstanceOrg]; id != "" {
+		o, err := s.Get(ctx, id)
+		if !errors.Is(err, ErrNotFound) {
+			return o, err
+		}
+	}
 	var o Org
-	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orgs`).Scan(&n); err != nil {
 			return err
 		}
-		if n == 0 {
-			var err error
-			if o, err = insert(ctx, tx, DefaultName, s.clock.Now()); err != nil {
-				return err
-			}
-			return nil
-		}
-		row := tx.QueryRowContext(ctx, `SELECT id, name, key_prefix, created_at FROM orgs ORDER BY created_at, id LIMIT 1`)
 		var err error
-		o, err = scan(row)
+		if n == 0 {
+			o, err = insert(ctx, tx, DefaultName, s.clock.Now())
+			return err
+		}
+		o, err = scan(tx.QueryRowContext(ctx, `SELECT id, name, key_prefix, created_at FROM orgs ORDER BY created_at, rowid LIMIT 1`))
 		return err
 	})
 	if err != nil {
-		return Org{}, fmt.Errorf("ensure default organization: %w", err)
+		return Org{}, fmt.Errorf("instance organization: %w", err)
+	}
+	// Set writes only if nothing changed meanwhile is not needed: every process computes the
+	// same oldest organization, and once stored the value is read, not computed.
+	if err := set.Set(ctx, map[string]string{settings.InstanceOrg: o.ID}); err != nil {
+		return Org{}, fmt.Errorf("instance organization: %w", err)
 	}
 	return o, nil
+}
+
+// IsInstance reports whether id is the instance organization.
+func (s *Service) IsInstance(ctx context.Context, id string) (bool, error) {
+	o, err := s.Instance(ctx)
+	return err == nil && o.ID == id, err
 }
 
 // Create makes an organization named name (trimmed, 1–64 characters).
@@ -124,9 +152,15 @@ func (s *Service) Get(ctx context.Context, id string) (Org, error) {
 	return o, nil
 }
 
-// List returns every organization, oldest first.
+// List returns every organization: the instance organization first, then the others oldest
+// first (creation time, then insertion order). Every list of organizations — the CLI's, the
+// console's, the "first organization" an empty org field means — uses this order.
 func (s *Service) List(ctx context.Context) ([]Org, error) {
-	rows, err := s.st.Read.QueryContext(ctx, `SELECT id, name, key_prefix, created_at FROM orgs ORDER BY created_at, id`)
+	inst, err := s.Instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.st.Read.QueryContext(ctx, `SELECT id, name, key_prefix, created_at FROM orgs ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}
@@ -137,7 +171,11 @@ func (s *Service) List(ctx context.Context) ([]Org, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list organizations: %w", err)
 		}
-		out = append(out, o)
+		if o.ID == inst.ID {
+			out = append([]Org{o}, out...)
+		} else {
+			out = append(out, o)
+		}
 	}
 	return out, rows.Err()
 }

@@ -21,6 +21,7 @@ const (
 	GatewayUpstreamTimeout = "gateway.upstream_timeout_ms" // routes: milliseconds
 	DesktopLanguage        = "console.language"            // console: a language tag or ""
 	DesktopTheme           = "console.theme"               // console: system, light or dark
+	InstanceOrg            = "orgs.instance"               // orgs: the instance organization's id
 	RetentionDays          = "retention.days"              // audit: days the audit and request logs keep rows
 	RetentionRows          = "retention.rows"              // audit: rows the audit and request logs keep at most
 )
