@@ -228,15 +228,14 @@ func TestContractConsole(t *testing.T) {
 			LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}},
 		pool: map[string][]string{}, collection: map[string][]string{}, own: map[string]bool{},
 		byStatus: map[int]int{}, spent: map[string]time.Duration{}, failures: map[string]int{}}
-	doc := h.document(ctx)
-	h.ops = operations(t, doc)
-	t.Logf("seed %d, %d operations in the console document", seed(t), len(h.ops))
-
 	admin := &caller{name: "admin", email: adminEmail, password: adminPassword}
 	member := &caller{name: "member", email: memberEmail, password: memberPassword}
 	for _, c := range []*caller{admin, member} {
 		h.login(ctx, c)
 	}
+	doc := h.document(ctx, admin)
+	h.ops = operations(t, doc)
+	t.Logf("seed %d, %d operations in the console document", seed(t), len(h.ops))
 	start := time.Now()
 	h.learn(ctx, admin)
 	for round := range rounds(t) {
@@ -282,9 +281,10 @@ func TestContractConsole(t *testing.T) {
 	}
 }
 
-// document fetches and validates the console's OpenAPI document from the server itself.
-func (h *harness) document(ctx context.Context) *openapi3.T {
+// document fetches and validates the console's OpenAPI document from the server itself, as c.
+func (h *harness) document(ctx context.Context, c *caller) *openapi3.T {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/openapi/console.json", nil)
+	req.Header.Set("Cookie", c.cookie) // as a signed-in user sees it
 	res, err := h.client.Do(req)
 	if err != nil {
 		h.t.Fatal(err)

@@ -199,7 +199,7 @@ func TestContractGateway(t *testing.T) {
 	h := &gwHarness{t: t, addr: strings.TrimPrefix(srv.GatewayURL, "http://"), g: newGen(seed(t) + 1), keys: keys,
 		byStatus: map[int]int{}, library: map[int]int{}, spent: map[string]time.Duration{}, failures: map[string]int{}}
 	h.waitForRoutes(ctx)
-	doc := gatewayDocument(t, ctx, srv.ConsoleURL)
+	doc := gatewayDocument(t, ctx, c)
 	ops := gatewayOperations(doc)
 	t.Logf("seed %d, %d operations in the gateway document", seed(t)+1, len(ops))
 	if len(ops) < 8 {
@@ -294,9 +294,11 @@ func (h *gwHarness) waitForRoutes(ctx context.Context) {
 	h.t.Fatal("the gateway did not serve the new routes within 10s")
 }
 
-func gatewayDocument(t *testing.T, ctx context.Context, consoleURL string) *openapi3.T {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, consoleURL+"/openapi/gateway.json", nil)
-	res, err := http.DefaultClient.Do(req)
+// gatewayDocument fetches the gateway document as the signed-in admin (it needs a session
+// and lists the routes the caller may see).
+func gatewayDocument(t *testing.T, ctx context.Context, c *servertest.Console) *openapi3.T {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/openapi/gateway.json", nil)
+	res, err := c.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
