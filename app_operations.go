@@ -108,6 +108,16 @@ func (a *App) RemoveRoute(in console.RouteIDInput) (console.Empty, error) {
 	return console.Do[console.Empty](a.ctx, a.console, "RemoveRoute", in)
 }
 
+// GetLearnedDocument runs the console operation of that name: the OpenAPI document learned from a route's traffic, and what is new in it.
+func (a *App) GetLearnedDocument(in console.RouteIDInput) (console.LearnedDocument, error) {
+	return console.Do[console.LearnedDocument](a.ctx, a.console, "GetLearnedDocument", in)
+}
+
+// AdoptLearnedDocument runs the console operation of that name: make the learned document the route's OpenAPI document.
+func (a *App) AdoptLearnedDocument(in console.RouteIDInput) (routes.Route, error) {
+	return console.Do[routes.Route](a.ctx, a.console, "AdoptLearnedDocument", in)
+}
+
 // GetGatewaySettings runs the console operation of that name: allowed CORS origins and the upstream timeout.
 func (a *App) GetGatewaySettings(in console.NoInput) (console.GatewaySettings, error) {
 	return console.Do[console.GatewaySettings](a.ctx, a.console, "GetGatewaySettings", in)

@@ -65,7 +65,7 @@ var commands = []command{
 	{name: "orgs", args: "list|get|create|rename …", summary: "list, show, create and rename organizations", run: runOrgs},
 	{name: "backup", args: "FILE [--force]", summary: "copy the database to FILE while Keygate keeps running", run: runBackup},
 	{name: "restore", args: "FILE", summary: "replace the database with a backup (stop the server first)", run: runRestore},
-	{name: "openapi", args: "[--api console|gateway] [--out FILE] | infer --route PREFIX", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
+	{name: "openapi", args: "[--api console|gateway] [--out FILE] | infer|adopt --route PREFIX", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
 	{name: "serve", args: "[--listen ADDR] [--console-listen ADDR] [--upstream URL] [--demo] …", summary: "run the gateway and the web console", run: runServe},
 	{name: "routes", args: "list|add|update|remove …", summary: "list, add, change and remove gateway routes", run: runRoutes},
 	{name: "gateway", args: "settings get|set …", summary: "show and change the gateway's settings", run: runGateway},

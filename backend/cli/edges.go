@@ -7,6 +7,7 @@ var commandOf = map[string]string{
 	"ListOrgs": "orgs list", "GetOrg": "orgs get", "CreateOrg": "orgs create", "RenameOrg": "orgs rename",
 	"ListKeys": "keys list", "CreateKey": "keys create", "GetKey": "keys get", "RenameKey": "keys rename",
 	"RevokeKey": "keys revoke", "RollKey": "keys roll",
+	"GetLearnedDocument": "openapi infer", "AdoptLearnedDocument": "openapi adopt",
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
 	"GetGatewaySettings": "gateway settings get", "UpdateGatewaySettings": "gateway settings set",
 	"ListRequests": "requests list",

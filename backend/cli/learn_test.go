@@ -92,6 +92,18 @@ func TestLearnCommands(t *testing.T) {
 			t.Errorf("learned YAML lacks %q:\n%s", want, b)
 		}
 	}
+	r = run(t, dir, "", "openapi", "adopt", "--route", "/api", "--json")
+	var adopted routes.Route
+	if err := json.Unmarshal([]byte(r.stdout), &adopted); err != nil || r.code != 0 ||
+		adopted.OpenAPISource != filepath.Join(dir, "openapi", adopted.ID+".learned.json") || !adopted.Learn || !adopted.StripPrefix {
+		t.Fatalf("adopt: %v %+v", err, r)
+	}
+	if fi, err := os.Stat(adopted.OpenAPISource); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the adopted document: %v %v, want a 0600 file", err, fi)
+	}
+	if r := run(t, dir, "", "openapi", "--api", "gateway"); r.code != 0 || !strings.Contains(r.stdout, "/api/users/{userId}") {
+		t.Errorf("the gateway document does not use the adopted document: %+v", r.stderr)
+	}
 	r = run(t, dir, "", "openapi", "infer", "--route", "/api/")
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc["openapi"] != "3.0.3" {

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/openapi/documents"
@@ -17,6 +19,9 @@ import (
 func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "infer" {
 		return runOpenAPIInfer(ctx, env, args[1:])
+	}
+	if len(args) > 0 && args[0] == "adopt" {
+		return runOpenAPIAdopt(ctx, env, args[1:])
 	}
 	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--strict]"
 	f := env.newFlags("openapi")
@@ -111,23 +116,27 @@ func runOpenAPIInfer(ctx context.Context, env *Env, args []string) error {
 			return usagef("%v (or pass --format)", err)
 		}
 	}
-	st, err := env.Store(ctx)
+	ref := *prefix
+	if p, err := routes.NormalizePrefix(ref); err == nil {
+		ref = p
+	}
+	r, err := findRoute(ctx, env, ref)
 	if err != nil {
 		return err
 	}
-	r, err := routes.New(st, nil).GetByPrefix(ctx, *prefix)
-	if err != nil {
-		return fmt.Errorf("route %s: %w", *prefix, err)
-	}
-	doc, inf, err := learn.Document(ctx, st, r, "")
-	if errors.Is(err, learn.ErrNothingLearned) && !r.Learn {
-		return fmt.Errorf("%w; turn learning on with: keygate routes update %s --learn, then send traffic through the gateway", err, r.Prefix)
-	}
-	if errors.Is(err, learn.ErrNothingLearned) {
-		return fmt.Errorf("%w; send traffic through the gateway (a running server writes what it learned every second)", err)
-	}
+	ld, err := call[console.LearnedDocument](ctx, env, "GetLearnedDocument", console.RouteIDInput{ID: r.ID})
 	if err != nil {
 		return err
+	}
+	if ld.Document == "" && !ld.Learn {
+		return fmt.Errorf("%w; turn learning on with: keygate routes update %s --learn, then send traffic through the gateway", learn.ErrNothingLearned, r.Prefix)
+	}
+	if ld.Document == "" {
+		return fmt.Errorf("%w; send traffic through the gateway (a running server writes what it learned every second)", learn.ErrNothingLearned)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(ld.Document))
+	if err != nil {
+		return fmt.Errorf("read the learned document of route %s: %w", r.Prefix, err)
 	}
 	if err := openapi.Validate(ctx, doc); err != nil {
 		return fmt.Errorf("the learned document of route %s is not valid: %w", r.Prefix, err)
@@ -136,8 +145,8 @@ func runOpenAPIInfer(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "keygate: learned %d operations from %d exchanges on route %s", inf.Operations, inf.Exchanges, r.Prefix)
-	if n := len(inf.Unanswered); n > 0 {
+	fmt.Fprintf(env.Stderr, "keygate: learned %d operations from %d exchanges on route %s", ld.Operations, ld.Exchanges, r.Prefix)
+	if n := len(ld.Unanswered); n > 0 {
 		fmt.Fprintf(env.Stderr, "; %d left out (never answered below 400)", n)
 	}
 	fmt.Fprintln(env.Stderr)
@@ -146,6 +155,42 @@ func runOpenAPIInfer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return writeFileAtomic(*out, b)
+}
+
+// runOpenAPIAdopt makes the document learned from a route's traffic the route's OpenAPI
+// document (kept in the data directory), for the docs, the gateway document and validation.
+func runOpenAPIAdopt(ctx context.Context, env *Env, args []string) error {
+	const usage = "openapi adopt --route PREFIX [--json]"
+	f := env.newFlags("openapi adopt")
+	prefix := f.String("route", "", "the prefix of a route that learns (routes add|update PREFIX --learn)")
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, usage); err != nil {
+		return err
+	}
+	if *prefix == "" {
+		return usagef("openapi adopt needs --route PREFIX; usage: keygate %s", usage)
+	}
+	ref := *prefix
+	if p, err := routes.NormalizePrefix(ref); err == nil {
+		ref = p
+	}
+	r, err := findRoute(ctx, env, ref)
+	if err != nil {
+		return err
+	}
+	updated, err := call[routes.Route](ctx, env, "AdoptLearnedDocument", console.RouteIDInput{ID: r.ID})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, updated)
+	}
+	fmt.Fprintf(env.Stdout, "Route %s now uses the learned document %s. A running server uses it within a second.\n", updated.Prefix, updated.OpenAPISource)
+	return nil
 }
 
 // writeFileAtomic replaces name with data, so a reader never sees half a document.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
@@ -127,6 +128,8 @@ var sentinels = []sentinel{
 	{err: auth.ErrBadCredentials, status: 401, code: problem.CodeBadCredentials, msg: "problem.BAD_CREDENTIALS.detail"},
 	{err: auth.ErrSetupDone, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.setup_done.detail"},
 	{err: routes.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.route.detail"},
+	{err: learn.ErrNothingLearned, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.nothing_learned.detail"},
+	{err: errNoDataDir, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.no_data_dir.detail"},
 	{err: routes.ErrDuplicatePrefix, status: 409, code: problem.CodeConflict, field: "prefix", fieldCode: "taken", msg: "validation.route.prefix.taken"},
 }
 

@@ -244,3 +244,31 @@ func TestLearnerBounds(t *testing.T) {
 		t.Errorf("%d operations survive their route", len(ops))
 	}
 }
+
+func TestDiff(t *testing.T) {
+	learned := infer(t,
+		observe("GET", "/items/1", "limit=3", 200, "", `{"id":1,"tags":[{"name":"a","color":"red"}],"extra":{"deep":true}}`),
+		observe("POST", "/items", "", 201, `{"name":"a"}`, `{"id":2}`),
+	)
+	current, err := openapi3.NewLoader().LoadFromData([]byte(`{"openapi":"3.0.3","info":{"title":"x","version":"1"},
+		"servers":[{"url":"http://127.0.0.1:9"}],
+		"paths":{"/items/{id}":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":
+		{"type":"object","properties":{"id":{"type":"integer"},"tags":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string"}}}}}}}}}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := learn.Diff(learned, current)
+	if fmt.Sprint(ch.Operations) != "[{POST /items}]" {
+		t.Errorf("new operations %v, want POST /items only (GET /items/{itemId} is /items/{id})", ch.Operations)
+	}
+	var fields []string
+	for _, f := range ch.Fields {
+		fields = append(fields, f.In+" "+f.Name)
+	}
+	if want := "[query limit response 200 extra response 200 tags[].color]"; fmt.Sprint(fields) != want {
+		t.Errorf("new fields %v, want %s", fields, want)
+	}
+	if all := learn.Diff(learned, nil); len(all.Operations) != 2 || len(all.Fields) != 0 {
+		t.Errorf("against no document everything is new: %+v", all)
+	}
+}

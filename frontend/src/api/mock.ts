@@ -212,6 +212,13 @@ const handlers: Handlers = {
     s.routes[k] = route({ ...s.routes[k], ...inp }); return s.routes[k]
   },
   RemoveRoute(s, _o, inp) { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id) },
+  GetLearnedDocument(s, _o, inp) {
+    const r = s.routes.find((x) => x.id === inp.id)
+    if (!r) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+    return { routeId: r.id, prefix: r.prefix, learn: r.learn, document: '', operations: 0, exchanges: 0, unanswered: [],
+      currentSource: r.openapiSource, currentError: '', newOperations: [], newFields: [] }
+  },
+  AdoptLearnedDocument() { throw new ApiError({ code: 'CONFLICT', status: 409 }) },
   GetGatewaySettings: (s) => s.settings,
   UpdateGatewaySettings(s, _o, inp) {
     need(s, undefined, 'admin')

@@ -56,6 +56,13 @@ export interface Entry {
   userId?: string
 }
 
+export interface FieldRef {
+  in: string
+  method: string
+  name: string
+  path: string
+}
+
 export interface GatewaySettings {
   allowedOrigins: string[]
   /** 1 to 3650; default 90. */
@@ -98,6 +105,20 @@ export interface Language {
   tag: string
 }
 
+export interface LearnedDocument {
+  currentError: string
+  currentSource: string
+  document: string
+  exchanges: number
+  learn: boolean
+  newFields: FieldRef[]
+  newOperations: OperationRef[]
+  operations: number
+  prefix: string
+  routeId: string
+  unanswered: string[]
+}
+
 export interface Me {
   csrfToken: string
   language: string
@@ -116,6 +137,11 @@ export interface Member {
 
 export interface MemberList {
   members: Member[]
+}
+
+export interface OperationRef {
+  method: string
+  path: string
 }
 
 export interface OrgList {
@@ -294,6 +320,14 @@ export interface RemoveRouteInput {
   id: string
 }
 
+export interface GetLearnedDocumentInput {
+  id: string
+}
+
+export interface AdoptLearnedDocumentInput {
+  id: string
+}
+
 export type GetGatewaySettingsInput = Record<string, never>
 
 export interface UpdateGatewaySettingsInput {
@@ -402,6 +436,10 @@ export interface Operations {
   UpdateRoute: { in: UpdateRouteInput; out: Route }
   /** Remove a route. */
   RemoveRoute: { in: RemoveRouteInput; out: void }
+  /** The OpenAPI document learned from a route's traffic, and what is new in it. */
+  GetLearnedDocument: { in: GetLearnedDocumentInput; out: LearnedDocument }
+  /** Make the learned document the route's OpenAPI document. */
+  AdoptLearnedDocument: { in: AdoptLearnedDocumentInput; out: Route }
   /** Allowed CORS origins and the upstream timeout. */
   GetGatewaySettings: { in: GetGatewaySettingsInput; out: GatewaySettings }
   /** Change the allowed CORS origins and the upstream timeout. */
@@ -459,6 +497,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   AddRoute: { method: 'POST', path: '/api/v1/routes' },
   UpdateRoute: { method: 'PUT', path: '/api/v1/routes/{id}' },
   RemoveRoute: { method: 'DELETE', path: '/api/v1/routes/{id}' },
+  GetLearnedDocument: { method: 'GET', path: '/api/v1/routes/{id}/learned' },
+  AdoptLearnedDocument: { method: 'POST', path: '/api/v1/routes/{id}/learned/adopt' },
   GetGatewaySettings: { method: 'GET', path: '/api/v1/gateway/settings' },
   UpdateGatewaySettings: { method: 'PUT', path: '/api/v1/gateway/settings' },
   GetGatewayStatus: { method: 'GET', path: '/api/v1/gateway/status' },

@@ -5,6 +5,7 @@ import type { DocsViewerProps } from '../pages/docs/DocsPage'
 import { useT } from '../i18n/i18n'
 import { scalarConfig, type ApiName } from './config'
 import { loadDocument } from './documents'
+import { LearnedView } from './LearnedView'
 
 type Loaded = { api: ApiName; doc: object } | { api: ApiName; error: string }
 
@@ -15,7 +16,7 @@ type Loaded = { api: ApiName; doc: object } | { api: ApiName; error: string }
  */
 export default function DocsViewer(props: DocsViewerProps) {
   const t = useT()
-  const [api, setApi] = useState<ApiName>('gateway')
+  const [api, setApi] = useState<ApiName | 'learned'>('gateway')
   const [loaded, setLoaded] = useState<Loaded | null>(null)
   const apiKey = useDebounced(props.apiKey, 250)
   const host = useRef<HTMLDivElement>(null)
@@ -23,6 +24,7 @@ export default function DocsViewer(props: DocsViewerProps) {
   useEffect(() => {
     let live = true
     setLoaded(null)
+    if (api === 'learned') return
     loadDocument(api).then(
       (doc) => live && setLoaded({ api, doc }),
       (e: unknown) => live && setLoaded({ api, error: e instanceof Error ? e.message : String(e) }),
@@ -41,7 +43,7 @@ export default function DocsViewer(props: DocsViewerProps) {
     return () => instance.destroy()
   }, [loaded, props.lang, props.dir, props.theme, props.gatewayUrl, apiKey])
 
-  const tab = (name: ApiName, label: string) => (
+  const tab = (name: ApiName | 'learned', label: string) => (
     <button
       type="button"
       role="tab"
@@ -59,14 +61,16 @@ export default function DocsViewer(props: DocsViewerProps) {
       <div role="tablist" className="toolbar docs-switcher">
         {tab('gateway', t('docs.gateway_document'))}
         {tab('console', t('docs.console_document'))}
+        {tab('learned', t('docs.learned'))}
       </div>
+      {api === 'learned' ? <LearnedView {...props} /> : null}
       {loaded && 'error' in loaded ? (
         <div role="alert" className="notice notice-error">
           <p>{t('docs.unavailable.body')}</p>
           <p className="mono small">{loaded.error}</p>
         </div>
       ) : null}
-      <div ref={host} className="docs-scalar" dir={props.dir} />
+      {api !== 'learned' ? <div ref={host} className="docs-scalar" dir={props.dir} /> : null}
     </div>
   )
 }
