@@ -1,9 +1,9 @@
-// Package clustertest runs three `keygate serve` nodes on one PostgreSQL and one Redis (real
+// Package cluster runs three `keygate serve` nodes on one PostgreSQL and one Redis (real
 // processes, real servers on free loopback ports) and checks what issue #12 promises: a key
 // created on one node works on the others, a revocation reaches every node within a second, a
 // key limited to 10 per minute gets exactly 10 successes across the nodes, kill -9 of a node
 // loses nothing acknowledged, and a PostgreSQL restart is survived without restarting a node.
-package clustertest
+package cluster
 
 import (
 	"context"
@@ -17,15 +17,15 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/servertest"
 	"github.com/keygate/keygate/backend/testutil"
 	"github.com/keygate/keygate/backend/testutil/pgtest"
 	"github.com/keygate/keygate/backend/testutil/redistest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	servertest.Cleanup()
+	harness.Cleanup()
 	os.Exit(code)
 }
 
@@ -37,12 +37,12 @@ type cluster struct {
 	t     *testing.T
 	bin   string
 	url   string
-	nodes []*servertest.Server
+	nodes []*harness.Server
 }
 
-func (c *cluster) cli(stdin string, args ...string) servertest.CLIResult {
+func (c *cluster) cli(stdin string, args ...string) harness.CLIResult {
 	c.t.Helper()
-	r, err := servertest.CLI(ctx, c.bin, c.t.TempDir(), stdin, append([]string{"--database", c.url}, args...)...)
+	r, err := harness.CLI(ctx, c.bin, c.t.TempDir(), stdin, append([]string{"--database", c.url}, args...)...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func within(t *testing.T, d time.Duration, what string, ok func() bool) time.Dur
 	return time.Since(start)
 }
 
-func signIn(t *testing.T, n *servertest.Server) *testutil.Client {
+func signIn(t *testing.T, n *harness.Server) *testutil.Client {
 	t.Helper()
 	c := testutil.NewClient(t, n.ConsoleURL)
 	if err := c.SignIn(ctx, adminEmail, adminPassword); err != nil {
@@ -107,7 +107,7 @@ func TestCluster(t *testing.T) {
 	defer rd.Stop()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) }))
 	defer upstream.Close()
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestCluster(t *testing.T) {
 		t.Fatalf("users add: %+v", r)
 	}
 	for i := range 3 {
-		n, err := servertest.Start(bin, t.TempDir(), servertest.Options{
+		n, err := harness.Start(bin, t.TempDir(), harness.Options{
 			Args: []string{"--redis", rd.URL(), "--failed-auth-limit", "0"},
 			Env:  []string{"KEYGATE_DATABASE_URL=" + c.url},
 		})
@@ -164,7 +164,7 @@ func TestCluster(t *testing.T) {
 		if err := client.RevokeKey(ctx, k.ID); err != nil {
 			t.Fatal(err)
 		}
-		for name, n := range map[string]*servertest.Server{"B": b, "C": cc} {
+		for name, n := range map[string]*harness.Server{"B": b, "C": cc} {
 			took := within(t, time.Second, "node "+name+" refuses the revoked key", func() bool {
 				code, p := call(t, n.GatewayURL, k.Key)
 				return code == 401 && p == "REVOKED"
@@ -205,7 +205,7 @@ func TestCluster(t *testing.T) {
 		}
 		cc.Kill() // SIGKILL right after the acknowledgement
 		<-cc.Done()
-		for _, n := range []*servertest.Server{a, b} {
+		for _, n := range []*harness.Server{a, b} {
 			if code, p := call(t, n.GatewayURL, k.Key); code != 200 {
 				t.Fatalf("a key acknowledged by the killed node, on %s: %d %s", n.GatewayURL, code, p)
 			}
@@ -254,7 +254,7 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-func ready(n *servertest.Server) int {
+func ready(n *harness.Server) int {
 	resp, err := http.Get(n.ConsoleURL + "/readyz")
 	if err != nil {
 		return 0
@@ -262,4 +262,3 @@ func ready(n *servertest.Server) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
-

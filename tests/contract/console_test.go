@@ -1,4 +1,4 @@
-package contracttest_test
+package contract_test
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 // The contract test's two callers: an admin and a member of the instance organization.
@@ -168,8 +168,8 @@ func (r *request) String() string {
 	return s
 }
 
-// harness holds the running server, its document and what the answers taught about ids.
-type harness struct {
+// consoleRun holds the running server, its document and what the answers taught about ids.
+type consoleRun struct {
 	t      *testing.T
 	base   string
 	client *http.Client
@@ -197,20 +197,20 @@ func TestContractConsole(t *testing.T) {
 		t.Skip("starts keygate serve")
 	}
 	t.Parallel() // each has its own server
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "data")
-	if err := servertest.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
+	if err := harness.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := servertest.CLI(ctx, bin, dir, memberPassword+"\n", "users", "add", "--email", memberEmail, "--role", "member"); err != nil || r.Code != 0 {
+	if r, err := harness.CLI(ctx, bin, dir, memberPassword+"\n", "users", "add", "--email", memberEmail, "--role", "member"); err != nil || r.Code != 0 {
 		t.Fatalf("users add member: %v %+v", err, r)
 	}
-	srv, err := servertest.Start(bin, dir, servertest.Options{})
+	srv, err := harness.Start(bin, dir, harness.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestContractConsole(t *testing.T) {
 		}
 	}()
 
-	h := &harness{t: t, base: srv.ConsoleURL, g: newGen(seed(t)),
+	h := &consoleRun{t: t, base: srv.ConsoleURL, g: newGen(seed(t)),
 		client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
@@ -282,7 +282,7 @@ func TestContractConsole(t *testing.T) {
 }
 
 // document fetches and validates the console's OpenAPI document from the server itself, as c.
-func (h *harness) document(ctx context.Context, c *caller) *openapi3.T {
+func (h *consoleRun) document(ctx context.Context, c *caller) *openapi3.T {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/openapi/console.json", nil)
 	req.Header.Set("Cookie", c.cookie) // as a signed-in user sees it
 	res, err := h.client.Do(req)
@@ -305,7 +305,7 @@ func (h *harness) document(ctx context.Context, c *caller) *openapi3.T {
 }
 
 // login signs c in and learns its user id.
-func (h *harness) login(ctx context.Context, c *caller) {
+func (h *consoleRun) login(ctx context.Context, c *caller) {
 	body, _ := json.Marshal(map[string]string{"email": c.email, "password": c.password})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/api/v1/session", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -342,7 +342,7 @@ func (h *harness) login(ctx context.Context, c *caller) {
 
 // learn lists every collection (GET operations without path parameters) as c, so that
 // generated requests can name ids that exist.
-func (h *harness) learn(ctx context.Context, c *caller) {
+func (h *consoleRun) learn(ctx context.Context, c *caller) {
 	for _, o := range h.ops {
 		if o.method != http.MethodGet || len(o.pathParams) > 0 {
 			continue
@@ -352,7 +352,7 @@ func (h *harness) learn(ctx context.Context, c *caller) {
 }
 
 // remember records the string values of an answer by property name, and a collection's ids.
-func (h *harness) remember(o *operation, v any) {
+func (h *consoleRun) remember(o *operation, v any) {
 	var walk func(v any, inList bool)
 	walk = func(v any, inList bool) {
 		switch v := v.(type) {
@@ -388,7 +388,7 @@ func addUnique(list []string, s string) []string {
 // candidates are known values for an input called name (a path parameter, query parameter or
 // body property) of o: ids its collection lists and values answers gave under that name or
 // name+"Id". The callers' own user ids are left out, so the test never locks itself out.
-func (h *harness) candidates(o *operation, name string) []string {
+func (h *consoleRun) candidates(o *operation, name string) []string {
 	var out []string
 	if i := strings.Index(o.template, "/{"+name+"}"); i > 0 {
 		out = append(out, h.collection[o.template[:i]]...)
@@ -402,7 +402,7 @@ func (h *harness) candidates(o *operation, name string) []string {
 }
 
 // fill returns a valid value for a parameter or property, preferring known values.
-func (h *harness) fill(o *operation, name string, s *openapi3.Schema) any {
+func (h *consoleRun) fill(o *operation, name string, s *openapi3.Schema) any {
 	if s != nil && s.Type.Is("string") && len(s.Enum) == 0 {
 		if c := h.candidates(o, name); len(c) > 0 && h.g.chance(0.8) {
 			return pick(h.g, c)
@@ -428,7 +428,7 @@ func queryText(v any) []string {
 }
 
 // validRequest builds a request every part of which follows the document.
-func (h *harness) validRequest(o *operation, kind string) (*request, url.Values, map[string]any) {
+func (h *consoleRun) validRequest(o *operation, kind string) (*request, url.Values, map[string]any) {
 	path := o.template
 	for _, p := range o.pathParams {
 		v := fmt.Sprint(h.fill(o, p.Name, schemaOf(p)))
@@ -470,7 +470,7 @@ func withBody(rq *request, body map[string]any, kind string) *request {
 }
 
 // requests is one round of requests for o as c: valid ones, then each kind of bad input.
-func (h *harness) requests(o *operation, c *caller, round int) []*request {
+func (h *consoleRun) requests(o *operation, c *caller, round int) []*request {
 	g := h.g
 	var out []*request
 	for range 3 {
@@ -595,7 +595,7 @@ func (h *harness) requests(o *operation, c *caller, round int) []*request {
 }
 
 // do sends rq as c and checks the answer against the document.
-func (h *harness) do(ctx context.Context, c *caller, rq *request) {
+func (h *consoleRun) do(ctx context.Context, c *caller, rq *request) {
 	if c.stale {
 		h.login(ctx, c)
 	}
@@ -661,7 +661,7 @@ var (
 )
 
 // check holds an answer to the contract.
-func (h *harness) check(rq *request, res *http.Response, b []byte) {
+func (h *consoleRun) check(rq *request, res *http.Response, b []byte) {
 	o, status := rq.op, res.StatusCode
 	if status >= 500 {
 		h.fail(rq, fmt.Sprintf("%d", status), status, "server error: %s", snippet(b))
@@ -744,7 +744,7 @@ func (h *harness) check(rq *request, res *http.Response, b []byte) {
 
 // fail reports a broken contract; the first three of each kind (operation and what broke)
 // are printed in full, the rest counted.
-func (h *harness) fail(rq *request, what string, status int, format string, args ...any) {
+func (h *consoleRun) fail(rq *request, what string, status int, format string, args ...any) {
 	key := rq.op.id + ": " + what
 	h.failures[key]++
 	if n := h.failures[key]; n <= 3 {

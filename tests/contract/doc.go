@@ -1,4 +1,4 @@
-// Package contracttest is the contract test: it starts the real `keygate serve`, reads the
+// Package contract is the contract test: it starts the real `keygate serve`, reads the
 // console's own OpenAPI document from it, and sends every operation the document lists
 // requests generated from the document's schemas — valid ones, and ones with a required field
 // missing, wrong types, out-of-range numbers, odd and huge strings, unknown fields, bad JSON, a
@@ -11,4 +11,4 @@
 // The generator is seeded (KEYGATE_CONTRACT_SEED, default fixed) and bounded
 // (KEYGATE_CONTRACT_ROUNDS, default 2; `make fuzz` runs more), so a failure is repeatable. It
 // has no non-test code.
-package contracttest
+package contract

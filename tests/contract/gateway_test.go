@@ -1,4 +1,4 @@
-package contracttest_test
+package contract_test
 
 import (
 	"bufio"
@@ -24,7 +24,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/keygate/keygate/backend/gateway"
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 // upstreamMarker is set by the test's upstream on every answer: an answer without it is the
@@ -124,7 +125,7 @@ func TestContractGateway(t *testing.T) {
 		t.Skip("starts keygate serve")
 	}
 	t.Parallel() // each has its own server
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +133,10 @@ func TestContractGateway(t *testing.T) {
 	defer cancel()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "data")
-	if err := servertest.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
+	if err := harness.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := servertest.Start(bin, dir, servertest.Options{})
+	srv, err := harness.Start(bin, dir, harness.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +160,14 @@ func TestContractGateway(t *testing.T) {
 	}
 
 	// The gateway's configuration, made through the console like a user would.
-	c := servertest.NewConsole(srv.ConsoleURL)
-	if err := c.Login(ctx, adminEmail, adminPassword); err != nil {
+	c := testutil.NewClient(nil, srv.ConsoleURL)
+	if err := c.SignIn(ctx, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	var other struct {
 		ID string `json:"id"`
 	}
-	must(t, c.Do(ctx, "POST", "/api/v1/orgs", map[string]any{"name": "Other"}, &other))
+	must(t, c.Send(ctx, "POST", "/api/v1/orgs", map[string]any{"name": "Other"}, &other))
 	keys := map[string]string{}
 	for name, in := range map[string]map[string]any{
 		"valid":   {"name": "valid"},
@@ -174,8 +175,8 @@ func TestContractGateway(t *testing.T) {
 		"other":   {"name": "other", "org": other.ID},
 		"limited": {"name": "limited", "rateLimit": 1, "rateWindowSeconds": 3600},
 	} {
-		var k servertest.CreatedKey
-		must(t, c.Do(ctx, "POST", "/api/v1/keys", in, &k))
+		var k testutil.CreatedKey
+		must(t, c.Send(ctx, "POST", "/api/v1/keys", in, &k))
 		keys[name] = k.Key
 		if name == "revoked" {
 			must(t, c.RevokeKey(ctx, k.ID))
@@ -191,9 +192,9 @@ func TestContractGateway(t *testing.T) {
 		{"prefix": "/down", "upstream": downURL},
 		{"prefix": "/valid", "upstream": up.URL, "stripPrefix": true, "validateRequests": true, "openapiSource": spec},
 	} {
-		must(t, c.Do(ctx, "POST", "/api/v1/routes", r, nil))
+		must(t, c.Send(ctx, "POST", "/api/v1/routes", r, nil))
 	}
-	must(t, c.Do(ctx, "PUT", "/api/v1/gateway/settings",
+	must(t, c.Send(ctx, "PUT", "/api/v1/gateway/settings",
 		map[string]any{"allowedOrigins": []string{"https://allowed.example"}, "upstreamTimeoutSeconds": 1}, nil))
 
 	h := &gwHarness{t: t, addr: strings.TrimPrefix(srv.GatewayURL, "http://"), g: newGen(seed(t) + 1), keys: keys,
@@ -296,9 +297,9 @@ func (h *gwHarness) waitForRoutes(ctx context.Context) {
 
 // gatewayDocument fetches the gateway document as the signed-in admin (it needs a session
 // and lists the routes the caller may see).
-func gatewayDocument(t *testing.T, ctx context.Context, c *servertest.Console) *openapi3.T {
+func gatewayDocument(t *testing.T, ctx context.Context, c *testutil.Client) *openapi3.T {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/openapi/gateway.json", nil)
-	res, err := c.Client.Do(req)
+	res, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

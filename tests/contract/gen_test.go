@@ -1,4 +1,4 @@
-package contracttest_test
+package contract_test
 
 import (
 	"fmt"

@@ -1,16 +1,16 @@
-package contracttest_test
+package contract_test
 
 import (
 	"os"
 	"strconv"
 	"testing"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	servertest.Cleanup()
+	harness.Cleanup()
 	os.Exit(code)
 }
 

@@ -1,4 +1,4 @@
-package crashtest_test
+package crash_test
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/servertest"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 const (
@@ -91,15 +92,15 @@ func upstream(t *testing.T) string {
 
 func prepare(t *testing.T, dir string) string {
 	t.Helper()
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if r, err := servertest.CLI(ctx, bin, dir, "", "routes", "add", "/", upstream(t)); err != nil || r.Code != 0 {
+	if r, err := harness.CLI(ctx, bin, dir, "", "routes", "add", "/", upstream(t)); err != nil || r.Code != 0 {
 		t.Fatalf("routes add: %v %s", err, r.Stderr)
 	}
-	if err := servertest.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
+	if err := harness.AddAdmin(ctx, bin, dir, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	return bin
@@ -117,25 +118,26 @@ func TestKillNineKeepsEveryAcknowledgedWrite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 
 	led := newLedger()
-	con := servertest.NewConsole("")
+	con := testutil.NewClient(nil, "")
 	loggedIn := false
 	var stats struct{ consoleCreates, cliCreates, consoleRevokes, cliRevokes, lost int }
 	start := time.Now()
 
 	for cycle := 0; cycle < n; cycle++ {
-		srv, err := servertest.Start(bin, dir, servertest.Options{Args: []string{"--failed-auth-limit", "0"}})
+		srv, err := harness.Start(bin, dir, harness.Options{Args: []string{"--failed-auth-limit", "0"}})
 		if err != nil {
 			t.Fatalf("cycle %d: %v", cycle, err)
 		}
 		con.Base = srv.ConsoleURL
+		con.Origin = con.Base
 		ctx := context.Background()
 		if !loggedIn {
-			if err := con.Login(ctx, adminEmail, adminPassword); err != nil {
+			if err := con.SignIn(ctx, adminEmail, adminPassword); err != nil {
 				srv.Kill()
 				t.Fatal(err)
 			}
 			loggedIn = true
-		} else if err := con.Do(ctx, http.MethodGet, "/api/v1/me", nil, nil); err != nil {
+		} else if err := con.Send(ctx, http.MethodGet, "/api/v1/me", nil, nil); err != nil {
 			// The session was acknowledged at login: it must survive every crash.
 			srv.Kill()
 			t.Fatalf("cycle %d: the session did not survive the restart: %v", cycle, err)
@@ -173,11 +175,11 @@ func TestKillNineKeepsEveryAcknowledgedWrite(t *testing.T) {
 		}
 		for i := 0; i < 2; i++ {
 			worker(func(*rand.Rand) bool {
-				r, err := servertest.CLI(wctx, bin, dir, "", "keys", "create", "--name", fmt.Sprintf("cli-%d-%d", cycle, next()), "--json")
+				r, err := harness.CLI(wctx, bin, dir, "", "keys", "create", "--name", fmt.Sprintf("cli-%d-%d", cycle, next()), "--json")
 				if err != nil || r.Code != 0 {
 					return wctx.Err() == nil
 				}
-				var k servertest.CreatedKey
+				var k testutil.CreatedKey
 				if err := json.Unmarshal([]byte(r.Stdout), &k); err != nil || k.ID == "" || k.Key == "" {
 					t.Errorf("CLI acknowledged a creation with %q", r.Stdout)
 					return false
@@ -210,7 +212,7 @@ func TestKillNineKeepsEveryAcknowledgedWrite(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 				return true
 			}
-			res, err := servertest.CLI(wctx, bin, dir, "", "keys", "revoke", id)
+			res, err := harness.CLI(wctx, bin, dir, "", "keys", "revoke", id)
 			if err != nil || res.Code != 0 {
 				return wctx.Err() == nil
 			}
@@ -238,7 +240,7 @@ func TestKillNineKeepsEveryAcknowledgedWrite(t *testing.T) {
 	// A last clean start: everything still verifies through the gateway and the CLI.
 	// Without the failed-authentication limit: the sample holds many revoked keys, all sent
 	// from 127.0.0.1, and their 401s would turn into 429s.
-	srv, err := servertest.Start(bin, dir, servertest.Options{Args: []string{"--failed-auth-limit", "0"}})
+	srv, err := harness.Start(bin, dir, harness.Options{Args: []string{"--failed-auth-limit", "0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +302,7 @@ func checkDatabase(t *testing.T, dir string, led *ledger, cycle int) {
 
 // spotCheck sends keys through the restarted gateway: the newest ones and a random sample.
 // It also runs `keygate keys verify` on one.
-func spotCheck(t *testing.T, srv *servertest.Server, led *ledger, rng *rand.Rand, cycle int) {
+func spotCheck(t *testing.T, srv *harness.Server, led *ledger, rng *rand.Rand, cycle int) {
 	t.Helper()
 	led.mu.Lock()
 	var ids []string
@@ -341,7 +343,7 @@ func spotCheck(t *testing.T, srv *servertest.Server, led *ledger, rng *rand.Rand
 		if want[id] != http.StatusOK {
 			continue
 		}
-		r, err := servertest.CLI(context.Background(), srv.Bin, srv.DataDir, secrets[id]+"\n", "keys", "verify")
+		r, err := harness.CLI(context.Background(), srv.Bin, srv.DataDir, secrets[id]+"\n", "keys", "verify")
 		if err != nil || r.Code != 0 {
 			t.Errorf("after restart %d, keygate keys verify %s: exit %d %v %s", cycle, id, r.Code, err, r.Stderr)
 		}

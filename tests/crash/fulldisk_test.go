@@ -1,4 +1,4 @@
-package crashtest_test
+package crash_test
 
 import (
 	"context"
@@ -17,16 +17,17 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/keys"
-	"github.com/keygate/keygate/backend/servertest"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 // fullDisk makes writes to the data dir fail and then succeed again.
 type fullDisk interface {
 	// fill makes writes fail: the file system is full (or the write is refused).
-	fill(t *testing.T, srv *servertest.Server)
+	fill(t *testing.T, srv *harness.Server)
 	// free gives the space back.
-	free(t *testing.T, srv *servertest.Server)
+	free(t *testing.T, srv *harness.Server)
 	// wantCLI is what the CLI's error says.
 	wantCLI() string
 	// wantCode is the console's problem code ("" when the failure is not a full disk as
@@ -54,7 +55,7 @@ func mountTmpfs(t *testing.T) (*tmpfsDisk, error) {
 	return &tmpfsDisk{mnt: mnt}, nil
 }
 
-func (d *tmpfsDisk) fill(t *testing.T, _ *servertest.Server) {
+func (d *tmpfsDisk) fill(t *testing.T, _ *harness.Server) {
 	f, err := os.Create(filepath.Join(d.mnt, "filler"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func (d *tmpfsDisk) fill(t *testing.T, _ *servertest.Server) {
 	}
 }
 
-func (d *tmpfsDisk) free(t *testing.T, _ *servertest.Server) {
+func (d *tmpfsDisk) free(t *testing.T, _ *harness.Server) {
 	if err := os.Remove(filepath.Join(d.mnt, "filler")); err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +93,13 @@ func (d *tmpfsDisk) wantCode() string { return "STORAGE_FULL" }
 // first byte of a file fail with EFBIG.
 type rlimitDisk struct{}
 
-func (rlimitDisk) fill(t *testing.T, srv *servertest.Server) {
+func (rlimitDisk) fill(t *testing.T, srv *harness.Server) {
 	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(srv.Pid()), "--fsize=1:").CombinedOutput(); err != nil {
 		t.Fatalf("prlimit: %v %s", err, out)
 	}
 }
 
-func (rlimitDisk) free(t *testing.T, srv *servertest.Server) {
+func (rlimitDisk) free(t *testing.T, srv *harness.Server) {
 	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(srv.Pid()), "--fsize=unlimited:").CombinedOutput(); err != nil {
 		t.Fatalf("prlimit: %v %s", err, out)
 	}
@@ -130,7 +131,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	bin := prepare(t, dir)
 	ctx := context.Background()
-	srv, err := servertest.Start(bin, dir, servertest.Options{LogPath: filepath.Join(t.TempDir(), "serve.log")})
+	srv, err := harness.Start(bin, dir, harness.Options{LogPath: filepath.Join(t.TempDir(), "serve.log")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,8 @@ func TestFullDisk(t *testing.T) {
 			srv.Kill()
 		}
 	}()
-	con := servertest.NewConsole(srv.ConsoleURL)
-	if err := con.Login(ctx, adminEmail, adminPassword); err != nil {
+	con := testutil.NewClient(nil, srv.ConsoleURL)
+	if err := con.SignIn(ctx, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	led := newLedger()
@@ -157,7 +158,7 @@ func TestFullDisk(t *testing.T) {
 	disk.fill(t, srv)
 
 	// Keep writing until writes fail: SQLite may first fill WAL space it already has.
-	var consoleErr *servertest.APIError
+	var consoleErr *testutil.APIError
 	for i := 0; i < 5000 && consoleErr == nil; i++ {
 		k, err := con.CreateKey(ctx, fmt.Sprintf("full-%d", i))
 		switch {
@@ -180,18 +181,18 @@ func TestFullDisk(t *testing.T) {
 	}
 
 	cli := []string{"keys", "create", "--name", "cli-on-full-disk", "--json"}
-	var cliRes servertest.CLIResult
+	var cliRes harness.CLIResult
 	if _, ok := disk.(rlimitDisk); ok {
 		cliRes, err = cliWithFsizeLimit(ctx, bin, dir, cli...)
 	} else {
-		cliRes, err = servertest.CLI(ctx, bin, dir, "", cli...)
+		cliRes, err = harness.CLI(ctx, bin, dir, "", cli...)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("CLI on a full disk: exit %d: %s", cliRes.Code, strings.TrimSpace(cliRes.Stderr))
 	if cliRes.Code == 0 {
-		var k servertest.CreatedKey
+		var k testutil.CreatedKey
 		json.Unmarshal([]byte(cliRes.Stdout), &k)
 		led.created(k.ID, k.Key, "cli", 0)
 		t.Errorf("the CLI created a key on a full disk")
@@ -217,7 +218,7 @@ func TestFullDisk(t *testing.T) {
 	var list struct {
 		Keys []keys.Key `json:"keys"`
 	}
-	if err := con.Do(ctx, http.MethodGet, "/api/v1/keys?limit=500", nil, &list); err != nil {
+	if err := con.Send(ctx, http.MethodGet, "/api/v1/keys?limit=500", nil, &list); err != nil {
 		t.Errorf("list keys on a full disk: %v", err)
 	}
 
@@ -236,10 +237,10 @@ func TestFullDisk(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if r, err := servertest.CLI(ctx, bin, dir, "", "keys", "create", "--name", "cli-after", "--json"); err != nil || r.Code != 0 {
+	if r, err := harness.CLI(ctx, bin, dir, "", "keys", "create", "--name", "cli-after", "--json"); err != nil || r.Code != 0 {
 		t.Fatalf("CLI after space returned: %v %s", err, r.Stderr)
 	} else {
-		var k servertest.CreatedKey
+		var k testutil.CreatedKey
 		json.Unmarshal([]byte(r.Stdout), &k)
 		led.created(k.ID, k.Key, "cli", 0)
 	}
@@ -261,13 +262,13 @@ func TestFullDisk(t *testing.T) {
 }
 
 // cliWithFsizeLimit runs the CLI with RLIMIT_FSIZE of 1 byte.
-func cliWithFsizeLimit(ctx context.Context, bin, dir string, args ...string) (servertest.CLIResult, error) {
+func cliWithFsizeLimit(ctx context.Context, bin, dir string, args ...string) (harness.CLIResult, error) {
 	full := append([]string{"--fsize=1:", bin, "--data-dir", dir}, args...)
 	cmd := exec.CommandContext(ctx, "prlimit", full...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	r := servertest.CLIResult{Stdout: out.String(), Stderr: errb.String()}
+	r := harness.CLIResult{Stdout: out.String(), Stderr: errb.String()}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		r.Code = exit.ExitCode()

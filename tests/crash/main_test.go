@@ -1,14 +1,14 @@
-package crashtest_test
+package crash_test
 
 import (
 	"os"
 	"testing"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	servertest.Cleanup()
+	harness.Cleanup()
 	os.Exit(code)
 }

@@ -1,21 +1,19 @@
-// Package servertest runs the real keygate binary for tests that need a server over real
-// sockets and real processes: the crash test, the security suite and the soak driver. It
-// builds the binary once per test process, starts `keygate serve` on free loopback ports,
-// captures its output to a file, and drives the console API like the browser does (session
-// cookie, same-origin Origin header, X-CSRF-Token).
-package servertest
+// Package harness is the one harness of the black-box suites under tests/ (security, crash,
+// contract, and the soak driver): it builds the real keygate binary once per test process,
+// runs its CLI, starts `keygate serve` on free loopback ports with its output captured to a
+// file, and stops it. The suites drive the console with testutil.Client, the one console
+// client of the tests (session cookie, same-origin Origin, X-CSRF-Token).
+package harness
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,116 +287,6 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
-}
-
-// Console is a signed-in console client, as the browser page is: a cookie jar, the page's
-// origin on every request, the session's CSRF token on state-changing ones.
-type Console struct {
-	Base   string
-	Client *http.Client
-	CSRF   string
-}
-
-// NewConsole returns a client without a session.
-func NewConsole(base string) *Console {
-	jar, _ := cookiejar.New(nil)
-	return &Console{Base: base, Client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-}
-
-// Problem is the part of a problem+json body tests look at.
-type Problem struct {
-	Status int    `json:"status"`
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-}
-
-// APIError is a non-2xx answer.
-type APIError struct {
-	Status  int
-	Problem Problem
-	Body    string
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Problem.Code, e.Problem.Detail)
-}
-
-// Do sends one API request (in as the JSON body unless nil) and decodes a 2xx answer into out.
-func (c *Console) Do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Origin", c.Base)
-	if c.CSRF != "" {
-		req.Header.Set("X-CSRF-Token", c.CSRF)
-	}
-	res, err := c.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode/100 != 2 {
-		e := &APIError{Status: res.StatusCode, Body: string(b)}
-		json.Unmarshal(b, &e.Problem)
-		return e
-	}
-	if out != nil && len(b) > 0 {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
-// Login signs in and keeps the session cookie and CSRF token.
-func (c *Console) Login(ctx context.Context, email, password string) error {
-	var out struct {
-		CSRFToken string `json:"csrfToken"`
-	}
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/session", map[string]string{"email": email, "password": password}, &out); err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	if out.CSRFToken == "" {
-		return errors.New("login: no csrfToken")
-	}
-	c.CSRF = out.CSRFToken
-	return nil
-}
-
-// CreatedKey is the console's and the CLI's create answer.
-type CreatedKey struct {
-	ID  string `json:"id"`
-	Key string `json:"key"`
-}
-
-// CreateKey creates a key through the console API.
-func (c *Console) CreateKey(ctx context.Context, name string) (CreatedKey, error) {
-	var k CreatedKey
-	err := c.Do(ctx, http.MethodPost, "/api/v1/keys", map[string]any{"name": name}, &k)
-	if err == nil && (k.ID == "" || k.Key == "") {
-		err = fmt.Errorf("create key answered without id or key: %+v", k)
-	}
-	return k, err
-}
-
-// RevokeKey revokes a key through the console API.
-func (c *Console) RevokeKey(ctx context.Context, id string) error {
-	return c.Do(ctx, http.MethodPost, "/api/v1/keys/"+id+"/revoke", map[string]any{"reason": "test"}, nil)
 }
 
 // AddAdmin creates a console admin with the CLI (the server may be running or not).

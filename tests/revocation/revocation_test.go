@@ -1,4 +1,4 @@
-package revocationtest_test
+package revocation_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func init() {
@@ -34,26 +35,26 @@ func sessionCookie(c *http.Client, base string) string {
 }
 
 // withSession returns a console client that presents exactly the given session cookie.
-func (s *suite) withSession(ip, value string) *servertest.Console {
+func (s *suite) withSession(ip, value string) *testutil.Client {
 	c := s.console(ip)
 	u, _ := url.Parse(s.srv.ConsoleURL)
-	c.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "keygate_session", Value: value, Path: "/"}})
+	c.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: "keygate_session", Value: value, Path: "/"}})
 	return c
 }
 
-func me(c *servertest.Console) (string, error) {
+func me(c *testutil.Client) (string, error) {
 	var out struct {
 		User struct {
 			Email string `json:"email"`
 		} `json:"user"`
 		Email string `json:"email"`
 	}
-	err := c.Do(context.Background(), http.MethodGet, "/api/v1/me", nil, &out)
+	err := c.Send(context.Background(), http.MethodGet, "/api/v1/me", nil, &out)
 	return out.User.Email + out.Email, err
 }
 
 func status(err error) int {
-	var e *servertest.APIError
+	var e *testutil.APIError
 	if errors.As(err, &e) {
 		return e.Status
 	}
@@ -69,11 +70,11 @@ func sessionFixation(t *testing.T, s *suite) {
 	// 1. A value chosen by an attacker and planted before login is never adopted.
 	planted := "AttackerChosenSessionValue0123456789abcdefgh"
 	c := s.withSession(ip, planted)
-	if err := c.Login(ctx, memberEmail, passwords[memberEmail]); err != nil {
+	if err := c.SignIn(ctx, memberEmail, passwords[memberEmail]); err != nil {
 		t.Fatal(err)
 	}
-	s.rememberCookies(c.Client, s.srv.ConsoleURL)
-	if got := sessionCookie(c.Client, s.srv.ConsoleURL); got == planted || got == "" {
+	s.rememberCookies(c.HTTP, s.srv.ConsoleURL)
+	if got := sessionCookie(c.HTTP, s.srv.ConsoleURL); got == planted || got == "" {
 		t.Fatalf("session cookie after login = %q", got)
 	}
 	if _, err := me(s.withSession(ip, planted)); status(err) != http.StatusUnauthorized {
@@ -83,13 +84,13 @@ func sessionFixation(t *testing.T, s *suite) {
 	// 2. A real session planted by an attacker (their own) is replaced when the victim signs in,
 	// and the attacker's cookie never becomes the victim's session.
 	attacker := s.login(t, ip, memberEmail)
-	attackerSession := sessionCookie(attacker.Client, s.srv.ConsoleURL)
+	attackerSession := sessionCookie(attacker.HTTP, s.srv.ConsoleURL)
 	victim := s.withSession(ip, attackerSession)
-	if err := victim.Login(ctx, adminEmail, passwords[adminEmail]); err != nil {
+	if err := victim.SignIn(ctx, adminEmail, passwords[adminEmail]); err != nil {
 		t.Fatal(err)
 	}
-	s.rememberCookies(victim.Client, s.srv.ConsoleURL)
-	victimSession := sessionCookie(victim.Client, s.srv.ConsoleURL)
+	s.rememberCookies(victim.HTTP, s.srv.ConsoleURL)
+	victimSession := sessionCookie(victim.HTTP, s.srv.ConsoleURL)
 	if victimSession == attackerSession {
 		t.Fatal("the session id did not rotate on login")
 	}
@@ -102,7 +103,7 @@ func sessionFixation(t *testing.T, s *suite) {
 
 	// 3. Logout ends the session on the server, not just in the browser.
 	stolen := victimSession
-	if err := victim.Do(ctx, http.MethodDelete, "/api/v1/session", nil, nil); err != nil {
+	if err := victim.Send(ctx, http.MethodDelete, "/api/v1/session", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := me(s.withSession(ip, stolen)); status(err) != http.StatusUnauthorized {
@@ -143,14 +144,14 @@ func crossOriginCSRF(t *testing.T, s *suite) {
 		req.Header.Set("Origin", s.srv.ConsoleURL)
 		req.Header.Set("X-CSRF-Token", admin.CSRF)
 		mutate(req)
-		res, err := admin.Client.Do(req)
+		res, err := admin.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode == http.StatusCreated {
-			var k servertest.CreatedKey
+			var k testutil.CreatedKey
 			if json := string(b); strings.Contains(json, `"key"`) {
 				k.Key = between(json, `"key":"`, `"`)
 				s.remember(k.Key, "key created by "+name)
@@ -192,7 +193,7 @@ func crossOriginCSRF(t *testing.T, s *suite) {
 	var list struct {
 		Keys []struct{ Name string } `json:"keys"`
 	}
-	if err := admin.Do(ctx, http.MethodGet, "/api/v1/keys?limit=500&status=all", nil, &list); err != nil {
+	if err := admin.Send(ctx, http.MethodGet, "/api/v1/keys?limit=500&status=all", nil, &list); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range list.Keys {
@@ -242,7 +243,7 @@ func roleEscalation(t *testing.T, s *suite) {
 
 	type try struct {
 		who          string
-		c            *servertest.Console
+		c            *testutil.Client
 		method, path string
 		body         any
 	}
@@ -271,7 +272,7 @@ func roleEscalation(t *testing.T, s *suite) {
 		{"org B admin", other, http.MethodPost, "/api/v1/routes", map[string]any{"prefix": "/evil", "upstream": "http://127.0.0.1:9"}},
 	}
 	for _, r := range refused {
-		err := r.c.Do(ctx, r.method, r.path, r.body, nil)
+		err := r.c.Send(ctx, r.method, r.path, r.body, nil)
 		if st := status(err); st != http.StatusForbidden && st != http.StatusNotFound {
 			t.Errorf("%s %s %s: %d (%v), want 403 or 404", r.who, r.method, r.path, st, err)
 		}
@@ -292,7 +293,7 @@ func roleEscalation(t *testing.T, s *suite) {
 			Email string `json:"email"`
 		} `json:"members"`
 	}
-	if err := admin.Do(ctx, http.MethodGet, "/api/v1/members?org="+s.orgA, nil, &members); err != nil {
+	if err := admin.Send(ctx, http.MethodGet, "/api/v1/members?org="+s.orgA, nil, &members); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{adminEmail: "admin", devEmail: "developer", memberEmail: "member"}
@@ -364,7 +365,7 @@ func setupTokenReuse(t *testing.T, s *suite) {
 	ip := s.ip()
 	ctx := context.Background()
 	dir := filepath.Join(filepath.Dir(s.dir), "fresh")
-	srv, err := servertest.Start(s.bin, dir, servertest.Options{LogPath: filepath.Join(filepath.Dir(s.dir), "fresh.log")})
+	srv, err := harness.Start(s.bin, dir, harness.Options{LogPath: filepath.Join(filepath.Dir(s.dir), "fresh.log")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,10 +379,10 @@ func setupTokenReuse(t *testing.T, s *suite) {
 	if strings.Contains(srv.ConsoleURL, "#") || token == "" {
 		t.Fatalf("setup link %q", line)
 	}
-	c := servertest.NewConsole(srv.ConsoleURL)
-	c.Client = client(ip)
-	do := func(c *servertest.Console, token, email string) error {
-		return c.Do(ctx, http.MethodPost, "/api/v1/setup", map[string]string{
+	c := testutil.NewClient(nil, srv.ConsoleURL)
+	c.HTTP = client(ip)
+	do := func(c *testutil.Client, token, email string) error {
+		return c.Send(ctx, http.MethodPost, "/api/v1/setup", map[string]string{
 			"token": token, "email": email, "name": "First", "password": "first-admin-password-1"}, nil)
 	}
 	s.remember("first-admin-password-1", "setup password")
@@ -400,19 +401,19 @@ func setupTokenReuse(t *testing.T, s *suite) {
 	if err := do(c, token, "first@example.com"); err != nil {
 		t.Fatalf("setup with the printed token: %v", err)
 	}
-	s.rememberCookies(c.Client, srv.ConsoleURL)
-	second := servertest.NewConsole(srv.ConsoleURL)
-	second.Client = client(ip)
+	s.rememberCookies(c.HTTP, srv.ConsoleURL)
+	second := testutil.NewClient(nil, srv.ConsoleURL)
+	second.HTTP = client(ip)
 	if err := do(second, token, "second@example.com"); status(err) < 400 || status(err) >= 500 {
 		t.Errorf("the setup token worked twice: %v", err)
 	}
-	if err := second.Login(ctx, "second@example.com", "first-admin-password-1"); err == nil {
+	if err := second.SignIn(ctx, "second@example.com", "first-admin-password-1"); err == nil {
 		t.Error("a second admin was created with a used setup token")
 	}
 	var got struct {
 		Needed bool `json:"needed"`
 	}
-	if err := second.Do(ctx, http.MethodGet, "/api/v1/setup", nil, &got); err != nil || got.Needed {
+	if err := second.Send(ctx, http.MethodGet, "/api/v1/setup", nil, &got); err != nil || got.Needed {
 		t.Errorf("setup still needed after it was completed: %+v %v", got, err)
 	}
 }

@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func init() {
@@ -23,7 +23,7 @@ func oddDataDirs(t *testing.T, s *suite) {
 		root := t.TempDir()
 		dir := filepath.Join(root, name)
 		run := func(stdin string, args ...string) string {
-			r, err := servertest.CLI(ctx, s.bin, dir, stdin, args...)
+			r, err := harness.CLI(ctx, s.bin, dir, stdin, args...)
 			if err != nil || r.Code != 0 {
 				t.Fatalf("%q: keygate %s: exit %d %v %s", name, strings.Join(args, " "), r.Code, err, r.Stderr)
 			}

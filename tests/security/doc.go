@@ -1,7 +1,7 @@
-// Package securitytest is the security suite: it starts the real `keygate serve` and attacks
+// Package security is the security suite: it starts the real `keygate serve` and attacks
 // it over real sockets — spoofed identity headers, Connection and Upgrade tricks, request
 // smuggling, oversized and slow requests, keys in query strings, cross-organization keys,
 // session fixation, CSRF, role escalation, setup-token reuse, path traversal, forwarded-for
 // spoofing and log injection — and finally searches the logs and the database files for every
 // secret it handled. It has no non-test code.
-package securitytest
+package security

@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func gatewayDocument(t *testing.T, s *suite) {
 			t.Errorf("anonymous %s: %d", path, st)
 		}
 		c := s.withSession(ip, "forged-session-value")
-		if st, _ := get(c.Client, path); st != http.StatusUnauthorized {
+		if st, _ := get(c.HTTP, path); st != http.StatusUnauthorized {
 			t.Errorf("forged session %s: %d", path, st)
 		}
 	}
@@ -50,7 +50,7 @@ func gatewayDocument(t *testing.T, s *suite) {
 	}
 	// Organization B's admin (no role in the instance organization) sees B's routes only.
 	b := s.login(t, s.ip(), otherEmail)
-	st, body := get(b.Client, "/openapi/gateway.json")
+	st, body := get(b.HTTP, "/openapi/gateway.json")
 	if st != http.StatusOK {
 		t.Fatalf("org B admin: %d", st)
 	}
@@ -79,7 +79,7 @@ func gatewayDocument(t *testing.T, s *suite) {
 	m := s.login(t, s.ip(), memberEmail)
 	before = fetches()
 	for range 5 {
-		if st, body := get(m.Client, "/openapi/gateway.json"); st != http.StatusOK || !strings.Contains(body, "/fetched") || !strings.Contains(body, "/qk") {
+		if st, body := get(m.HTTP, "/openapi/gateway.json"); st != http.StatusOK || !strings.Contains(body, "/fetched") || !strings.Contains(body, "/qk") {
 			t.Fatalf("instance member: %d", st)
 		}
 	}
@@ -90,20 +90,20 @@ func gatewayDocument(t *testing.T, s *suite) {
 	var list struct {
 		Routes []map[string]any `json:"routes"`
 	}
-	if err := a.Do(context.Background(), http.MethodGet, "/api/v1/routes", nil, &list); err != nil {
+	if err := a.Send(context.Background(), http.MethodGet, "/api/v1/routes", nil, &list); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range list.Routes {
 		if r["prefix"] == "/fetched" {
 			in := map[string]any{"prefix": r["prefix"], "upstream": r["upstream"], "openapiSource": r["openapiSource"], "maxBodyBytes": 4096}
-			if err := a.Do(context.Background(), http.MethodPut, "/api/v1/routes/"+r["id"].(string), in, nil); err != nil {
+			if err := a.Send(context.Background(), http.MethodPut, "/api/v1/routes/"+r["id"].(string), in, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	before = fetches()
-	get(m.Client, "/openapi/gateway.json")
-	get(m.Client, "/openapi/gateway.json")
+	get(m.HTTP, "/openapi/gateway.json")
+	get(m.HTTP, "/openapi/gateway.json")
 	if n := fetches() - before; n != 1 {
 		t.Errorf("after a route change, 2 requests fetched the upstream document %d times, want once", n)
 	}

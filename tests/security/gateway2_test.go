@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -72,7 +72,7 @@ func upstreamPlantsSession(t *testing.T, s *suite) {
 func cookieNamesAlike(t *testing.T, s *suite) {
 	ip := s.ip()
 	c := s.login(t, ip, memberEmail)
-	tok := sessionCookie(c.Client, s.srv.ConsoleURL)
+	tok := sessionCookie(c.HTTP, s.srv.ConsoleURL)
 	for _, line := range []string{"keygate_session=" + tok, "keygate_session =" + tok, "a=1;keygate_session\t= " + tok + " ;b=2"} {
 		req, _ := http.NewRequest(http.MethodGet, s.srv.ConsoleURL+"/api/v1/me", nil)
 		req.Header.Set("Cookie", line)
@@ -142,7 +142,7 @@ func requestLogValues(t *testing.T, s *suite) {
 		var out struct {
 			Requests []map[string]any `json:"requests"`
 		}
-		if err := c.Do(context.Background(), http.MethodGet, "/api/v1/requests?limit=1000&org="+s.orgA, nil, &out); err != nil {
+		if err := c.Send(context.Background(), http.MethodGet, "/api/v1/requests?limit=1000&org="+s.orgA, nil, &out); err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range out.Requests {
@@ -297,7 +297,7 @@ func gatewayRebinding(t *testing.T, s *suite) {
 func gatewayPagesNoSession(t *testing.T, s *suite) {
 	ip := s.ip()
 	c := s.login(t, ip, adminEmail)
-	tok := sessionCookie(c.Client, s.srv.ConsoleURL)
+	tok := sessionCookie(c.HTTP, s.srv.ConsoleURL)
 	gwOrigin := s.srv.GatewayURL
 	try := func(path string, hdr map[string]string) (int, []seen) {
 		req := s.newReq(http.MethodGet, path, nil)

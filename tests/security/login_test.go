@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keygate/keygate/backend/servertest"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func init() {
@@ -23,7 +24,7 @@ func instanceOrganization(t *testing.T, s *suite) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
 	run := func(stdin string, args ...string) string {
-		r, err := servertest.CLI(ctx, s.bin, dir, stdin, args...)
+		r, err := harness.CLI(ctx, s.bin, dir, stdin, args...)
 		if err != nil || r.Code != 0 {
 			t.Fatalf("keygate %s: exit %d %v %s", strings.Join(args, " "), r.Code, err, r.Stderr)
 		}
@@ -47,7 +48,9 @@ func instanceOrganization(t *testing.T, s *suite) {
 	db.Close()
 
 	run("boss-Password-8u7y6t\n", "users", "add", "--email", "boss@example.com", "--role", "admin")
-	in := func(org string) bool { return strings.Contains(run("", "members", "list", "--org", org, "--json"), "boss@example.com") }
+	in := func(org string) bool {
+		return strings.Contains(run("", "members", "list", "--org", org, "--json"), "boss@example.com")
+	}
 	if !in(def) || in(tenant.ID) {
 		t.Errorf("users add without --org: member of the instance organization %v, of the back-dated tenant %v", in(def), in(tenant.ID))
 	}
@@ -58,27 +61,27 @@ func instanceOrganization(t *testing.T, s *suite) {
 	}
 	// The console agrees: the new admin is admin of the instance (gateway settings are the
 	// instance organization's), and its organization list starts with it.
-	srv, err := servertest.Start(s.bin, dir, servertest.Options{})
+	srv, err := harness.Start(s.bin, dir, harness.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	c := servertest.NewConsole(srv.ConsoleURL)
-	c.Client = client(s.ip())
-	if err := c.Login(ctx, "boss@example.com", "boss-Password-8u7y6t"); err != nil {
+	c := testutil.NewClient(nil, srv.ConsoleURL)
+	c.HTTP = client(s.ip())
+	if err := c.SignIn(ctx, "boss@example.com", "boss-Password-8u7y6t"); err != nil {
 		t.Fatal(err)
 	}
 	var gs map[string]any
-	if err := c.Do(ctx, "GET", "/api/v1/gateway/settings", nil, &gs); err != nil {
+	if err := c.Send(ctx, "GET", "/api/v1/gateway/settings", nil, &gs); err != nil {
 		t.Errorf("the instance admin cannot read the gateway settings: %v", err)
 	}
-	if err := c.Do(ctx, "PUT", "/api/v1/gateway/settings", gs, nil); err != nil {
+	if err := c.Send(ctx, "PUT", "/api/v1/gateway/settings", gs, nil); err != nil {
 		t.Errorf("the instance admin cannot change the gateway settings: %v", err)
 	}
 	var me struct {
 		Orgs []struct{ ID string } `json:"orgs"`
 	}
-	if err := c.Do(ctx, "GET", "/api/v1/me", nil, &me); err != nil || len(me.Orgs) == 0 || me.Orgs[0].ID != def {
+	if err := c.Send(ctx, "GET", "/api/v1/me", nil, &me); err != nil || len(me.Orgs) == 0 || me.Orgs[0].ID != def {
 		t.Errorf("GET /api/v1/me orgs %v %v, want the instance organization first", me.Orgs, err)
 	}
 }

@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -21,18 +21,18 @@ func retentionBounds(t *testing.T, s *suite) {
 	ctx := context.Background()
 	a := s.login(t, s.ip(), adminEmail)
 	var cur map[string]any
-	if err := a.Do(ctx, http.MethodGet, "/api/v1/gateway/settings", nil, &cur); err != nil {
+	if err := a.Send(ctx, http.MethodGet, "/api/v1/gateway/settings", nil, &cur); err != nil {
 		t.Fatal(err)
 	}
 	if cur["logRetentionDays"] != float64(90) || cur["logRetentionRows"] != float64(100000) {
 		t.Errorf("default retention %v / %v, want 90 days / 100000 rows", cur["logRetentionDays"], cur["logRetentionRows"])
 	}
 	cur["logRetentionRows"] = 1000
-	if err := a.Do(ctx, http.MethodPut, "/api/v1/gateway/settings", cur, nil); err != nil {
+	if err := a.Send(ctx, http.MethodPut, "/api/v1/gateway/settings", cur, nil); err != nil {
 		t.Fatal(err)
 	}
 	cur["logRetentionRows"] = 10
-	if err := a.Do(ctx, http.MethodPut, "/api/v1/gateway/settings", cur, nil); status(err) != http.StatusBadRequest {
+	if err := a.Send(ctx, http.MethodPut, "/api/v1/gateway/settings", cur, nil); status(err) != http.StatusBadRequest {
 		t.Errorf("retention of 10 rows: %v, want 400", err)
 	}
 	m := s.login(t, s.ip(), memberEmail)
@@ -44,7 +44,7 @@ func retentionBounds(t *testing.T, s *suite) {
 			defer wg.Done()
 			c := client(gwIP)
 			for i := 0; i < 200; i++ {
-				m.Do(ctx, http.MethodPost, "/api/v1/routes", map[string]any{"prefix": "/flood", "upstream": "http://127.0.0.1:1"}, nil)
+				m.Send(ctx, http.MethodPost, "/api/v1/routes", map[string]any{"prefix": "/flood", "upstream": "http://127.0.0.1:1"}, nil)
 				req := s.newReq(http.MethodGet, "/public/flood", nil)
 				if res, err := c.Do(req); err == nil {
 					res.Body.Close()

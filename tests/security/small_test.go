@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func init() {
@@ -35,13 +36,13 @@ func refusedRolesAudited(t *testing.T, s *suite) {
 		"ChangeMemberRole":      map[string]any{"role": "admin"},
 	}
 	for _, tr := range tries {
-		if err := m.Do(ctx, tr.method, tr.path, bodies[tr.op], nil); status(err) != http.StatusForbidden {
+		if err := m.Send(ctx, tr.method, tr.path, bodies[tr.op], nil); status(err) != http.StatusForbidden {
 			t.Fatalf("%s as member: %v, want 403", tr.op, err)
 		}
 	}
 	// Org B's admin tries org A's members.
 	o := s.login(t, s.ip(), otherEmail)
-	if err := o.Do(ctx, http.MethodGet, "/api/v1/members?org="+s.orgA, nil, nil); status(err) != http.StatusForbidden {
+	if err := o.Send(ctx, http.MethodGet, "/api/v1/members?org="+s.orgA, nil, nil); status(err) != http.StatusForbidden {
 		t.Fatalf("org B admin listing org A's members: %v", err)
 	}
 	a := s.login(t, s.ip(), adminEmail)
@@ -50,7 +51,7 @@ func refusedRolesAudited(t *testing.T, s *suite) {
 			Actor, OrgID, Action, Target string
 		} `json:"entries"`
 	}
-	if err := a.Do(ctx, http.MethodGet, "/api/v1/audit?limit=500&org="+s.orgA, nil, &page); err != nil {
+	if err := a.Send(ctx, http.MethodGet, "/api/v1/audit?limit=500&org="+s.orgA, nil, &page); err != nil {
 		t.Fatal(err)
 	}
 	found := map[string]bool{}
@@ -74,7 +75,7 @@ func commonPasswordsRefused(t *testing.T, s *suite) {
 	ctx := context.Background()
 	for i, pw := range []string{"1234567890", "qwertyuiop", "Password123", "iloveyou12", "dragondragon", "baseball2024!"} {
 		email := "common" + string(rune('a'+i)) + "@example.com"
-		r, err := servertest.CLI(ctx, s.bin, s.dir, pw+"\n", "users", "add", "--email", email, "--role", "member", "--org", s.orgA)
+		r, err := harness.CLI(ctx, s.bin, s.dir, pw+"\n", "users", "add", "--email", email, "--role", "member", "--org", s.orgA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,8 +86,8 @@ func commonPasswordsRefused(t *testing.T, s *suite) {
 		}
 	}
 	a := s.login(t, s.ip(), adminEmail)
-	err := a.Do(ctx, http.MethodPost, "/api/v1/members?org="+s.orgA, map[string]any{"email": "newbie@example.com", "role": "member", "password": "qwerty123456"}, nil)
-	var e *servertest.APIError
+	err := a.Send(ctx, http.MethodPost, "/api/v1/members?org="+s.orgA, map[string]any{"email": "newbie@example.com", "role": "member", "password": "qwerty123456"}, nil)
+	var e *testutil.APIError
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !strings.Contains(e.Body, `"common"`) {
 		t.Errorf("add member with a common password: %v", err)
 	}

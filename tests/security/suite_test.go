@@ -1,4 +1,4 @@
-package securitytest_test
+package security_test
 
 import (
 	"bufio"
@@ -20,7 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 // Accounts of the suite. Passwords are secrets too: the sweep looks for them.
@@ -108,10 +109,10 @@ func (u *upstream) any(f func(seen) bool) bool {
 // suite is the running server and everything the attacks need.
 type suite struct {
 	bin, dir, logPath string
-	srv               *servertest.Server
+	srv               *harness.Server
 	up                *upstream
 	orgA, orgB        string
-	keyA, keyB        servertest.CreatedKey // organization A and B
+	keyA, keyB        testutil.CreatedKey // organization A and B
 	userIDs           map[string]string
 
 	secretsMu sync.Mutex
@@ -153,20 +154,20 @@ func client(ip string) *http.Client {
 }
 
 // console is a console client that connects from ip.
-func (s *suite) console(ip string) *servertest.Console {
-	c := servertest.NewConsole(s.srv.ConsoleURL)
-	c.Client = client(ip)
+func (s *suite) console(ip string) *testutil.Client {
+	c := testutil.NewClient(nil, s.srv.ConsoleURL)
+	c.HTTP = client(ip)
 	return c
 }
 
 // login signs email in from ip and remembers the session cookie and CSRF token as secrets.
-func (s *suite) login(t *testing.T, ip, email string) *servertest.Console {
+func (s *suite) login(t *testing.T, ip, email string) *testutil.Client {
 	t.Helper()
 	c := s.console(ip)
-	if err := c.Login(context.Background(), email, passwords[email]); err != nil {
+	if err := c.SignIn(context.Background(), email, passwords[email]); err != nil {
 		t.Fatalf("login %s: %v", email, err)
 	}
-	s.rememberCookies(c.Client, s.srv.ConsoleURL)
+	s.rememberCookies(c.HTTP, s.srv.ConsoleURL)
 	return c
 }
 
@@ -253,7 +254,7 @@ func (s *suite) newReq(method, path string, body io.Reader) *http.Request {
 
 func cli(t *testing.T, s *suite, stdin string, args ...string) string {
 	t.Helper()
-	r, err := servertest.CLI(context.Background(), s.bin, s.dir, stdin, args...)
+	r, err := harness.CLI(context.Background(), s.bin, s.dir, stdin, args...)
 	if err != nil || r.Code != 0 {
 		t.Fatalf("keygate %s: exit %d %v %s", strings.Join(args, " "), r.Code, err, r.Stderr)
 	}
@@ -262,7 +263,7 @@ func cli(t *testing.T, s *suite, stdin string, args ...string) string {
 
 func setup(t *testing.T) *suite {
 	t.Helper()
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func setup(t *testing.T) *suite {
 	s.remember(s.keyA.Key, "key A")
 	s.remember(s.keyB.Key, "key B")
 
-	s.srv, err = servertest.Start(bin, s.dir, servertest.Options{LogPath: s.logPath, Args: []string{"--log-level", "debug",
+	s.srv, err = harness.Start(bin, s.dir, harness.Options{LogPath: s.logPath, Args: []string{"--log-level", "debug",
 		"--gateway-url", "https://" + publicGatewayHost}})
 	if err != nil {
 		t.Fatal(err)

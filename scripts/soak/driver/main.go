@@ -33,7 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func main() {
@@ -149,7 +150,7 @@ func (w *window) stats() stats {
 // keyPool is the set of keys traffic uses; the churner adds and revokes keys meanwhile.
 type keyPool struct {
 	mu   sync.RWMutex
-	keys []servertest.CreatedKey
+	keys []testutil.CreatedKey
 }
 
 func (p *keyPool) pick(r *rand.Rand) string {
@@ -226,23 +227,23 @@ func run(bin, upstreamBin, work string, cfg config) (*result, error) {
 
 	// Keygate: a route to the upstream, an admin, keys.
 	dir := filepath.Join(work, "data")
-	if r, err := servertest.CLI(ctx, bin, dir, "", "routes", "add", "/", "http://"+upAddr); err != nil || r.Code != 0 {
+	if r, err := harness.CLI(ctx, bin, dir, "", "routes", "add", "/", "http://"+upAddr); err != nil || r.Code != 0 {
 		return nil, fmt.Errorf("routes add: %v %s", err, r.Stderr)
 	}
 	const email, password = "soak@example.com", "soak-password-123"
-	if err := servertest.AddAdmin(ctx, bin, dir, email, password); err != nil {
+	if err := harness.AddAdmin(ctx, bin, dir, email, password); err != nil {
 		return nil, err
 	}
 	// The failed-authentication limit is per client address and all load comes from
 	// 127.0.0.1: off, so that the 401s of revoked keys stay 401s.
-	srv, err := servertest.Start(bin, dir, servertest.Options{LogPath: filepath.Join(work, "serve.log"),
+	srv, err := harness.Start(bin, dir, harness.Options{LogPath: filepath.Join(work, "serve.log"),
 		Args: []string{"--failed-auth-limit", "0", "--log-level", "warn"}})
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Stop()
-	con := servertest.NewConsole(srv.ConsoleURL)
-	if err := con.Login(ctx, email, password); err != nil {
+	con := testutil.NewClient(nil, srv.ConsoleURL)
+	if err := con.SignIn(ctx, email, password); err != nil {
 		return nil, err
 	}
 	pool := &keyPool{}
