@@ -81,6 +81,7 @@ test-desktop: desktop
 bench: build
 	go test -run '^$$' -bench . -benchmem ./backend/keys/ ./backend/gateway/
 	bash scripts/bench/run.sh
+	go run ./scripts/bench/storecmp -wrk "$$(command -v wrk)"
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s), then the contract tests (console and
 ## gateway against keygate serve) for CONTRACT_ROUNDS rounds (default 20; make test runs 2).
