@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keygate/keygate/backend/servertest"
+	"github.com/keygate/keygate/tests/harness"
 	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
@@ -40,18 +40,18 @@ func main() {
 
 type node struct {
 	name string
-	srv  *servertest.Server
+	srv  *harness.Server
 	key  string
 	rps  []float64
 }
 
 func run(wrk string, dur time.Duration, conns, runs int) error {
 	ctx := context.Background()
-	bin, err := servertest.Build()
+	bin, err := harness.Build()
 	if err != nil {
 		return err
 	}
-	defer servertest.Cleanup()
+	defer harness.Cleanup()
 	pg, err := pgtest.Start()
 	if err != nil {
 		return err
@@ -77,16 +77,16 @@ func run(wrk string, dur time.Duration, conns, runs int) error {
 			global = []string{"--database", n.db}
 			env = []string{"KEYGATE_DATABASE_URL=" + n.db}
 		}
-		if r, err := servertest.CLI(ctx, bin, dir, "", append(global, "routes", "add", "/", upstream.URL)...); err != nil || r.Code != 0 {
+		if r, err := harness.CLI(ctx, bin, dir, "", append(global, "routes", "add", "/", upstream.URL)...); err != nil || r.Code != 0 {
 			return fmt.Errorf("%s: routes add: %v %s", n.name, err, r.Stderr)
 		}
-		r, err := servertest.CLI(ctx, bin, dir, "", append(global, "keys", "create", "--name", "bench", "--json")...)
+		r, err := harness.CLI(ctx, bin, dir, "", append(global, "keys", "create", "--name", "bench", "--json")...)
 		if err != nil || r.Code != 0 {
 			return fmt.Errorf("%s: keys create: %v %s", n.name, err, r.Stderr)
 		}
 		var k struct{ Key string }
 		json.Unmarshal([]byte(r.Stdout), &k)
-		srv, err := servertest.Start(bin, dir, servertest.Options{Env: env, Args: []string{"--log-level", "error"}})
+		srv, err := harness.Start(bin, dir, harness.Options{Env: env, Args: []string{"--log-level", "error"}})
 		if err != nil {
 			return err
 		}
