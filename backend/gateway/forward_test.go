@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -579,5 +580,54 @@ func TestEarlyAnswersKeepTheConnectionUsable(t *testing.T) {
 	res.Body.Close()
 	if got := send("GET", "/x", nil); got != 200 {
 		t.Fatalf("after the early answers: %d", got)
+	}
+}
+
+// TestHeadAndExpectContinue: a HEAD answer keeps the upstream's length and sends no body; a
+// client waiting for 100 Continue gets it from the gateway and its body reaches the upstream.
+func TestHeadAndExpectContinue(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)+5))
+		io.WriteString(w, "body:")
+		w.Write(b)
+	}))
+	defer up.Close()
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/h", Upstream: up.URL})
+	addr := e.srv.Listener.Addr().String()
+
+	c := rawRequest(t, addr, "HEAD /h HTTP/1.1\r\nHost: x\r\nx-api-key: "+e.key.Key+"\r\n\r\n"+
+		"GET /h HTTP/1.1\r\nHost: x\r\nx-api-key: "+e.key.Key+"\r\nConnection: close\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, &http.Request{Method: "HEAD"})
+	if err != nil || res.StatusCode != 200 || res.ContentLength != 5 {
+		t.Fatalf("HEAD: %v %v", res, err)
+	}
+	// The next answer starts right after the HEAD answer's head: no body was sent for it.
+	res, err = http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET after HEAD: %v %v", res, err)
+	}
+	if b, _ := io.ReadAll(res.Body); string(b) != "body:" {
+		t.Fatalf("GET body %q", b)
+	}
+
+	c = rawRequest(t, addr, "POST /h HTTP/1.1\r\nHost: x\r\nx-api-key: "+e.key.Key+"\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+	br = bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("first line %q, %v; want 100 Continue", line, err)
+	}
+	for l := "x"; l != "\r\n" && err == nil; { // the interim answer's header lines, if any
+		l, err = br.ReadString('\n')
+	}
+	io.WriteString(c, "hello")
+	res, err = http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("after 100 Continue: %v %v", res, err)
+	}
+	if b, _ := io.ReadAll(res.Body); string(b) != "body:hello" {
+		t.Fatalf("body %q", b)
 	}
 }
