@@ -18,7 +18,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	in := &st.in
 	req := &ctx.Request
 	h := &req.Header
-	if rt.Learn && g.cfg.Learner != nil {
+	if g.learns(rt) {
 		// The target's strings live in the request's buffer, which the rewrite reuses.
 		st.learn = &learnCapture{method: methodString(in.method), path: strings.Clone(in.path), query: strings.Clone(in.rawQuery)}
 	}

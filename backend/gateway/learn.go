@@ -3,6 +3,8 @@ package gateway
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -17,6 +19,37 @@ type Learner interface {
 }
 
 var _ Learner = (*learn.Learner)(nil)
+
+// A learning route hands the learner a burst of learnBurst exchanges, then learnPerSecond a
+// second: enough to learn an API (the shapes of a thousand exchanges say what more would), and
+// under load the other exchanges cost the request path one atomic load, not a copy of their
+// bodies and a shaping on a shared core.
+const (
+	learnPerSecond = 200
+	learnBurst     = 1000
+	learnInterval  = int64(time.Second) / learnPerSecond
+)
+
+// learnGate is a lock-free GCRA over the exchanges of one route.
+type learnGate struct{ tat atomic.Int64 }
+
+func (g *learnGate) admit(now int64) bool {
+	for {
+		old := g.tat.Load()
+		tat := max(old, now)
+		if tat-now > learnBurst*learnInterval {
+			return false
+		}
+		if g.tat.CompareAndSwap(old, tat+learnInterval) {
+			return true
+		}
+	}
+}
+
+// learns reports whether this exchange of rt goes to the learner.
+func (g *Gateway) learns(rt *route) bool {
+	return rt.Learn && g.cfg.Learner != nil && rt.learn.admit(time.Now().UnixNano())
+}
 
 // learnCapture is what a learning route's request keeps for its observation: the JSON bodies'
 // first learn.MaxBody bytes (other bodies are not copied) and the upstream's status and type.

@@ -32,6 +32,7 @@ type route struct {
 	client   *fasthttp.HostClient // the fasthttp engine's pool for target
 	metrics  *routeMetrics
 	validate http.Handler // the proxy behind request validation, for routes that validate
+	learn    learnGate    // admits the exchanges of a learning route to the learner
 }
 
 // Reload reads routes and settings from the store and swaps them in.

@@ -121,7 +121,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = st.body
 		}
 	}
-	if rt.Learn && g.cfg.Learner != nil {
+	if g.learns(rt) {
 		startLearning(st, r)
 	}
 	if st.keyID != "" {
@@ -164,7 +164,7 @@ func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
 		st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
 		r.Body = st.body
 	}
-	if rt.Learn && g.cfg.Learner != nil && !st.websocket {
+	if !st.websocket && g.learns(rt) {
 		startLearning(st, r)
 	}
 	if rt.validate != nil {
