@@ -21,6 +21,7 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/nodes"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/redislimit"
 	"github.com/keygate/keygate/backend/routes"
@@ -135,6 +136,26 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	printBanner(ctx, env, inst, o, consoleURL, demoSrv != nil)
+
+	// Register in the nodes registry; say when other nodes share the database but limits do not.
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone, registered := make(chan struct{}), make(chan string, 1)
+	go func() {
+		defer close(beatDone)
+		if err := nodes.Heartbeat(beatCtx, st, nodes.Self{Version: Version, Address: inst.Gateway.URL(),
+			Requests: inst.Gateway.Gateway().RequestsTotal}, registered); err != nil {
+			logger.Warn("nodes registry", "err", err)
+		}
+	}()
+	defer func() { stopBeat(); <-beatDone }()
+	select {
+	case id := <-registered:
+		if n, err := nodes.Others(ctx, st, id); err == nil && n > 0 && o.redis == "" {
+			fmt.Fprintln(env.Stderr, "keygate: "+env.t("cli.nodes.per_node_limits", map[string]any{"Count": n}))
+		}
+	case <-beatDone:
+	case <-time.After(5 * time.Second):
+	}
 
 	// The console serves until it fails or ctx ends; then both listeners drain.
 	g, gctx := errgroup.WithContext(ctx)

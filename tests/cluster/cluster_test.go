@@ -139,6 +139,44 @@ func TestCluster(t *testing.T) {
 	}
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 
+	t.Run("the nodes registry shows the cluster", func(t *testing.T) {
+		var list struct {
+			Nodes []struct {
+				Address string
+				Live    bool
+			}
+		}
+		json.Unmarshal([]byte(c.cli("", "nodes", "list", "--json").Stdout), &list)
+		live := map[string]bool{}
+		for _, n := range list.Nodes {
+			if n.Live {
+				live[n.Address] = true
+			}
+		}
+		for _, n := range c.nodes {
+			if !live[n.GatewayURL] {
+				t.Errorf("node %s is not listed as live: %+v", n.GatewayURL, list)
+			}
+		}
+		// A fourth node without --redis is told that limits are per node.
+		lone, err := harness.Start(bin, t.TempDir(), harness.Options{Env: []string{"KEYGATE_DATABASE_URL=" + c.url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lone.Stop()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			log, _ := os.ReadFile(lone.LogPath)
+			if strings.Contains(string(log), "Without --redis each node enforces rate limits on its own") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no per-node warning from a node without --redis:\n%s", log)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
 	t.Run("created on one node, used on the others", func(t *testing.T) {
 		k, err := signIn(t, a).CreateKey(ctx, "shared")
 		if err != nil {

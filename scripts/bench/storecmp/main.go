@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keygate/keygate/tests/harness"
 	"github.com/keygate/keygate/backend/testutil/pgtest"
+	"github.com/keygate/keygate/tests/harness"
 )
 
 func main() {
