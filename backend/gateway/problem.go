@@ -29,7 +29,7 @@ const (
 	CodeInternal            = problem.CodeInternal
 	// CodeStoreUnavailable: the database cannot be reached and the key was not verified recently.
 	CodeStoreUnavailable = problem.CodeStoreUnavailable
-	CodeUnknownHost         = problem.CodeUnknownHost
+	CodeUnknownHost      = problem.CodeUnknownHost
 	// CodeMalformedRequest is a request head the gateway refuses to interpret.
 	CodeMalformedRequest = problem.CodeMalformedRequest
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
