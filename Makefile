@@ -58,7 +58,7 @@ test: test-generated build test-go test-fuzz test-frontend test-e2e test-desktop
 # PG_PACKAGES are the store-backed packages whose tests run a second time on PostgreSQL (a
 # throwaway server per package, see backend/testutil/pgtest); the store's own tests cover both
 # engines in every run.
-PG_PACKAGES := ./backend/store/ ./backend/keys/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/
+PG_PACKAGES := ./backend/store/ ./backend/keys/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/ ./backend/nodes/ ./backend/learn/
 
 test-go: setup
 	go vet $(GO_PACKAGES)
