@@ -143,6 +143,11 @@ func (a *App) StopGateway(in console.NoInput) (console.GatewayStatus, error) {
 	return console.Do[console.GatewayStatus](a.ctx, a.console, "StopGateway", in)
 }
 
+// ListNodes runs the console operation of that name: the gateway nodes that share this database: live ones first, with their request rate.
+func (a *App) ListNodes(in console.NoInput) (console.NodeList, error) {
+	return console.Do[console.NodeList](a.ctx, a.console, "ListNodes", in)
+}
+
 // ListRequests runs the console operation of that name: recent gateway requests, newest first, by status, key and route.
 func (a *App) ListRequests(in console.ListRequestsInput) (console.RequestList, error) {
 	return console.Do[console.RequestList](a.ctx, a.console, "ListRequests", in)

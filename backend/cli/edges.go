@@ -10,7 +10,7 @@ var commandOf = map[string]string{
 	"GetLearnedDocument": "openapi infer", "AdoptLearnedDocument": "openapi adopt",
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
 	"GetGatewaySettings": "gateway settings get", "UpdateGatewaySettings": "gateway settings set",
-	"ListRequests": "requests list",
+	"ListRequests": "requests list", "ListNodes": "nodes list",
 	"ListMembers":  "members list", "AddMember": "members add", "ChangeMemberRole": "members role", "RemoveMember": "members remove",
 	"ListAudit": "audit list",
 	"ListUsers": "users list", "RemoveUser": "users remove", "SetUserPassword": "users passwd",

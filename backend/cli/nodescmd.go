@@ -2,15 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
-	"github.com/keygate/keygate/backend/nodes"
+	"github.com/keygate/keygate/backend/console"
 )
 
 const nodesUsage = "nodes list [--json]"
 
-// runNodes shows the gateway nodes that share this database (the nodes registry).
+// runNodes shows the gateway nodes that share this database (the nodes registry), through the
+// console operation ListNodes (the same answer as GET /api/v1/nodes).
 func runNodes(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "list" {
 		return usagef("usage: keygate %s", nodesUsage)
@@ -24,19 +24,14 @@ func runNodes(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, nodesUsage); err != nil {
 		return err
 	}
-	st, err := env.Store(ctx)
-	if err != nil {
-		return err
-	}
-	ns, err := nodes.List(ctx, st)
+	list, err := call[console.NodeList](ctx, env, "ListNodes", console.NoInput{})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"nodes": ns})
+		return writeJSON(env.Stdout, list)
 	}
+	ns := list.Nodes
 	if len(ns) == 0 {
 		fmt.Fprintln(env.Stdout, env.t("cli.nodes.none", nil))
 		return nil

@@ -65,6 +65,8 @@ var table = []Operation{
 		"Start the in-process gateway (desktop)", (*Service).startGateway).only(ModeDesktop).may(409),
 	op("StopGateway", "POST /api/v1/gateway/stop", auth.NeedAdmin, ScopeInstance, "gateway",
 		"Stop the in-process gateway (desktop)", (*Service).stopGateway).only(ModeDesktop),
+	op("ListNodes", "GET /api/v1/nodes", auth.NeedMember, ScopeInstance, "gateway",
+		"The gateway nodes that share this database: live ones first, with their request rate", (*Service).listNodes),
 	op("ListRequests", "GET /api/v1/requests", auth.NeedMember, ScopeOrg, "gateway",
 		"Recent gateway requests, newest first, by status, key and route", (*Service).listRequests),
 

@@ -93,6 +93,7 @@ function seed(o: MockOptions) {
     orgs, keys, routes, members, audit, requests,
     settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
+    nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
     prefs: { language: '', theme: 'system' as Theme },
     signedIn: o.signedIn ?? true,
     setupNeeded: o.setupNeeded ?? false,
@@ -228,6 +229,7 @@ const handlers: Handlers = {
   GetGatewayStatus: (s) => s.status,
   StartGateway(s) { s.status.running = true; s.status.startedAt = now(); return s.status },
   StopGateway(s) { s.status.running = false; s.status.startedAt = null; return s.status },
+  ListNodes: (s) => ({ nodes: s.nodes }),
   ListRequests(s, _o, inp) {
     const x = org(s, inp.org)
     return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route)) }

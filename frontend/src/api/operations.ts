@@ -139,6 +139,21 @@ export interface MemberList {
   members: Member[]
 }
 
+export interface Node {
+  address: string
+  id: string
+  lastSeenAt: string
+  live: boolean
+  name: string
+  requestsPerSecond: number
+  startedAt: string
+  version: string
+}
+
+export interface NodeList {
+  nodes: Node[]
+}
+
 export interface OperationRef {
   method: string
   path: string
@@ -346,6 +361,8 @@ export type StartGatewayInput = Record<string, never>
 
 export type StopGatewayInput = Record<string, never>
 
+export type ListNodesInput = Record<string, never>
+
 export interface ListRequestsInput {
   keyId?: string
   limit?: number
@@ -450,6 +467,8 @@ export interface Operations {
   StartGateway: { in: StartGatewayInput; out: GatewayStatus }
   /** Stop the in-process gateway (desktop). */
   StopGateway: { in: StopGatewayInput; out: GatewayStatus }
+  /** The gateway nodes that share this database: live ones first, with their request rate. */
+  ListNodes: { in: ListNodesInput; out: NodeList }
   /** Recent gateway requests, newest first, by status, key and route. */
   ListRequests: { in: ListRequestsInput; out: RequestList }
   /** An organization's members and their roles. */
@@ -504,6 +523,7 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   GetGatewayStatus: { method: 'GET', path: '/api/v1/gateway/status' },
   StartGateway: { method: 'POST', path: '/api/v1/gateway/start' },
   StopGateway: { method: 'POST', path: '/api/v1/gateway/stop' },
+  ListNodes: { method: 'GET', path: '/api/v1/nodes' },
   ListRequests: { method: 'GET', path: '/api/v1/requests' },
   ListMembers: { method: 'GET', path: '/api/v1/members' },
   AddMember: { method: 'POST', path: '/api/v1/members' },

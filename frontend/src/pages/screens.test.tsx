@@ -90,6 +90,21 @@ describe('gateway', () => {
     expect(await within(d).findByText('A route with this prefix already exists.')).toBeTruthy()
   })
 
+  it('shows the cluster’s nodes with version, address and request rate', async () => {
+    renderApp({}, '/gateway')
+    const table = await screen.findByTestId('nodes-table')
+    const headers = within(table).getAllByRole('columnheader').map((h) => h.textContent)
+    expect(headers).toEqual(['Name', 'Version', 'Address', 'Started', 'Last seen', 'Requests/s', 'State'])
+    const rows = within(table).getAllByRole('row').slice(1)
+    expect(rows).toHaveLength(1)
+    const cells = within(rows[0]).getAllByRole('cell').map((c) => c.textContent)
+    expect(cells[0]).toBe('gw-1')
+    expect(cells[1]).toBe('v1.4.0')
+    expect(cells[2]).toBe('http://127.0.0.1:8787')
+    expect(cells[5]).toBe('37')
+    expect(cells[6]).toBe('Live')
+  })
+
   it('validates URLs like the gateway', () => {
     expect(validUrl('http://127.0.0.1:3000')).toBe(true)
     expect(validUrl('https://api.example.com/v1')).toBe(true)

@@ -4,6 +4,7 @@ import { useSession } from '../../session'
 import { GatewayStatusCard } from './GatewayStatusCard'
 import { RoutesCard } from './RoutesCard'
 import { GatewaySettingsCard } from './GatewaySettingsCard'
+import { NodesCard } from './NodesCard'
 
 export function GatewayPage() {
   const t = useT()
@@ -13,6 +14,7 @@ export function GatewayPage() {
     <>
       <PageHeader title={t('gateway.title')} description={t('gateway.description')} />
       <GatewayStatusCard admin={admin} />
+      <NodesCard />
       <RoutesCard admin={admin} />
       <GatewaySettingsCard admin={admin} />
     </>
