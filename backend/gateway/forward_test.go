@@ -428,8 +428,11 @@ func TestUpstreamErrors(t *testing.T) {
 	if res.StatusCode != 504 || readProblem(t, res).Code != gateway.CodeUpstreamTimeout {
 		t.Fatalf("slow upstream: %d", res.StatusCode)
 	}
-	if took > 400*time.Millisecond {
-		t.Fatalf("504 after %v, want within timeout + 100 ms", took)
+	// The timeout, not the upstream's own 3 s answer, ends the wait: no earlier than the
+	// timeout, and far sooner than the upstream would answer. (How soon after the timeout is a
+	// matter of scheduling on a loaded machine, so it is not asserted to the millisecond.)
+	if took < 300*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("504 after %v, want after the 300 ms timeout and well before the upstream's 3 s", took)
 	}
 	for _, p := range []string{"/closed", "/nxdomain"} {
 		res := e.do("GET", p, hdr, nil)
