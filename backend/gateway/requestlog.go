@@ -204,28 +204,61 @@ func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) erro
 		return nil
 	}
 	return st.Tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO request_log (at, request_id, method, path, status, latency_us,
-			key_id, key_name, user_id, org_id, route, error_code, client_addr, headers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range batch {
-			batch[i] = batch[i].withClientAddr()
-			e := &batch[i]
-			hb, err := json.Marshal(LoggedHeaders(e.inboundHeaders()))
-			if err != nil {
+		// One multi-row INSERT per chunk: one round trip for up to persistChunk rows instead of
+		// one per row (on PostgreSQL each is a network round trip). Rows keep their order, so
+		// ids grow with time as before.
+		args := make([]any, 0, persistChunk*requestLogColumns)
+		for len(batch) > 0 {
+			n := min(len(batch), persistChunk)
+			args = args[:0]
+			for i := range batch[:n] {
+				batch[i] = batch[i].withClientAddr()
+				e := &batch[i]
+				hb, err := json.Marshal(LoggedHeaders(e.inboundHeaders()))
+				if err != nil {
+					return err
+				}
+				args = append(args, e.Time.UnixMilli(), e.RequestID, e.Method, e.Path, e.Status, e.LatencyUS,
+					e.KeyID, e.KeyName, e.UserID, e.OrgID, e.Route, e.ErrorCode, e.ClientAddr, string(hb))
+			}
+			if _, err := tx.ExecContext(ctx, insertRequestLog(n), args...); err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, e.Time.UnixMilli(), e.RequestID, e.Method, e.Path, e.Status, e.LatencyUS,
-				e.KeyID, e.KeyName, e.UserID, e.OrgID, e.Route, e.ErrorCode, e.ClientAddr, string(hb)); err != nil {
-				return err
-			}
+			batch = batch[n:]
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ?`, keep)
+		_, err := tx.ExecContext(ctx, `DELETE FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ?`, keep)
 		return err
 	})
+}
+
+// persistChunk is how many request-log rows one INSERT carries: 64 × 14 = 896 parameters, under
+// SQLite's oldest limit of 999 (PostgreSQL allows 65,535).
+const (
+	persistChunk      = 64
+	requestLogColumns = 14
+)
+
+// insertFullChunk is the INSERT for a full chunk, built once.
+var insertFullChunk = buildInsertRequestLog(persistChunk)
+
+func insertRequestLog(rows int) string {
+	if rows == persistChunk {
+		return insertFullChunk
+	}
+	return buildInsertRequestLog(rows)
+}
+
+func buildInsertRequestLog(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO request_log (at, request_id, method, path, status, latency_us,
+		key_id, key_name, user_id, org_id, route, error_code, client_addr, headers) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
 }
 
 // QueryRequests reads the persisted request log, newest first: what the console shows when the

@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil/pgtest"
+)
+
+// TestPersistWritesEveryRowInOrder: persist writes its batch in multi-row INSERTs of
+// persistChunk rows; a batch of several full chunks and a remainder must arrive whole, every
+// column in place, in the batch's order (ids grow with time), and the pruning to keep rows
+// still applies — on SQLite and, when installed, PostgreSQL.
+func TestPersistWritesEveryRowInOrder(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := store.OpenURL(context.Background(), t.TempDir(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		checkPersist(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		srv, err := pgtest.Start()
+		if errors.Is(err, pgtest.ErrNotInstalled) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Stop()
+		if err := srv.CreateDatabase(context.Background(), "persist"); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.OpenURL(context.Background(), t.TempDir(), srv.DatabaseURL("persist"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		checkPersist(t, st)
+	})
+}
+
+func checkPersist(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	t0 := time.UnixMilli(1_700_000_000_000)
+	batch := func(from, n int) []Entry {
+		b := make([]Entry, n)
+		for i := range b {
+			k := from + i
+			b[i] = Entry{Time: t0.Add(time.Duration(k) * time.Millisecond), RequestID: fmt.Sprintf("r%04d", k), Method: "GET",
+				Path: fmt.Sprintf("/p/%d", k), Status: 200 + k%300, LatencyUS: int64(k), KeyID: "key_1", KeyName: "k",
+				UserID: "", OrgID: "org_1", Route: "/p", ErrorCode: "", ClientAddr: "127.0.0.1",
+				raw: http.Header{"Accept": {"text/plain"}}}
+		}
+		return b
+	}
+	n := 2*persistChunk + 7
+	if err := persist(ctx, st, batch(0, n), 100_000); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.Read.QueryContext(ctx, `SELECT id, at, request_id, path, status, latency_us, org_id, headers FROM request_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, last := 0, int64(0)
+	for rows.Next() {
+		var id, at, lat int64
+		var rid, path, org, headers string
+		var status int
+		if err := rows.Scan(&id, &at, &rid, &path, &status, &lat, &org, &headers); err != nil {
+			t.Fatal(err)
+		}
+		if id <= last || at != t0.UnixMilli()+int64(k) || rid != fmt.Sprintf("r%04d", k) || path != fmt.Sprintf("/p/%d", k) ||
+			status != 200+k%300 || lat != int64(k) || org != "org_1" || headers != `{"Accept":["text/plain"]}` {
+			t.Fatalf("row %d: id %d (after %d) at %d %s %s %d %d %s %s", k, id, last, at, rid, path, status, lat, org, headers)
+		}
+		last = id
+		k++
+	}
+	rows.Close()
+	if k != n {
+		t.Fatalf("%d rows stored, want %d", k, n)
+	}
+	// Pruning to keep rows: the newest keep survive.
+	if err := persist(ctx, st, batch(n, 3), 10); err != nil {
+		t.Fatal(err)
+	}
+	var count int
+	var oldest string
+	if err := st.Read.QueryRowContext(ctx, `SELECT count(*), min(request_id) FROM request_log`).Scan(&count, &oldest); err != nil {
+		t.Fatal(err)
+	}
+	if count != 10 || oldest != fmt.Sprintf("r%04d", n+3-10) {
+		t.Fatalf("after pruning to 10: %d rows, oldest %s", count, oldest)
+	}
+}
