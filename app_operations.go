@@ -158,9 +158,19 @@ func (a *App) ListMembers(in console.OrgInput) (console.MemberList, error) {
 	return console.Do[console.MemberList](a.ctx, a.console, "ListMembers", in)
 }
 
-// AddMember runs the console operation of that name: add a user to an organization, creating the account if needed.
+// AddMember runs the console operation of that name: invite an address to an organization (the same answer whether or not it has an account).
 func (a *App) AddMember(in console.AddMemberInput) (auth.Member, error) {
 	return console.Do[auth.Member](a.ctx, a.console, "AddMember", in)
+}
+
+// AcceptInvitation runs the console operation of that name: accept one of the caller's invitations: join that organization with the invited role.
+func (a *App) AcceptInvitation(in console.InvitationInput) (auth.Invitation, error) {
+	return console.Do[auth.Invitation](a.ctx, a.console, "AcceptInvitation", in)
+}
+
+// DeclineInvitation runs the console operation of that name: decline one of the caller's invitations.
+func (a *App) DeclineInvitation(in console.InvitationInput) (auth.Invitation, error) {
+	return console.Do[auth.Invitation](a.ctx, a.console, "DeclineInvitation", in)
 }
 
 // ChangeMemberRole runs the console operation of that name: change a member's role.

@@ -30,6 +30,8 @@ type Member struct {
 	Name      string    `json:"name"`
 	Role      Role      `json:"role" enum:"admin,developer,member"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Invited is set in AddMember's answer when the address was invited (no membership yet).
+	Invited bool `json:"invited,omitempty"`
 }
 
 // NewUser are the inputs of CreateUser. With OrgID set, the user joins it with Role.

@@ -172,11 +172,24 @@ func TestUsersAndMembers(t *testing.T) {
 	var other struct{ ID string }
 	ok(t, dir, "", &other, "orgs", "create", "Other", "--json")
 
-	// An existing account joins another organization without a password.
-	var m struct{ UserID, Email, Role string }
+	// An existing account is invited (security class 9): no membership until it accepts, and
+	// the answer names no account.
+	var m struct {
+		UserID, Email, Role string
+		Invited             bool
+	}
 	ok(t, dir, "", &m, "members", "add", "--email", "root@example.com", "--role", "developer", "--org", other.ID, "--json")
-	if m.UserID != admin.UserID || m.Role != "developer" {
+	if m.UserID != "" || !m.Invited || m.Role != "developer" {
 		t.Fatalf("members add existing: %+v", m)
+	}
+	var others struct{ Members []struct{ Email string } }
+	ok(t, dir, "", &others, "members", "list", "--org", other.ID, "--json")
+	if len(others.Members) != 0 {
+		t.Fatalf("an invited account is a member: %+v", others)
+	}
+	if r := run(t, dir, "", "members", "add", "--email", "root@example.com", "--role", "member", "--org", other.ID); r.code != 0 ||
+		!strings.Contains(r.stdout, "Invited root@example.com") {
+		t.Fatalf("members add existing, text: %+v", r)
 	}
 	// A new one needs it.
 	ok(t, dir, pw+"\n", &m, "members", "add", "--email", "dev@example.com", "--role", "member", "--json")
@@ -232,6 +245,9 @@ func TestUsersAndMembers(t *testing.T) {
 		if got[action] != want {
 			t.Errorf("%s recorded %d times, want %d (%v)", action, got[action], want, got)
 		}
+	}
+	if got := auditActions(t, dir, "--org", other.ID); got["member.invite"] != 2 || got["member.add"] != 0 {
+		t.Errorf("audit of the other organization: %v", got)
 	}
 }
 

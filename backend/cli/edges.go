@@ -19,6 +19,8 @@ var commandOf = map[string]string{
 // notOnCommandLine are the operations the command line deliberately lacks, and why.
 var notOnCommandLine = map[string]string{
 	"GetMe":             "a browser session's view of its user; the command line has no session",
+	"AcceptInvitation":  "only the invited account, signed in, answers its invitation; the command line acts for no account",
+	"DeclineInvitation": "only the invited account, signed in, answers its invitation; the command line acts for no account",
 	"Login":             "signs a browser in; the command line needs no login (the data directory is the boundary)",
 	"Logout":            "ends a browser session; the command line has none",
 	"GetSetup":          "the first-admin page's question; on the command line `users add --role admin` creates one",

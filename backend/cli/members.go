@@ -61,9 +61,10 @@ func membersList(ctx context.Context, env *Env, args []string) error {
 	return tw.Flush()
 }
 
-// membersAdd adds a user to an organization (AddMember). A new account needs a password,
-// read from stdin; newAccount (users add) always reads one, so adding an existing account
-// there is refused by the operation.
+// membersAdd adds a user to an organization (AddMember). An existing account is invited (it
+// joins when it accepts, signed in to the console); a new account needs a password, read from
+// stdin; newAccount (users add) always reads one, so adding an existing account there is
+// refused by the operation.
 func membersAdd(ctx context.Context, env *Env, name string, args []string, newAccount bool) error {
 	f := env.newFlags(name)
 	email := f.String("email", "", "the user's e-mail address")
@@ -93,6 +94,10 @@ func membersAdd(ctx context.Context, env *Env, name string, args []string, newAc
 	}
 	if *asJSON {
 		return writeJSON(env.Stdout, m)
+	}
+	if m.Invited {
+		fmt.Fprintln(env.Stdout, env.t("cli.members.invited", map[string]any{"Email": m.Email, "Role": string(m.Role)}))
+		return nil
 	}
 	fmt.Fprintln(env.Stdout, env.t("cli.members.added", map[string]any{"Email": m.Email, "Role": string(m.Role), "ID": m.UserID}))
 	return nil

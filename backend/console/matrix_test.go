@@ -36,7 +36,7 @@ func TestOperationTable(t *testing.T) {
 // policy is the "who may do what", written out independently of the table: the least
 // a caller needs for each operation, in organization A (the instance organization).
 var policy = map[string]string{
-	"GetMe": "signedIn", "Login": "public", "Logout": "signedIn", "GetSetup": "public", "CompleteSetup": "public",
+	"GetMe": "signedIn", "AcceptInvitation": "signedIn", "DeclineInvitation": "signedIn", "Login": "public", "Logout": "signedIn", "GetSetup": "public", "CompleteSetup": "public",
 	"ListOrgs": "signedIn", "CreateOrg": "adminAny", "GetOrg": "member", "RenameOrg": "admin",
 	"ListKeys": "member", "CreateKey": "developer", "GetKey": "member", "RenameKey": "developer",
 	"RevokeKey": "developer", "RollKey": "developer",
@@ -109,6 +109,8 @@ func TestRoleMatrix(t *testing.T) {
 		body         any
 	}{
 		"GetMe":                 {"GET", "/api/v1/me", nil},
+		"AcceptInvitation":      {"POST", "/api/v1/invitations/inv_none/accept", nil},
+		"DeclineInvitation":     {"POST", "/api/v1/invitations/inv_none/decline", nil},
 		"Login":                 {"POST", "/api/v1/session", map[string]string{"email": "admin@example.com", "password": testutil.Password}},
 		"Logout":                {"DELETE", "/api/v1/session", nil},
 		"GetSetup":              {"GET", "/api/v1/setup", nil},

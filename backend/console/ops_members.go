@@ -13,15 +13,15 @@ type MemberList struct {
 	Members []auth.Member `json:"members"`
 }
 
-// AddMemberInput adds a user to an organization. For a new address the account is created
-// with Password; for an existing one Password must be empty (an admin never sets the
-// password of an account that may belong to other organizations).
+// AddMemberInput invites an address to an organization. Password is only for the instance's
+// admins creating a new account (an admin never sets the password of an account that may
+// belong to other organizations).
 type AddMemberInput struct {
 	Org      string `json:"org"`
 	Email    string `json:"email" required:"true" format:"email"`
 	Name     string `json:"name"`
 	Role     string `json:"role" required:"true" enum:"admin,developer,member"`
-	Password string `json:"password" format:"password" doc:"Only for a new account: 10 to 256 characters."`
+	Password string `json:"password" format:"password" doc:"Instance admins only, to create a new account: 10 to 256 characters. Without it the address is invited."`
 }
 
 // ChangeMemberRoleInput changes a member's role.
@@ -42,6 +42,11 @@ func (s *Service) listMembers(ctx context.Context, _ *Call, in *OrgInput) (Membe
 	return MemberList{Members: ms}, err
 }
 
+// addMember invites an address to an organization (security class 9). An account joins only
+// when it accepts the invitation while signed in, and the answer is the same whether or not an
+// account has the address: an admin of one organization learns nothing about other accounts.
+// The instance's admins (who can list every account anyway) may still create a new account
+// with a password; for anyone else a password is refused whatever the address.
 func (s *Service) addMember(ctx context.Context, c *Call, in *AddMemberInput) (auth.Member, error) {
 	role, err := auth.ParseRole(in.Role)
 	if err != nil {
@@ -51,33 +56,76 @@ func (s *Service) addMember(ctx context.Context, c *Call, in *AddMemberInput) (a
 	if err != nil {
 		return auth.Member{}, err
 	}
-	var m auth.Member
-	existing, err := s.Auth.UserByEmail(ctx, email)
-	switch {
-	case err == nil:
-		if in.Password != "" {
-			return auth.Member{}, invalid("password", "not_allowed", "validation.member.password.existing", nil)
-		}
-		if m, err = s.Auth.AddMembership(ctx, existing.ID, in.Org, role); err != nil {
-			return auth.Member{}, err
-		}
-	case errors.Is(err, auth.ErrUserNotFound):
-		if in.Password == "" {
-			return auth.Member{}, invalid("password", "required", "validation.member.password.required", nil)
-		}
-		u, err := s.Auth.CreateUser(ctx, auth.NewUser{Email: email, Name: in.Name, Password: in.Password, OrgID: in.Org, Role: role})
-		if err != nil {
-			return auth.Member{}, err
-		}
-		s.record(ctx, c, in.Org, audit.UserCreate, u.ID, u.Email)
-		if m, err = s.Auth.Member(ctx, in.Org, u.ID); err != nil {
-			return auth.Member{}, err
-		}
-	default:
+	if in.Password != "" {
+		return s.createMember(ctx, c, in, email, role)
+	}
+	inv, err := s.Auth.Invite(ctx, in.Org, email, role, c.actor())
+	if err != nil {
+		return auth.Member{}, err
+	}
+	s.record(ctx, c, in.Org, audit.MemberInvite, inv.ID, inv.Email+" as "+string(inv.Role))
+	return auth.Member{Email: inv.Email, Role: inv.Role, CreatedAt: inv.CreatedAt, Invited: true}, nil
+}
+
+// createMember creates a new account with a membership: instance admins only.
+func (s *Service) createMember(ctx context.Context, c *Call, in *AddMemberInput, email string, role auth.Role) (auth.Member, error) {
+	inst, err := s.instanceOrg(ctx)
+	if err != nil {
+		return auth.Member{}, err
+	}
+	if c.Principal.RoleIn(inst.ID) != auth.RoleAdmin {
+		return auth.Member{}, invalid("password", "not_allowed", "validation.member.password.invite", nil)
+	}
+	if _, err := s.Auth.UserByEmail(ctx, email); err == nil {
+		return auth.Member{}, invalid("password", "not_allowed", "validation.member.password.existing", nil)
+	} else if !errors.Is(err, auth.ErrUserNotFound) {
+		return auth.Member{}, err
+	}
+	u, err := s.Auth.CreateUser(ctx, auth.NewUser{Email: email, Name: in.Name, Password: in.Password, OrgID: in.Org, Role: role})
+	if err != nil {
+		return auth.Member{}, err
+	}
+	s.record(ctx, c, in.Org, audit.UserCreate, u.ID, u.Email)
+	m, err := s.Auth.Member(ctx, in.Org, u.ID)
+	if err != nil {
 		return auth.Member{}, err
 	}
 	s.record(ctx, c, in.Org, audit.MemberAdd, m.UserID, m.Email+" as "+string(m.Role))
 	return m, nil
+}
+
+// InvitationInput names one of the caller's invitations.
+type InvitationInput struct {
+	ID string `json:"id"`
+}
+
+// InvitationList is the caller's pending invitations.
+type InvitationList struct {
+	Invitations []auth.Invitation `json:"invitations"`
+}
+
+func (s *Service) acceptInvitation(ctx context.Context, c *Call, in *InvitationInput) (auth.Invitation, error) {
+	if c.Principal.Local {
+		return auth.Invitation{}, auth.ErrInvitationNotFound
+	}
+	inv, err := s.Auth.AcceptInvitation(ctx, c.Principal.UserID, in.ID)
+	if err != nil {
+		return auth.Invitation{}, err
+	}
+	s.record(ctx, c, inv.OrgID, audit.InvitationAccept, c.Principal.UserID, inv.Email+" as "+string(inv.Role))
+	return inv, nil
+}
+
+func (s *Service) declineInvitation(ctx context.Context, c *Call, in *InvitationInput) (auth.Invitation, error) {
+	if c.Principal.Local {
+		return auth.Invitation{}, auth.ErrInvitationNotFound
+	}
+	inv, err := s.Auth.DeclineInvitation(ctx, c.Principal.UserID, in.ID)
+	if err != nil {
+		return auth.Invitation{}, err
+	}
+	s.record(ctx, c, inv.OrgID, audit.InvitationDecline, c.Principal.UserID, inv.Email)
+	return inv, nil
 }
 
 func (s *Service) changeMemberRole(ctx context.Context, c *Call, in *ChangeMemberRoleInput) (auth.Member, error) {

@@ -17,6 +17,8 @@ type Me struct {
 	// Mode is "desktop" (no accounts; the local user is admin everywhere) or "serve".
 	Mode string    `json:"mode" enum:"desktop,serve"`
 	Orgs []OrgView `json:"orgs"`
+	// Invitations are the caller's pending invitations to other organizations.
+	Invitations []auth.Invitation `json:"invitations"`
 	// CSRFToken goes in the X-CSRF-Token header of every state-changing request ("" on desktop).
 	CSRFToken string `json:"csrfToken"`
 	// Language is the UI language: the saved preference, else the request's or OS's language.
@@ -54,7 +56,7 @@ const (
 )
 
 func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
-	me := Me{Mode: modeServe, Orgs: []OrgView{}}
+	me := Me{Mode: modeServe, Orgs: []OrgView{}, Invitations: []auth.Invitation{}}
 	if c.Principal.Local {
 		prefs, err := s.desktopPreferences(ctx)
 		if err != nil {
@@ -70,6 +72,9 @@ func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
 		}
 		me.User = u
 		me.Language = i18n.Match(u.Language, c.accept)
+		if me.Invitations, err = s.Auth.Invitations(ctx, u.ID); err != nil {
+			return Me{}, err
+		}
 		if c.session != nil {
 			me.CSRFToken = c.session.CSRFToken
 		}

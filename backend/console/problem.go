@@ -123,6 +123,7 @@ var sentinels = []sentinel{
 	{err: auth.ErrEmailTaken, status: 409, code: problem.CodeConflict, field: "email", fieldCode: "taken", msg: "validation.email.taken"},
 	{err: auth.ErrUserNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.user.detail"},
 	{err: auth.ErrNotMember, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.member.detail"},
+	{err: auth.ErrInvitationNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.invitation.detail"},
 	{err: auth.ErrAlreadyMember, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.already_member.detail"},
 	{err: auth.ErrLastAdmin, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.last_admin.detail"},
 	{err: auth.ErrBadCredentials, status: 401, code: problem.CodeBadCredentials, msg: "problem.BAD_CREDENTIALS.detail"},

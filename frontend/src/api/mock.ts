@@ -166,7 +166,7 @@ const handlers: Handlers = {
     return { user: user(s), csrfToken: 'csrf' }
   },
   Logout(s) { s.signedIn = false },
-  GetMe: (s, o) => ({ user: user(s), csrfToken: 'csrf', mode: o.desktop ? 'desktop' : 'serve', orgs: s.orgs, language: s.prefs.language || 'en' }),
+  GetMe: (s, o) => ({ user: user(s), csrfToken: 'csrf', mode: o.desktop ? 'desktop' : 'serve', orgs: s.orgs, invitations: [], language: s.prefs.language || 'en' }),
   ListOrgs: (s) => ({ orgs: s.orgs }),
   CreateOrg(s, _o, inp) {
     const n = String(inp.name ?? '').trim()
@@ -240,6 +240,9 @@ const handlers: Handlers = {
     const m = { orgId: x.id, userId: id('usr'), email: inp.email, name: inp.name ?? '', role: inp.role, createdAt: now() }
     s.members.push(m); return m
   },
+  // The mock's one user is never invited anywhere (GetMe lists no invitations).
+  AcceptInvitation() { throw new ApiError({ code: 'NOT_FOUND', status: 404 }) },
+  DeclineInvitation() { throw new ApiError({ code: 'NOT_FOUND', status: 404 }) },
   ChangeMemberRole(s, _o, inp) {
     const x = need(s, inp.org, 'admin')
     const m = s.members.find((m) => m.orgId === x.id && m.userId === inp.userId)

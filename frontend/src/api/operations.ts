@@ -81,6 +81,16 @@ export interface GatewayStatus {
   url: string
 }
 
+export interface Invitation {
+  createdAt: string
+  email: string
+  expiresAt: string
+  id: string
+  orgId: string
+  orgName: string
+  role: 'admin' | 'developer' | 'member'
+}
+
 export interface Key {
   createdAt: string
   createdBy: string
@@ -121,6 +131,7 @@ export interface LearnedDocument {
 
 export interface Me {
   csrfToken: string
+  invitations: Invitation[]
   language: string
   mode: 'desktop' | 'serve'
   orgs: OrgView[]
@@ -130,6 +141,7 @@ export interface Me {
 export interface Member {
   createdAt: string
   email: string
+  invited?: boolean
   name: string
   role: 'admin' | 'developer' | 'member'
   userId: string
@@ -379,9 +391,17 @@ export interface AddMemberInput {
   email: string
   name?: string
   org?: string
-  /** Only for a new account: 10 to 256 characters. */
+  /** Instance admins only, to create a new account: 10 to 256 characters. Without it the address is invited. */
   password?: string
   role: 'admin' | 'developer' | 'member'
+}
+
+export interface AcceptInvitationInput {
+  id: string
+}
+
+export interface DeclineInvitationInput {
+  id: string
 }
 
 export interface ChangeMemberRoleInput {
@@ -473,8 +493,12 @@ export interface Operations {
   ListRequests: { in: ListRequestsInput; out: RequestList }
   /** An organization's members and their roles. */
   ListMembers: { in: ListMembersInput; out: MemberList }
-  /** Add a user to an organization, creating the account if needed. */
+  /** Invite an address to an organization (the same answer whether or not it has an account). */
   AddMember: { in: AddMemberInput; out: Member }
+  /** Accept one of the caller's invitations: join that organization with the invited role. */
+  AcceptInvitation: { in: AcceptInvitationInput; out: Invitation }
+  /** Decline one of the caller's invitations. */
+  DeclineInvitation: { in: DeclineInvitationInput; out: Invitation }
   /** Change a member's role. */
   ChangeMemberRole: { in: ChangeMemberRoleInput; out: Member }
   /** Take a user out of an organization. */
@@ -527,6 +551,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   ListRequests: { method: 'GET', path: '/api/v1/requests' },
   ListMembers: { method: 'GET', path: '/api/v1/members' },
   AddMember: { method: 'POST', path: '/api/v1/members' },
+  AcceptInvitation: { method: 'POST', path: '/api/v1/invitations/{id}/accept' },
+  DeclineInvitation: { method: 'POST', path: '/api/v1/invitations/{id}/decline' },
   ChangeMemberRole: { method: 'PATCH', path: '/api/v1/members/{userId}' },
   RemoveMember: { method: 'DELETE', path: '/api/v1/members/{userId}' },
   ListAudit: { method: 'GET', path: '/api/v1/audit' },

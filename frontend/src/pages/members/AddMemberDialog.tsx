@@ -5,12 +5,14 @@ import { Dialog } from '../../components/Dialog'
 import { Field } from '../../components/Field'
 import { Button } from '../../components/Button'
 import { InlineError } from '../../components/States'
+import { useToast } from '../../components/Toasts'
 import { useT } from '../../i18n/i18n'
 
 export const roles: Role[] = ['admin', 'developer', 'member']
 
 export function AddMemberDialog({ orgId, onClose }: { orgId: string; onClose: () => void }) {
   const t = useT()
+  const toast = useToast()
   const add = useAction('AddMember', ['ListMembers'])
   const [v, setV] = useState({ email: '', name: '', role: 'developer' as Role, password: '' })
   const [errs, setErrs] = useState<Record<string, string>>({})
@@ -20,7 +22,7 @@ export function AddMemberDialog({ orgId, onClose }: { orgId: string; onClose: ()
     if (!/^\S+@\S+\.\S+$/.test(v.email.trim())) next.email = t('members.email.invalid')
     setErrs(next)
     if (Object.keys(next).length) return
-    add.mutate({ org: orgId, ...v, email: v.email.trim(), name: v.name.trim() }, { onSuccess: onClose })
+    add.mutate({ org: orgId, ...v, email: v.email.trim(), name: v.name.trim() }, { onSuccess: (m) => { if (m.invited) toast(t('members.invited', { Email: m.email })); onClose() } })
   }
   const fe = (f: string) => errs[f] || add.error?.fieldError?.(f)
   return (

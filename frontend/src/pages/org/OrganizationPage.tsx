@@ -11,6 +11,7 @@ import { useToast } from '../../components/Toasts'
 import { useT } from '../../i18n/i18n'
 import { useSession } from '../../session'
 import { CreateOrgDialog } from './CreateOrgDialog'
+import { InvitationsCard } from './InvitationsCard'
 
 /** OrganizationPage shows the current organization (renamable by admins) and all of the user's organizations. */
 export function OrganizationPage() {
@@ -35,6 +36,7 @@ export function OrganizationPage() {
   return (
     <>
       <PageHeader title={t('org.title')} description={t('org.description')} />
+      <InvitationsCard />
       <Card title={t('org.general')}>
         <form className="form form-inline" onSubmit={submit} noValidate>
           <Field label={t('org.field.name')} error={err || rename.error?.fieldError?.('name')} hint={admin ? undefined : t('org.rename.admin_only')}>

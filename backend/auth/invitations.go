@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/backend/ids"
+)
+
+// InvitationTTL is how long an invitation can be accepted.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// ErrInvitationNotFound means the caller has no pending invitation with that id (none at all,
+// expired, already answered, or addressed to someone else: the answer is the same).
+var ErrInvitationNotFound = errors.New("invitation not found")
+
+// Invitation is an organization's offer of a role to an e-mail address, as the invited account
+// sees it. Adding an address to an organization creates one instead of a membership, so no
+// account joins an organization without its consent (security class 9).
+type Invitation struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"orgId"`
+	OrgName   string    `json:"orgName"`
+	Email     string    `json:"email"`
+	Role      Role      `json:"role" enum:"admin,developer,member"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Invite offers role in orgID to email. An existing pending invitation of that address to that
+// organization is renewed with the new role and expiry. The answer is the same whether or not an
+// account has the address (the caller must not learn it).
+func (s *Service) Invite(ctx context.Context, orgID, email string, role Role, inviter string) (Invitation, error) {
+	email, err := ValidEmail(email)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return Invitation{}, err
+	}
+	id, err := ids.New("inv")
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invite: %w", err)
+	}
+	now := s.now()
+	inv := Invitation{ID: id, OrgID: orgID, Email: email, Role: role, CreatedAt: now.Truncate(time.Millisecond),
+		ExpiresAt: now.Add(InvitationTTL).Truncate(time.Millisecond)}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE org_id = ? AND email = ?`,
+			orgID, strings.ToLower(email)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email, role, inviter, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, orgID, strings.ToLower(email), string(role), inviter,
+			now.UnixMilli(), now.Add(InvitationTTL).UnixMilli())
+		return err
+	})
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invite: %w", err)
+	}
+	return inv, nil
+}
+
+// Invitations lists the pending, unexpired invitations of the account userID, oldest first.
+func (s *Service) Invitations(ctx context.Context, userID string) ([]Invitation, error) {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.st.Read.QueryContext(ctx, `SELECT i.id, i.org_id, o.name, i.role, i.created_at, i.expires_at
+		FROM invitations i JOIN orgs o ON o.id = i.org_id
+		WHERE i.email = ? AND i.expires_at > ? ORDER BY i.created_at, i.id`, strings.ToLower(u.Email), s.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	defer rows.Close()
+	out := []Invitation{}
+	for rows.Next() {
+		var inv Invitation
+		var role string
+		var created, expires int64
+		if err := rows.Scan(&inv.ID, &inv.OrgID, &inv.OrgName, &role, &created, &expires); err != nil {
+			return nil, fmt.Errorf("list invitations: %w", err)
+		}
+		inv.Email, inv.Role = u.Email, Role(role)
+		inv.CreatedAt, inv.ExpiresAt = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// invitation finds a pending invitation id addressed to userID.
+func (s *Service) invitation(ctx context.Context, userID, id string) (Invitation, error) {
+	invs, err := s.Invitations(ctx, userID)
+	if err != nil {
+		return Invitation{}, err
+	}
+	for _, inv := range invs {
+		if inv.ID == id {
+			return inv, nil
+		}
+	}
+	return Invitation{}, ErrInvitationNotFound
+}
+
+// AcceptInvitation makes userID a member of the invitation's organization with its role and
+// deletes the invitation. Only the account the invitation is addressed to can accept it.
+func (s *Service) AcceptInvitation(ctx context.Context, userID, id string) (Invitation, error) {
+	inv, err := s.invitation(ctx, userID, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE id = ?`, inv.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return ErrInvitationNotFound // answered meanwhile
+		}
+		return insertMembership(ctx, tx, userID, inv.OrgID, inv.Role, s.now())
+	})
+	if err != nil {
+		return Invitation{}, err
+	}
+	return inv, nil
+}
+
+// DeclineInvitation deletes a pending invitation addressed to userID.
+func (s *Service) DeclineInvitation(ctx context.Context, userID, id string) (Invitation, error) {
+	inv, err := s.invitation(ctx, userID, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM invitations WHERE id = ?`, inv.ID); err != nil {
+		return Invitation{}, fmt.Errorf("decline invitation: %w", err)
+	}
+	return inv, nil
+}
