@@ -164,6 +164,9 @@ var cases = []benchCase{
 	{Name: "keygate-key", Title: "Keygate, valid key", Target: "keygate", Want: 200,
 		url:     func(e *env) string { return e.keygate + "/bench" },
 		headers: apiKey(func(e *env) string { return e.key })},
+	{Name: "keygate-learn", Title: "Keygate, valid key, route learning its API", Target: "keygate", Want: 200,
+		url:     func(e *env) string { return e.keygate + "/learn/bench" },
+		headers: apiKey(func(e *env) string { return e.key })},
 	{Name: "keygate-401-missing", Title: "Keygate, no key → 401", Target: "keygate", Want: 401,
 		url: func(e *env) string { return e.keygate + "/bench" }},
 	{Name: "keygate-401-unknown", Title: "Keygate, unknown key → 401", Target: "keygate", Want: 401,
@@ -791,6 +794,11 @@ func (r *runner) startKeygate(ctx context.Context, bin string, e *env) error {
 	if _, err := r.keygateCLI(ctx, bin, append([]string{"routes", "add", "/open", e.upstream}, openRouteFlags...)...); err != nil {
 		return err
 	}
+	// The same upstream behind a route that learns its API from the traffic (issue 16: learning
+	// must cost the hot path little).
+	if _, err := r.keygateCLI(ctx, bin, "routes", "add", "/learn", e.upstream, "--learn"); err != nil {
+		return err
+	}
 	listen, err := freePort()
 	if err != nil {
 		return err
@@ -840,6 +848,7 @@ func (r *runner) startKeygate(ctx context.Context, bin string, e *env) error {
 	}{
 		{"/bench", []string{"x-api-key: " + e.key}, 200},
 		{"/open/bench", nil, 200},
+		{"/learn/bench", []string{"x-api-key: " + e.key}, 200},
 		{"/bench", nil, 401},
 		{"/bench", []string{"x-api-key: " + e.unknownKey}, 401},
 		{"/bench", []string{"x-api-key: " + e.revokedKey}, 401},
@@ -1530,6 +1539,7 @@ func targets(by map[string]result, ratio func(a, b string) (float64, bool), mem 
 	ratioTarget("401 no key: Keygate ÷ nginx answering 401 itself", "keygate-401-missing", "nginx-401", 0.8, 0)
 	ratioTarget("401 unknown key: Keygate ÷ nginx answering 401 itself", "keygate-401-unknown", "nginx-401", 0.8, 0)
 	ratioTarget("auth on ÷ auth off req/s (Keygate)", "keygate-key", "keygate-open", 0.95, 0)
+	ratioTarget("learning on ÷ off req/s (Keygate, valid key)", "keygate-learn", "keygate-key", 0.90, 0)
 
 	const maxAddedP50 = 0.15 // ms
 	t := target{Name: "added p50 at one connection vs direct (Keygate, valid key)", Goal: fmt.Sprintf("≤ %.2f ms", maxAddedP50)}
