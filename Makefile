@@ -11,13 +11,19 @@ GO_PACKAGES := . ./backend/... ./tests/... ./tools/generate $(if $(wildcard loca
 GENERATED   := app_operations.go frontend/src/api/operations.ts docs/api.md
 FUZZTIME    ?= 30s
 
-.PHONY: all setup generate test-generated frontend build desktop run test test-go test-fuzz test-frontend test-e2e \
+.PHONY: all setup setup-desktop setup-test generate test-generated frontend build desktop run test test-go test-fuzz test-frontend test-e2e \
         test-desktop bench fuzz soak clean
 
 all: build
 
+# What each purpose needs, installed when missing (scripts/setup.sh): `make run` stays fast
+# because it installs no test tools.
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh run
+setup-desktop:
+	@bash scripts/setup.sh desktop
+setup-test:
+	@bash scripts/setup.sh test
 
 ## generate: the files derived from backend/console/operations.go (App bindings, the frontend's
 ## operation map and types, the table in docs/api.md).
@@ -41,7 +47,7 @@ build: frontend
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/keygate .
 
 ## desktop: the Wails desktop binary build/bin/keygate.
-desktop: frontend
+desktop: setup-desktop frontend
 	wails build -s -m -nosyncgomod -trimpath -ldflags '$(LDFLAGS)' -o keygate
 
 ## run: the desktop app where there is a display, else `keygate serve` (with the demo upstream
@@ -53,32 +59,32 @@ run: build
 ## test: every test: Go (race detector on; crash, revocation-under-load and security suites
 ## included), a short run of every fuzz target (5,000 inputs each), frontend unit and lint, end-to-end in headless
 ## Chromium, the desktop binary under Xvfb.
-test: test-generated build test-go test-fuzz test-frontend test-e2e test-desktop
+test: setup-test test-generated build test-go test-fuzz test-frontend test-e2e test-desktop
 
 # PG_PACKAGES are the store-backed packages whose tests run a second time on PostgreSQL (a
 # throwaway server per package, see backend/testutil/pgtest); the store's own tests cover both
 # engines in every run.
 PG_PACKAGES := ./backend/store/ ./backend/keys/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/ ./backend/nodes/ ./backend/learn/
 
-test-go: setup
+test-go: setup-test
 	go vet $(GO_PACKAGES)
 	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_REQUIRE_REDIS=1 go test -race -count=1 -timeout 20m $(GO_PACKAGES)
 	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_STORE=postgres go test -race -count=1 -timeout 20m $(PG_PACKAGES)
 
-test-fuzz: setup
+test-fuzz: setup-test
 	bash scripts/fuzz.sh 5000x
 
-test-frontend: setup
+test-frontend: setup-test
 	cd frontend && npm run lint && npm test
 
-test-e2e: build
+test-e2e: setup-test build
 	cd frontend && npm run e2e
 
 test-desktop: desktop
 	bash scripts/desktop-smoke.sh
 
 ## bench: Go benchmarks and the wrk comparison against nginx (see docs/performance.md).
-bench: build
+bench: setup-test build
 	go test -run '^$$' -bench . -benchmem ./backend/keys/ ./backend/gateway/
 	bash scripts/bench/run.sh
 	go run ./scripts/bench/storecmp -wrk "$$(command -v wrk)"
@@ -86,12 +92,12 @@ bench: build
 ## fuzz: each fuzz target for FUZZTIME (default 30s), then the contract tests (console and
 ## gateway against keygate serve) for CONTRACT_ROUNDS rounds (default 20; make test runs 2).
 CONTRACT_ROUNDS ?= 20
-fuzz: setup
+fuzz: setup-test
 	bash scripts/fuzz.sh $(FUZZTIME)
 	set -o pipefail; KEYGATE_CONTRACT_ROUNDS=$(CONTRACT_ROUNDS) go test -count=1 -timeout 60m -run '^TestContract' -v ./tests/contract/ | grep -v '^=== '
 
 
-soak: build
+soak: setup-test build
 	bash scripts/soak.sh
 
 clean:
