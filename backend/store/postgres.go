@@ -43,7 +43,7 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "keygate"
 	}
-	w := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg, pingIdle), serialize: true})
+	w := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg, pingAlways), serialize: true})
 	w.SetMaxOpenConns(8)
 	w.SetMaxIdleConns(4)
 	w.SetConnMaxIdleTime(5 * time.Minute)
@@ -74,6 +74,11 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 var pingIdle = stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
 	return p.IdleDuration > 200*time.Millisecond
 })
+
+// pingAlways checks every writer connection before reuse. Writes are the control plane's (a few
+// a second at most), so a round trip each costs nothing, and the first write after PostgreSQL
+// restarted must not land on a connection the restart killed a moment ago.
+var pingAlways = stdlib.OptionShouldPing(func(context.Context, stdlib.ShouldPingParams) bool { return true })
 
 // IsPostgresURL reports whether u selects PostgreSQL.
 func IsPostgresURL(u string) bool {
