@@ -113,6 +113,16 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	if st.websocket || rt.validate != nil {
 		// The slower path: the net/http forwarder, which finishes the request itself.
+		// fasthttpadaptor reads a streamed body whole into memory, so it is read here first,
+		// up to the route's limit (slowBodyCap without one): more is 413, a broken body 400.
+		if ctx.Request.IsBodyStream() {
+			if code := readSlowBody(ctx, rt.MaxBodyBytes); code != "" {
+				g.answerFast(ctx, st, snap, code)
+				ctx.SetConnectionClose()
+				g.finishFast(ctx, st, start)
+				return
+			}
+		}
 		st.start = start
 		ctx.SetUserValue(stateKey{}, st)
 		g.slow(ctx)
@@ -124,6 +134,30 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	} else {
 		st.start = start
 	}
+}
+
+// slowBodyCap bounds a request body the net/http path buffers for a route without a body limit.
+const slowBodyCap = 8 << 20
+
+// readSlowBody reads a streamed request body into the request, at most limit bytes
+// (slowBodyCap when limit is 0): a longer body is CodePayloadTooLarge, a body that cannot be
+// read CodeMalformedRequest; nothing of either is kept.
+func readSlowBody(ctx *fasthttp.RequestCtx, limit int64) Code {
+	if limit <= 0 {
+		limit = slowBodyCap
+	}
+	if n := ctx.Request.Header.ContentLength(); n > 0 && int64(n) > limit {
+		return CodePayloadTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), limit+1))
+	if err != nil {
+		return CodeMalformedRequest
+	}
+	if int64(len(b)) > limit {
+		return CodePayloadTooLarge
+	}
+	ctx.Request.SetBody(b)
+	return ""
 }
 
 // peerOf is the TCP peer's address.

@@ -634,3 +634,75 @@ func TestHeadAndExpectContinue(t *testing.T) {
 		t.Fatalf("body %q", b)
 	}
 }
+
+// TestSlowPathLogOwnsItsStrings: a request on a validating route (fasthttpadaptor's path) keeps
+// its own method, path and headers in the request log after later requests reuse the
+// connection's buffers.
+func TestSlowPathLogOwnsItsStrings(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.Validators = &stubValidators{} })
+	e.addRoute(routes.Params{Prefix: "/checked", Upstream: e.up.URL, ValidateRequests: true, OpenAPISource: "x.json"})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	t.Cleanup(client.CloseIdleConnections)
+	send := func(method, path, ua string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+		req.Header.Set("x-api-key", e.key.Key)
+		req.Header.Set("User-Agent", ua)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	send("GET", "/checked/first-0000", "agent-first-0000")
+	for i := range 50 {
+		send("PUT", fmt.Sprintf("/checked/other-%04d", i), fmt.Sprintf("agent-other-%04d", i))
+	}
+	found := false
+	for _, en := range e.gw.Requests(gateway.Filter{OrgID: e.org.ID, Limit: 1000}) {
+		if strings.HasPrefix(en.Path, "/checked/first") || en.Method == "GET" {
+			found = true
+			if en.Method != "GET" || en.Path != "/checked/first-0000" {
+				t.Fatalf("first request logged as %s %s", en.Method, en.Path)
+			}
+			if ua := en.Headers.Get("User-Agent"); ua != "" && ua != "agent-first-0000" {
+				t.Fatalf("first request's User-Agent logged as %q", ua)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("first request not in the log")
+	}
+}
+
+// TestSlowPathChunkedBodyOverLimit: a chunked body over the route's limit on a validating route
+// is answered 413 and never reaches the upstream.
+func TestSlowPathChunkedBodyOverLimit(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.Validators = &stubValidators{} })
+	e.addRoute(routes.Params{Prefix: "/checked", Upstream: e.up.URL, ValidateRequests: true, OpenAPISource: "x.json",
+		MaxBodyBytes: 10})
+	before := e.seen.count()
+	body := strings.Repeat("x", 64)
+	c := rawRequest(t, e.srv.Listener.Addr().String(), "POST /checked/x HTTP/1.1\r\nHost: a\r\nX-Api-Key: "+e.key.Key+
+		"\r\nTransfer-Encoding: chunked\r\n\r\n"+fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 413 {
+		t.Fatalf("status %d, want 413", res.StatusCode)
+	}
+	if p := readProblem(t, res); p.Code != gateway.CodePayloadTooLarge {
+		t.Fatalf("code %q", p.Code)
+	}
+	if n := e.seen.count(); n != before {
+		t.Fatalf("upstream received %d requests", n-before)
+	}
+	// Under the limit, a chunked body still goes through.
+	c = rawRequest(t, e.srv.Listener.Addr().String(), "POST /checked/x HTTP/1.1\r\nHost: a\r\nX-Api-Key: "+e.key.Key+
+		"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+	if res, err = http.ReadResponse(bufio.NewReader(c), nil); err != nil || res.StatusCode != 200 {
+		t.Fatalf("small chunked body: %v %v", res, err)
+	}
+}

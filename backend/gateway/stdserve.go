@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -134,6 +135,35 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.proxy.ServeHTTP(&st.rw, r.WithContext(st))
 }
 
+// ownRequest replaces r's method, target, host and header strings with copies of their own.
+func ownRequest(r *http.Request) {
+	r.Method = strings.Clone(r.Method)
+	r.Proto = strings.Clone(r.Proto)
+	r.Host = strings.Clone(r.Host)
+	r.RequestURI = strings.Clone(r.RequestURI)
+	if r.URL != nil {
+		u := *r.URL
+		u.Scheme, u.Opaque, u.Host = strings.Clone(u.Scheme), strings.Clone(u.Opaque), strings.Clone(u.Host)
+		u.Path, u.RawPath, u.RawQuery = strings.Clone(u.Path), strings.Clone(u.RawPath), strings.Clone(u.RawQuery)
+		u.Fragment, u.RawFragment = strings.Clone(u.Fragment), strings.Clone(u.RawFragment)
+		if pw, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(strings.Clone(u.User.Username()), strings.Clone(pw))
+		} else if u.User != nil {
+			u.User = url.User(strings.Clone(u.User.Username()))
+		}
+		r.URL = &u
+	}
+	h := make(http.Header, len(r.Header))
+	for k, vs := range r.Header {
+		cp := make([]string, len(vs))
+		for i, v := range vs {
+			cp[i] = strings.Clone(v)
+		}
+		h[strings.Clone(k)] = cp
+	}
+	r.Header = h
+}
+
 func (g *Gateway) reject(st *reqState, code Code) {
 	st.code = code
 	writeProblem(&st.rw, code)
@@ -145,6 +175,9 @@ func (g *Gateway) reject(st *reqState, code Code) {
 func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r.Context())
 	st.rw.ResponseWriter = w
+	// fasthttpadaptor's strings point into the RequestCtx, which fasthttp reuses; the request
+	// log and the learner keep them past this request, so they are copied first.
+	ownRequest(r)
 	defer g.finish(st, r, st.start)
 	h := w.Header()
 	h["X-Request-Id"] = st.requestID
