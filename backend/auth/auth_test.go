@@ -204,3 +204,35 @@ func TestLoginLimitRefills(t *testing.T) {
 		t.Fatalf("attempt beyond the limit: %v", err)
 	}
 }
+
+// TestLoginStoreErrorKeepsNoAttempt: a login that fails on the store's side (here the users
+// table is missing) does not count against the limit, so users do not lock themselves out
+// during an outage.
+func TestLoginStoreErrorKeepsNoAttempt(t *testing.T) {
+	st := testutil.NewStore(t)
+	org := testutil.DefaultOrg(t, st)
+	s, err := auth.New(st, auth.WithPasswordParams(testutil.CheapPasswords), auth.WithLoginLimits(3, 100, 10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, auth.NewUser{Email: "a@example.com", Password: testutil.Password, OrgID: org.ID, Role: auth.RoleMember}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write.ExecContext(ctx, `ALTER TABLE users RENAME TO users_away`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		_, _, _, err := s.Login(ctx, "a@example.com", testutil.Password, "1.2.3.4", "")
+		var rl *auth.RateLimitedError
+		if err == nil || errors.Is(err, auth.ErrBadCredentials) || errors.As(err, &rl) {
+			t.Fatalf("login %d with the store failing: %v; want a store error", i, err)
+		}
+	}
+	if _, err := st.Write.ExecContext(ctx, `ALTER TABLE users_away RENAME TO users`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.Login(ctx, "a@example.com", testutil.Password, "1.2.3.4", ""); err != nil {
+		t.Fatalf("after the store errors: %v", err)
+	}
+}

@@ -93,11 +93,19 @@ func wellFormed(token string) bool {
 // is worthless after it. Attempts count against the address and the client address (reserved
 // before the password is checked, given back when it is right).
 func (s *Service) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
-	// Reserve the attempt before the password is hashed; a successful login gives it back.
+	// Reserve the attempt before the password is hashed. Only bad credentials keep it: a
+	// success gives it back, and so does a server-side failure (store error, cancelled while
+	// waiting for a hash slot), which says nothing about the password.
 	release, err := s.attempts.reserve(ctx, email, clientAddr, s.clock.Now())
 	if err != nil {
 		return "", Session{}, User{}, err
 	}
+	badCredentials := false
+	defer func() {
+		if !badCredentials {
+			release()
+		}
+	}()
 	var phc string
 	var userID string
 	err = s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
@@ -115,9 +123,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 		return "", Session{}, User{}, fmt.Errorf("login: %w", err)
 	}
 	if !ok || userID == "" {
+		badCredentials = true
 		return "", Session{}, User{}, ErrBadCredentials
 	}
-	release()
 	token, sess, err := s.StartSession(ctx, userID, previous)
 	if err != nil {
 		return "", Session{}, User{}, err

@@ -63,16 +63,16 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 // creation happen in one transaction: a failure leaves the token usable.
 //
 // Each call counts as a sign-in attempt of clientAddr ("" for none), on the same per-address
-// limit as logins, so setup tokens cannot be guessed faster than passwords; a setup that
-// succeeds gives its attempt back.
+// limit as logins, so setup tokens cannot be guessed faster than passwords; only a wrong token
+// keeps its attempt (a success or a server-side failure gives it back).
 func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, orgIDs []string, clientAddr string) (User, error) {
 	release, err := s.attempts.reserve(ctx, "", clientAddr, s.clock.Now())
 	if err != nil {
 		return User{}, err
 	}
 	u, err := s.completeSetup(ctx, token, nu, orgIDs)
-	if err == nil {
-		release()
+	if !errors.Is(err, ErrSetupToken) {
+		release() // only a wrong token counts; a success or a server-side failure does not
 	}
 	return u, err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -31,8 +32,8 @@ func IsFull(err error) bool {
 // connection (PostgreSQL stopped, restarting, or cut off), as opposed to refusing the statement:
 // the operation may work once the database is back, without a restart of Keygate.
 func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false // the request's own deadline or cancel, not the database
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

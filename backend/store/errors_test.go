@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -19,5 +21,17 @@ func TestIsFull(t *testing.T) {
 		if store.IsFull(err) {
 			t.Errorf("IsFull(%v) = true", err)
 		}
+	}
+}
+
+func TestIsUnavailableNotOwnDeadline(t *testing.T) {
+	for _, err := range []error{context.DeadlineExceeded, context.Canceled,
+		fmt.Errorf("verify key: %w", context.DeadlineExceeded), fmt.Errorf("login: %w", context.Canceled)} {
+		if store.IsUnavailable(err) {
+			t.Errorf("IsUnavailable(%v) = true; a request's own deadline or cancel is not an outage", err)
+		}
+	}
+	if !store.IsUnavailable(fmt.Errorf("verify key: %w", syscall.ECONNREFUSED)) {
+		t.Error("a refused connection is not recognized")
 	}
 }
