@@ -75,7 +75,13 @@ func TestStoreOutage(t *testing.T) {
 	if r, err := svc.Verify(ctx, "kg_garbage"); err != nil || r.Code != keys.CodeMalformed {
 		t.Fatalf("a malformed key needs no store: %+v %v", r, err)
 	}
-	clk.Advance(61 * time.Second) // the last answer was 61 s ago
+	// The grace runs from the last verification by the store (61 s ago), not from the last
+	// answer from memory (31 s ago): using the key during the outage does not extend it.
+	clk.Advance(31 * time.Second)
+	if _, err := svc.Verify(ctx, seen.Key); err == nil {
+		t.Fatal("the outage grace was extended by answers from memory")
+	}
+	clk.Advance(30 * time.Second)
 	if _, err := svc.Verify(ctx, seen.Key); err == nil {
 		t.Fatal("the outage grace never ends")
 	}

@@ -53,8 +53,9 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 		if err != nil {
 			if last := s.cache.lastGood(h); last != nil && s.grace > 0 && store.IsUnavailable(err) &&
 				now.Sub(time.Unix(0, last.seen.Load())) <= s.grace {
+				// An answer from memory does not stamp seen: only a real store verification
+				// does, so the grace runs from then and an outage cannot be ridden out by use.
 				s.cache.outageAnswers.Add(1)
-				last.seen.Store(now.UnixNano())
 				return last.result(now), nil
 			}
 			return Result{}, err
@@ -127,17 +128,17 @@ func (e *entry) result(now time.Time) Result {
 // cache maps key hashes to lookups. Any change that can alter an answer invalidates it whole
 // and bumps gen, so that a lookup which raced with the change cannot put a stale answer back.
 type cache struct {
-	mu     sync.RWMutex
-	gen    uint64
+	mu  sync.RWMutex
+	gen uint64
 	// good remembers the last lookup of each existing key, across invalidations: while the
 	// store cannot be reached, a key verified within the outage grace keeps its last answer.
 	good          map[Hash]*entry
 	outageAnswers atomic.Uint64
-	paused bool // the change feed is lost: answer from the store only
-	max    int
-	m      map[Hash]*entry
-	hits   atomic.Uint64
-	misses atomic.Uint64
+	paused        bool // the change feed is lost: answer from the store only
+	max           int
+	m             map[Hash]*entry
+	hits          atomic.Uint64
+	misses        atomic.Uint64
 }
 
 func newCache(max int) *cache {
