@@ -137,9 +137,13 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	}
 }
 
-// isEndToEndRequired keeps a Connection-named header that the gateway itself sets: naming
-// X-Keygate-Key-Id in Connection must not remove the identity header the gateway adds later.
-func isEndToEndRequired(string) bool { return false }
+// isEndToEndRequired keeps the headers that frame the request: a client naming Content-Length
+// or Host in Connection must not make the gateway forward a body without its length (fasthttp
+// would send none) or a request without its Host. net/http's ReverseProxy keeps both because it
+// holds them outside the header map. Headers the gateway sets itself are added after this.
+func isEndToEndRequired(name string) bool {
+	return strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Host")
+}
 
 type nopCloser struct {
 	r interface{ Read([]byte) (int, error) }

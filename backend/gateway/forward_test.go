@@ -202,6 +202,9 @@ func TestPathsAndRoutes(t *testing.T) {
 		{"/apix", 404, "", gateway.CodeNoRoute},
 		{"/api/v2/pets", 200, "/two/pets", ""},
 		{"/api/v2x", 200, "/api/v2x", ""},
+		// An escaped slash right after the prefix: the target sent upstream still starts with "/".
+		{"/api/v2%2Fpets", 200, "/two/pets", ""},
+		{"/api/v2%2F", 200, "/two/", ""},
 		{"/other", 404, "", gateway.CodeNoRoute},
 		{"/api/../admin", 400, "", gateway.CodeInvalidPath},
 		{"/api/%2e%2e/admin", 400, "", gateway.CodeInvalidPath},

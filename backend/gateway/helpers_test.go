@@ -71,14 +71,15 @@ type echo struct {
 	Query  string      `json:"query"`
 	Host   string      `json:"host"`
 	Header http.Header `json:"header"`
+	Body   string      `json:"body"`
 }
 
 func echoHandler(seen *seenRequests) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r.Clone(context.Background()))
-		io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(echo{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Header: r.Header})
+		json.NewEncoder(w).Encode(echo{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Header: r.Header, Body: string(body)})
 	})
 }
 

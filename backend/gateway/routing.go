@@ -119,7 +119,9 @@ func stripPrefix(u *url.URL, prefix string) {
 	}
 	u.Path = rest
 	if u.RawPath != "" {
-		if raw, ok := strings.CutPrefix(u.RawPath, prefix); ok {
+		// The raw path keeps its escapes only when the prefix ends at a "/" in it too:
+		// "/api%2Fx" matched /api by its decoded path, and "%2Fx" is no request target.
+		if raw, ok := strings.CutPrefix(u.RawPath, prefix); ok && (raw == "" || raw[0] == '/') {
 			if raw == "" {
 				raw = "/"
 			}
@@ -136,7 +138,9 @@ func stripPrefix(u *url.URL, prefix string) {
 func upstreamURI(rt *route, in *inbound) string {
 	p := in.rawPath
 	if rt.StripPrefix && rt.Prefix != "/" {
-		if rest, ok := strings.CutPrefix(p, rt.Prefix); ok {
+		// As in stripPrefix: the escaped path is kept only when the prefix ends at a "/" in
+		// it too ("/api%2Fx" matched /api by its decoded path; "%2Fx" is no target).
+		if rest, ok := strings.CutPrefix(p, rt.Prefix); ok && (rest == "" || rest[0] == '/') {
 			p = rest
 		} else {
 			u := url.URL{Path: strings.TrimPrefix(in.path, rt.Prefix)}

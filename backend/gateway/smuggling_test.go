@@ -102,6 +102,9 @@ func TestUnambiguousVariantsPass(t *testing.T) {
 		{"chunked body", "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\n0\r\n\r\n", "abcd"},
 		{"Chunked in capitals", "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n", "ab"},
 		{"tab after the colon", "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Content-Length:\t2\r\nConnection: close\r\n\r\nab", "ab"},
+		// Naming a framing header in Connection must not strip the body's length on the way up.
+		{"Connection names Content-Length", "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Content-Length: 3\r\nConnection: Content-Length, close\r\n\r\nabc", "abc"},
+		{"Connection names Host", "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Content-Length: 2\r\nConnection: Host, close\r\n\r\nab", "ab"},
 		{"HTTP/1.0", "GET /a HTTP/1.0\r\nHost: x\r\n" + key + "\r\n", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +119,9 @@ func TestUnambiguousVariantsPass(t *testing.T) {
 			}
 			if got := e.seen.last(); got == nil || got.URL.Path != "/a" {
 				t.Fatalf("upstream saw %v", got)
+			}
+			if ec := readEcho(t, res); ec.Body != tt.body {
+				t.Fatalf("upstream got body %q, want %q", ec.Body, tt.body)
 			}
 		})
 	}
