@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/learn"
@@ -30,6 +32,20 @@ func (l *recordingLearner) take() []learn.Observation {
 	return out
 }
 
+// await takes the observations once n have arrived (or after 2 s): the gateway hands an
+// exchange over when the response has been streamed, which can be just after the client read it.
+func (l *recordingLearner) await(n int) []learn.Observation {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		l.mu.Lock()
+		have := len(l.obs)
+		l.mu.Unlock()
+		if have >= n {
+			break
+		}
+	}
+	return l.take()
+}
+
 // Only routes that learn are observed, only exchanges the upstream answered, with the key
 // parameter gone from the query and bodies bounded.
 func TestLearnHook(t *testing.T) {
@@ -45,7 +61,7 @@ func TestLearnHook(t *testing.T) {
 	}
 
 	e.do("POST", "/l/things/42?x=1&k="+e.key.Key, map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"a":1}`)).Body.Close()
-	got := rec.take()
+	got := rec.await(1)
 	if len(got) != 1 {
 		t.Fatalf("observed %d exchanges, want 1", len(got))
 	}
@@ -56,14 +72,16 @@ func TestLearnHook(t *testing.T) {
 	}
 
 	big := `{"s":"` + strings.Repeat("x", learn.MaxBody) + `"}`
-	e.do("PUT", "/l/big", key, strings.NewReader(big)).Body.Close()
-	got = rec.take()
+	res := e.do("PUT", "/l/big", key, strings.NewReader(big))
+	io.Copy(io.Discard, res.Body) // the echo is as big as the body: read it all, or the exchange ends as 499
+	res.Body.Close()
+	got = rec.await(1)
 	if len(got) != 1 || !got[0].RequestTruncated || len(got[0].RequestBody) != learn.MaxBody {
-		t.Fatalf("a body over MaxBody: %d observations, truncated=%v, %d bytes kept", len(got), len(got) == 1 && got[0].RequestTruncated, len(got[0].RequestBody))
+		t.Fatalf("a body over MaxBody: %d observations, truncated=%v, MaxBody bytes kept=%v", len(got), len(got) == 1 && got[0].RequestTruncated, len(got) == 1 && len(got[0].RequestBody) == learn.MaxBody)
 	}
 
 	e.do("POST", "/l/form", map[string]string{"X-Api-Key": e.key.Key, "Content-Type": "text/plain"}, strings.NewReader("hello")).Body.Close()
-	got = rec.take()
+	got = rec.await(1)
 	if len(got) != 1 || got[0].RequestBody != nil || !got[0].RequestHasBody {
 		t.Fatalf("a non-JSON body is not copied: %+v", got)
 	}
