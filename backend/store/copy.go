@@ -93,35 +93,28 @@ func Copy(ctx context.Context, src *Store, dstURL string) (CopyResult, error) {
 // copyOrder lists the source's tables so that every table comes after those it references.
 func copyOrder(ctx context.Context, src *Store) ([]string, error) {
 	rows, err := src.Read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	all, err := collect(rows, err, scanOne[string])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list the tables: %w", err)
 	}
 	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for _, n := range all {
 		if !internalTables[n] {
 			names = append(names, n)
 		}
 	}
-	rows.Close()
 	deps := map[string][]string{}
 	for _, n := range names {
-		fk, err := src.Read.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list(?)`, n)
+		rows, err := src.Read.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list(?)`, n)
+		refs, err := collect(rows, err, scanOne[string])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read the foreign keys of %s: %w", n, err)
 		}
-		for fk.Next() {
-			var ref string
-			fk.Scan(&ref)
+		for _, ref := range refs {
 			if ref != n {
 				deps[n] = append(deps[n], ref)
 			}
 		}
-		fk.Close()
 	}
 	var order []string
 	done := map[string]bool{}
@@ -155,18 +148,19 @@ func copyOrder(ctx context.Context, src *Store) ([]string, error) {
 // PostgreSQL booleans; a table whose PostgreSQL side has rowid (orgs) gets SQLite's rowid, which
 // keeps insertion order.
 func copyTable(ctx context.Context, src *Store, tx *sql.Tx, t string) (int64, error) {
-	types := map[string]string{}
-	trows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
+	type column struct{ name, kind string }
+	crows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = ?`, t)
+	columns, err := collect(crows, err, func(r *sql.Rows) (c column, err error) {
+		return c, r.Scan(&c.name, &c.kind)
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("read the PostgreSQL columns of %s: %w", t, err)
 	}
-	for trows.Next() {
-		var c, ty string
-		trows.Scan(&c, &ty)
-		types[c] = ty
+	types := map[string]string{}
+	for _, c := range columns {
+		types[c.name] = c.kind
 	}
-	trows.Close()
 	if len(types) == 0 {
 		return 0, fmt.Errorf("the PostgreSQL schema has no table %s", t)
 	}
@@ -241,19 +235,15 @@ func convert(v any, pgType string) any {
 
 // resetIdentities moves every identity sequence past the copied ids.
 func resetIdentities(ctx context.Context, tx *sql.Tx) error {
+	type col struct{ t, c string }
 	rows, err := tx.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND is_identity = 'YES'`)
+	cols, err := collect(rows, err, func(r *sql.Rows) (c col, err error) {
+		return c, r.Scan(&c.t, &c.c)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("list the identity columns: %w", err)
 	}
-	type col struct{ t, c string }
-	var cols []col
-	for rows.Next() {
-		var c col
-		rows.Scan(&c.t, &c.c)
-		cols = append(cols, c)
-	}
-	rows.Close()
 	for _, c := range cols {
 		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', '%s'), coalesce(max(%s), 0) + 1, false) FROM %s`,
 			c.t, c.c, quoteIdent(c.c), quoteIdent(c.t))
@@ -265,3 +255,24 @@ func resetIdentities(ctx context.Context, tx *sql.Tx) error {
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// collect reads every row of a query with scan, and fails on the query's, any row's or the
+// iteration's error: a row that does not scan is never skipped silently.
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanOne scans a row of one column.
+func scanOne[T any](r *sql.Rows) (v T, err error) { return v, r.Scan(&v) }
