@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,7 +88,16 @@ type Log struct {
 	st       *store.Store
 	clock    clock.Clock
 	recorded atomic.Uint64
+	hooks    []Hook
 }
+
+// Hook runs inside the transaction that records an entry, so that what it writes (the
+// webhooks' outbox) commits with the entry or not at all. e is the entry as stored (At set,
+// text cleaned).
+type Hook func(ctx context.Context, tx *sql.Tx, e Entry) error
+
+// OnRecord adds a hook to every later Record. It is wiring: call it before the Log is used.
+func (l *Log) OnRecord(h Hook) { l.hooks = append(l.hooks, h) }
 
 // New returns a Log over st.
 func New(st *store.Store, c clock.Clock) *Log {
@@ -111,20 +121,52 @@ var ErrInvalidLimit error = &problem.Invalid{Field: "limit", Code: "range", Msg:
 var ErrInvalidEntry = errors.New("audit entry needs an actor and an action")
 
 // Record appends e, stamping the time. Control characters are replaced so that an entry can be
-// printed on one line.
+// printed on one line. The hooks run in the same transaction; when one fails, the entry is
+// recorded without them (the audit trail matters more) and the hook's error is returned
+// wrapped in ErrHook.
 func (l *Log) Record(ctx context.Context, e Entry) error {
 	if e.Actor == "" || e.Action == "" {
 		return ErrInvalidEntry
 	}
 	at := l.clock.Now().UTC()
-	if _, err := l.st.Write.ExecContext(ctx, `INSERT INTO audit_log (at, actor, org_id, action, target, detail, client_addr)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), clean(e.Actor, 128), clean(e.OrgID, 64), clean(e.Action, 64),
-		clean(e.Target, 256), clean(e.Detail, 1024), clean(e.ClientAddr, 128)); err != nil {
+	e = Entry{At: at.Truncate(time.Millisecond), Actor: clean(e.Actor, 128), OrgID: clean(e.OrgID, 64),
+		Action: clean(e.Action, 64), Target: clean(e.Target, 256), Detail: clean(e.Detail, 1024),
+		ClientAddr: clean(e.ClientAddr, 128)}
+	insert := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, org_id, action, target, detail, client_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), e.Actor, e.OrgID, e.Action, e.Target, e.Detail, e.ClientAddr)
+		return err
+	}
+	var hookErr error
+	err := l.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := insert(ctx, tx); err != nil {
+			return err
+		}
+		for _, h := range l.hooks {
+			if err := h(ctx, tx, e); err != nil {
+				hookErr = err
+				return err
+			}
+		}
+		return nil
+	})
+	if hookErr != nil {
+		err = l.st.Tx(ctx, func(tx *sql.Tx) error { return insert(ctx, tx) })
+		if err == nil {
+			err = fmt.Errorf("%w (%s): %w", ErrHook, e.Action, hookErr)
+			l.maybePrune(ctx)
+			return err
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
 	}
 	l.maybePrune(ctx)
 	return nil
 }
+
+// ErrHook means an entry was recorded but a hook of it failed (and wrote nothing).
+var ErrHook = errors.New("audit entry recorded, its hook failed")
 
 // List returns entries newest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {

@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 
@@ -48,5 +50,45 @@ func TestRecordAndList(t *testing.T) {
 	}
 	if _, err := l.List(ctx, audit.Filter{Limit: 501}); err == nil {
 		t.Fatal("limit 501 accepted")
+	}
+}
+
+// TestRecordHooks: a hook writes in the entry's transaction; when it fails, what it wrote is
+// rolled back, the entry is still recorded and the error says so.
+func TestRecordHooks(t *testing.T) {
+	st := testutil.NewStore(t)
+	l := audit.New(st, testutil.NewClock())
+	ctx := context.Background()
+	var seen []audit.Entry
+	fail := false
+	l.OnRecord(func(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+		seen = append(seen, e)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "hook."+e.Target, "x"); err != nil {
+			return err
+		}
+		if fail {
+			return errors.New("hook broke")
+		}
+		return nil
+	})
+	if err := l.Record(ctx, audit.Entry{Actor: "cli", OrgID: "org_a", Action: audit.KeyCreate, Target: "key_1\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].Target != "key_1 " || seen[0].At.IsZero() {
+		t.Fatalf("the hook saw %+v", seen)
+	}
+	fail = true
+	err := l.Record(ctx, audit.Entry{Actor: "cli", OrgID: "org_a", Action: audit.KeyRevoke, Target: "key_2"})
+	if !errors.Is(err, audit.ErrHook) {
+		t.Fatalf("failing hook: %v", err)
+	}
+	all, _ := l.List(ctx, audit.Filter{})
+	if len(all) != 2 || all[0].Action != audit.KeyRevoke {
+		t.Fatalf("the entry of a failed hook was not recorded: %+v", all)
+	}
+	var n int
+	st.Read.QueryRow(`SELECT count(*) FROM settings WHERE name LIKE 'hook.%'`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d hook rows, want 1: the failed hook's write must roll back", n)
 	}
 }

@@ -24,7 +24,7 @@ func (e *Env) operations(ctx context.Context) (*console.Local, error) {
 		return nil, err
 	}
 	// The CLI prints an operation's failure itself (describe), so the console logs nothing.
-	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inst, err := instance.Open(ctx, instance.Options{Store: st, DataDir: e.DataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, err
 	}

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("console listen on %s: %w", o.consoleListen, err)
 	}
 	defer cln.Close()
-	inst, err := instance.Open(ctx, instance.Options{Store: st, Logger: logger, Limiter: limiter, LongRunning: true,
+	inst, err := instance.Open(ctx, instance.Options{Store: st, DataDir: env.DataDir, Logger: logger, Limiter: limiter, LongRunning: true,
 		Keys: []keys.Option{keys.WithOutageGrace(o.outageGrace)}, Gateway: &gateway.Config{
 			Listen: o.listen, AllowRemote: o.allowRemote,
 			AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),

@@ -21,21 +21,24 @@ import (
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // Deps are the services the console calls. Gateway is optional (status then says "not
 // running" and start/stop are unsupported).
 type Deps struct {
-	Store   *store.Store
-	Clock   clock.Clock
-	Keys    *keys.Service
-	Orgs    *orgs.Service
-	Auth    *auth.Service
-	Audit   *audit.Log
-	Routes  *routes.Service
-	I18n    *i18n.Bundle
-	Gateway Gateway
-	Logger  *slog.Logger
+	Store  *store.Store
+	Clock  clock.Clock
+	Keys   *keys.Service
+	Orgs   *orgs.Service
+	Auth   *auth.Service
+	Audit  *audit.Log
+	Routes *routes.Service
+	// Webhooks is the organizations' webhook endpoints and deliveries (optional: see New).
+	Webhooks *webhooks.Service
+	I18n     *i18n.Bundle
+	Gateway  Gateway
+	Logger   *slog.Logger
 	// Desktop selects desktop mode: the local OS user is the implicit admin of every
 	// organization and there are no logins.
 	Desktop bool
@@ -55,6 +58,11 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.Store == nil || d.Keys == nil || d.Orgs == nil || d.Auth == nil || d.Audit == nil || d.Routes == nil {
 		return nil, errors.New("console: store, keys, orgs, auth, audit and routes are required")
+	}
+	if d.Webhooks == nil {
+		// Not wired by instance.Open (a test's own console): endpoints can be listed but not
+		// added (no secrets key), and no key change is queued (no audit hook).
+		d.Webhooks = webhooks.New(d.Store, webhooks.Options{Clock: d.Clock, Keys: d.Keys, Logger: d.Logger})
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
@@ -187,7 +195,10 @@ func (s *Service) instanceOrg(ctx context.Context) (orgs.Org, error) { return s.
 func (s *Service) record(ctx context.Context, c *Call, org, action, target, detail string) {
 	err := s.Audit.Record(ctx, audit.Entry{Actor: c.actor(), OrgID: org, Action: action, Target: target,
 		Detail: detail, ClientAddr: c.ClientAddr})
-	if err != nil {
+	switch {
+	case errors.Is(err, audit.ErrHook):
+		s.Logger.Error("webhook event not queued", "action", action, "target", target, "err", err)
+	case err != nil:
 		s.Logger.Error("audit entry not recorded", "action", action, "target", target, "err", err)
 	}
 }

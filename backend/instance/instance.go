@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
@@ -21,7 +22,9 @@ import (
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/seal"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // Options say what to build.
@@ -52,27 +55,35 @@ type Options struct {
 	// ConsoleGateway is what the console starts, stops and reports when Gateway is nil: tests
 	// hand in a stand-in.
 	ConsoleGateway console.Gateway
+	// Webhooks tunes the webhook service (tests shorten its backoff and polling); Open fills in
+	// the clock, logger, keys and secrets key.
+	Webhooks webhooks.Options
 }
 
 // Instance is a wired Keygate. Its fields are the services the hosts hand to their edges.
 type Instance struct {
-	Store   *store.Store
-	Clock   clock.Clock
-	Logger  *slog.Logger
-	Keys    *keys.Service
-	Orgs    *orgs.Service
-	Auth    *auth.Service
-	Audit   *audit.Log
-	Routes  *routes.Service
-	Limiter ratelimit.Limiter
-	Gateway *gateway.Server // nil unless Options.Gateway was set
-	Console *console.Service
+	Store  *store.Store
+	Clock  clock.Clock
+	Logger *slog.Logger
+	Keys   *keys.Service
+	Orgs   *orgs.Service
+	Auth   *auth.Service
+	Audit  *audit.Log
+	Routes *routes.Service
+	// Webhooks holds the organizations' endpoints and the outbox; a long-running instance
+	// delivers from it.
+	Webhooks *webhooks.Service
+	Limiter  ratelimit.Limiter
+	Gateway  *gateway.Server // nil unless Options.Gateway was set
+	Console  *console.Service
 	// Org is the default organization, created on first start.
 	Org orgs.Org
 
 	ownStore bool
 	stopKeys context.CancelFunc
 	keysDone chan error
+	stopHook context.CancelFunc
+	hookDone chan error
 }
 
 // Open builds an instance: opens the store if needed, makes sure the default organization
@@ -114,14 +125,23 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	if i.Org, err = i.Orgs.EnsureDefault(ctx); err != nil {
 		return nil, err
 	}
+	wo := o.Webhooks
+	wo.Clock, wo.Logger, wo.Keys, wo.Seal = clk, i.Logger, i.Keys, secretsKey(i.Store, o.DataDir)
+	i.Webhooks = webhooks.New(i.Store, wo)
+	// The audit log is the seam every key change passes through; its hook enqueues the
+	// events in the entry's transaction.
+	i.Audit.OnRecord(i.Webhooks.AuditHook)
 	if o.LongRunning {
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopKeys, i.keysDone = stop, make(chan error, 1)
 		go func() { i.keysDone <- i.Keys.Run(runCtx) }()
+		hookCtx, stopHook := context.WithCancel(context.WithoutCancel(ctx))
+		i.stopHook, i.hookDone = stopHook, make(chan error, 1)
+		go func() { i.hookDone <- i.Webhooks.Run(hookCtx) }()
 	}
 
 	deps := console.Deps{Store: i.Store, Clock: clk, Keys: i.Keys, Orgs: i.Orgs, Auth: i.Auth, Audit: i.Audit,
-		Routes: i.Routes, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
+		Routes: i.Routes, Webhooks: i.Webhooks, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
 	if o.Gateway != nil {
 		cfg := *o.Gateway
 		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
@@ -163,6 +183,11 @@ func (i *Instance) Close(ctx context.Context) error {
 			i.Logger.Warn("gateway stop", "err", err)
 		}
 	}
+	if i.stopHook != nil {
+		i.stopHook()
+		<-i.hookDone
+		i.stopHook = nil
+	}
 	if i.stopKeys != nil {
 		i.stopKeys()
 		if err := <-i.keysDone; err != nil {
@@ -177,6 +202,22 @@ func (i *Instance) Close(ctx context.Context) error {
 		i.ownStore = false
 	}
 	return errors.Join(errs...)
+}
+
+// secretsKey finds the key that seals webhook secrets (backend/seal): $KEYGATE_SECRETS_KEY,
+// else secrets.key beside the SQLite file, else (PostgreSQL) in the data directory. It is
+// looked up on first use only.
+func secretsKey(st *store.Store, dataDir string) func() (*seal.Box, error) {
+	return func() (*seal.Box, error) {
+		if st.Path != "" {
+			return seal.Load(filepath.Dir(st.Path))
+		}
+		dir, err := config.DataDir(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		return seal.Load(dir)
+	}
 }
 
 // sessions lets the gateway accept a console session cookie as a credential: it adapts

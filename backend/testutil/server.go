@@ -56,7 +56,7 @@ func NewServer(t testing.TB) *Server { return NewServerWith(t, ServerOptions{}) 
 func NewServerWith(t testing.TB, o ServerOptions) *Server {
 	t.Helper()
 	clk := NewClock()
-	inst, err := instance.Open(context.Background(), instance.Options{Store: NewStore(t), Clock: clk,
+	inst, err := instance.Open(context.Background(), instance.Options{Store: NewStore(t), DataDir: t.TempDir(), Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Desktop: o.Desktop, ConsoleGateway: o.Gateway,
 		Auth: append([]auth.Option{auth.WithPasswordParams(CheapPasswords)}, o.Auth...)})
 	if err != nil {
