@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -42,8 +41,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	case errors.Is(err, ErrNoCredential):
 		return CodeMissingCredential
 	case err != nil:
-		g.failedAuth(st, ipKey, now)
-		return CodeMalformed
+		return g.failedAuth(st, ipKey, now, CodeMalformed)
 	}
 	st.cred = cred.Kind
 	if cred.Kind == CredentialSession {
@@ -61,8 +59,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		st.keyID, st.keyName, st.orgID = res.Key.ID, res.Key.Name, res.Key.OrgID
 	}
 	if !res.Valid {
-		g.failedAuth(st, ipKey, now)
-		return Code(res.Code)
+		return g.failedAuth(st, ipKey, now, Code(res.Code))
 	}
 	k := res.Key
 	if rt.OrgID != "" && k.OrgID != rt.OrgID {
@@ -105,12 +102,12 @@ func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipK
 		return CodeInternal
 	}
 	if res.Code != keys.CodeValid || res.UserID == "" {
-		g.failedAuth(st, ipKey, now)
+		code := CodeNotFound
 		switch res.Code {
 		case keys.CodeExpired, keys.CodeRevoked, keys.CodeMalformed:
-			return Code(res.Code)
+			code = Code(res.Code)
 		}
-		return CodeNotFound
+		return g.failedAuth(st, ipKey, now, code)
 	}
 	st.userID = res.UserID
 	// A session stands for a person, not an organization: one who belongs to none (taken out
@@ -130,10 +127,25 @@ func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipK
 	return ""
 }
 
-func (g *Gateway) failedAuth(ctx context.Context, ipKey string, now time.Time) {
-	if g.cfg.FailedAuthLimit > 0 {
-		g.limiter.Take(ctx, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
+// failedAuth counts a failed attempt against the client's limit and returns the answer: code,
+// or RATE_LIMITED when the limit has no room for this failure. The Peek before the check lets a
+// burst of concurrent guesses through; counting here, atomically, is what bounds them: of any
+// number of concurrent failures, only the limit's remaining capacity learn their outcome, and
+// the rest are answered 429 like any request after the limit is reached.
+func (g *Gateway) failedAuth(st *reqState, ipKey string, now time.Time, code Code) Code {
+	if g.cfg.FailedAuthLimit <= 0 {
+		return code
 	}
+	d, err := g.limiter.Take(st, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
+	if err != nil {
+		g.log.Warn("failed-authentication limit unavailable", "err", err)
+		return code
+	}
+	if !d.Allowed {
+		st.retryAfter = d.RetryAfter
+		return CodeRateLimited
+	}
+	return code
 }
 
 func setRetryAfter(h http.Header, d time.Duration) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +270,67 @@ func TestFailedAuthLimitPerClient(t *testing.T) {
 	if res := e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key}, nil); res.StatusCode != 200 {
 		t.Fatalf("valid key after 12 s: %d", res.StatusCode)
 	}
+}
+
+// TestFailedAuthLimitUnderConcurrency: a burst of concurrent wrong keys all pass the check made
+// before verification; still only the limit's capacity of them learn their outcome (401), the
+// rest are answered 429.
+func TestFailedAuthLimitUnderConcurrency(t *testing.T) {
+	const n = 64
+	gate := &gatedVerifier{arrived: make(chan struct{}, n), open: make(chan struct{})}
+	e := newEnv(t, func(c *gateway.Config) {
+		c.FailedAuthLimit = 5
+		gate.KeyVerifier = c.Keys
+		c.Keys = gate
+	})
+	// Hold every check until all n are in it (or a second has passed): all have passed the
+	// limit's first look before any has failed.
+	go func() {
+		defer close(gate.open)
+		for range n {
+			select {
+			case <-gate.arrived:
+			case <-time.After(time.Second):
+				return
+			}
+		}
+	}()
+	codes := make(chan int, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			unknown, _ := keys.Generate("kg")
+			start.Wait()
+			res := e.do("GET", "/x", map[string]string{"x-api-key": unknown.Raw}, nil)
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	start.Done()
+	done.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	t.Logf("answers %v", count)
+	if count[401] > 5 || count[401]+count[429] != n {
+		t.Fatalf("answers %v: want at most 5 × 401 and the rest 429", count)
+	}
+}
+
+// gatedVerifier holds each verification until open is closed.
+type gatedVerifier struct {
+	gateway.KeyVerifier
+	arrived chan struct{}
+	open    chan struct{}
+}
+
+func (g *gatedVerifier) Verify(ctx context.Context, raw string) (keys.Result, error) {
+	g.arrived <- struct{}{}
+	<-g.open
+	return g.KeyVerifier.Verify(ctx, raw)
 }
