@@ -11,6 +11,7 @@ import { ToastProvider } from './components/Toasts'
 import { ErrorState, Loading } from './components/States'
 import { Shell } from './Shell'
 import { KeysPage } from './pages/keys/KeysPage'
+import { KeyDetailPage } from './pages/keys/KeyDetailPage'
 import { OrganizationPage } from './pages/org/OrganizationPage'
 import { GatewayPage } from './pages/gateway/GatewayPage'
 import { RequestsPage } from './pages/requests/RequestsPage'
@@ -37,6 +38,7 @@ export function newQueryClient() {
 }
 
 function Screen({ path }: { path: string }) {
+  if (path.startsWith('/keys/') && path.length > 6) return <KeyDetailPage id={decodeURIComponent(path.slice(6))} />
   switch (path) {
     case '/org': return <OrganizationPage />
     case '/gateway': return <GatewayPage />

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react'
 import { Icon, type IconName } from './components/Icon'
 import { Logo } from './components/Logo'
 import { OrgSwitcher } from './components/OrgSwitcher'
-import { Link } from './router'
+import { Link, useRouter } from './router'
 import { useT } from './i18n/i18n'
 import { useSession } from './session'
 
@@ -23,6 +23,7 @@ export const nav: NavItem[] = [
 export function Shell({ children, wide }: { children: ReactNode; wide?: boolean }) {
   const t = useT()
   const { user, desktop, logout, role } = useSession()
+  const { path } = useRouter()
   return (
     <div className="shell">
       <a className="skip-link" href="#main">{t('nav.skip')}</a>
@@ -36,7 +37,7 @@ export function Shell({ children, wide }: { children: ReactNode; wide?: boolean 
           <ul className="nav">
             {nav.filter((n) => !(n.serveOnly && desktop)).map((n) => (
               <li key={n.to}>
-                <Link to={n.to} className="nav-link">
+                <Link to={n.to} className="nav-link" aria-current={path === n.to || path.startsWith(n.to + '/') ? 'page' : undefined}>
                   <Icon name={n.icon} />
                   <span>{t(n.label)}</span>
                 </Link>

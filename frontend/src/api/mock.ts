@@ -189,7 +189,11 @@ const handlers: Handlers = {
     s.keys.unshift(k)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: x.id, createdAt: k.createdAt, expiresAt: k.expiresAt }
   },
-  GetKey: (s, _o, inp) => findKey(s, inp.id),
+  GetKey(s, _o, inp) {
+    const k = findKey(s, inp.id)
+    if (k.orgId !== org(s, inp.org).id) throw new ApiError({ code: 'NOT_FOUND', status: 404, detail: 'This API key is not recognized.' })
+    return k
+  },
   RenameKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.name = keyName(inp.name); return k },
   RevokeKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.status = 'revoked'; k.revokedAt = now(); return k },
   RollKey(s, _o, inp) {

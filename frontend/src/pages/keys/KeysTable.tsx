@@ -3,6 +3,8 @@ import { StatusBadge } from '../../components/StatusBadge'
 import { Time } from '../../components/Time'
 import { Icon } from '../../components/Icon'
 import { useT } from '../../i18n/i18n'
+import { Link } from '../../router'
+import { canRoll, keyPath } from './keyFacts'
 
 interface Props {
   keys: Key[]
@@ -33,7 +35,7 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props
         <tbody>
           {keys.map((k) => (
             <tr key={k.id} data-key-id={k.id}>
-              <td className="cell-strong"><bdi>{k.name}</bdi></td>
+              <td className="cell-strong"><Link to={keyPath(k.id)} className="key-link"><bdi>{k.name}</bdi></Link></td>
               <td><code className="key-start" dir="ltr">{k.start}…</code></td>
               <td><StatusBadge status={k.status} /></td>
               <td><Time value={k.createdAt} /></td>
@@ -47,9 +49,11 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props
                       <button type="button" className="icon-btn" onClick={() => onRename(k)} aria-label={t('keys.rename.action', { Name: k.name })} title={t('keys.rename.title')}>
                         <Icon name="edit" />
                       </button>
-                      <button type="button" className="icon-btn" onClick={() => onRoll(k)} aria-label={t('keys.roll.action', { Name: k.name })} title={t('keys.roll.short')}>
-                        <Icon name="roll" />
-                      </button>
+                      {canRoll(k) ? (
+                        <button type="button" className="icon-btn" onClick={() => onRoll(k)} aria-label={t('keys.roll.action', { Name: k.name })} title={t('keys.roll.short')}>
+                          <Icon name="roll" />
+                        </button>
+                      ) : null}
                       <button type="button" className="icon-btn icon-btn-danger" onClick={() => onRevoke(k)} aria-label={t('keys.revoke.action', { Name: k.name })} title={t('keys.revoke.short')}>
                         <Icon name="ban" />
                       </button>

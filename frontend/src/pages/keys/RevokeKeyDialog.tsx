@@ -13,7 +13,7 @@ import { forgetKey } from '../../keyring'
 export function RevokeKeyDialog({ k, onClose }: { k: Key; onClose: () => void }) {
   const t = useT()
   const toast = useToast()
-  const revoke = useAction('RevokeKey', ['ListKeys'])
+  const revoke = useAction('RevokeKey', ['ListKeys', 'GetKey'])
   const [reason, setReason] = useState('')
   const submit = (e: FormEvent) => {
     e.preventDefault()

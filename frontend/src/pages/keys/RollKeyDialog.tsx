@@ -12,7 +12,7 @@ const graces = [0, 3600, 86400, 7 * 86400] as const
 /** RollKeyDialog gives a key a new secret; the old one keeps working for the chosen grace period. */
 export function RollKeyDialog({ k, onClose, onRolled }: { k: Key; onClose: () => void; onRolled: (c: CreatedKey) => void }) {
   const t = useT()
-  const roll = useAction('RollKey', ['ListKeys'])
+  const roll = useAction('RollKey', ['ListKeys', 'GetKey'])
   const [grace, setGrace] = useState<number>(86400)
   const submit = (e: FormEvent) => {
     e.preventDefault()

@@ -62,7 +62,7 @@ describe('API keys screen', () => {
     expect(await within(shown).findByText(new RegExp(`curl -H "x-api-key: ${secret}" http://127.0.0.1:8787/demo/`))).toBeTruthy()
     fireEvent.click(within(shown).getByRole('tab', { name: '.env' }))
     expect(within(shown).getByText(new RegExp(`KEYGATE_API_KEY=${secret}`))).toBeTruthy()
-    expect(await screen.findByText('Billing', { selector: 'td > bdi' })).toBeTruthy()
+    expect(await screen.findByText('Billing', { selector: 'td a > bdi' })).toBeTruthy()
   })
 
   it('disables submit while the create call is pending', async () => {
