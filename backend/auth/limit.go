@@ -65,11 +65,11 @@ func (a *attempts) reserve(ctx context.Context, email, addr string, now time.Tim
 		return release, nil
 	}
 	wait := max(d.RetryAfter, time.Second)
-	return nil, &RateLimitedError{RetryAfter: wait, Repeated: a.refusedBefore(email+"\x00"+addr, now, wait)}
+	return nil, &RateLimitedError{RetryAfter: wait, Repeated: a.refusedBefore(accountKey(email)+"\x00"+addr, now, wait)}
 }
 
 // refusedBefore reports whether key was refused earlier in the same lockout, and records this
-// refusal.
+// refusal. key is bounded (accountKey cuts the address), so it is looked up as it is stored.
 func (a *attempts) refusedBefore(key string, now time.Time, wait time.Duration) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -85,9 +85,6 @@ func (a *attempts) refusedBefore(key string, now time.Time, wait time.Duration) 
 		if len(a.refused) >= maxTracked {
 			clear(a.refused)
 		}
-	}
-	if len(key) > 600 {
-		key = key[:600]
 	}
 	a.refused[key] = now.Add(wait)
 	return false

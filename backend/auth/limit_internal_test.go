@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"context"
 	"strings"
 	"sync"
@@ -33,6 +34,15 @@ func TestAttemptKeysAreBounded(t *testing.T) {
 	for k := range a.refused {
 		if len(k) > 700 {
 			t.Fatalf("refusal key of %d bytes", len(k))
+		}
+	}
+	// Refusals of that address after the first are repeats (recorded once), whatever its length
+	// or letter case.
+	for _, again := range []string{long, strings.ToUpper(long), " " + long} {
+		_, err := a.reserve(context.Background(), again, "192.0.2.2", now)
+		var rl *RateLimitedError
+		if !errors.As(err, &rl) || !rl.Repeated {
+			t.Fatalf("a repeated refusal of a long address: %v", err)
 		}
 	}
 }
