@@ -99,11 +99,6 @@ type InvitationInput struct {
 	ID string `json:"id"`
 }
 
-// InvitationList is the caller's pending invitations.
-type InvitationList struct {
-	Invitations []auth.Invitation `json:"invitations"`
-}
-
 func (s *Service) acceptInvitation(ctx context.Context, c *Call, in *InvitationInput) (auth.Invitation, error) {
 	if c.Principal.Local {
 		return auth.Invitation{}, auth.ErrInvitationNotFound

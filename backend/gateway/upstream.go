@@ -76,7 +76,6 @@ func (us *upstreams) closeIdle() {
 var (
 	errUpstreamTimeout = errors.New("upstream did not answer in time")
 	errClientGone      = errors.New("client closed the connection")
-	errUpgradeRefused  = errUnexpectedUpgrade
 )
 
 // bufferedBodyMax is the largest upstream body read whole before it is answered; larger ones,
@@ -245,7 +244,7 @@ func readHead(resp *fasthttp.Response, br *bufio.Reader) error {
 		}
 		if s := resp.StatusCode(); s >= 200 || s == fasthttp.StatusSwitchingProtocols {
 			if s == fasthttp.StatusSwitchingProtocols {
-				return errUpgradeRefused // the fast path never asks for an upgrade
+				return errUnexpectedUpgrade // the fast path never asks for an upgrade
 			}
 			return nil
 		}
