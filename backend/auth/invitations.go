@@ -50,8 +50,10 @@ func (s *Service) Invite(ctx context.Context, orgID, email string, role Role, in
 	inv := Invitation{ID: id, OrgID: orgID, Email: email, Role: role, CreatedAt: now.Truncate(time.Millisecond),
 		ExpiresAt: now.Add(InvitationTTL).Truncate(time.Millisecond)}
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE org_id = ? AND email = ?`,
-			orgID, strings.ToLower(email)); err != nil {
+		// Expired invitations are of no more use: each new one clears them, so the table holds
+		// at most the invitations of the last InvitationTTL.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE expires_at <= ? OR (org_id = ? AND email = ?)`,
+			now.UnixMilli(), orgID, strings.ToLower(email)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email, role, inviter, created_at, expires_at)

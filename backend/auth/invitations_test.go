@@ -92,4 +92,12 @@ func TestInvitations(t *testing.T) {
 	if _, err := s.AcceptInvitation(ctx, l.ID, inv3.ID); !errors.Is(err, auth.ErrInvitationNotFound) {
 		t.Fatalf("expired invitation accepted: %v", err)
 	}
+	// The next invitation clears the expired ones from the store.
+	if _, err := s.Invite(ctx, b.ID, "next@example.com", auth.RoleMember, "x"); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := st.Read.QueryRowContext(ctx, `SELECT count(*) FROM invitations`).Scan(&left); err != nil || left != 1 {
+		t.Fatalf("invitations stored after expiry and one new: %d (%v), want 1", left, err)
+	}
 }
