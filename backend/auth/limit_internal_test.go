@@ -1,8 +1,8 @@
 package auth
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"

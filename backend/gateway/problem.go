@@ -32,6 +32,10 @@ const (
 	CodeUnknownHost      = problem.CodeUnknownHost
 	// CodeMalformedRequest is a request head the gateway refuses to interpret.
 	CodeMalformedRequest = problem.CodeMalformedRequest
+	// CodeHeadersTooLarge: the request head is over the header limit (431).
+	CodeHeadersTooLarge = problem.CodeHeadersTooLarge
+	// CodeRequestTimeout: the client did not send its request head in time (408).
+	CodeRequestTimeout = problem.CodeRequestTimeout
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed = problem.CodeClientClosed
 )
@@ -66,6 +70,8 @@ func init() {
 		{503, CodeStoreUnavailable, "The gateway cannot reach its database to check this credential; try again shortly."},
 		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
 		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
+		{431, CodeHeadersTooLarge, "The request head (request line and headers) is larger than this gateway accepts."},
+		{408, CodeRequestTimeout, "The request head did not arrive in time."},
 	} {
 		problems[p.code] = problem.Prebuild(problem.New(p.status, p.code, p.detail))
 	}

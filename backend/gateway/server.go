@@ -246,9 +246,9 @@ func fastError(ctx *fasthttp.RequestCtx, err error) {
 	var se *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.As(err, &se):
-		ctx.Error("431 Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+		writeProblemFast(&ctx.Response, CodeHeadersTooLarge)
 	case isTimeout(err):
-		ctx.Error("408 Request Timeout", fasthttp.StatusRequestTimeout)
+		writeProblemFast(&ctx.Response, CodeRequestTimeout)
 	default:
 		writeProblemFast(&ctx.Response, CodeMalformedRequest)
 	}

@@ -154,7 +154,13 @@ func TestHeaderLimit431(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		defer res.Body.Close()
+		if res.StatusCode == 431 {
+			// The answer is a problem like every other the gateway gives.
+			if p := readProblem(t, res); p.Code != gateway.CodeHeadersTooLarge || p.Status != 431 {
+				t.Fatalf("431 answer %+v", p)
+			}
+		}
 		return res.StatusCode
 	}
 	if got := send(32<<10 - 100); got != 200 {

@@ -64,6 +64,10 @@ const (
 	// framing (two lengths, a Transfer-Encoding other than chunked), bare LF, folded or
 	// malformed lines.
 	CodeMalformedRequest Code = "MALFORMED_REQUEST"
+	// CodeHeadersTooLarge (431) is a request head over the gateway's header limit.
+	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
+	// CodeRequestTimeout (408) is a client too slow to send its request head.
+	CodeRequestTimeout Code = "REQUEST_TIMEOUT"
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed Code = "CLIENT_CLOSED"
 )
