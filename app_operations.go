@@ -11,6 +11,7 @@ import (
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/usage"
 )
 
 // GetMe runs the console operation of that name: the signed-in user, their organizations and the CSRF token.
@@ -151,6 +152,16 @@ func (a *App) ListNodes(in console.NoInput) (console.NodeList, error) {
 // ListRequests runs the console operation of that name: recent gateway requests, newest first, by status, key and route.
 func (a *App) ListRequests(in console.ListRequestsInput) (console.RequestList, error) {
 	return console.Do[console.RequestList](a.ctx, a.console, "ListRequests", in)
+}
+
+// GetUsage runs the console operation of that name: requests, errors, refusals and latency over time, per organization, key or route.
+func (a *App) GetUsage(in console.GetUsageInput) (usage.Series, error) {
+	return console.Do[usage.Series](a.ctx, a.console, "GetUsage", in)
+}
+
+// GetUsageTop runs the console operation of that name: the keys or routes with the most requests over a time range.
+func (a *App) GetUsageTop(in console.GetUsageTopInput) (console.UsageTop, error) {
+	return console.Do[console.UsageTop](a.ctx, a.console, "GetUsageTop", in)
 }
 
 // ListMembers runs the console operation of that name: an organization's members and their roles.

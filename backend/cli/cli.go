@@ -71,6 +71,7 @@ var commands = []command{
 	{name: "gateway", args: "settings get|set …", summary: "show and change the gateway's settings", run: runGateway},
 	{name: "members", args: "list|add|role|remove …", summary: "list and manage the members of an organization", run: runMembers},
 	{name: "requests", args: "list …", summary: "show the gateway's request log", run: runRequests},
+	{name: "usage", args: "show|top …", summary: "show requests, errors and latency over time, and the busiest keys and routes", run: runUsage},
 	{name: "version", summary: "print the version", run: runVersion},
 	{name: "users", args: "add|list|role|remove|passwd …", summary: "manage console accounts (serve mode): add, list, role, remove, password", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},

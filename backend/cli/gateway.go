@@ -11,7 +11,7 @@ import (
 )
 
 const gatewayUsage = `gateway settings get [--json]
-       keygate gateway settings set [--allowed-origins ORIGIN,ORIGIN…] [--upstream-timeout 30s] [--json]`
+       keygate gateway settings set [--allowed-origins ORIGIN,ORIGIN…] [--upstream-timeout 30s] [--usage-retention-days N] [--json]`
 
 // runGateway shows and changes the gateway-wide settings; a running server applies them within
 // a second.
@@ -23,7 +23,9 @@ func runGateway(ctx context.Context, env *Env, args []string) error {
 	asJSON := f.Bool("json", false, "print JSON")
 	var origins *string
 	var timeout *time.Duration
+	var usageDays *int
 	if args[1] == "set" {
+		usageDays = f.Int("usage-retention-days", 0, "days the per-minute usage rollups are kept (1 to 3650)")
 		origins = f.String("allowed-origins", "", "the browser origins CORS admits, comma-separated (\"\" for none)")
 		timeout = f.Duration("upstream-timeout", 0, "how long to wait for the upstream's response headers")
 	}
@@ -41,8 +43,14 @@ func runGateway(ctx context.Context, env *Env, args []string) error {
 	if args[1] == "set" {
 		set := map[string]bool{}
 		f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-		if !set["allowed-origins"] && !set["upstream-timeout"] {
-			return usagef("gateway settings set needs --allowed-origins or --upstream-timeout")
+		if !set["allowed-origins"] && !set["upstream-timeout"] && !set["usage-retention-days"] {
+			return usagef("gateway settings set needs --allowed-origins, --upstream-timeout or --usage-retention-days")
+		}
+		if set["usage-retention-days"] {
+			if *usageDays == 0 {
+				return usagef("--usage-retention-days must be 1 to 3650")
+			}
+			s.UsageRetentionDays = *usageDays
 		}
 		if set["allowed-origins"] {
 			s.AllowedOrigins = []string{}
@@ -78,5 +86,6 @@ func runGateway(ctx context.Context, env *Env, args []string) error {
 		tw.Row(label, o)
 	}
 	tw.Row(env.t("cli.gateway.field.timeout", nil), fmt.Sprint(time.Duration(s.UpstreamTimeoutSeconds)*time.Second))
+	tw.Row(env.t("cli.gateway.field.usage_retention", nil), env.t("cli.gateway.days", map[string]any{"Count": s.UsageRetentionDays}))
 	return tw.Flush()
 }

@@ -43,6 +43,7 @@ var policy = map[string]string{
 	"ListRoutes": "member", "AddRoute": "admin", "UpdateRoute": "admin", "RemoveRoute": "admin", "GetLearnedDocument": "member", "AdoptLearnedDocument": "admin",
 	"GetGatewaySettings": "member", "UpdateGatewaySettings": "admin", "GetGatewayStatus": "signedIn",
 	"StartGateway": "desktop", "StopGateway": "desktop", "ListRequests": "member", "ListNodes": "member",
+	"GetUsage": "member", "GetUsageTop": "member",
 	"ListMembers": "member", "AddMember": "admin", "ChangeMemberRole": "admin", "RemoveMember": "admin",
 	"ListAudit": "member", "GetCatalog": "public", "GetPreferences": "signedIn", "UpdatePreferences": "signedIn",
 }
@@ -138,6 +139,8 @@ func TestRoleMatrix(t *testing.T) {
 		"StopGateway":           {"POST", "/api/v1/gateway/stop", nil},
 		"ListRequests":          {"GET", "/api/v1/requests" + q, nil},
 		"ListNodes":             {"GET", "/api/v1/nodes", nil},
+		"GetUsage":              {"GET", "/api/v1/usage" + q, nil},
+		"GetUsageTop":           {"GET", "/api/v1/usage/top" + q + "&by=key", nil},
 		"ListMembers":           {"GET", "/api/v1/members" + q, nil},
 		"AddMember":             {"POST", "/api/v1/members", map[string]string{"org": a, "email": "new@example.com", "role": "member", "password": testutil.Password}},
 		"ChangeMemberRole":      {"PATCH", "/api/v1/members/" + target.ID, map[string]string{"org": a, "role": "developer"}},

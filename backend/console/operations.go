@@ -69,6 +69,10 @@ var table = []Operation{
 		"The gateway nodes that share this database: live ones first, with their request rate", (*Service).listNodes),
 	op("ListRequests", "GET /api/v1/requests", auth.NeedMember, ScopeOrg, "gateway",
 		"Recent gateway requests, newest first, by status, key and route", (*Service).listRequests),
+	op("GetUsage", "GET /api/v1/usage", auth.NeedMember, ScopeOrg, "gateway",
+		"Requests, errors, refusals and latency over time, per organization, key or route", (*Service).getUsage),
+	op("GetUsageTop", "GET /api/v1/usage/top", auth.NeedMember, ScopeOrg, "gateway",
+		"The keys or routes with the most requests over a time range", (*Service).getUsageTop),
 
 	// Members.
 	op("ListMembers", "GET /api/v1/members", auth.NeedMember, ScopeOrg, "members",

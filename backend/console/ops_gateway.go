@@ -11,6 +11,7 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/usage"
 )
 
 // Gateway is the gateway the console reports on and, on the desktop, starts and stops;
@@ -90,6 +91,9 @@ type GatewaySettings struct {
 	// older rows, and rows beyond the newest that many, are deleted. 0 keeps the stored value.
 	LogRetentionDays int `json:"logRetentionDays" minimum:"0" maximum:"3650" doc:"1 to 3650; default 90."`
 	LogRetentionRows int `json:"logRetentionRows" minimum:"0" maximum:"10000000" doc:"1000 to 10000000; default 100000."`
+	// UsageRetentionDays is how long the per-minute usage rollups are kept (apart from the
+	// logs: they are small and have no row cap). 0 keeps the stored value.
+	UsageRetentionDays int `json:"usageRetentionDays" minimum:"0" maximum:"3650" doc:"1 to 3650; default 90."`
 }
 
 // GatewayStatus says whether the gateway runs and whether this console may start and stop it.
@@ -169,8 +173,12 @@ func (s *Service) getGatewaySettings(ctx context.Context, _ *Call, _ *NoInput) (
 	if err != nil {
 		return GatewaySettings{}, err
 	}
+	ud, err := usage.LoadRetention(ctx, s.Store)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
 	return GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second),
-		LogRetentionDays: r.Days, LogRetentionRows: r.Rows}, nil
+		LogRetentionDays: r.Days, LogRetentionRows: r.Rows, UsageRetentionDays: ud}, nil
 }
 
 func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *GatewaySettings) (GatewaySettings, error) {
@@ -190,6 +198,16 @@ func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *Gatewa
 	if err := r.Validate(); err != nil {
 		return GatewaySettings{}, err
 	}
+	ud, err := usage.LoadRetention(ctx, s.Store)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	if in.UsageRetentionDays != 0 {
+		if in.UsageRetentionDays < usage.MinRetentionDays || in.UsageRetentionDays > usage.MaxRetentionDays {
+			return GatewaySettings{}, usage.ErrInvalidRetention
+		}
+		ud = in.UsageRetentionDays
+	}
 	origins := in.AllowedOrigins
 	if origins == nil {
 		origins = []string{}
@@ -202,13 +220,16 @@ func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *Gatewa
 	if err := audit.SaveRetention(ctx, s.Store, r); err != nil {
 		return GatewaySettings{}, err
 	}
+	if err := usage.SaveRetention(ctx, s.Store, ud); err != nil {
+		return GatewaySettings{}, err
+	}
 	out := GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second),
-		LogRetentionDays: r.Days, LogRetentionRows: r.Rows}
+		LogRetentionDays: r.Days, LogRetentionRows: r.Rows, UsageRetentionDays: ud}
 	inst, err := s.instanceOrg(ctx)
 	if err == nil {
 		s.record(ctx, c, inst.ID, audit.SettingsUpdate, "gateway",
 			"allowed origins "+joinOrNone(out.AllowedOrigins)+", upstream timeout "+(time.Duration(out.UpstreamTimeoutSeconds)*time.Second).String()+
-				fmt.Sprintf(", logs kept %d days / %d rows", r.Days, r.Rows))
+				fmt.Sprintf(", logs kept %d days / %d rows, usage kept %d days", r.Days, r.Rows, ud))
 	}
 	return out, nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/usage"
 )
 
 // KeyVerifier is what the gateway needs from the key service.
@@ -45,6 +46,14 @@ type KeyVerifier interface {
 }
 
 var _ KeyVerifier = (*keys.Service)(nil)
+
+// UsageRecorder is what the gateway needs from the usage rollups: Record is called once per
+// answered request, on the request path, and must only count in memory.
+type UsageRecorder interface {
+	Record(usage.Sample)
+}
+
+var _ UsageRecorder = (*usage.Recorder)(nil)
 
 // SessionVerifier checks a console session cookie presented to the gateway (the docs viewer's
 // "try it" uses it). backend/auth implements it.
@@ -95,6 +104,9 @@ type Config struct {
 
 	// Learner receives the exchanges of routes that learn; nil: no route learns.
 	Learner Learner
+	// Usage counts every answered request into the per-minute usage rollups (usage.Recorder);
+	// nil: none are kept. Run runs it when it has a Run method.
+	Usage UsageRecorder
 
 	// Listen is the gateway's address (Server only); AllowRemote permits a non-loopback one.
 	Listen      string
@@ -273,6 +285,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 			defer close(done)
 			if err := lr.Run(ctx); err != nil {
 				g.log.Warn("learner stopped", "err", err)
+			}
+		}()
+		defer func() { <-done }()
+	}
+	if ur, ok := g.cfg.Usage.(interface{ Run(context.Context) error }); ok {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := ur.Run(ctx); err != nil {
+				g.log.Warn("usage writer stopped", "err", err)
 			}
 		}()
 		defer func() { <-done }()

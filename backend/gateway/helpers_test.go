@@ -20,6 +20,7 @@ import (
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
 	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/backend/usage"
 )
 
 // env is a gateway in front of an echo upstream, over real sockets.
@@ -35,6 +36,7 @@ type env struct {
 	up     *httptest.Server
 	key    keys.Created
 	seen   *seenRequests
+	usage  *usage.Recorder
 }
 
 // seenRequests records what reached the upstream.
@@ -102,8 +104,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.key = k
+	e.usage = usage.NewRecorder(e.st, usage.Options{Clock: e.clock})
 	cfg := gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Clock: e.clock,
-		AllowedOrigins: []string{"https://app.example.com"}}
+		AllowedOrigins: []string{"https://app.example.com"}, Usage: e.usage}
 	for _, o := range opts {
 		o(&cfg)
 	}

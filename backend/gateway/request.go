@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/keygate/keygate/backend/ratelimit"
+	"github.com/keygate/keygate/backend/usage"
 )
 
 // reqState is one request's state. It is also the request's context (it embeds the parent),
@@ -108,6 +109,7 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 		e.ClientAddr = st.client.String()
 	}
 	g.requests.add(&e)
+	g.recordUsage(st, &e)
 	if st.learn != nil && p == nil {
 		g.observe(st, r, status)
 	}
@@ -117,6 +119,14 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 	}
 	if p != nil {
 		panic(p)
+	}
+}
+
+// recordUsage counts the request into the usage rollups (memory only).
+func (g *Gateway) recordUsage(st *reqState, e *Entry) {
+	if g.cfg.Usage != nil {
+		g.cfg.Usage.Record(usage.Sample{At: e.Time, OrgID: e.OrgID, KeyID: e.KeyID, Route: e.Route,
+			Status: e.Status, Code: string(st.code), LatencyUS: e.LatencyUS})
 	}
 }
 
@@ -171,6 +181,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 	}
 	e.clientIP = st.client // formatted when the entry is read
 	g.requests.add(&e)
+	g.recordUsage(st, &e)
 	if st.learn != nil {
 		g.observeFast(st, status)
 	}

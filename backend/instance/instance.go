@@ -24,6 +24,7 @@ import (
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/seal"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/usage"
 	"github.com/keygate/keygate/backend/webhooks"
 )
 
@@ -151,6 +152,9 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 		}
 		if cfg.Limiter == nil {
 			cfg.Limiter = i.Limiter
+		}
+		if cfg.Usage == nil {
+			cfg.Usage = usage.NewRecorder(i.Store, usage.Options{Clock: clk, Logger: i.Logger})
 		}
 		if i.Gateway, err = gateway.NewServer(ctx, cfg); err != nil {
 			return nil, err

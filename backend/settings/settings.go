@@ -24,6 +24,7 @@ const (
 	InstanceOrg            = "orgs.instance"               // orgs: the instance organization's id
 	RetentionDays          = "retention.days"              // audit: days the audit and request logs keep rows
 	RetentionRows          = "retention.rows"              // audit: rows the audit and request logs keep at most
+	UsageRetentionDays     = "usage.retention_days"        // usage: days the per-minute usage rollups are kept
 )
 
 // Store reads and writes settings.

@@ -21,6 +21,22 @@ export interface AuditPage {
   nextBefore: number
 }
 
+export interface Bucket {
+  /** 4xx answers, the gateway's refusals included. */
+  clientErrors?: number
+  /** Answers below 400. */
+  ok?: number
+  p50Ms: number | null
+  p95Ms: number | null
+  /** Requests the gateway refused itself with a 4xx (credential, limits, path, route, body size) before any upstream saw them. */
+  rejected?: number
+  rejectedByCode: Record<string, number>
+  /** 5xx answers, the gateway's own 502/504 included. */
+  serverErrors?: number
+  start: string
+  total?: number
+}
+
 export interface Catalog {
   dir: 'ltr' | 'rtl'
   lang: string
@@ -71,6 +87,8 @@ export interface GatewaySettings {
   logRetentionRows: number
   /** 1 to 600. */
   upstreamTimeoutSeconds: number
+  /** 1 to 3650; default 90. */
+  usageRetentionDays: number
 }
 
 export interface GatewayStatus {
@@ -219,6 +237,14 @@ export interface RouteList {
   routes: Route[]
 }
 
+export interface Series {
+  bucket: string
+  buckets: Bucket[]
+  from: string
+  summary: Bucket
+  to: string
+}
+
 export interface SessionOutput {
   csrfToken: string
   user: User
@@ -226,6 +252,27 @@ export interface SessionOutput {
 
 export interface SetupStatus {
   needed: boolean
+}
+
+export interface TopItem {
+  /** 4xx answers, the gateway's refusals included. */
+  clientErrors?: number
+  keyId: string
+  keyName: string
+  /** Answers below 400. */
+  ok?: number
+  p50Ms: number | null
+  p95Ms: number | null
+  /** Requests the gateway refused itself with a 4xx (credential, limits, path, route, body size) before any upstream saw them. */
+  rejected?: number
+  route: string
+  /** 5xx answers, the gateway's own 502/504 included. */
+  serverErrors?: number
+  total?: number
+}
+
+export interface UsageTop {
+  items: TopItem[]
 }
 
 export interface User {
@@ -365,6 +412,8 @@ export interface UpdateGatewaySettingsInput {
   logRetentionRows?: number
   /** 1 to 600. */
   upstreamTimeoutSeconds: number
+  /** 1 to 3650; default 90. */
+  usageRetentionDays?: number
 }
 
 export type GetGatewayStatusInput = Record<string, never>
@@ -381,6 +430,23 @@ export interface ListRequestsInput {
   org?: string
   route?: string
   status?: string
+}
+
+export interface GetUsageInput {
+  bucket?: string
+  from?: string
+  keyId?: string
+  org?: string
+  route?: string
+  to?: string
+}
+
+export interface GetUsageTopInput {
+  by: 'key' | 'route'
+  from?: string
+  limit?: number
+  org?: string
+  to?: string
 }
 
 export interface ListMembersInput {
@@ -491,6 +557,10 @@ export interface Operations {
   ListNodes: { in: ListNodesInput; out: NodeList }
   /** Recent gateway requests, newest first, by status, key and route. */
   ListRequests: { in: ListRequestsInput; out: RequestList }
+  /** Requests, errors, refusals and latency over time, per organization, key or route. */
+  GetUsage: { in: GetUsageInput; out: Series }
+  /** The keys or routes with the most requests over a time range. */
+  GetUsageTop: { in: GetUsageTopInput; out: UsageTop }
   /** An organization's members and their roles. */
   ListMembers: { in: ListMembersInput; out: MemberList }
   /** Invite an address to an organization (the same answer whether or not it has an account). */
@@ -549,6 +619,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   StopGateway: { method: 'POST', path: '/api/v1/gateway/stop' },
   ListNodes: { method: 'GET', path: '/api/v1/nodes' },
   ListRequests: { method: 'GET', path: '/api/v1/requests' },
+  GetUsage: { method: 'GET', path: '/api/v1/usage' },
+  GetUsageTop: { method: 'GET', path: '/api/v1/usage/top' },
   ListMembers: { method: 'GET', path: '/api/v1/members' },
   AddMember: { method: 'POST', path: '/api/v1/members' },
   AcceptInvitation: { method: 'POST', path: '/api/v1/invitations/{id}/accept' },
