@@ -70,10 +70,10 @@ func TestGetUsage(t *testing.T) {
 		t.Fatalf("other organization's usage: %+v", p)
 	}
 	for query, field := range map[string]string{
-		"from=yesterday":   "from",
-		"to=2026-13-01":    "to",
-		"bucket=1s":        "bucket",
-		"bucket=5x":        "bucket",
+		"from=yesterday": "from",
+		"to=2026-13-01":  "to",
+		"bucket=1s":      "bucket",
+		"bucket=5x":      "bucket",
 		"from=" + url.QueryEscape(now.Add(-48*time.Hour).Format(time.RFC3339)) + "&bucket=1m": "bucket",
 		"from=" + url.QueryEscape(now.Add(time.Hour).Format(time.RFC3339)):                    "to",
 	} {
