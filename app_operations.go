@@ -109,6 +109,11 @@ func (a *App) RemoveRoute(in console.RouteIDInput) (console.Empty, error) {
 	return console.Do[console.Empty](a.ctx, a.console, "RemoveRoute", in)
 }
 
+// ListScopes runs the console operation of that name: the scopes the routes serving the organization's keys require, with the routes that name each.
+func (a *App) ListScopes(in console.ListScopesInput) (console.ScopeList, error) {
+	return console.Do[console.ScopeList](a.ctx, a.console, "ListScopes", in)
+}
+
 // GetLearnedDocument runs the console operation of that name: the OpenAPI document learned from a route's traffic, and what is new in it.
 func (a *App) GetLearnedDocument(in console.RouteIDInput) (console.LearnedDocument, error) {
 	return console.Do[console.LearnedDocument](a.ctx, a.console, "GetLearnedDocument", in)

@@ -12,9 +12,11 @@ import (
 
 const routesUsage = `routes list [--json]
        keygate routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL]
-                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn] [--json]
+                          [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn]
+                          [--scope RESOURCE:ACTION]... [--identity-jwt] [--json]
        keygate routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [the flags of add] [--json]
-       keygate routes remove PREFIX_OR_ID [--json]`
+       keygate routes remove PREFIX_OR_ID [--json]
+       keygate routes scopes [--org ORG_ID] [--json]`
 
 // runRoutes manages the gateway's routes; a running server picks changes up within a second.
 func runRoutes(ctx context.Context, env *Env, args []string) error {
@@ -30,6 +32,8 @@ func runRoutes(ctx context.Context, env *Env, args []string) error {
 		return routesUpdate(ctx, env, args[1:])
 	case "remove":
 		return routesRemove(ctx, env, args[1:])
+	case "scopes":
+		return routesScopes(ctx, env, args[1:])
 	}
 	return usagef("unknown routes command %q; usage: keygate %s", args[0], routesUsage)
 }
@@ -82,6 +86,15 @@ func routesList(ctx context.Context, env *Env, args []string) error {
 		if r.Learn {
 			opts += "learn "
 		}
+		if len(r.Scopes) > 0 {
+			opts += "scopes=" + strings.Join(r.Scopes, ",") + " "
+		}
+		if n := len(r.DocumentScopes.All()); n > 0 {
+			opts += fmt.Sprintf("document-scopes=%d ", n)
+		}
+		if r.IdentityJWT {
+			opts += "identity-jwt "
+		}
 		if r.OpenAPISource != "" {
 			opts += "openapi=" + r.OpenAPISource
 		}
@@ -101,6 +114,8 @@ func yesNo(b bool) string {
 type routeFlags struct {
 	strip, public, validate *bool
 	consoleSession, learn   *bool
+	identityJWT             *bool
+	scopes                  *listFlag
 	org, openapi, queryKey  *string
 	maxBody                 *int64
 	asJSON                  *bool
@@ -117,9 +132,17 @@ func newRouteFlags(f *flag.FlagSet) routeFlags {
 		validate: f.Bool("validate", false, "check requests against the OpenAPI document"),
 		consoleSession: f.Bool("console-session", false,
 			"let pages served through the gateway call this route with the signed-in console session"),
-		learn:  f.Bool("learn", false, learnFlag),
-		asJSON: f.Bool("json", false, "print JSON"),
+		learn:       f.Bool("learn", false, learnFlag),
+		identityJWT: f.Bool("identity-jwt", false, "send the upstream a signed identity (X-Keygate-Jwt, ES256)"),
+		scopes:      scopesFlag(f),
+		asJSON:      f.Bool("json", false, "print JSON"),
 	}
+}
+
+func scopesFlag(f *flag.FlagSet) *listFlag {
+	var l listFlag
+	f.Var(&l, "scope", "a scope every request on the route needs, resource:action (repeatable; on update the flags replace the list, --scope '' clears it)")
+	return &l
 }
 
 // apply sets the fields whose flags were given (all of them for a new route).
@@ -154,10 +177,21 @@ func (rf routeFlags) apply(f *flag.FlagSet, in *console.RouteInput, all bool) {
 	if all || set["learn"] {
 		in.Learn = *rf.learn
 	}
+	if all || set["identity-jwt"] {
+		in.IdentityJWT = *rf.identityJWT
+	}
+	if all || set["scope"] {
+		in.Scopes = []string{}
+		for _, sc := range *rf.scopes {
+			if sc != "" {
+				in.Scopes = append(in.Scopes, sc)
+			}
+		}
+	}
 }
 
 func routesAdd(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn] [--json]"
+	const usage = "routes add PREFIX UPSTREAM_URL [--strip-prefix] [--org ORG_ID] [--openapi FILE_OR_URL] [--public] [--query-key PARAM] [--max-body BYTES] [--validate] [--console-session] [--learn] [--scope RESOURCE:ACTION]... [--identity-jwt] [--json]"
 	f := env.newFlags("routes add")
 	rf := newRouteFlags(f)
 	pos, err := parse(f, args)
@@ -178,11 +212,12 @@ func routesAdd(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, env.t("cli.routes.added", map[string]any{"Prefix": r.Prefix, "Upstream": r.Upstream, "ID": r.ID}),
 		env.t("cli.routes.live", nil))
+	printRouteScopes(env, r)
 	return nil
 }
 
 func routesUpdate(ctx context.Context, env *Env, args []string) error {
-	const usage = "routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [--strip-prefix=false] [--org ORG_ID] [--openapi FILE_OR_URL] [--public=false] [--query-key PARAM] [--max-body BYTES] [--validate=false] [--learn=false] [--json]"
+	const usage = "routes update PREFIX_OR_ID [--prefix P] [--upstream URL] [--strip-prefix=false] [--org ORG_ID] [--openapi FILE_OR_URL] [--public=false] [--query-key PARAM] [--max-body BYTES] [--validate=false] [--learn=false] [--scope RESOURCE:ACTION]... [--identity-jwt=false] [--json]"
 	f := env.newFlags("routes update")
 	prefix := f.String("prefix", "", "the route's new prefix")
 	upstream := f.String("upstream", "", "the route's new upstream URL")
@@ -202,7 +237,8 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	auth := cur.AuthRequired
 	in := console.RouteInput{Prefix: cur.Prefix, Upstream: cur.Upstream, StripPrefix: cur.StripPrefix, OrgID: cur.OrgID,
 		OpenAPISource: cur.OpenAPISource, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
-		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession, Learn: cur.Learn}
+		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession, Learn: cur.Learn,
+		Scopes: cur.Scopes, IdentityJWT: cur.IdentityJWT}
 	if *prefix != "" {
 		in.Prefix = *prefix
 	}
@@ -213,7 +249,8 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	r, err := call[routes.Route](ctx, env, "UpdateRoute", console.UpdateRouteInput{ID: cur.ID, Prefix: in.Prefix,
 		Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID, OpenAPISource: in.OpenAPISource,
 		AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam, MaxBodyBytes: in.MaxBodyBytes,
-		ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession, Learn: in.Learn})
+		ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession, Learn: in.Learn,
+		Scopes: in.Scopes, IdentityJWT: in.IdentityJWT})
 	if err != nil {
 		return err
 	}
@@ -222,6 +259,7 @@ func routesUpdate(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, env.t("cli.routes.updated", map[string]any{"Prefix": r.Prefix, "Upstream": r.Upstream, "ID": r.ID}),
 		env.t("cli.routes.live", nil))
+	printRouteScopes(env, r)
 	return nil
 }
 
@@ -265,4 +303,46 @@ func findRoute(ctx context.Context, env *Env, ref string) (routes.Route, error) 
 		}
 	}
 	return routes.Route{}, about(ref, routes.ErrNotFound)
+}
+
+// printRouteScopes says what a saved route requires and what could not be read.
+func printRouteScopes(env *Env, r routes.Route) {
+	if len(r.Scopes) > 0 {
+		fmt.Fprintln(env.Stdout, env.t("cli.routes.scopes", map[string]any{"Scopes": strings.Join(r.Scopes, ", ")}))
+	}
+	if all := r.DocumentScopes.All(); len(all) > 0 {
+		fmt.Fprintln(env.Stdout, env.t("cli.routes.document_scopes", map[string]any{"Scopes": strings.Join(all, ", ")}))
+	}
+	if r.Warning != "" {
+		fmt.Fprintln(env.Stderr, env.t("routes.warning."+r.Warning, map[string]any{"Detail": r.WarningDetail}))
+	}
+}
+
+func routesScopes(ctx context.Context, env *Env, args []string) error {
+	f := env.newFlags("routes scopes")
+	org := f.String("org", "", "the organization whose keys the scopes are for (default: the first)")
+	asJSON := f.Bool("json", false, "print JSON")
+	pos, err := parse(f, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, "routes scopes [--org ORG_ID] [--json]"); err != nil {
+		return err
+	}
+	list, err := call[console.ScopeList](ctx, env, "ListScopes", console.ListScopesInput{Org: *org})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, list)
+	}
+	if len(list.Scopes) == 0 {
+		fmt.Fprintln(env.Stdout, env.t("cli.routes.scopes_none", nil))
+		return nil
+	}
+	tw := env.Table(env.headers("cli.routes.col.scope", "cli.routes.col.routes")...)
+	for _, s := range list.Scopes {
+		tw.Row(s.Scope, strings.Join(s.Routes, ", "))
+	}
+	return tw.Flush()
 }

@@ -51,6 +51,8 @@ var table = []Operation{
 		"Replace a route's settings", (*Service).updateRoute).may(409),
 	op("RemoveRoute", "DELETE /api/v1/routes/{id}", auth.NeedAdmin, ScopeInstance, "gateway",
 		"Remove a route", (*Service).removeRoute),
+	op("ListScopes", "GET /api/v1/scopes", auth.NeedMember, ScopeOrg, "keys",
+		"The scopes the routes serving the organization's keys require, with the routes that name each", (*Service).listScopes),
 	op("GetLearnedDocument", "GET /api/v1/routes/{id}/learned", auth.NeedMember, ScopeInstance, "gateway",
 		"The OpenAPI document learned from a route's traffic, and what is new in it", (*Service).getLearnedDocument),
 	op("AdoptLearnedDocument", "POST /api/v1/routes/{id}/learned/adopt", auth.NeedAdmin, ScopeInstance, "gateway",

@@ -49,13 +49,18 @@ type RouteInput struct {
 	// Learn records the shape of the route's traffic (never its values) to infer an OpenAPI
 	// document.
 	Learn bool `json:"learn"`
+	// Scopes are needed on every request of the route (resource:action; the key must hold
+	// each), besides those the route's OpenAPI document declares per operation.
+	Scopes []string `json:"scopes"`
+	// IdentityJWT sends the upstream a signed X-Keygate-Jwt (ES256) with each request.
+	IdentityJWT bool `json:"identityJwt"`
 }
 
 func (in RouteInput) params() routes.Params {
 	return routes.Params{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
 		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession,
-		Learn: in.Learn}
+		Learn: in.Learn, Scopes: in.Scopes, IdentityJWT: in.IdentityJWT}
 }
 
 // UpdateRouteInput replaces a route's editable fields.
@@ -76,6 +81,11 @@ type UpdateRouteInput struct {
 	// Learn records the shape of the route's traffic (never its values) to infer an OpenAPI
 	// document.
 	Learn bool `json:"learn"`
+	// Scopes are needed on every request of the route (resource:action; the key must hold
+	// each), besides those the route's OpenAPI document declares per operation.
+	Scopes []string `json:"scopes"`
+	// IdentityJWT sends the upstream a signed X-Keygate-Jwt (ES256) with each request.
+	IdentityJWT bool `json:"identityJwt"`
 }
 
 // RouteIDInput names a route.
@@ -143,7 +153,7 @@ func (s *Service) updateRoute(ctx context.Context, c *Call, in *UpdateRouteInput
 	p := RouteInput{Prefix: in.Prefix, Upstream: in.Upstream, StripPrefix: in.StripPrefix, OrgID: in.OrgID,
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
 		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession,
-		Learn: in.Learn}
+		Learn: in.Learn, Scopes: in.Scopes, IdentityJWT: in.IdentityJWT}
 	r, err := s.Routes.Update(ctx, in.ID, p.params())
 	if err != nil {
 		return routes.Route{}, err

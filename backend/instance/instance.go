@@ -117,6 +117,7 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	i.Orgs = orgs.New(i.Store, clk)
 	i.Audit = audit.New(i.Store, clk)
 	i.Routes = routes.New(i.Store, clk)
+	i.Routes.ReadScopesWith(documents.ReadScopes)
 	if i.Limiter = o.Limiter; i.Limiter == nil {
 		i.Limiter = ratelimit.NewMemory(1 << 20)
 	}

@@ -34,6 +34,60 @@ type Route struct {
 	MaxBodyBytes int64
 	// ValidateRequests checks requests against the upstream document (400 when invalid).
 	ValidateRequests bool
+	// Scopes are needed on every request of the route; DocumentScopes are what its document
+	// declared when the route was saved (what the gateway enforces, shown on each operation).
+	Scopes         []string
+	DocumentScopes *DocumentScopes
+	// IdentityJWT: the upstream receives a signed X-Keygate-Jwt.
+	IdentityJWT bool
+}
+
+// DocumentScopes are the x-keygate-scopes a route's document declared (DeclaredScopes).
+type DocumentScopes struct {
+	Default    []string
+	Operations []OperationScopes
+}
+
+// scoped reports whether some request of the route needs a scope.
+func (r Route) scoped() bool {
+	if len(r.Scopes) > 0 {
+		return true
+	}
+	if d := r.DocumentScopes; d != nil {
+		if len(d.Default) > 0 {
+			return true
+		}
+		for _, o := range d.Operations {
+			if len(o.Scopes) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// requiredScopes is what the gateway asks of a request for method and gwPath: the route's
+// scopes and the operation's own (or the document's default).
+func (r Route) requiredScopes(method, gwPath string) []string {
+	out := slices.Clone(r.Scopes)
+	var op []string
+	if d := r.DocumentScopes; d != nil {
+		op = d.Default
+		key := templateKey(gwPath)
+		for _, o := range d.Operations {
+			if strings.EqualFold(o.Method, method) && templateKey(o.Path) == key {
+				op = o.Scopes
+				break
+			}
+		}
+	}
+	for _, s := range op {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // GatewayOptions describes the gateway the document is for.
@@ -86,7 +140,11 @@ var gatewayResponses = []struct {
 	{"401", "Unauthorized", "Keygate refused the credential: none was sent (MISSING_CREDENTIAL), or the key is malformed, unknown, expired or revoked.",
 		func(r Route, _ bool) bool { return r.AuthRequired }},
 	{"403", "ForbiddenOrganization", "The key belongs to an organization this route does not serve (FORBIDDEN).",
-		func(r Route, _ bool) bool { return r.AuthRequired && r.OrgBound }},
+		func(r Route, _ bool) bool { return r.AuthRequired && r.OrgBound && !r.scoped() }},
+	{"403", "InsufficientScope", "The key lacks a scope this operation requires (INSUFFICIENT_SCOPE); `detail` and the WWW-Authenticate header name the missing scope. The operation's required scopes are in its description and in `x-keygate-scopes`.",
+		func(r Route, _ bool) bool { return r.AuthRequired && !r.OrgBound && r.scoped() }},
+	{"403", "ForbiddenOrganizationOrScope", "The key belongs to an organization this route does not serve (FORBIDDEN), or lacks a scope this operation requires (INSUFFICIENT_SCOPE; `detail` and the WWW-Authenticate header name the missing scope).",
+		func(r Route, _ bool) bool { return r.AuthRequired && r.OrgBound && r.scoped() }},
 	{"413", "PayloadTooLarge", "The request body is larger than this route allows (PAYLOAD_TOO_LARGE).",
 		func(r Route, _ bool) bool { return r.MaxBodyBytes > 0 }},
 	{"421", "MisdirectedRequest", "The Host header names none of the gateway's own addresses (UNKNOWN_HOST): a gateway on loopback answers only as localhost, 127.0.0.1 or [::1].",
@@ -549,8 +607,22 @@ func (m *merger) decorateOperation(p *routePart, op map[string]any, method, gwPa
 	}
 	if p.route.AuthRequired {
 		op["security"] = securityAll()
+		if need := p.route.requiredScopes(method, gwPath); len(need) > 0 {
+			// OpenAPI 3.0 lets only OAuth2 and OpenID Connect requirements list scopes, so the
+			// scopes go in an extension of Keygate's own and in the description people read.
+			list := make([]any, len(need))
+			quoted := make([]string, len(need))
+			for i, s := range need {
+				list[i], quoted[i] = s, "`"+s+"`"
+			}
+			op[ScopesExtension] = list
+			op["description"] = strings.TrimSpace(op["description"].(string)) + "\n\n**Required key scopes:** " + strings.Join(quoted, ", ") + "."
+		} else {
+			delete(op, ScopesExtension)
+		}
 	} else {
 		op["security"] = []any{}
+		delete(op, ScopesExtension)
 	}
 	responses, _ := op["responses"].(map[string]any)
 	if responses == nil {

@@ -6,6 +6,7 @@ package routes
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -71,9 +72,22 @@ type Route struct {
 	ConsoleSession bool `json:"consoleSession"`
 	// Learn records the shape of the route's exchanges (never their values) to infer an
 	// OpenAPI document from them (backend/learn).
-	Learn     bool      `json:"learn"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	Learn bool `json:"learn"`
+	// Scopes are needed by every request on the route (the key must hold each).
+	Scopes []string `json:"scopes"`
+	// DocumentScopes are what the route's OpenAPI document declared (x-keygate-scopes) when
+	// the route was last saved; nil when it declared nothing.
+	DocumentScopes *DocumentScopes `json:"documentScopes"`
+	// IdentityJWT sends the upstream a signed X-Keygate-Jwt with each request.
+	IdentityJWT bool `json:"identityJwt"`
+	// Warning, only in the answer to a save, says what the save could not do: the document
+	// could not be read to find its scopes (WarningDocumentUnreadable, or
+	// WarningDocumentUnreadableKept when the scopes read before from the same source are
+	// kept); WarningDetail is the loader's reason.
+	Warning       string    `json:"warning,omitempty" enum:"document_unreadable,document_unreadable_kept"`
+	WarningDetail string    `json:"warningDetail,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 // Params are the editable fields of a route, for Add and Update. AuthRequired is a pointer so
@@ -90,12 +104,16 @@ type Params struct {
 	ValidateRequests bool   `json:"validateRequests"`
 	ConsoleSession   bool   `json:"consoleSession"`
 	Learn            bool   `json:"learn"`
+	// Scopes are required on every request of the route; nil means none.
+	Scopes      []string `json:"scopes"`
+	IdentityJWT bool     `json:"identityJwt"`
 }
 
 // Service reads and changes routes and settings.
 type Service struct {
-	st    *store.Store
-	clock clock.Clock
+	st         *store.Store
+	clock      clock.Clock
+	readScopes ScopeReader
 }
 
 // New returns a Service over st; a nil clock means the real one.
@@ -107,7 +125,8 @@ func New(st *store.Store, c clock.Clock) *Service {
 }
 
 const columns = `id, prefix, upstream, strip_prefix, coalesce(org_id, ''), openapi_source, auth_required,
-	query_key_param, max_body_bytes, validate_requests, console_session, learn, created_at, updated_at`
+	query_key_param, max_body_bytes, validate_requests, console_session, learn, scopes, document_scopes, identity_jwt,
+	created_at, updated_at`
 
 // List returns every route, longest prefix first (the order in which they match).
 func (s *Service) List(ctx context.Context) ([]Route, error) {
@@ -165,22 +184,31 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 	if err != nil {
 		return Route{}, fmt.Errorf("add route: %w", err)
 	}
+	docScopes, warning, err := s.documentScopes(ctx, r, nil)
+	if err != nil {
+		return Route{}, err
+	}
+	scopes, _ := json.Marshal(r.Scopes)
 	now := s.clock.Now().UnixMilli()
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		if err := checkRefs(ctx, tx, r, ""); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO routes (id, prefix, upstream, strip_prefix, org_id, openapi_source,
-			auth_required, query_key_param, max_body_bytes, validate_requests, console_session, learn, created_at, updated_at)
-			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			auth_required, query_key_param, max_body_bytes, validate_requests, console_session, learn, scopes, document_scopes,
+			identity_jwt, created_at, updated_at)
+			VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired,
-			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, now, now)
+			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, string(scopes), docScopes,
+			r.IdentityJWT, now, now)
 		return err
 	})
 	if err != nil {
 		return Route{}, wrap("add route", err)
 	}
-	return s.Get(ctx, id)
+	out, err := s.Get(ctx, id)
+	out.Warning, out.WarningDetail = warning.code, warning.detail
+	return out, err
 }
 
 // Update replaces the editable fields of the route with that id.
@@ -189,15 +217,26 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 	if err != nil {
 		return Route{}, err
 	}
+	prev, err := s.Get(ctx, id)
+	if err != nil {
+		return Route{}, err
+	}
+	r.ID = id
+	docScopes, warning, err := s.documentScopes(ctx, r, &prev)
+	if err != nil {
+		return Route{}, err
+	}
+	scopes, _ := json.Marshal(r.Scopes)
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		if err := checkRefs(ctx, tx, r, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE routes SET prefix = ?, upstream = ?, strip_prefix = ?, org_id = nullif(?, ''),
 			openapi_source = ?, auth_required = ?, query_key_param = ?, max_body_bytes = ?, validate_requests = ?,
-			console_session = ?, learn = ?, updated_at = ? WHERE id = ?`,
+			console_session = ?, learn = ?, scopes = ?, document_scopes = ?, identity_jwt = ?, updated_at = ? WHERE id = ?`,
 			r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired, r.QueryKeyParam,
-			r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, s.clock.Now().UnixMilli(), id)
+			r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, string(scopes), docScopes, r.IdentityJWT,
+			s.clock.Now().UnixMilli(), id)
 		if err != nil {
 			return err
 		}
@@ -209,7 +248,9 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 	if err != nil {
 		return Route{}, wrap("update route", err)
 	}
-	return s.Get(ctx, id)
+	out, err := s.Get(ctx, id)
+	out.Warning, out.WarningDetail = warning.code, warning.detail
+	return out, err
 }
 
 // Remove deletes the route with that id.
@@ -253,7 +294,7 @@ func (s *Service) Put(ctx context.Context, p Params) (Route, error) {
 	return s.Update(ctx, cur.ID, Params{Prefix: cur.Prefix, Upstream: p.Upstream, StripPrefix: cur.StripPrefix,
 		OrgID: cur.OrgID, OpenAPISource: src, AuthRequired: &auth, QueryKeyParam: cur.QueryKeyParam,
 		MaxBodyBytes: cur.MaxBodyBytes, ValidateRequests: cur.ValidateRequests, ConsoleSession: cur.ConsoleSession,
-		Learn: cur.Learn})
+		Learn: cur.Learn, Scopes: cur.Scopes, IdentityJWT: cur.IdentityJWT})
 }
 
 func checkRefs(ctx context.Context, tx *sql.Tx, r Route, selfID string) error {
@@ -308,9 +349,14 @@ func validate(p Params) (Route, error) {
 	if p.AuthRequired != nil {
 		auth = *p.AuthRequired
 	}
+	scopes, err := NormalizeScopes(p.Scopes)
+	if err != nil {
+		return Route{}, err
+	}
 	return Route{Prefix: prefix, Upstream: up, StripPrefix: p.StripPrefix, OrgID: strings.TrimSpace(p.OrgID),
 		OpenAPISource: src, AuthRequired: auth, QueryKeyParam: p.QueryKeyParam, MaxBodyBytes: p.MaxBodyBytes,
-		ValidateRequests: p.ValidateRequests, ConsoleSession: p.ConsoleSession, Learn: p.Learn}, nil
+		ValidateRequests: p.ValidateRequests, ConsoleSession: p.ConsoleSession, Learn: p.Learn, Scopes: scopes,
+		IdentityJWT: p.IdentityJWT}, nil
 }
 
 // NormalizePrefix checks a route prefix and returns its stored form: a trailing slash is
@@ -386,8 +432,13 @@ type scanner interface{ Scan(...any) error }
 func scan(sc scanner) (Route, error) {
 	var r Route
 	var created, updated int64
+	var scopes, docScopes string
 	if err := sc.Scan(&r.ID, &r.Prefix, &r.Upstream, &r.StripPrefix, &r.OrgID, &r.OpenAPISource, &r.AuthRequired,
-		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &r.ConsoleSession, &r.Learn, &created, &updated); err != nil {
+		&r.QueryKeyParam, &r.MaxBodyBytes, &r.ValidateRequests, &r.ConsoleSession, &r.Learn, &scopes, &docScopes,
+		&r.IdentityJWT, &created, &updated); err != nil {
+		return Route{}, err
+	}
+	if err := decodeScopes(scopes, docScopes, &r); err != nil {
 		return Route{}, err
 	}
 	r.CreatedAt = time.UnixMilli(created).UTC()

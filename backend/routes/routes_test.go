@@ -3,6 +3,7 @@ package routes_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -252,7 +253,8 @@ func TestPutKeepsConfiguredSettings(t *testing.T) {
 	ctx := context.Background()
 	f := false
 	r, err := s.Add(ctx, routes.Params{Prefix: "/", Upstream: "http://127.0.0.1:9001", StripPrefix: true, OrgID: org.ID,
-		OpenAPISource: "doc.json", AuthRequired: &f, QueryKeyParam: "k", MaxBodyBytes: 100, ValidateRequests: true})
+		OpenAPISource: "doc.json", AuthRequired: &f, QueryKeyParam: "k", MaxBodyBytes: 100, ValidateRequests: true,
+		Scopes: []string{"pets:read"}, IdentityJWT: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +264,7 @@ func TestPutKeepsConfiguredSettings(t *testing.T) {
 	}
 	want := r
 	want.Upstream, want.UpdatedAt = "http://127.0.0.1:9002", put.UpdatedAt
-	if put != want {
+	if !reflect.DeepEqual(put, want) {
 		t.Fatalf("put %+v, want %+v", put, want)
 	}
 	put, err = s.Put(ctx, routes.Params{Prefix: "/", Upstream: "http://127.0.0.1:9002", OpenAPISource: "http://127.0.0.1:9002/openapi.json"})

@@ -188,7 +188,19 @@ func Route(r routes.Route) openapi.Route {
 		ID: r.ID, Prefix: r.Prefix, Upstream: r.Upstream, StripPrefix: r.StripPrefix,
 		OpenAPISource: r.OpenAPISource, AuthRequired: r.AuthRequired, OrgBound: r.OrgID != "",
 		MaxBodyBytes: r.MaxBodyBytes, ValidateRequests: r.ValidateRequests,
+		Scopes: r.Scopes, DocumentScopes: documentScopes(r.DocumentScopes), IdentityJWT: r.IdentityJWT,
 	}
+}
+
+func documentScopes(d *routes.DocumentScopes) *openapi.DocumentScopes {
+	if d == nil {
+		return nil
+	}
+	out := &openapi.DocumentScopes{Default: d.Default}
+	for _, o := range d.Operations {
+		out.Operations = append(out.Operations, openapi.OperationScopes{Method: o.Method, Path: o.Path, Scopes: o.Scopes})
+	}
+	return out
 }
 
 // ConsoleOperations describes the console's operation table for the console document.
@@ -217,6 +229,30 @@ var tagDescriptions = map[string]string{
 	"preferences":   "The interface language and theme.",
 	"i18n":          "The message catalogs of the console's languages.",
 }
+
+// ReadScopes reads the x-keygate-scopes of a route's OpenAPI document for backend/routes, which
+// stores them with the route (routes.Service.ReadScopesWith): the gateway enforces what was
+// read when the route was saved, on every node alike, and never reads documents on its own.
+func ReadScopes(ctx context.Context, r routes.Route) (*routes.DocumentScopes, error) {
+	up, err := openapi.LoadUpstream(ctx, r.OpenAPISource, openapi.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	def, ops, err := openapi.DeclaredScopes(Route(r), up)
+	if err != nil {
+		return nil, routes.DocumentScopesError(r.OpenAPISource, err.Error())
+	}
+	if len(def) == 0 && len(ops) == 0 {
+		return nil, nil
+	}
+	out := &routes.DocumentScopes{Default: def, Operations: make([]routes.OperationScopes, len(ops))}
+	for i, o := range ops {
+		out.Operations[i] = routes.OperationScopes{Method: o.Method, Path: o.Path, Scopes: o.Scopes}
+	}
+	return out, nil
+}
+
+var _ routes.ScopeReader = ReadScopes
 
 // RequestValidators loads a route's upstream document for the gateway's optional request
 // validation (routes with ValidateRequests); serve and the desktop app both hand it to the

@@ -54,6 +54,16 @@ export interface Created {
   start: string
 }
 
+export interface DeclaredScope {
+  routes: string[]
+  scope: string
+}
+
+export interface DocumentScopes {
+  default: string[]
+  operations: OperationScopes[]
+}
+
 export interface Entry {
   clientAddr?: string
   errorCode?: string
@@ -189,6 +199,12 @@ export interface OperationRef {
   path: string
 }
 
+export interface OperationScopes {
+  method: string
+  path: string
+  scopes: string[]
+}
+
 export interface OrgList {
   orgs: OrgView[]
 }
@@ -220,21 +236,30 @@ export interface Route {
   authRequired: boolean
   consoleSession: boolean
   createdAt: string
+  documentScopes: DocumentScopes
   id: string
+  identityJwt: boolean
   learn: boolean
   maxBodyBytes: number
   openapiSource: string
   orgId: string
   prefix: string
   queryKeyParam: string
+  scopes: string[]
   stripPrefix: boolean
   updatedAt: string
   upstream: string
   validateRequests: boolean
+  warning?: 'document_unreadable' | 'document_unreadable_kept'
+  warningDetail?: string
 }
 
 export interface RouteList {
   routes: Route[]
+}
+
+export interface ScopeList {
+  scopes: DeclaredScope[]
 }
 
 export interface Series {
@@ -364,12 +389,14 @@ export type ListRoutesInput = Record<string, never>
 export interface AddRouteInput {
   authRequired?: boolean | null
   consoleSession?: boolean
+  identityJwt?: boolean
   learn?: boolean
   maxBodyBytes?: number
   openapiSource?: string
   orgId?: string
   prefix: string
   queryKeyParam?: string
+  scopes?: string[]
   stripPrefix?: boolean
   upstream: string
   validateRequests?: boolean
@@ -379,12 +406,14 @@ export interface UpdateRouteInput {
   authRequired?: boolean | null
   consoleSession?: boolean
   id: string
+  identityJwt?: boolean
   learn?: boolean
   maxBodyBytes?: number
   openapiSource?: string
   orgId?: string
   prefix: string
   queryKeyParam?: string
+  scopes?: string[]
   stripPrefix?: boolean
   upstream: string
   validateRequests?: boolean
@@ -392,6 +421,10 @@ export interface UpdateRouteInput {
 
 export interface RemoveRouteInput {
   id: string
+}
+
+export interface ListScopesInput {
+  org?: string
 }
 
 export interface GetLearnedDocumentInput {
@@ -539,6 +572,8 @@ export interface Operations {
   UpdateRoute: { in: UpdateRouteInput; out: Route }
   /** Remove a route. */
   RemoveRoute: { in: RemoveRouteInput; out: void }
+  /** The scopes the routes serving the organization's keys require, with the routes that name each. */
+  ListScopes: { in: ListScopesInput; out: ScopeList }
   /** The OpenAPI document learned from a route's traffic, and what is new in it. */
   GetLearnedDocument: { in: GetLearnedDocumentInput; out: LearnedDocument }
   /** Make the learned document the route's OpenAPI document. */
@@ -610,6 +645,7 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   AddRoute: { method: 'POST', path: '/api/v1/routes' },
   UpdateRoute: { method: 'PUT', path: '/api/v1/routes/{id}' },
   RemoveRoute: { method: 'DELETE', path: '/api/v1/routes/{id}' },
+  ListScopes: { method: 'GET', path: '/api/v1/scopes' },
   GetLearnedDocument: { method: 'GET', path: '/api/v1/routes/{id}/learned' },
   AdoptLearnedDocument: { method: 'POST', path: '/api/v1/routes/{id}/learned/adopt' },
   GetGatewaySettings: { method: 'GET', path: '/api/v1/gateway/settings' },

@@ -1,0 +1,362 @@
+package routes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/problem"
+)
+
+// Limits of the scopes a route requires.
+const (
+	MaxRouteScopes = 32
+	MaxScopeLen    = 100
+)
+
+var (
+	// ErrInvalidScope means a required scope is not resource:action.
+	ErrInvalidScope error = &problem.Invalid{Field: "scopes", Code: "invalid", Msg: "validation.route.scope.invalid",
+		Text: "a scope must be resource:action: letters, digits and . _ - on each side of one colon, at most 100 characters, no wildcard"}
+	// ErrTooManyScopes means more than MaxRouteScopes scopes.
+	ErrTooManyScopes error = &problem.Invalid{Field: "scopes", Code: "too_many", Msg: "validation.route.scope.too_many",
+		Data: map[string]any{"Max": MaxRouteScopes}, Text: "a route requires at most 32 scopes"}
+	// ErrDocumentScopes means the route's OpenAPI document declares x-keygate-scopes that are
+	// not a list of resource:action scopes.
+	ErrDocumentScopes error = &problem.Invalid{Field: "openapiSource", Code: "invalid_scopes", Msg: "validation.route.document_scopes.invalid",
+		Data: map[string]any{"Where": "?"}, Text: "the OpenAPI document's x-keygate-scopes must be lists of resource:action scopes"}
+)
+
+// DocumentScopesError is ErrDocumentScopes about one place of the document ("GET /pets", "the
+// top level"), with why.
+func DocumentScopesError(where, why string) error {
+	return &problem.Invalid{Field: "openapiSource", Code: "invalid_scopes", Msg: "validation.route.document_scopes.invalid",
+		Data: map[string]any{"Where": where},
+		Text: "the OpenAPI document's x-keygate-scopes must be lists of resource:action scopes: " + where + ": " + why,
+		Err:  ErrDocumentScopes}
+}
+
+// ValidScope reports whether s can be required: resource:action, each side 1 or more of
+// letters, digits, '.', '_' and '-', at most MaxScopeLen bytes. Wildcards belong to keys
+// (resource:*, *), never to what a route requires.
+func ValidScope(s string) bool {
+	if len(s) < 3 || len(s) > MaxScopeLen {
+		return false
+	}
+	res, act, ok := strings.Cut(s, ":")
+	return ok && scopePart(res) && scopePart(act)
+}
+
+func scopePart(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeScopes checks a list of required scopes and returns it trimmed, without
+// duplicates, sorted; never nil.
+func NormalizeScopes(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if !ValidScope(s) {
+			return nil, ErrInvalidScope
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > MaxRouteScopes {
+		return nil, ErrTooManyScopes
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// DocumentScopes are the scopes a route's OpenAPI document declares with x-keygate-scopes,
+// read when the route is saved.
+type DocumentScopes struct {
+	// Default comes from the document's top level: it applies to every request of the route
+	// that no operation with its own x-keygate-scopes matches (undocumented paths included).
+	Default []string `json:"default"`
+	// Operations are those that declare their own list (an empty list: no scope needed).
+	Operations []OperationScopes `json:"operations"`
+}
+
+// OperationScopes is one operation's declaration: Path is the gateway path template (the
+// route prefix included, e.g. /demo/pets/{petId}), Method upper case.
+type OperationScopes struct {
+	Method string   `json:"method"`
+	Path   string   `json:"path"`
+	Scopes []string `json:"scopes"`
+}
+
+// Empty reports whether the document declares nothing.
+func (d *DocumentScopes) Empty() bool {
+	return d == nil || len(d.Default) == 0 && len(d.Operations) == 0
+}
+
+// All lists every scope the document names, sorted, without duplicates.
+func (d *DocumentScopes) All() []string {
+	if d == nil {
+		return nil
+	}
+	var out []string
+	add := func(ss []string) {
+		for _, s := range ss {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	add(d.Default)
+	for _, o := range d.Operations {
+		add(o.Scopes)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// normalize checks every scope and puts the lists in a stable order.
+func (d *DocumentScopes) normalize() error {
+	var err error
+	if d.Default, err = NormalizeScopes(d.Default); err != nil {
+		return DocumentScopesError("the top level", err.Error())
+	}
+	for i := range d.Operations {
+		o := &d.Operations[i]
+		o.Method = strings.ToUpper(o.Method)
+		if o.Path == "" || o.Path[0] != '/' {
+			return DocumentScopesError(o.Method+" "+o.Path, "not a path")
+		}
+		if o.Scopes, err = NormalizeScopes(o.Scopes); err != nil {
+			return DocumentScopesError(o.Method+" "+o.Path, err.Error())
+		}
+	}
+	sort.Slice(d.Operations, func(i, j int) bool {
+		a, b := d.Operations[i], d.Operations[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Method < b.Method
+	})
+	return nil
+}
+
+// ScopeReader reads what a route's OpenAPI document declares (nil, nil: nothing). Package
+// documents supplies it (backend/openapi reads the document); Service calls it when a route
+// with a document is saved.
+type ScopeReader func(ctx context.Context, r Route) (*DocumentScopes, error)
+
+// ReadScopesWith sets how the service reads the scopes routes' documents declare. Without
+// one, documents declare nothing.
+func (s *Service) ReadScopesWith(f ScopeReader) { s.readScopes = f }
+
+// documentScopes reads r's document for the stored document_scopes column. When the document
+// cannot be read, the scopes last read from the same source are kept (a passing outage of
+// the document's host must not drop what it declares) and warning says so.
+func (s *Service) documentScopes(ctx context.Context, r Route, prev *Route) (col string, w saveWarning, err error) {
+	if r.OpenAPISource == "" || s.readScopes == nil {
+		return "", w, nil
+	}
+	d, rerr := s.readScopes(ctx, r)
+	if errors.Is(rerr, ErrDocumentScopes) {
+		return "", w, rerr // the document says something wrong: the operator must fix it
+	}
+	if rerr != nil {
+		w.detail = rerr.Error()
+		if prev != nil && prev.OpenAPISource == r.OpenAPISource && !prev.DocumentScopes.Empty() {
+			b, _ := json.Marshal(prev.DocumentScopes)
+			w.code = WarningDocumentUnreadableKept
+			return string(b), w, nil
+		}
+		w.code = WarningDocumentUnreadable
+		return "", w, nil
+	}
+	if d.Empty() {
+		return "", w, nil
+	}
+	if err := d.normalize(); err != nil {
+		return "", w, err
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", w, err
+	}
+	return string(b), w, nil
+}
+
+// Route.Warning's values.
+const (
+	// WarningDocumentUnreadable: the document could not be read, so whatever x-keygate-scopes
+	// it declares are not enforced until the route is saved again with the document readable.
+	WarningDocumentUnreadable = "document_unreadable"
+	// WarningDocumentUnreadableKept: the document could not be read; the scopes read from the
+	// same source before are kept.
+	WarningDocumentUnreadableKept = "document_unreadable_kept"
+)
+
+type saveWarning struct{ code, detail string }
+
+func decodeScopes(routeScopes, doc string, r *Route) error {
+	r.Scopes = []string{}
+	if routeScopes != "" {
+		if err := json.Unmarshal([]byte(routeScopes), &r.Scopes); err != nil {
+			return fmt.Errorf("route %s scopes: %w", r.Prefix, err)
+		}
+	}
+	if doc != "" {
+		r.DocumentScopes = &DocumentScopes{}
+		if err := json.Unmarshal([]byte(doc), r.DocumentScopes); err != nil {
+			return fmt.Errorf("route %s document scopes: %w", r.Prefix, err)
+		}
+	}
+	return nil
+}
+
+// ScopeMatcher tells which scopes a request on a route needs. It is built once per route
+// change (NewScopeMatcher) and read by every request without allocating: a small matcher of
+// its own rather than kin-openapi's routers, which need an *http.Request the fasthttp engine
+// does not have.
+type ScopeMatcher struct {
+	route []string // every request
+	def   []string // requests no declaring operation matches
+	ops   []opMatcher
+}
+
+type opMatcher struct {
+	method string
+	segs   []segMatcher
+	scopes []string
+}
+
+type segMatcher struct {
+	literal        string // whole segment, when !template
+	template       bool
+	prefix, suffix string         // around one {param}
+	re             *regexp.Regexp // a segment with several {params}
+}
+
+// NewScopeMatcher compiles what r requires; nil when r requires nothing.
+func NewScopeMatcher(r Route) *ScopeMatcher {
+	if len(r.Scopes) == 0 && r.DocumentScopes.Empty() {
+		return nil
+	}
+	m := &ScopeMatcher{route: r.Scopes}
+	if d := r.DocumentScopes; d != nil {
+		m.def = d.Default
+		for _, o := range d.Operations {
+			m.ops = append(m.ops, opMatcher{method: o.Method, segs: compileSegments(o.Path), scopes: o.Scopes})
+		}
+	}
+	// OpenAPI: concrete paths match before templated ones (at the first segment where two
+	// paths differ in kind, the literal wins).
+	sort.SliceStable(m.ops, func(i, j int) bool {
+		a, b := m.ops[i].segs, m.ops[j].segs
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k].template != b[k].template {
+				return !a[k].template
+			}
+		}
+		return false
+	})
+	return m
+}
+
+var paramInSegment = regexp.MustCompile(`\{[^}/]*\}`)
+
+func compileSegments(p string) []segMatcher {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil
+	}
+	parts := strings.Split(p[1:], "/")
+	out := make([]segMatcher, len(parts))
+	for i, s := range parts {
+		locs := paramInSegment.FindAllStringIndex(s, -1)
+		switch len(locs) {
+		case 0:
+			out[i] = segMatcher{literal: s}
+		case 1:
+			out[i] = segMatcher{template: true, prefix: s[:locs[0][0]], suffix: s[locs[0][1]:]}
+		default:
+			var b strings.Builder
+			b.WriteString("^")
+			last := 0
+			for _, l := range locs {
+				b.WriteString(regexp.QuoteMeta(s[last:l[0]]))
+				b.WriteString("(.+?)")
+				last = l[1]
+			}
+			b.WriteString(regexp.QuoteMeta(s[last:]))
+			b.WriteString("$")
+			out[i] = segMatcher{template: true, re: regexp.MustCompile(b.String())}
+		}
+	}
+	return out
+}
+
+func (s *segMatcher) match(seg string) bool {
+	switch {
+	case !s.template:
+		return seg == s.literal
+	case s.re != nil:
+		return s.re.MatchString(seg)
+	}
+	return len(seg) > len(s.prefix)+len(s.suffix) && strings.HasPrefix(seg, s.prefix) && strings.HasSuffix(seg, s.suffix)
+}
+
+func (o *opMatcher) match(method, path string) bool {
+	if o.method != method {
+		return false
+	}
+	rest := strings.TrimSuffix(path, "/")
+	if rest == "" {
+		return len(o.segs) == 0
+	}
+	rest = rest[1:]
+	for i := range o.segs {
+		if rest == "" && i > 0 {
+			return false
+		}
+		seg, tail, more := strings.Cut(rest, "/")
+		if !o.segs[i].match(seg) {
+			return false
+		}
+		if !more {
+			return i == len(o.segs)-1
+		}
+		rest = tail
+	}
+	return false
+}
+
+// Required returns what a request needs: the route's own scopes and those of the operation
+// that matches method (upper case) and path (decoded, prefix included), or the document's
+// default when none does. Every scope of both lists is needed.
+func (m *ScopeMatcher) Required(method, path string) (route, operation []string) {
+	if m == nil {
+		return nil, nil
+	}
+	for i := range m.ops {
+		if m.ops[i].match(method, path) {
+			return m.route, m.ops[i].scopes
+		}
+	}
+	if method == "HEAD" { // a HEAD is a GET without the body: it needs what the GET needs
+		return m.Required("GET", path)
+	}
+	return m.route, m.def
+}
