@@ -77,7 +77,7 @@ type Route struct {
 	Scopes []string `json:"scopes"`
 	// DocumentScopes are what the route's OpenAPI document declared (x-keygate-scopes) when
 	// the route was last saved; nil when it declared nothing.
-	DocumentScopes *DocumentScopes `json:"documentScopes"`
+	DocumentScopes *DocumentScopes `json:"documentScopes,omitempty"`
 	// IdentityJWT sends the upstream a signed X-Keygate-Jwt with each request.
 	IdentityJWT bool `json:"identityJwt"`
 	// Warning, only in the answer to a save, says what the save could not do: the document

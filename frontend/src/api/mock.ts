@@ -217,6 +217,15 @@ const handlers: Handlers = {
     s.routes[k] = route({ ...s.routes[k], ...inp }); return s.routes[k]
   },
   RemoveRoute(s, _o, inp) { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id) },
+  ListScopes(s, _o, inp) {
+    const by = new Map<string, string[]>()
+    for (const r of s.routes) {
+      if (r.orgId && r.orgId !== inp.org) continue
+      const all = [...r.scopes, ...(r.documentScopes?.default ?? []), ...(r.documentScopes?.operations ?? []).flatMap((o) => o.scopes)]
+      for (const sc of all) if (!(by.get(sc) ?? []).includes(r.prefix)) by.set(sc, [...(by.get(sc) ?? []), r.prefix])
+    }
+    return { scopes: [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([scope, routes]) => ({ scope, routes: routes.sort() })) }
+  },
   GetLearnedDocument(s, _o, inp) {
     const r = s.routes.find((x) => x.id === inp.id)
     if (!r) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
@@ -272,6 +281,7 @@ function route(r: { id: string } & In<'AddRoute'>): Route {
   return {
     id: r.id, prefix: r.prefix, upstream: r.upstream, stripPrefix: r.stripPrefix ?? false, orgId: r.orgId ?? '',
     openapiSource: r.openapiSource ?? '', authRequired: r.authRequired ?? true, queryKeyParam: r.queryKeyParam ?? '',
-    maxBodyBytes: r.maxBodyBytes ?? 0, validateRequests: r.validateRequests ?? false, consoleSession: r.consoleSession ?? false, learn: r.learn ?? false, createdAt: now(), updatedAt: now(),
+    maxBodyBytes: r.maxBodyBytes ?? 0, validateRequests: r.validateRequests ?? false, consoleSession: r.consoleSession ?? false, learn: r.learn ?? false,
+    scopes: r.scopes ?? [], identityJwt: r.identityJwt ?? false, createdAt: now(), updatedAt: now(),
   }
 }

@@ -236,7 +236,7 @@ export interface Route {
   authRequired: boolean
   consoleSession: boolean
   createdAt: string
-  documentScopes: DocumentScopes
+  documentScopes?: DocumentScopes
   id: string
   identityJwt: boolean
   learn: boolean

@@ -5,13 +5,36 @@ import { Dialog } from '../../components/Dialog'
 import { Field } from '../../components/Field'
 import { Button } from '../../components/Button'
 import { InlineError } from '../../components/States'
+import { useToast } from '../../components/Toasts'
 import { useI18n } from '../../i18n/i18n'
 import { useSession } from '../../session'
 
 /** RouteForm is a route's input with every field present, as the form edits it. */
 type RouteForm = { [K in keyof RouteInput]-?: NonNullable<RouteInput[K]> }
 
-const empty: RouteForm = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false, consoleSession: false, learn: false }
+const empty: RouteForm = { prefix: '/', upstream: '', stripPrefix: false, orgId: '', openapiSource: '', authRequired: true, queryKeyParam: '', maxBodyBytes: 0, validateRequests: false, consoleSession: false, learn: false, scopes: [], identityJwt: false }
+
+/** formOf is a stored route's editable fields (the answer also has ids, times and what its document declares). */
+function formOf(r: Route): RouteForm {
+  const f = { ...empty }
+  for (const k of Object.keys(empty) as (keyof RouteForm)[]) (f as Record<string, unknown>)[k] = r[k] ?? empty[k]
+  return f
+}
+
+/** warningMessage is the message of each warning a save can answer with. */
+const warningMessage = {
+  document_unreadable: 'routes.warning.document_unreadable',
+  document_unreadable_kept: 'routes.warning.document_unreadable_kept',
+} as const
+
+/** scopePattern is a scope a route can require: resource:action, as the gateway checks it. */
+const scopePattern = /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/
+
+/** parseScopes reads the scopes field: scopes separated by commas or spaces. */
+export function parseScopes(s: string): { scopes: string[]; bad: string[] } {
+  const words = s.split(/[\s,]+/).filter(Boolean)
+  return { scopes: [...new Set(words)], bad: words.filter((w) => !scopePattern.test(w) || w.length > 100) }
+}
 
 /** validUrl accepts absolute http and https URLs, as the gateway does. */
 export function validUrl(s: string): boolean {
@@ -30,8 +53,11 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
   const add = useAction('AddRoute', ['ListRoutes'])
   const update = useAction('UpdateRoute', ['ListRoutes'])
   const m = route ? update : add
-  const [v, setV] = useState<RouteForm>(() => (route ? { ...empty, ...route } : empty))
+  const toast = useToast()
+  const [v, setV] = useState<RouteForm>(() => (route ? formOf(route) : empty))
+  const [scopesText, setScopesText] = useState(() => (route?.scopes ?? []).join(', '))
   const [errs, setErrs] = useState<Record<string, string>>({})
+  const declared = [...new Set([...(route?.documentScopes?.default ?? []), ...(route?.documentScopes?.operations ?? []).flatMap((o) => o.scopes)])].sort()
   const set = <K extends keyof RouteForm>(k: K, val: RouteForm[K]) => setV((x) => ({ ...x, [k]: val }))
 
   const submit = (e: FormEvent) => {
@@ -40,14 +66,20 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
     if (!v.prefix.startsWith('/')) next.prefix = t('gateway.route.prefix.invalid')
     if (!validUrl(v.upstream.trim())) next.upstream = t('gateway.route.url.invalid')
     if (v.openapiSource.trim().match(/^[a-z]+:\/\//i) && !validUrl(v.openapiSource.trim())) next.openapiSource = t('gateway.route.url.invalid')
+    const sc = parseScopes(scopesText)
+    if (sc.bad.length) next.scopes = t('gateway.route.scopes.invalid', { Scopes: sc.bad.join(', ') })
     setErrs(next)
     if (Object.keys(next).length) return
-    const input = { ...v, prefix: v.prefix.trim(), upstream: v.upstream.trim(), openapiSource: v.openapiSource.trim(), queryKeyParam: v.queryKeyParam.trim() }
-    if (route) update.mutate({ ...input, id: route.id }, { onSuccess: onClose })
-    else add.mutate(input, { onSuccess: onClose })
+    const input = { ...v, prefix: v.prefix.trim(), upstream: v.upstream.trim(), openapiSource: v.openapiSource.trim(), queryKeyParam: v.queryKeyParam.trim(), scopes: sc.scopes }
+    const done = (r: Route) => {
+      if (r.warning) toast(t(warningMessage[r.warning], { Detail: r.warningDetail ?? '' }), 'error')
+      onClose()
+    }
+    if (route) update.mutate({ ...input, id: route.id }, { onSuccess: done })
+    else add.mutate(input, { onSuccess: done })
   }
   const fe = (f: string) => errs[f] || m.error?.fieldError?.(f)
-  const anyField = ['prefix', 'upstream', 'openapiSource', 'maxBodyBytes', 'queryKeyParam'].some((f) => m.error?.fieldError?.(f))
+  const anyField = ['prefix', 'upstream', 'openapiSource', 'maxBodyBytes', 'queryKeyParam', 'scopes'].some((f) => m.error?.fieldError?.(f))
 
   return (
     <Dialog
@@ -71,6 +103,9 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
         <Field label={t('gateway.route.openapi')} hint={t('gateway.route.openapi.hint')} error={fe('openapiSource')}>
           <input className="input mono" dir="ltr" value={v.openapiSource} onChange={(e) => set('openapiSource', e.target.value)} />
         </Field>
+        <Field label={t('gateway.route.scopes')} hint={declared.length ? t('gateway.route.scopes.declared', { Scopes: declared.join(', ') }) : t('gateway.route.scopes.hint')} error={fe('scopes')}>
+          <input className="input mono" dir="ltr" value={scopesText} onChange={(e) => setScopesText(e.target.value)} />
+        </Field>
         <Field label={t('gateway.route.org')}>
           <select className="input" value={v.orgId} onChange={(e) => set('orgId', e.target.value)}>
             <option value="">{t('gateway.route.org.any')}</option>
@@ -89,6 +124,7 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
           <label className="check"><input type="checkbox" checked={v.validateRequests} onChange={(e) => set('validateRequests', e.target.checked)} /> {t('gateway.route.validate')}</label>
           <label className="check"><input type="checkbox" checked={v.learn} onChange={(e) => set('learn', e.target.checked)} /> {t('gateway.route.learn')}</label>
           <label className="check"><input type="checkbox" checked={v.consoleSession} onChange={(e) => set('consoleSession', e.target.checked)} /> {t('gateway.route.console_session')}</label>
+          <label className="check"><input type="checkbox" checked={v.identityJwt} onChange={(e) => set('identityJwt', e.target.checked)} /> {t('gateway.route.identity_jwt')}</label>
         </div>
         {!anyField ? <InlineError error={m.error} /> : null}
       </form>
