@@ -12,6 +12,7 @@ import (
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/usage"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // GetMe runs the console operation of that name: the signed-in user, their organizations and the CSRF token.
@@ -167,6 +168,31 @@ func (a *App) GetUsage(in console.GetUsageInput) (usage.Series, error) {
 // GetUsageTop runs the console operation of that name: the keys or routes with the most requests over a time range.
 func (a *App) GetUsageTop(in console.GetUsageTopInput) (console.UsageTop, error) {
 	return console.Do[console.UsageTop](a.ctx, a.console, "GetUsageTop", in)
+}
+
+// ListWebhooks runs the console operation of that name: an organization's webhook endpoints (never their secrets).
+func (a *App) ListWebhooks(in console.ListWebhooksInput) (console.WebhookList, error) {
+	return console.Do[console.WebhookList](a.ctx, a.console, "ListWebhooks", in)
+}
+
+// AddWebhook runs the console operation of that name: add a webhook endpoint; its signing secret is in this answer and never again.
+func (a *App) AddWebhook(in console.AddWebhookInput) (webhooks.CreatedEndpoint, error) {
+	return console.Do[webhooks.CreatedEndpoint](a.ctx, a.console, "AddWebhook", in)
+}
+
+// RemoveWebhook runs the console operation of that name: remove a webhook endpoint and its deliveries, pending ones included.
+func (a *App) RemoveWebhook(in console.WebhookInput) (console.Empty, error) {
+	return console.Do[console.Empty](a.ctx, a.console, "RemoveWebhook", in)
+}
+
+// ListWebhookDeliveries runs the console operation of that name: webhook deliveries with their status, newest first, by endpoint and status.
+func (a *App) ListWebhookDeliveries(in console.ListWebhookDeliveriesInput) (webhooks.DeliveryPage, error) {
+	return console.Do[webhooks.DeliveryPage](a.ctx, a.console, "ListWebhookDeliveries", in)
+}
+
+// RetryWebhookDelivery runs the console operation of that name: send a delivery again now, with a fresh round of attempts.
+func (a *App) RetryWebhookDelivery(in console.WebhookDeliveryInput) (webhooks.Delivery, error) {
+	return console.Do[webhooks.Delivery](a.ctx, a.console, "RetryWebhookDelivery", in)
 }
 
 // ListMembers runs the console operation of that name: an organization's members and their roles.

@@ -75,6 +75,7 @@ var commands = []command{
 	{name: "version", summary: "print the version", run: runVersion},
 	{name: "users", args: "add|list|role|remove|passwd …", summary: "manage console accounts (serve mode): add, list, role, remove, password", run: runUsers},
 	{name: "audit", args: "list", summary: "list the audit log of management actions", run: runAudit},
+	{name: "webhooks", args: "add|list|remove|deliveries|retry …", summary: "add, list and remove webhook endpoints; list and retry their deliveries", run: runWebhooks},
 	{name: "nodes", args: "list [--json]", summary: "list the gateway nodes that share this database", run: runNodes},
 	{name: "store", args: "copy --to URL", summary: "copy the SQLite database into an empty PostgreSQL database", run: runStore},
 }

@@ -15,6 +15,8 @@ var commandOf = map[string]string{
 	"GetUsage": "usage show", "GetUsageTop": "usage top",
 	"ListMembers":  "members list", "AddMember": "members add", "ChangeMemberRole": "members role", "RemoveMember": "members remove",
 	"ListAudit": "audit list",
+	"ListWebhooks": "webhooks list", "AddWebhook": "webhooks add", "RemoveWebhook": "webhooks remove",
+	"ListWebhookDeliveries": "webhooks deliveries", "RetryWebhookDelivery": "webhooks retry",
 	"ListUsers": "users list", "RemoveUser": "users remove", "SetUserPassword": "users passwd",
 }
 

@@ -45,6 +45,7 @@ var policy = map[string]string{
 	"StartGateway": "desktop", "StopGateway": "desktop", "ListRequests": "member", "ListNodes": "member",
 	"GetUsage": "member", "GetUsageTop": "member",
 	"ListMembers": "member", "AddMember": "admin", "ChangeMemberRole": "admin", "RemoveMember": "admin",
+	"ListWebhooks": "member", "AddWebhook": "admin", "RemoveWebhook": "admin", "ListWebhookDeliveries": "member", "RetryWebhookDelivery": "admin",
 	"ListAudit": "member", "GetCatalog": "public", "GetPreferences": "signedIn", "UpdatePreferences": "signedIn",
 }
 
@@ -147,6 +148,11 @@ func TestRoleMatrix(t *testing.T) {
 		"ChangeMemberRole":      {"PATCH", "/api/v1/members/" + target.ID, map[string]string{"org": a, "role": "developer"}},
 		"RemoveMember":          {"DELETE", "/api/v1/members/" + target.ID + q, nil},
 		"ListAudit":             {"GET", "/api/v1/audit" + q, nil},
+		"ListWebhooks":          {"GET", "/api/v1/webhooks" + q, nil},
+		"AddWebhook":            {"POST", "/api/v1/webhooks", map[string]string{"org": a, "url": "http://127.0.0.1:9/hook"}},
+		"RemoveWebhook":         {"DELETE", "/api/v1/webhooks/wh_none" + q, nil},
+		"ListWebhookDeliveries": {"GET", "/api/v1/webhook-deliveries" + q, nil},
+		"RetryWebhookDelivery":  {"POST", "/api/v1/webhook-deliveries/msg_none/retry", map[string]string{"org": a}},
 		"GetCatalog":            {"GET", "/api/v1/i18n/de", nil},
 		"GetPreferences":        {"GET", "/api/v1/preferences", nil},
 		"UpdatePreferences":     {"PUT", "/api/v1/preferences", map[string]string{"theme": "dark"}},

@@ -76,6 +76,18 @@ var table = []Operation{
 	op("GetUsageTop", "GET /api/v1/usage/top", auth.NeedMember, ScopeOrg, "gateway",
 		"The keys or routes with the most requests over a time range", (*Service).getUsageTop),
 
+	// Webhooks.
+	op("ListWebhooks", "GET /api/v1/webhooks", auth.NeedMember, ScopeOrg, "webhooks",
+		"An organization's webhook endpoints (never their secrets)", (*Service).listWebhooks),
+	op("AddWebhook", "POST /api/v1/webhooks", auth.NeedAdmin, ScopeOrg, "webhooks",
+		"Add a webhook endpoint; its signing secret is in this answer and never again", (*Service).addWebhook).may(409),
+	op("RemoveWebhook", "DELETE /api/v1/webhooks/{id}", auth.NeedAdmin, ScopeOrg, "webhooks",
+		"Remove a webhook endpoint and its deliveries, pending ones included", (*Service).removeWebhook),
+	op("ListWebhookDeliveries", "GET /api/v1/webhook-deliveries", auth.NeedMember, ScopeOrg, "webhooks",
+		"Webhook deliveries with their status, newest first, by endpoint and status", (*Service).listWebhookDeliveries).may(404),
+	op("RetryWebhookDelivery", "POST /api/v1/webhook-deliveries/{id}/retry", auth.NeedAdmin, ScopeOrg, "webhooks",
+		"Send a delivery again now, with a fresh round of attempts", (*Service).retryWebhookDelivery),
+
 	// Members.
 	op("ListMembers", "GET /api/v1/members", auth.NeedMember, ScopeOrg, "members",
 		"An organization's members and their roles", (*Service).listMembers),

@@ -15,6 +15,7 @@ import (
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // Error is a console failure before localization: a status, a stable code, message ids for the
@@ -131,6 +132,9 @@ var sentinels = []sentinel{
 	{err: routes.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.route.detail"},
 	{err: learn.ErrNothingLearned, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.nothing_learned.detail"},
 	{err: errNoDataDir, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.no_data_dir.detail"},
+	{err: webhooks.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.webhook.detail"},
+	{err: webhooks.ErrDeliveryNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.webhook_delivery.detail"},
+	{err: webhooks.ErrTooMany, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.webhooks_too_many.detail"},
 	{err: routes.ErrDuplicatePrefix, status: 409, code: problem.CodeConflict, field: "prefix", fieldCode: "taken", msg: "validation.route.prefix.taken"},
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // CheapPasswords are argon2id parameters that keep tests fast; never use them outside tests.
@@ -36,6 +37,9 @@ type Server struct {
 	Audit   *audit.Log
 	Routes  *routes.Service
 	Console *console.Service
+	// Webhooks delivers nothing by itself (the server is not long-running): tests call
+	// DeliverDue.
+	Webhooks *webhooks.Service
 	// Org is the Default organization.
 	Org orgs.Org
 }
@@ -64,7 +68,7 @@ func NewServerWith(t testing.TB, o ServerOptions) *Server {
 	}
 	t.Cleanup(func() { inst.Close(context.Background()) })
 	s := &Server{Store: inst.Store, Clock: clk, Auth: inst.Auth, Keys: inst.Keys, Orgs: inst.Orgs, Audit: inst.Audit,
-		Routes: inst.Routes, Console: inst.Console, Org: inst.Org}
+		Routes: inst.Routes, Console: inst.Console, Webhooks: inst.Webhooks, Org: inst.Org}
 	h := o.Handler
 	if h.Assets == nil {
 		h.Assets = fstest.MapFS{

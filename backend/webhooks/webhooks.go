@@ -107,7 +107,13 @@ type Endpoint struct {
 
 // CreatedEndpoint is a new endpoint with its secret: shown once, never again.
 type CreatedEndpoint struct {
-	Endpoint
+	ID        string    `json:"id"`
+	OrgID     string    `json:"orgId"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"`
+	// Secret is the whsec_ signing secret: the receiver verifies deliveries with it.
 	Secret string `json:"secret"`
 }
 
@@ -320,8 +326,8 @@ func (s *Service) Add(ctx context.Context, p AddParams) (CreatedEndpoint, error)
 		}
 		return CreatedEndpoint{}, fmt.Errorf("add webhook endpoint: %w", err)
 	}
-	return CreatedEndpoint{Endpoint: Endpoint{ID: id, OrgID: p.OrgID, URL: u, Events: events, CreatedAt: now,
-		CreatedBy: p.CreatedBy}, Secret: secret}, nil
+	return CreatedEndpoint{ID: id, OrgID: p.OrgID, URL: u, Events: events, CreatedAt: now, CreatedBy: p.CreatedBy,
+		Secret: secret}, nil
 }
 
 const endpointColumns = `id, org_id, url, events, created_at, created_by`

@@ -5,7 +5,7 @@
 import { ApiError } from './error'
 import type { Transport } from './client'
 import type { In, OpName, Out } from './operations'
-import type { AuditEntry, Catalog, GatewaySettings, Key, Member, Org, RequestEntry, Role, Route, Theme, User } from './types'
+import type { AuditEntry, Catalog, GatewaySettings, Key, Member, Org, RequestEntry, Role, Route, Theme, User, WebhookDelivery, WebhookEndpoint } from './types'
 import { parseCatalogToml } from '../i18n/toml'
 import { languages } from '../i18n/languages'
 
@@ -91,6 +91,8 @@ function seed(o: MockOptions) {
   }))
   return {
     orgs, keys, routes, members, audit, requests,
+    webhooks: [] as WebhookEndpoint[],
+    deliveries: [] as WebhookDelivery[],
     settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
@@ -263,6 +265,30 @@ const handlers: Handlers = {
     m.role = inp.role; return m
   },
   RemoveMember(s, _o, inp) { const x = need(s, inp.org, 'admin'); s.members = s.members.filter((m) => !(m.orgId === x.id && m.userId === inp.userId)) },
+  ListWebhooks(s, _o, inp) { const x = org(s, inp.org); return { endpoints: s.webhooks.filter((w) => w.orgId === x.id) } },
+  AddWebhook(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    if (!/^https?:\/\/[^/\s]+/.test(inp.url.trim())) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'url', code: 'invalid', detail: 'Enter an absolute http:// or https:// URL with a host name.' }] })
+    const w = { id: id('wh'), orgId: x.id, url: inp.url.trim(), events: inp.events ?? [], createdAt: now(), createdBy: 'ada@example.com' }
+    s.webhooks.push(w)
+    return { ...w, secret: `whsec_${btoa(secret('x')).slice(0, 43)}=` }
+  },
+  RemoveWebhook(s, _o, inp) {
+    need(s, inp.org, 'admin')
+    s.webhooks = s.webhooks.filter((w) => w.id !== inp.id)
+    s.deliveries = s.deliveries.filter((d) => d.endpointId !== inp.id)
+  },
+  ListWebhookDeliveries(s, _o, inp) {
+    const x = org(s, inp.org)
+    return { deliveries: s.deliveries.filter((d) => d.orgId === x.id && (!inp.endpointId || d.endpointId === inp.endpointId) && (!inp.status || inp.status === 'all' || d.status === inp.status)) }
+  },
+  RetryWebhookDelivery(s, _o, inp) {
+    need(s, inp.org, 'admin')
+    const d = s.deliveries.find((d) => d.id === inp.id)
+    if (!d) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+    Object.assign(d, { status: 'pending', attempts: 0, nextAttemptAt: now(), deliveredAt: null })
+    return d
+  },
   ListAudit(s, _o, inp) { const x = org(s, inp.org); return { entries: s.audit.filter((a) => a.orgId === x.id), nextBefore: 0 } },
   GetPreferences: (s) => ({ ...s.prefs, languages: languages.map((l) => ({ tag: l.tag, name: l.name, englishName: l.name, dir: l.dir === 'rtl' ? 'rtl' as const : 'ltr' as const })) }),
   UpdatePreferences(s, _o, inp) {

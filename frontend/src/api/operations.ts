@@ -54,14 +54,55 @@ export interface Created {
   start: string
 }
 
+export interface CreatedEndpoint {
+  createdAt: string
+  createdBy: string
+  events: string[]
+  id: string
+  orgId: string
+  secret: string
+  url: string
+}
+
 export interface DeclaredScope {
   routes: string[]
   scope: string
 }
 
+export interface Delivery {
+  attempts: number
+  createdAt: string
+  deliveredAt: string | null
+  endpointId: string
+  event: string
+  id: string
+  lastAttemptAt: string | null
+  lastError: string
+  lastStatus: number
+  nextAttemptAt: string | null
+  orgId: string
+  payload: string
+  status: 'pending' | 'delivered' | 'failed'
+  url: string
+}
+
+export interface DeliveryPage {
+  deliveries: Delivery[]
+  nextCursor?: string
+}
+
 export interface DocumentScopes {
   default: string[]
   operations: OperationScopes[]
+}
+
+export interface Endpoint {
+  createdAt: string
+  createdBy: string
+  events: string[]
+  id: string
+  orgId: string
+  url: string
 }
 
 export interface Entry {
@@ -309,6 +350,10 @@ export interface User {
   theme: 'system' | 'light' | 'dark'
 }
 
+export interface WebhookList {
+  endpoints: Endpoint[]
+}
+
 export type GetMeInput = Record<string, never>
 
 export interface LoginInput {
@@ -482,6 +527,36 @@ export interface GetUsageTopInput {
   to?: string
 }
 
+export interface ListWebhooksInput {
+  org?: string
+}
+
+export interface AddWebhookInput {
+  /** key.created, key.updated, key.disabled, key.enabled, key.revoked, key.rolled, key.expiring, key.expired, key.quota_exhausted; empty means all. */
+  events?: string[]
+  org?: string
+  /** An absolute http:// or https:// URL (loopback allowed), without user name or password. */
+  url: string
+}
+
+export interface RemoveWebhookInput {
+  id: string
+  org?: string
+}
+
+export interface ListWebhookDeliveriesInput {
+  cursor?: string
+  endpointId?: string
+  limit?: number
+  org?: string
+  status?: 'pending' | 'delivered' | 'failed' | 'all'
+}
+
+export interface RetryWebhookDeliveryInput {
+  id: string
+  org?: string
+}
+
 export interface ListMembersInput {
   org?: string
 }
@@ -596,6 +671,16 @@ export interface Operations {
   GetUsage: { in: GetUsageInput; out: Series }
   /** The keys or routes with the most requests over a time range. */
   GetUsageTop: { in: GetUsageTopInput; out: UsageTop }
+  /** An organization's webhook endpoints (never their secrets). */
+  ListWebhooks: { in: ListWebhooksInput; out: WebhookList }
+  /** Add a webhook endpoint; its signing secret is in this answer and never again. */
+  AddWebhook: { in: AddWebhookInput; out: CreatedEndpoint }
+  /** Remove a webhook endpoint and its deliveries, pending ones included. */
+  RemoveWebhook: { in: RemoveWebhookInput; out: void }
+  /** Webhook deliveries with their status, newest first, by endpoint and status. */
+  ListWebhookDeliveries: { in: ListWebhookDeliveriesInput; out: DeliveryPage }
+  /** Send a delivery again now, with a fresh round of attempts. */
+  RetryWebhookDelivery: { in: RetryWebhookDeliveryInput; out: Delivery }
   /** An organization's members and their roles. */
   ListMembers: { in: ListMembersInput; out: MemberList }
   /** Invite an address to an organization (the same answer whether or not it has an account). */
@@ -657,6 +742,11 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   ListRequests: { method: 'GET', path: '/api/v1/requests' },
   GetUsage: { method: 'GET', path: '/api/v1/usage' },
   GetUsageTop: { method: 'GET', path: '/api/v1/usage/top' },
+  ListWebhooks: { method: 'GET', path: '/api/v1/webhooks' },
+  AddWebhook: { method: 'POST', path: '/api/v1/webhooks' },
+  RemoveWebhook: { method: 'DELETE', path: '/api/v1/webhooks/{id}' },
+  ListWebhookDeliveries: { method: 'GET', path: '/api/v1/webhook-deliveries' },
+  RetryWebhookDelivery: { method: 'POST', path: '/api/v1/webhook-deliveries/{id}/retry' },
   ListMembers: { method: 'GET', path: '/api/v1/members' },
   AddMember: { method: 'POST', path: '/api/v1/members' },
   AcceptInvitation: { method: 'POST', path: '/api/v1/invitations/{id}/accept' },
