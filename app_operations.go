@@ -75,9 +75,19 @@ func (a *App) GetKey(in console.KeyInput) (keys.Key, error) {
 	return console.Do[keys.Key](a.ctx, a.console, "GetKey", in)
 }
 
-// RenameKey runs the console operation of that name: rename a key.
-func (a *App) RenameKey(in console.RenameKeyInput) (keys.Key, error) {
-	return console.Do[keys.Key](a.ctx, a.console, "RenameKey", in)
+// UpdateKey runs the console operation of that name: change a key's name, expiry, scopes, metadata, IP allowlist, rate limit or quota; the next request sees it.
+func (a *App) UpdateKey(in console.UpdateKeyInput) (keys.Key, error) {
+	return console.Do[keys.Key](a.ctx, a.console, "UpdateKey", in)
+}
+
+// DisableKey runs the console operation of that name: turn a key off until it is enabled again (idempotent); it answers DISABLED.
+func (a *App) DisableKey(in console.KeyInput) (keys.Key, error) {
+	return console.Do[keys.Key](a.ctx, a.console, "DisableKey", in)
+}
+
+// EnableKey runs the console operation of that name: turn a disabled key back on (idempotent).
+func (a *App) EnableKey(in console.KeyInput) (keys.Key, error) {
+	return console.Do[keys.Key](a.ctx, a.console, "EnableKey", in)
 }
 
 // RevokeKey runs the console operation of that name: revoke a key at once (idempotent).

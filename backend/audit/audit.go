@@ -22,6 +22,9 @@ const (
 	KeyRename    = "key.rename"
 	KeyRevoke    = "key.revoke"
 	KeyRoll      = "key.roll"
+	KeyUpdate    = "key.update" // anything but the name alone (that is key.rename)
+	KeyDisable   = "key.disable"
+	KeyEnable    = "key.enable"
 	OrgCreate    = "org.create"
 	OrgRename    = "org.rename"
 	MemberAdd    = "member.add"

@@ -136,7 +136,7 @@ func TestErrorsAreOneSentence(t *testing.T) {
 		{[]string{"keys", "revoke", "key_nope"}, 1, "No API key with this id"},
 		{[]string{"keys", "rename", "key_nope", "x"}, 1, "No API key with this id"},
 		{[]string{"keys", "roll", "key_nope"}, 1, "No API key with this id"},
-		{[]string{"keys", "list", "--status", "sleeping"}, 1, "Choose active, expired, revoked or all."},
+		{[]string{"keys", "list", "--status", "sleeping"}, 1, "Choose active, disabled, expired, revoked or all."},
 		{[]string{"routes", "remove", "/nope"}, 1, "No route has the prefix or id /nope."},
 		{[]string{"orgs", "rename", "org_nope", "x"}, 1, "This organization does not exist."},
 		{[]string{"keys", "get"}, 2, "usage"},

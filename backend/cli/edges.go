@@ -5,7 +5,7 @@ package cli
 // and the source: every operation is here or in notOnCommandLine, and the command calls it.
 var commandOf = map[string]string{
 	"ListOrgs": "orgs list", "GetOrg": "orgs get", "CreateOrg": "orgs create", "RenameOrg": "orgs rename",
-	"ListKeys": "keys list", "CreateKey": "keys create", "GetKey": "keys get", "RenameKey": "keys rename",
+	"ListKeys": "keys list", "CreateKey": "keys create", "GetKey": "keys get", "UpdateKey": "keys update", "DisableKey": "keys disable", "EnableKey": "keys enable",
 	"RevokeKey": "keys revoke", "RollKey": "keys roll",
 	"GetLearnedDocument": "openapi infer", "AdoptLearnedDocument": "openapi adopt",
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",

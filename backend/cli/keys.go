@@ -16,12 +16,19 @@ import (
 	"github.com/keygate/keygate/backend/keys"
 )
 
-const keysUsage = `keys create --name NAME [--expires never|7d|30d|60d|90d|1y|YYYY-MM-DD] [--rate-limit N] [--rate-window 60]
+const keysUsage = `keys create --name NAME [--expires never|7d|30d|60d|90d|1y|YYYY-MM-DD] [--rate-limit N/DURATION]
+                   [--scope S]… [--meta K=V]… [--allow-ip CIDR]… [--quota N] [--refill N/DURATION]
                    [--org ORG_ID] [--json]
-       keygate keys list [--status active|expired|revoked|all] [--org ORG_ID] [--json]
+       keygate keys update ID [--name NAME] [--expires …|never] [--scope S]… [--meta K=V]… [--allow-ip CIDR]…
+                   [--rate-limit N/DURATION|0] [--quota N|none] [--refill N/DURATION|none] [--json]
+                   (a repeated flag replaces that whole list; --scope '' empties it)
+       keygate keys list [--status active|disabled|expired|revoked|all] [--search TEXT]
+                   [--sort created|name|expires|lastUsed] [--asc] [--expiring-within 7d] [--org ORG_ID] [--json]
        keygate keys get ID [--json]
        keygate keys rename ID NAME [--json]
-       keygate keys roll ID [--grace 24h] [--json]
+       keygate keys disable ID [--json]
+       keygate keys enable ID [--json]
+       keygate keys roll ID [--grace 24h] [--json]      (refused for an expired key)
        keygate keys revoke ID [--reason TEXT] [--json]
        keygate keys verify    (reads the key from stdin; exit 0 when valid, 1 when not)`
 
@@ -38,6 +45,12 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		return keysGet(ctx, env, args[1:])
 	case "rename":
 		return keysRename(ctx, env, args[1:])
+	case "update":
+		return keysUpdate(ctx, env, args[1:])
+	case "disable":
+		return keysSetDisabled(ctx, env, args[1:], true)
+	case "enable":
+		return keysSetDisabled(ctx, env, args[1:], false)
 	case "roll":
 		return keysRoll(ctx, env, args[1:])
 	case "revoke":
@@ -52,8 +65,9 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("keys create")
 	name := f.String("name", "", "key name, 1 to 64 characters (required)")
 	expires := f.String("expires", "never", "never, 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of that day, UTC)")
-	rateLimit := f.Int("rate-limit", 0, "requests allowed per rate window (0: no limit)")
+	rateLimit := f.String("rate-limit", "", "requests per window, N/DURATION such as 100/1m (0: no limit)")
 	rateWindow := f.Int("rate-window", 0, "the rate window in seconds (default 60)")
+	v2 := keyV2Flags(f)
 	org := f.String("org", "", "organization id (default: the first organization)")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
@@ -63,8 +77,36 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 0, "keys create --name NAME [--expires 30d] [--org ORG_ID] [--json]"); err != nil {
 		return err
 	}
-	c, err := call[keys.Created](ctx, env, "CreateKey", console.CreateKeyInput{Org: *org, Name: *name, Expires: *expires,
-		RateLimit: *rateLimit, RateWindowSeconds: *rateWindow})
+	in := console.CreateKeyInput{Org: *org, Name: *name, Expires: *expires, RateWindowSeconds: *rateWindow,
+		Scopes: v2.scopes.list(), AllowIPs: v2.allowIPs.list()}
+	if *rateLimit != "" {
+		n, window, err := parseRate("rate-limit", *rateLimit, true)
+		if err != nil {
+			return err
+		}
+		in.RateLimit = int(n)
+		if window > 0 {
+			in.RateWindowSeconds = window
+		}
+	}
+	if in.Metadata, err = v2.metadata(); err != nil {
+		return err
+	}
+	if v2.quota != "" {
+		n, err := parseCount("quota", v2.quota)
+		if err != nil {
+			return err
+		}
+		in.Quota = &n
+	}
+	if v2.refill != "" {
+		n, every, err := parseRate("refill", v2.refill, false)
+		if err != nil {
+			return err
+		}
+		in.RefillAmount, in.RefillIntervalSeconds = n, int64(every)
+	}
+	c, err := call[keys.Created](ctx, env, "CreateKey", in)
 	if err != nil {
 		return err
 	}
@@ -89,25 +131,40 @@ func printSecret(env *Env, c keys.Created) {
 
 func keysList(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("keys list")
-	status := f.String("status", "all", "active, expired, revoked or all")
+	status := f.String("status", "all", "active, disabled, expired, revoked or all")
+	search := f.String("search", "", "only keys whose name contains this (case-insensitive)")
+	sortBy := f.String("sort", "created", "created, name, expires or lastUsed")
+	asc := f.Bool("asc", false, "ascending order (default: descending)")
+	expiring := f.String("expiring-within", "", "only keys that expire within this many days, such as 7d")
 	org := f.String("org", "", "organization id (default: the first organization)")
 	asJSON := f.Bool("json", false, "print JSON")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 0, "keys list [--status active|expired|revoked|all] [--json]"); err != nil {
+	if err := wantArgs(pos, 0, "keys list [--status active|disabled|expired|revoked|all] [--search TEXT] [--sort name] [--asc] [--expiring-within 7d] [--json]"); err != nil {
 		return err
 	}
 	// Every page, so the list is complete; --json prints ListKeys' answer with all of them.
 	all := keys.Page{Keys: []keys.Key{}}
-	in := console.ListKeysInput{Org: *org, Status: *status, Limit: 500}
+	in := console.ListKeysInput{Org: *org, Status: *status, Limit: 500, Search: *search, Sort: *sortBy}
+	if *asc {
+		in.Order = "asc"
+	}
+	if *expiring != "" {
+		days, err := strconv.Atoi(strings.TrimSuffix(*expiring, "d"))
+		if err != nil || days < 1 {
+			return usagef("--expiring-within must be a number of days such as 7d")
+		}
+		in.ExpiringWithinDays = days
+	}
 	for {
 		p, err := call[keys.Page](ctx, env, "ListKeys", in)
 		if err != nil {
 			return err
 		}
 		all.Keys = append(all.Keys, p.Keys...)
+		all.Total = p.Total
 		if p.NextCursor == "" {
 			break
 		}
@@ -183,7 +240,27 @@ func keysGet(ctx context.Context, env *Env, args []string) error {
 	tw.Row(env.t("cli.keys.field.last_used", nil), orDash(k.LastUsedAt, never))
 	tw.Row(env.t("cli.keys.field.requests", nil), strconv.FormatInt(k.UsageCount, 10))
 	if k.RateLimit > 0 {
-		tw.Row(env.t("cli.keys.field.rate_limit", nil), strconv.Itoa(k.RateLimit))
+		tw.Row(env.t("cli.keys.field.rate_limit", nil), strconv.Itoa(k.RateLimit)+"/"+(time.Duration(k.RateWindowSeconds)*time.Second).String())
+	}
+	if len(k.Scopes) > 0 {
+		tw.Row(env.t("cli.keys.field.scopes", nil), strings.Join(k.Scopes, " "))
+	}
+	for _, name := range sortedNames(k.Metadata) {
+		tw.Row(env.t("cli.keys.field.meta", map[string]any{"Name": name}), k.Metadata[name])
+	}
+	if len(k.AllowIPs) > 0 {
+		tw.Row(env.t("cli.keys.field.allow_ips", nil), strings.Join(k.AllowIPs, " "))
+	}
+	if k.QuotaRemaining != nil {
+		q := strconv.FormatInt(*k.QuotaRemaining, 10)
+		if k.RefillIntervalSeconds > 0 {
+			q = env.t("cli.keys.field.quota_refill", map[string]any{"Remaining": q, "Amount": k.RefillAmount,
+				"Interval": (time.Duration(k.RefillIntervalSeconds) * time.Second).String()})
+		}
+		tw.Row(env.t("cli.keys.field.quota", nil), q)
+	}
+	if k.DisabledAt != nil {
+		tw.Row(env.t("cli.keys.field.disabled", nil), strings.TrimSpace(rfc3339(*k.DisabledAt)+" "+k.DisabledBy))
 	}
 	if k.RevokedAt != nil {
 		tw.Row(env.t("cli.keys.field.revoked", nil), strings.TrimSpace(rfc3339(*k.RevokedAt)+" "+k.RevokeReason))
@@ -200,7 +277,7 @@ func keysRename(ctx context.Context, env *Env, args []string) error {
 	if err := wantArgs(pos, 2, "keys rename ID NAME [--json]"); err != nil {
 		return err
 	}
-	k, err := call[keys.Key](ctx, env, "RenameKey", console.RenameKeyInput{ID: pos[0], Name: pos[1], Org: keyOrg(ctx, env, pos[0], *org)})
+	k, err := call[keys.Key](ctx, env, "UpdateKey", console.UpdateKeyInput{ID: pos[0], Name: &pos[1], Org: keyOrg(ctx, env, pos[0], *org)})
 	if err != nil {
 		return err
 	}

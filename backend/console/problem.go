@@ -120,6 +120,7 @@ type sentinel struct {
 var sentinels = []sentinel{
 	{err: keys.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.key_id.detail"},
 	{err: keys.ErrRevoked, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.key_revoked.detail"},
+	{err: keys.ErrExpired, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.key_expired.detail"},
 	{err: orgs.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.org.detail"},
 	{err: auth.ErrEmailTaken, status: 409, code: problem.CodeConflict, field: "email", fieldCode: "taken", msg: "validation.email.taken"},
 	{err: auth.ErrUserNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.user.detail"},

@@ -58,10 +58,17 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	if res.Key != nil {
 		st.keyID, st.keyName, st.orgID = res.Key.ID, res.Key.Name, res.Key.OrgID
 	}
+	if res.Code == keys.CodeDisabled {
+		// A genuine key turned off by its owner: not a failed authentication.
+		return CodeDisabled
+	}
 	if !res.Valid {
 		return g.failedAuth(st, ipKey, now, Code(res.Code))
 	}
 	k := res.Key
+	if !k.AllowsIP(st.client) {
+		return CodeIPNotAllowed
+	}
 	if rt.OrgID != "" && k.OrgID != rt.OrgID {
 		return CodeForbidden
 	}
@@ -69,13 +76,41 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		d, err := g.limiter.Take(st, "key:"+k.ID, ratelimit.Rate{Limit: k.RateLimit, Window: k.RateWindow}, now)
 		if err != nil {
 			g.log.Warn("key rate limit unavailable", "err", err)
-			return ""
+		} else {
+			st.rate, st.rated = d, true
+			if !d.Allowed {
+				st.retryAfter = d.RetryAfter
+				return CodeRateLimited
+			}
 		}
-		st.rate, st.rated = d, true
-		if !d.Allowed {
-			st.retryAfter = d.RetryAfter
-			return CodeRateLimited
+	}
+	// The quota is taken last: a request refused for any other reason does not use it.
+	return g.takeQuota(st, k, now)
+}
+
+// HeaderQuotaRemaining tells the caller how many requests its key's quota has left after this
+// one; it is on every answer to a key with a quota (0 with QUOTA_EXCEEDED).
+const HeaderQuotaRemaining = "X-Keygate-Quota-Remaining"
+
+func (g *Gateway) takeQuota(st *reqState, k *keys.Key, now time.Time) Code {
+	if k.QuotaRemaining == nil {
+		return ""
+	}
+	q, err := g.cfg.Keys.TakeQuota(st, k, now)
+	if err != nil {
+		// A quota is a limit that must hold: without the store's answer, refuse.
+		g.log.Error("take key quota", "request_id", st.requestID[0], "err", err)
+		if store.IsUnavailable(err) {
+			return CodeStoreUnavailable
 		}
+		return CodeInternal
+	}
+	if !q.Limited {
+		return ""
+	}
+	st.quota, st.quotaed = q.Remaining, true
+	if !q.Allowed {
+		return CodeQuotaExceeded
 	}
 	return ""
 }
@@ -86,6 +121,9 @@ func setRateHeaders(h http.Header, st *reqState) {
 		h["Ratelimit-Limit"] = []string{strconv.Itoa(st.rate.Limit)}
 		h["Ratelimit-Remaining"] = []string{strconv.Itoa(st.rate.Remaining)}
 		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(st.rate.Reset), 10)}
+	}
+	if st.quotaed {
+		h[HeaderQuotaRemaining] = []string{strconv.FormatInt(st.quota, 10)}
 	}
 	if st.retryAfter > 0 {
 		setRetryAfter(h, st.retryAfter)

@@ -60,7 +60,7 @@ var (
 	hdrTrue          = []string{"true"}
 	hdrVaryOrigin    = []string{"Origin"}
 	hdrVaryPreflight = []string{"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"}
-	hdrExpose        = []string{"X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"}
+	hdrExpose        = []string{"X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Keygate-Quota-Remaining"}
 	hdrAllowMethods  = []string{"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"}
 	hdrMaxAge        = []string{"600"}
 )

@@ -43,6 +43,8 @@ import (
 type KeyVerifier interface {
 	keys.Verifier
 	RecordUse(keyID string, t time.Time)
+	// TakeQuota uses one request of a verified key's quota (see keys.Service.TakeQuota).
+	TakeQuota(ctx context.Context, k *keys.Key, now time.Time) (keys.QuotaTake, error)
 }
 
 var _ KeyVerifier = (*keys.Service)(nil)

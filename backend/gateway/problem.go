@@ -26,6 +26,9 @@ const (
 	CodeNoRoute             = problem.CodeNoRoute
 	CodeInvalidPath         = problem.CodeInvalidPath
 	CodeOriginNotAllowed    = problem.CodeOriginNotAllowed
+	CodeDisabled            = problem.CodeDisabled
+	CodeIPNotAllowed        = problem.CodeIPNotAllowed
+	CodeQuotaExceeded       = problem.CodeQuotaExceeded
 	CodeInternal            = problem.CodeInternal
 	// CodeStoreUnavailable: the database cannot be reached and the key was not verified recently.
 	CodeStoreUnavailable = problem.CodeStoreUnavailable
@@ -59,6 +62,9 @@ func init() {
 		{401, CodeExpired, "The key has expired."},
 		{401, CodeRevoked, "The key has been revoked."},
 		{403, CodeForbidden, "The key belongs to an organization this route does not serve."},
+		{403, CodeDisabled, "The key is disabled for now."},
+		{403, CodeIPNotAllowed, "The key may not be used from this IP address."},
+		{429, CodeQuotaExceeded, "The key has used all the requests of its quota."},
 		{429, CodeRateLimited, "Too many requests: wait for the time in Retry-After and try again."},
 		{504, CodeUpstreamTimeout, "The upstream did not answer in time."},
 		{502, CodeUpstreamUnavailable, "The upstream could not be reached."},

@@ -47,6 +47,9 @@ type reqState struct {
 	rate       ratelimit.Decision
 	rated      bool
 	retryAfter time.Duration
+	// quota is the key's remaining quota after this request, when quotaed (HeaderQuotaRemaining).
+	quota   int64
+	quotaed bool
 }
 
 type stateKey struct{}

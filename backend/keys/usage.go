@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -42,10 +43,15 @@ func (s *Service) RecordUse(keyID string, t time.Time) {
 	u.mu.Unlock()
 }
 
-// FlushUsage writes the collected usage. On failure the counts are put back for the next try.
+// FlushUsage writes the collected usage and quota counts. On failure the counts are put back for the next try.
 // A call that overlaps another waits for it, so when FlushUsage returns nil every use recorded
 // before the call is in the store.
 func (s *Service) FlushUsage(ctx context.Context) error {
+	qerr := s.quotas.flush(ctx)
+	return errors.Join(s.flushUsage(ctx), qerr)
+}
+
+func (s *Service) flushUsage(ctx context.Context) error {
 	u := s.usage
 	u.flushMu.Lock()
 	defer u.flushMu.Unlock()

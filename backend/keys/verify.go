@@ -21,6 +21,8 @@ const (
 	CodeNotFound  Code = "NOT_FOUND"
 	CodeExpired   Code = "EXPIRED"
 	CodeRevoked   Code = "REVOKED"
+	// CodeDisabled is a key turned off for now (Disable); it is not a failed authentication.
+	CodeDisabled Code = "DISABLED"
 )
 
 // Result is the answer to Verify. Key is set when the key exists; callers must not modify it.
@@ -114,13 +116,19 @@ func (e *entry) result(now time.Time) Result {
 		code = CodeRevoked
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		code = CodeExpired
+	case k.DisabledAt != nil:
+		code = CodeDisabled
 	default:
 		return Result{Valid: true, Code: CodeValid, Key: k}
 	}
 	c := *k
-	c.Status = StatusRevoked
-	if code == CodeExpired {
+	switch code {
+	case CodeRevoked:
+		c.Status = StatusRevoked
+	case CodeExpired:
 		c.Status = StatusExpired
+	default:
+		c.Status = StatusDisabled
 	}
 	return Result{Code: code, Key: &c}
 }

@@ -56,6 +56,9 @@ const (
 	CodeExpired             Code = "EXPIRED"              // 401
 	CodeRevoked             Code = "REVOKED"              // 401
 	CodeOriginNotAllowed    Code = "ORIGIN_NOT_ALLOWED"   // 403
+	CodeDisabled            Code = "DISABLED"             // 403: the key is turned off for now
+	CodeIPNotAllowed        Code = "IP_NOT_ALLOWED"       // 403: the client address is not on the key's allowlist
+	CodeQuotaExceeded       Code = "QUOTA_EXCEEDED"       // 429: the key's quota is used up
 	CodeNoRoute             Code = "NO_ROUTE"             // 404
 	CodeInvalidPath         Code = "INVALID_PATH"         // 400
 	CodeUpstreamTimeout     Code = "UPSTREAM_TIMEOUT"     // 504

@@ -26,12 +26,14 @@ function fakeFetch(responses: Array<{ status?: number; body?: unknown; type?: st
 
 describe('operation table', () => {
   it('has a route for every operation of docs/api.md', () => {
-    expect(Object.keys(routes)).toHaveLength(41)
+    expect(Object.keys(routes)).toHaveLength(43)
     expect(routes.ListNodes).toEqual({ method: 'GET', path: '/api/v1/nodes' })
     expect(routes.GetUsage).toEqual({ method: 'GET', path: '/api/v1/usage' })
     expect(routes.AcceptInvitation).toEqual({ method: 'POST', path: '/api/v1/invitations/{id}/accept' })
     expect(routes.GetLearnedDocument).toEqual({ method: 'GET', path: '/api/v1/routes/{id}/learned' })
     expect(routes.RevokeKey).toEqual({ method: 'POST', path: '/api/v1/keys/{id}/revoke' })
+    expect(routes.UpdateKey).toEqual({ method: 'PATCH', path: '/api/v1/keys/{id}' })
+    expect(routes.DisableKey).toEqual({ method: 'POST', path: '/api/v1/keys/{id}/disable' })
   })
   it('fills path parameters and keeps the rest', () => {
     expect(expandPath('/api/v1/keys/{id}/roll', { id: 'key_1', org: 'org_1', graceSeconds: 0 })).toEqual({

@@ -28,6 +28,12 @@ const now = () => new Date().toISOString()
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
 const DAY = 86400_000
 
+// keyV2 is a new key's scopes, metadata, allowlist, quota and disabled state: none of them.
+function keyV2() {
+  return { rateWindowSeconds: 60, scopes: [] as string[], metadata: {} as Record<string, string>, allowIps: [] as string[],
+    disabledAt: null, quotaRemaining: null, refillAmount: 0, refillIntervalSeconds: 0, lastRefillAt: null }
+}
+
 function secret(prefix: string) {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
   let s = ''
@@ -66,11 +72,11 @@ function seed(o: MockOptions) {
       id: id('key'), orgId: org?.id ?? 'org_x', name: keyNames[i % keyNames.length], prefix: 'kg',
       start: `kg_${'a1B2c3D4e5F6'.slice(i, i + 4)}`, status, createdAt: ago((i + 1) * 3 * DAY), createdBy: 'ada@example.com',
       expiresAt: i % 2 ? ago(-(i + 1) * 20 * DAY) : null, revokedAt: status === 'revoked' ? ago(DAY) : null,
-      lastUsedAt: i < 3 ? ago(i * 3600_000 + 120_000) : null, usageCount: 1000 - i * 100, rateLimit: 0,
+      lastUsedAt: i < 3 ? ago(i * 3600_000 + 120_000) : null, usageCount: 1000 - i * 100, rateLimit: 0, ...keyV2(),
     })
   }
   if (orgs[1]) {
-    keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0 })
+    keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0, ...keyV2() })
   }
   const routes: Route[] = [
     route({ id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, openapiSource: 'http://127.0.0.1:9801/openapi.json', maxBodyBytes: 1048576 }),
@@ -181,13 +187,14 @@ const handlers: Handlers = {
   ListKeys(s, _o, inp) {
     const x = org(s, inp.org)
     const st = inp.status || 'all'
-    return { keys: s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st)) }
+    const keys = s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st))
+    return { keys, total: keys.length }
   },
   CreateKey(s, _o, inp) {
     const x = need(s, inp.org, 'developer')
     const nm = keyName(inp.name)
     const raw = secret(x.keyPrefix)
-    const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0 }
+    const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0, ...keyV2() }
     s.keys.unshift(k)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: x.id, createdAt: k.createdAt, expiresAt: k.expiresAt }
   },
@@ -196,11 +203,42 @@ const handlers: Handlers = {
     if (k.orgId !== org(s, inp.org).id) throw new ApiError({ code: 'NOT_FOUND', status: 404, detail: 'This API key is not recognized.' })
     return k
   },
-  RenameKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.name = keyName(inp.name); return k },
+  UpdateKey(s, _o, inp) {
+    need(s, inp.org, 'developer')
+    const k = findKey(s, inp.id)
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
+    if (inp.name != null) k.name = keyName(inp.name)
+    if (inp.expires != null) k.expiresAt = expiry(inp.expires)
+    if (inp.scopes != null) k.scopes = [...inp.scopes].sort()
+    if (inp.metadata != null) k.metadata = { ...inp.metadata }
+    if (inp.allowIps != null) k.allowIps = [...inp.allowIps]
+    if (inp.rateLimit != null) k.rateLimit = inp.rateLimit
+    if (inp.rateWindowSeconds != null) k.rateWindowSeconds = inp.rateWindowSeconds || 60
+    if (inp.quota != null) k.quotaRemaining = inp.quota
+    if (inp.removeQuota) Object.assign(k, { quotaRemaining: null, refillAmount: 0, refillIntervalSeconds: 0, lastRefillAt: null })
+    if (inp.refillAmount != null) k.refillAmount = inp.refillAmount
+    if (inp.refillIntervalSeconds != null) k.refillIntervalSeconds = inp.refillIntervalSeconds
+    return k
+  },
+  DisableKey(s, _o, inp) {
+    need(s, inp.org, 'developer')
+    const k = findKey(s, inp.id)
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
+    if (k.status === 'active') { k.status = 'disabled'; k.disabledAt = now(); k.disabledBy = 'ada@example.com' }
+    return k
+  },
+  EnableKey(s, _o, inp) {
+    need(s, inp.org, 'developer')
+    const k = findKey(s, inp.id)
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
+    if (k.status === 'disabled') { k.status = 'active'; k.disabledAt = null; k.disabledBy = '' }
+    return k
+  },
   RevokeKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.status = 'revoked'; k.revokedAt = now(); return k },
   RollKey(s, _o, inp) {
     need(s, inp.org, 'developer')
     const k = findKey(s, inp.id)
+    if (k.status === 'revoked' || k.status === 'expired') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
     const raw = secret(k.prefix)
     k.start = raw.slice(0, k.prefix.length + 5)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }

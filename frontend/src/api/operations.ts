@@ -161,19 +161,29 @@ export interface Invitation {
 }
 
 export interface Key {
+  allowIps: string[]
   createdAt: string
   createdBy: string
+  disabledAt: string | null
+  disabledBy?: string
   expiresAt: string | null
   id: string
+  lastRefillAt: string | null
   lastUsedAt: string | null
+  metadata: Record<string, string>
   name: string
   orgId: string
   prefix: string
+  quotaRemaining: number | null
   rateLimit: number
+  rateWindowSeconds: number
+  refillAmount: number
+  refillIntervalSeconds: number
   revokeReason?: string
   revokedAt: string | null
+  scopes: string[]
   start: string
-  status: 'active' | 'expired' | 'revoked'
+  status: 'active' | 'disabled' | 'expired' | 'revoked'
   usageCount: number
 }
 
@@ -261,6 +271,7 @@ export interface OrgView {
 export interface Page {
   keys: Key[]
   nextCursor?: string
+  total: number
 }
 
 export interface Preferences {
@@ -391,19 +402,32 @@ export interface RenameOrgInput {
 
 export interface ListKeysInput {
   cursor?: string
+  expiringWithinDays?: number
   limit?: number
+  order?: 'asc' | 'desc'
   org?: string
-  status?: 'active' | 'expired' | 'revoked' | 'all'
+  search?: string
+  sort?: 'created' | 'name' | 'expires' | 'lastUsed'
+  status?: 'active' | 'disabled' | 'expired' | 'revoked' | 'all'
 }
 
 export interface CreateKeyInput {
+  /** IP addresses or CIDR prefixes the key may be used from; none means any. */
+  allowIps?: string[]
   /** never (default), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD (end of that day, UTC). */
   expires?: string
+  /** At most 16 pairs; names of letters, digits, . _ -; values at most 256 characters. */
+  metadata?: Record<string, string>
   /** 1 to 64 characters, trimmed. */
   name: string
   org?: string
+  quota?: number | null
   rateLimit?: number
   rateWindowSeconds?: number
+  refillAmount?: number
+  refillIntervalSeconds?: number
+  /** At most 64 scopes: *, resource, resource:action or resource:*. */
+  scopes?: string[]
 }
 
 export interface GetKeyInput {
@@ -411,9 +435,33 @@ export interface GetKeyInput {
   org?: string
 }
 
-export interface RenameKeyInput {
+export interface UpdateKeyInput {
+  /** Replaces the whole allowlist; an empty list allows any address. */
+  allowIps?: string[] | null
+  /** never (clears it), 7d, 30d, 60d, 90d, 1y or a date YYYY-MM-DD. */
+  expires?: string | null
   id: string
-  name: string
+  /** Replaces all pairs. */
+  metadata?: Record<string, string> | null
+  name?: string | null
+  org?: string
+  quota?: number | null
+  rateLimit?: number | null
+  rateWindowSeconds?: number | null
+  refillAmount?: number | null
+  refillIntervalSeconds?: number | null
+  removeQuota?: boolean
+  /** Replaces the whole list. */
+  scopes?: string[] | null
+}
+
+export interface DisableKeyInput {
+  id: string
+  org?: string
+}
+
+export interface EnableKeyInput {
+  id: string
   org?: string
 }
 
@@ -633,8 +681,12 @@ export interface Operations {
   CreateKey: { in: CreateKeyInput; out: Created }
   /** One key (never its secret). */
   GetKey: { in: GetKeyInput; out: Key }
-  /** Rename a key. */
-  RenameKey: { in: RenameKeyInput; out: Key }
+  /** Change a key's name, expiry, scopes, metadata, IP allowlist, rate limit or quota; the next request sees it. */
+  UpdateKey: { in: UpdateKeyInput; out: Key }
+  /** Turn a key off until it is enabled again (idempotent); it answers DISABLED. */
+  DisableKey: { in: DisableKeyInput; out: Key }
+  /** Turn a disabled key back on (idempotent). */
+  EnableKey: { in: EnableKeyInput; out: Key }
   /** Revoke a key at once (idempotent). */
   RevokeKey: { in: RevokeKeyInput; out: Key }
   /** Give a key a new secret; the old one works until the grace period ends. */
@@ -723,7 +775,9 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   ListKeys: { method: 'GET', path: '/api/v1/keys' },
   CreateKey: { method: 'POST', path: '/api/v1/keys' },
   GetKey: { method: 'GET', path: '/api/v1/keys/{id}' },
-  RenameKey: { method: 'PATCH', path: '/api/v1/keys/{id}' },
+  UpdateKey: { method: 'PATCH', path: '/api/v1/keys/{id}' },
+  DisableKey: { method: 'POST', path: '/api/v1/keys/{id}/disable' },
+  EnableKey: { method: 'POST', path: '/api/v1/keys/{id}/enable' },
   RevokeKey: { method: 'POST', path: '/api/v1/keys/{id}/revoke' },
   RollKey: { method: 'POST', path: '/api/v1/keys/{id}/roll' },
   ListRoutes: { method: 'GET', path: '/api/v1/routes' },

@@ -9,7 +9,7 @@ import { useT } from '../../i18n/i18n'
 
 export function RenameKeyDialog({ k, onClose }: { k: Key; onClose: () => void }) {
   const t = useT()
-  const rename = useAction('RenameKey', ['ListKeys', 'GetKey'])
+  const rename = useAction('UpdateKey', ['ListKeys', 'GetKey'])
   const [name, setName] = useState(k.name)
   const [err, setErr] = useState('')
   const submit = (e: FormEvent) => {
