@@ -233,7 +233,8 @@ func TestKeyEventsDelivered(t *testing.T) {
 	r.add(t, onlyRevoked, webhooks.KeyRevoked)
 
 	k := do[keys.Created](t, r, "CreateKey", console.CreateKeyInput{Name: "ci"})
-	do[keys.Key](t, r, "RenameKey", console.RenameKeyInput{ID: k.ID, Name: "ci-2"})
+	newName := "ci-2"
+	do[keys.Key](t, r, "UpdateKey", console.UpdateKeyInput{ID: k.ID, Name: &newName})
 	rolled := do[keys.Created](t, r, "RollKey", console.RollKeyInput{ID: k.ID})
 	do[keys.Key](t, r, "RevokeKey", console.RevokeKeyInput{ID: k.ID, Reason: "leaked"})
 	do[keys.Key](t, r, "RevokeKey", console.RevokeKeyInput{ID: k.ID}) // idempotent: no second event
