@@ -12,8 +12,8 @@ import (
 // /openapi/… from the console instead), so app_test.go lists them as desktop-only.
 
 // GenerateOpenAPI returns the console or gateway document ("console", "gateway") as JSON or
-// YAML text for the docs viewer.
-func (a *App) GenerateOpenAPI(api, format string) (string, error) {
+// YAML text for the docs viewer, with Keygate's own texts in lang ("" is English).
+func (a *App) GenerateOpenAPI(api, format, lang string) (string, error) {
 	if a.docs == nil {
 		return "", errors.New("keygate is not ready")
 	}
@@ -21,14 +21,15 @@ func (a *App) GenerateOpenAPI(api, format string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, _, err := a.docs.Generate(a.ctx, api, f)
+	b, _, err := a.docs.Generate(a.ctx, api, f, lang)
 	return string(b), err
 }
 
 // SaveOpenAPI asks where to save a document with the native "save as" dialog and writes it
-// there. It returns the chosen path, or "" when the user cancelled.
+// there, in English as every export is. It returns the chosen path, or "" when the user
+// cancelled.
 func (a *App) SaveOpenAPI(api, format string) (string, error) {
-	text, err := a.GenerateOpenAPI(api, format)
+	text, err := a.GenerateOpenAPI(api, format, "")
 	if err != nil {
 		return "", err
 	}

@@ -148,7 +148,7 @@ func TestAppGeneratesOpenAPI(t *testing.T) {
 	a.startup(t.Context())
 	t.Cleanup(func() { a.shutdown(t.Context()) })
 	for _, api := range []string{"console", "gateway"} {
-		text, err := a.GenerateOpenAPI(api, "json")
+		text, err := a.GenerateOpenAPI(api, "json", "")
 		var doc struct {
 			OpenAPI string         `json:"openapi"`
 			Paths   map[string]any `json:"paths"`
@@ -160,13 +160,13 @@ func TestAppGeneratesOpenAPI(t *testing.T) {
 			t.Errorf("console document lacks /api/v1/keys")
 		}
 	}
-	if y, err := a.GenerateOpenAPI("console", "yaml"); err != nil || !strings.HasPrefix(y, "openapi: 3.0.3") && !strings.Contains(y, "\nopenapi: 3.0.3") {
+	if y, err := a.GenerateOpenAPI("console", "yaml", ""); err != nil || !strings.HasPrefix(y, "openapi: 3.0.3") && !strings.Contains(y, "\nopenapi: 3.0.3") {
 		t.Errorf("yaml: %v %.100s", err, y)
 	}
-	if _, err := a.GenerateOpenAPI("billing", "json"); err == nil {
+	if _, err := a.GenerateOpenAPI("billing", "json", ""); err == nil {
 		t.Error("unknown api accepted")
 	}
-	if _, err := a.GenerateOpenAPI("console", "xml"); err == nil {
+	if _, err := a.GenerateOpenAPI("console", "xml", ""); err == nil {
 		t.Error("unknown format accepted")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/openapi/documents"
@@ -23,7 +24,7 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "adopt" {
 		return runOpenAPIAdopt(ctx, env, args[1:])
 	}
-	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--strict]"
+	const usage = "openapi [--api console|gateway] [--out FILE] [--format json|yaml] [--gateway-url URL] [--console-url URL] [--lang TAG] [--strict]"
 	f := env.newFlags("openapi")
 	api := f.String("api", documents.Gateway, "which document: console or gateway")
 	out := f.String("out", "", "write to FILE (.json or .yaml) instead of standard output")
@@ -31,6 +32,7 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	gatewayURL := f.String("gateway-url", "http://127.0.0.1:8787", "the gateway's URL, for the document's servers")
 	consoleURL := f.String("console-url", "http://127.0.0.1:8788", "the console's URL")
 	strict := f.Bool("strict", false, "fail when an upstream document cannot be used or something clashes")
+	lang := f.String("lang", i18n.Source, "language of Keygate's own texts in the document: en, de, fr, es, pt-BR, ja, zh-Hans, ko, ar or he (upstream documents keep their own)")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
@@ -40,6 +42,9 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 	}
 	if *api != documents.Console && *api != documents.Gateway {
 		return usagef("--api must be console or gateway, not %q", *api)
+	}
+	if !i18n.Supported(*lang) {
+		return usagef("--lang must be one of en, de, fr, es, pt-BR, ja, zh-Hans, ko, ar, he, not %q", *lang)
 	}
 	format := openapi.JSON
 	switch {
@@ -65,7 +70,7 @@ func runOpenAPI(ctx context.Context, env *Env, args []string) error {
 		}
 		src.Routes = routes.New(st, nil)
 	}
-	b, issues, err := src.Generate(ctx, *api, format)
+	b, issues, err := src.Generate(ctx, *api, format, *lang)
 	if err != nil {
 		return fmt.Errorf("generate the %s document: %w", *api, err)
 	}

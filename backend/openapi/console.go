@@ -14,6 +14,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
+
+	"github.com/keygate/keygate/backend/i18n"
 )
 
 // Operation describes one console operation for the console document. It mirrors the console's
@@ -53,8 +55,11 @@ type ConsoleOptions struct {
 	// ServerURL is the console's base URL, e.g. http://127.0.0.1:8788; "" means relative ("/").
 	ServerURL string
 	Version   string
-	// TagDescriptions describe the tags; a tag without one gets a generated sentence.
+	// TagDescriptions describe, in English, tags the catalogs do not describe (message
+	// openapi.console.tag.<tag>); a tag without either gets a generated sentence.
 	TagDescriptions map[string]string
+	// Lang is the language of Keygate's own texts in the document ("" is English).
+	Lang string
 }
 
 // Names of the console document's security schemes.
@@ -124,11 +129,7 @@ func Console(ctx context.Context, ops []Operation, opts ConsoleOptions) (*openap
 
 	var tagList []any
 	for _, t := range sortedKeys(tags) {
-		d := opts.TagDescriptions[t]
-		if d == "" {
-			d = fmt.Sprintf("Console operations on %s.", strings.ToLower(t))
-		}
-		tagList = append(tagList, map[string]any{"name": t, "description": d})
+		tagList = append(tagList, consoleTag(t, opts))
 	}
 	server := strings.TrimSuffix(opts.ServerURL, "/")
 	if server == "" {
@@ -152,23 +153,20 @@ func Console(ctx context.Context, ops []Operation, opts ConsoleOptions) (*openap
 	for name, s := range b.schemas {
 		schemas[name] = generic(s)
 	}
+	lang := opts.Lang
 	info := map[string]any{
-		"title":   "Keygate console API",
-		"version": versionOr(opts.Version),
-		"description": "The API behind Keygate's console: organizations, API keys, gateway routes and settings, " +
-			"the request log, members, the audit log and preferences. In a browser it is served by `keygate serve` " +
-			"on the console listener and authenticated by the session cookie; state-changing requests also need " +
-			"the session's CSRF token in `X-CSRF-Token` and a same-origin `Origin`. The desktop app calls the same " +
-			"operations through bound methods of the same names. Errors are `application/problem+json` (RFC 9457) " +
-			"with a stable `code`.",
+		"title":       text(lang, "openapi.console.title", nil),
+		"version":     versionOr(opts.Version),
+		"description": text(lang, "openapi.console.description", nil),
 	}
+	consoleName := text(lang, "openapi.console.server", nil)
 	if opts.ServerURL != "" {
-		info["contact"] = map[string]any{"name": "Keygate console", "url": server}
+		info["contact"] = map[string]any{"name": consoleName, "url": server}
 	}
 	doc := map[string]any{
 		"openapi":  Version,
 		"info":     info,
-		"servers":  []any{map[string]any{"url": server, "description": "Keygate console"}},
+		"servers":  []any{map[string]any{"url": server, "description": consoleName}},
 		"tags":     tagList,
 		"paths":    paths,
 		"security": []any{map[string]any{SchemeSessionCookie: []any{}}},
@@ -178,16 +176,40 @@ func Console(ctx context.Context, ops []Operation, opts ConsoleOptions) (*openap
 			"securitySchemes": map[string]any{
 				SchemeSessionCookie: generic(&openapi3.SecurityScheme{
 					Type: "apiKey", In: "cookie", Name: "keygate_session",
-					Description: "The session cookie set by Login (`__Secure-keygate_session` when the console is served over HTTPS).",
+					Description: text(lang, "openapi.console.scheme.session", nil),
 				}),
 				SchemeCsrfToken: generic(&openapi3.SecurityScheme{
 					Type: "apiKey", In: "header", Name: "X-CSRF-Token",
-					Description: "The session's CSRF token, returned by Login and GetMe as csrfToken; needed on every state-changing request.",
+					Description: text(lang, "openapi.console.scheme.csrf", nil),
 				}),
 			},
 		},
 	}
 	return loadGenerated(ctx, doc)
+}
+
+// consoleTag describes one tag in the document's language: its description from the catalog
+// (else from opts.TagDescriptions, else a generated sentence) and, where the catalog names it,
+// the name shown for it (x-displayName; the tag itself keeps its name, which operations and
+// links refer to).
+func consoleTag(t string, opts ConsoleOptions) map[string]any {
+	id := "openapi.console.tag." + t
+	var d string
+	switch {
+	case i18n.Has(id):
+		d = text(opts.Lang, id, nil)
+	case opts.TagDescriptions[t] != "":
+		d = opts.TagDescriptions[t]
+	default:
+		d = text(opts.Lang, "openapi.console.tag.other", map[string]any{"Tag": strings.ToLower(t)})
+	}
+	tag := map[string]any{"name": t, "description": d}
+	if i18n.Has(id + ".name") {
+		if name := text(opts.Lang, id+".name", nil); name != t {
+			tag["x-displayName"] = name
+		}
+	}
+	return tag
 }
 
 func (b *schemaBuilder) operation(op Operation, usedResponses map[string]bool) (map[string]any, error) {

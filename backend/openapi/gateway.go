@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"path/filepath"
 	"path"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -102,6 +102,8 @@ type GatewayOptions struct {
 	// Loader loads a route's upstream document (nil: LoadUpstream with Load); a caller that
 	// builds the document often hands in a cache.
 	Loader func(ctx context.Context, source string) (*Upstream, error)
+	// Lang is the language of Keygate's own texts in the document ("" is English).
+	Lang string
 }
 
 // Issue kinds.
@@ -283,7 +285,7 @@ func newMerger(opts GatewayOptions, parts []*routePart) *merger {
 	for _, s := range append(componentSections, "securitySchemes") {
 		m.components[s] = map[string]any{}
 	}
-	for name, v := range keygateComponents() {
+	for name, v := range keygateComponents(opts.Lang) {
 		section, key, _ := strings.Cut(name, "/")
 		m.components[section][key] = v
 	}
@@ -291,7 +293,7 @@ func newMerger(opts GatewayOptions, parts []*routePart) *merger {
 }
 
 // keygateComponents are the schemas, responses and security schemes Keygate adds.
-func keygateComponents() map[string]any {
+func keygateComponents(lang string) map[string]any {
 	out := map[string]any{
 		"schemas/" + problemName: generic(problemSchema(map[string]any{
 			"type": "about:blank", "title": "Unauthorized", "status": 401, "code": "MISSING_CREDENTIAL",
@@ -299,15 +301,15 @@ func keygateComponents() map[string]any {
 		})),
 		"securitySchemes/" + schemeAPIKey: generic(&openapi3.SecurityScheme{
 			Type: "apiKey", In: "header", Name: "x-api-key",
-			Description: "A Keygate API key, e.g. kg_… . Create one in the Keygate console.",
+			Description: text(lang, "openapi.gateway.scheme.api_key", nil),
 		}),
 		"securitySchemes/" + schemeBearer: generic(&openapi3.SecurityScheme{
 			Type: "http", Scheme: "bearer",
-			Description: "The same Keygate API key sent as `Authorization: Bearer <key>`.",
+			Description: text(lang, "openapi.gateway.scheme.bearer", nil),
 		}),
 		"securitySchemes/" + schemeSession: generic(&openapi3.SecurityScheme{
 			Type: "apiKey", In: "cookie", Name: "keygate_session",
-			Description: "A signed-in Keygate console session (the cookie is `__Secure-keygate_session` over HTTPS).",
+			Description: text(lang, "openapi.gateway.scheme.session", nil),
 		}),
 	}
 	for _, r := range gatewayResponses {
@@ -602,7 +604,9 @@ func (m *merger) decorateOperation(p *routePart, op map[string]any, method, gwPa
 		if s, _ := op["summary"].(string); s != "" {
 			op["description"] = s
 		} else {
-			op["description"] = fmt.Sprintf("%s %s, forwarded by Keygate to the upstream of route %s.", strings.ToUpper(method), gwPath, p.route.Prefix)
+			op["description"] = text(m.opts.Lang, "openapi.gateway.forwarded", map[string]any{
+				"Method": strings.ToUpper(method), "Path": gwPath, "Prefix": p.route.Prefix,
+			})
 		}
 	}
 	if p.route.AuthRequired {
@@ -672,31 +676,32 @@ func (m *merger) addCatchAll(p *routePart) {
 		return
 	}
 	m.pathOwner[key] = p.route.Prefix
-	why := "The route has no OpenAPI document, so the upstream's own operations are not described here."
+	lang := m.opts.Lang
+	why := text(lang, "openapi.gateway.catch_all.no_document", nil)
 	if p.loadErr != nil {
-		why = "The route's OpenAPI document could not be used (the route's description says why), so the upstream's own operations are not described here."
+		why = text(lang, "openapi.gateway.catch_all.unusable", nil)
 	}
 	item := map[string]any{
 		"parameters": []any{map[string]any{
 			"name": "path", "in": "path", "required": true,
-			"description": "The rest of the path, forwarded to the upstream as is (it may contain further segments).",
+			"description": text(lang, "openapi.gateway.catch_all.path", nil),
 			"schema":      map[string]any{"type": "string"},
 			"example":     "status",
 		}},
 	}
 	for _, method := range []string{"get", "post", "put", "patch", "delete"} {
 		op := map[string]any{
-			"summary": fmt.Sprintf("%s any path below %s", strings.ToUpper(method), p.route.Prefix),
-			"description": fmt.Sprintf("Keygate checks the credential and forwards the request to the upstream of route %s. %s",
-				p.route.Prefix, why),
+			"summary": text(lang, "openapi.gateway.catch_all.summary", map[string]any{"Method": strings.ToUpper(method), "Prefix": p.route.Prefix}),
+			"description": text(lang, "openapi.gateway.catch_all.description", map[string]any{"Prefix": p.route.Prefix}) +
+				" " + why,
 			"responses": map[string]any{
-				"200":     map[string]any{"description": "The upstream's answer, passed through unchanged (shown as 200; any status the upstream sends comes back as is)."},
-				"default": map[string]any{"description": "The upstream's answer, passed through unchanged."},
+				"200":     map[string]any{"description": text(lang, "openapi.gateway.catch_all.ok", nil)},
+				"default": map[string]any{"description": text(lang, "openapi.gateway.catch_all.default", nil)},
 			},
 		}
 		if method != "get" && method != "delete" {
 			op["requestBody"] = map[string]any{
-				"description": "Forwarded to the upstream unchanged.",
+				"description": text(lang, "openapi.gateway.catch_all.body", nil),
 				"content":     map[string]any{"*/*": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}},
 			}
 		}
@@ -715,16 +720,16 @@ func (m *merger) finish(ctx context.Context) (*openapi3.T, error) {
 	sort.Slice(tags, func(i, j int) bool {
 		return tags[i].(map[string]any)["name"].(string) < tags[j].(map[string]any)["name"].(string)
 	})
-	desc := "The API behind Keygate's gateway. Every request needs a Keygate API key, sent as `x-api-key` " +
-		"(or `Authorization: Bearer`), unless its route says otherwise. Each route is a tag; its operations " +
-		"come from the upstream's own OpenAPI document, placed under the route's prefix."
+	lang := m.opts.Lang
+	desc := text(lang, "openapi.gateway.description", nil)
 	if n := countIssues(m.issues, IssueLoad, IssueConflict); n > 0 {
-		desc += fmt.Sprintf("\n\n**%d problem(s)** were found while building this document; each is described on its route's tag.", n)
+		desc += "\n\n" + text(lang, "openapi.gateway.problems", map[string]any{"Count": n})
 	}
+	title := text(lang, "openapi.gateway.title", nil)
 	doc := map[string]any{
 		"openapi": Version,
-		"info":    m.info("Keygate gateway", desc),
-		"servers": []any{map[string]any{"url": strings.TrimSuffix(m.opts.ServerURL, "/"), "description": "Keygate gateway"}},
+		"info":    m.info(title, desc),
+		"servers": []any{map[string]any{"url": strings.TrimSuffix(m.opts.ServerURL, "/"), "description": title}},
 		"tags":    tags,
 		"paths":   m.paths,
 	}
@@ -763,7 +768,7 @@ func (m *merger) refersToProblem() bool {
 func (m *merger) info(title, desc string) map[string]any {
 	info := map[string]any{"title": title, "version": versionOr(m.opts.Version), "description": desc}
 	if m.opts.ConsoleURL != "" {
-		info["contact"] = map[string]any{"name": "Keygate console (API keys)", "url": m.opts.ConsoleURL}
+		info["contact"] = map[string]any{"name": text(m.opts.Lang, "openapi.gateway.contact", nil), "url": m.opts.ConsoleURL}
 	}
 	return info
 }
@@ -777,28 +782,31 @@ func versionOr(v string) string {
 
 func (m *merger) tagDescription(p *routePart) string {
 	var b strings.Builder
+	lang := m.opts.Lang
 	switch {
 	case p.up != nil && p.loadErr == nil:
+		// The upstream's title, version and description are its own text: never translated.
 		info := p.up.Doc.Info
-		title := strings.TrimSpace(info.Title)
-		fmt.Fprintf(&b, "**%s** %s, from the upstream's OpenAPI document", title, info.Version)
+		data := map[string]any{"Title": strings.TrimSpace(info.Title), "Version": info.Version}
 		if p.up.SourceVersion != Version {
-			fmt.Fprintf(&b, " (OpenAPI %s, converted to %s)", p.up.SourceVersion, Version)
+			data["From"], data["To"] = p.up.SourceVersion, Version
+			b.WriteString(text(lang, "openapi.gateway.tag.upstream_converted", data))
+		} else {
+			b.WriteString(text(lang, "openapi.gateway.tag.upstream", data))
 		}
-		b.WriteString(".")
 		if d := strings.TrimSpace(info.Description); d != "" {
 			b.WriteString("\n\n" + d)
 		}
 	case p.route.OpenAPISource == "":
-		fmt.Fprintf(&b, "Requests below %s are forwarded to this route's upstream. No OpenAPI document is set for the route.", p.route.Prefix)
+		b.WriteString(text(lang, "openapi.gateway.tag.no_document", map[string]any{"Prefix": p.route.Prefix}))
 	default:
-		fmt.Fprintf(&b, "Requests below %s are forwarded to this route's upstream. Its OpenAPI document could not be used.", p.route.Prefix)
+		b.WriteString(text(lang, "openapi.gateway.tag.unusable", map[string]any{"Prefix": p.route.Prefix}))
 	}
 	if !p.route.AuthRequired {
-		b.WriteString("\n\nThis route does not require a credential.")
+		b.WriteString("\n\n" + text(lang, "openapi.gateway.tag.no_credential", nil))
 	}
 	if len(p.issues) > 0 {
-		b.WriteString("\n\nProblems and changes:\n")
+		b.WriteString("\n\n" + text(lang, "openapi.gateway.tag.problems", nil) + "\n")
 		for _, s := range p.issues {
 			b.WriteString("\n- " + s)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/openapi"
 	"github.com/keygate/keygate/backend/routes"
 )
@@ -95,17 +96,19 @@ func call(f func() string) string {
 	return f()
 }
 
-// Console builds the console document.
-func (s *Source) Console(ctx context.Context) (*openapi3.T, error) {
+// Console builds the console document with Keygate's own texts in lang ("" is English).
+func (s *Source) Console(ctx context.Context, lang string) (*openapi3.T, error) {
 	return openapi.Console(ctx, ConsoleOperations(), openapi.ConsoleOptions{
 		ServerURL:       call(s.ConsoleURL),
 		Version:         s.Version,
 		TagDescriptions: tagDescriptions,
+		Lang:            lang,
 	})
 }
 
-// Gateway builds the gateway document; issues say what could not be used and why.
-func (s *Source) Gateway(ctx context.Context) (*openapi3.T, []openapi.Issue, error) {
+// Gateway builds the gateway document with Keygate's own texts in lang ("" is English; the
+// upstream documents keep their own text); issues say what could not be used and why.
+func (s *Source) Gateway(ctx context.Context, lang string) (*openapi3.T, []openapi.Issue, error) {
 	var rs []routes.Route
 	if s.Routes != nil {
 		var err error
@@ -125,12 +128,13 @@ func (s *Source) Gateway(ctx context.Context) (*openapi3.T, []openapi.Issue, err
 	}
 	return openapi.Gateway(ctx, in, openapi.GatewayOptions{
 		ServerURL: gw, ConsoleURL: call(s.ConsoleURL), Version: s.Version, Load: s.Load,
-		Loader: s.loader(rs),
+		Loader: s.loader(rs), Lang: lang,
 	})
 }
 
-// Generate builds one document ("console" or "gateway") and encodes it.
-func (s *Source) Generate(ctx context.Context, api string, format openapi.Format) ([]byte, []openapi.Issue, error) {
+// Generate builds one document ("console" or "gateway") with Keygate's own texts in lang (""
+// is English) and encodes it.
+func (s *Source) Generate(ctx context.Context, api string, format openapi.Format, lang string) ([]byte, []openapi.Issue, error) {
 	var (
 		doc    *openapi3.T
 		issues []openapi.Issue
@@ -138,9 +142,9 @@ func (s *Source) Generate(ctx context.Context, api string, format openapi.Format
 	)
 	switch api {
 	case Console:
-		doc, err = s.Console(ctx)
+		doc, err = s.Console(ctx, lang)
 	case Gateway:
-		doc, issues, err = s.Gateway(ctx)
+		doc, issues, err = s.Gateway(ctx, lang)
 	default:
 		return nil, nil, fmt.Errorf("%w %q: use console or gateway", ErrUnknownAPI, api)
 	}
@@ -151,8 +155,10 @@ func (s *Source) Generate(ctx context.Context, api string, format openapi.Format
 	return b, issues, err
 }
 
-// ServeHTTP answers GET /openapi/{console,gateway}.{json,yaml}. It does not check who asks:
-// the console decides who may reach it.
+// ServeHTTP answers GET /openapi/{console,gateway}.{json,yaml}[?lang=TAG]. Keygate's own texts
+// are English unless ?lang= names a console language (the docs viewer asks in its own); a
+// language Keygate does not ship is 400, so a typo is not silently English. It does not check
+// who asks: the console decides who may reach it.
 func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -166,7 +172,15 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	b, issues, err := s.Generate(r.Context(), api, format)
+	lang := "en"
+	if q := r.URL.Query()["lang"]; len(q) > 0 {
+		if len(q) > 1 || !i18n.Supported(q[0]) {
+			http.Error(w, "unknown lang: use one of "+languageList(), http.StatusBadRequest)
+			return
+		}
+		lang = q[0]
+	}
+	b, issues, err := s.Generate(r.Context(), api, format, lang)
 	if err != nil {
 		// The error can name files and quote documents: it goes to no one but the log.
 		http.Error(w, "could not build the "+api+" document", http.StatusInternalServerError)
@@ -178,8 +192,17 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Language", lang)
 	w.Header().Set("X-Keygate-OpenAPI-Issues", fmt.Sprint(len(issues)))
 	_, _ = w.Write(b)
+}
+
+func languageList() string {
+	var tags []string
+	for _, l := range i18n.Languages() {
+		tags = append(tags, l.Tag)
+	}
+	return strings.Join(tags, ", ")
 }
 
 // Route describes a stored route for the gateway document.
@@ -219,16 +242,9 @@ func ConsoleOperations() []openapi.Operation {
 	return out
 }
 
-var tagDescriptions = map[string]string{
-	"session":       "Signing in and out, the current user, and creating the first admin.",
-	"organizations": "Organizations: each has its own keys, members and key prefix.",
-	"keys":          "API keys: create (the secret is shown once), list, rename, roll and revoke.",
-	"gateway":       "The gateway's routes and settings, its status, and the log of requests it served.",
-	"members":       "Who belongs to an organization, and with which role.",
-	"audit":         "The record of management actions.",
-	"preferences":   "The interface language and theme.",
-	"i18n":          "The message catalogs of the console's languages.",
-}
+// tagDescriptions describe, in English, tags that have no openapi.console.tag.<tag> message in
+// the catalogs yet (those are described in every language).
+var tagDescriptions = map[string]string{}
 
 // ReadScopes reads the x-keygate-scopes of a route's OpenAPI document for backend/routes, which
 // stores them with the route (routes.Service.ReadScopesWith): the gateway enforces what was

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/backend/console"
@@ -27,7 +28,7 @@ func source() *documents.Source {
 
 // The console document of the real operation table, as a golden file.
 func TestConsoleGolden(t *testing.T) {
-	b, _, err := source().Generate(context.Background(), documents.Console, openapi.JSON)
+	b, _, err := source().Generate(context.Background(), documents.Console, openapi.JSON, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestConsoleGolden(t *testing.T) {
 
 // Every operation of the table is in the document, under its own name, method and path.
 func TestConsoleDocumentCoversTheTable(t *testing.T) {
-	doc, err := source().Console(context.Background())
+	doc, err := source().Console(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,42 @@ func TestHandler(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := h.Generate(context.Background(), "nope", openapi.JSON); err == nil {
+	if _, _, err := h.Generate(context.Background(), "nope", openapi.JSON, ""); err == nil {
 		t.Error("unknown api accepted")
+	}
+}
+
+// TestHandlerLanguage: /openapi/* is English unless ?lang= names a console language; a
+// language Keygate does not ship, or two, is refused rather than silently English.
+func TestHandlerLanguage(t *testing.T) {
+	h := source()
+	title := func(q string) (int, string, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi/console.json"+q, nil))
+		var v struct {
+			Info struct{ Title string } `json:"info"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &v)
+		return rec.Code, v.Info.Title, rec.Header().Get("Content-Language")
+	}
+	for q, want := range map[string]string{
+		"":              "Keygate console API",
+		"?lang=en":      "Keygate console API",
+		"?lang=ja":      "Keygate コンソール API",
+		"?lang=de":      "API der Keygate-Konsole",
+		"?lang=zh-Hans": "Keygate 控制台 API",
+	} {
+		code, got, lang := title(q)
+		if code != 200 || got != want {
+			t.Errorf("%q: %d %q, want %q", q, code, got, want)
+		}
+		if wantLang := strings.TrimPrefix(q, "?lang="); q != "" && lang != wantLang || q == "" && lang != "en" {
+			t.Errorf("%q: Content-Language %q", q, lang)
+		}
+	}
+	for _, q := range []string{"?lang=xx", "?lang=", "?lang=ja&lang=de", "?lang=../en"} {
+		if code, _, _ := title(q); code != 400 {
+			t.Errorf("%q: %d, want 400", q, code)
+		}
 	}
 }

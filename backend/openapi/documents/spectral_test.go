@@ -40,7 +40,7 @@ func TestSpectralLint(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	console, _, err := source().Generate(ctx, "console", openapi.YAML)
+	console, _, err := source().Generate(ctx, "console", openapi.YAML, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestSpectralLint(t *testing.T) {
 		t.Fatal(err)
 	}
 	files["gateway.json"] = gw
-	empty, _, err := source().Generate(ctx, "gateway", openapi.JSON)
+	empty, _, err := source().Generate(ctx, "gateway", openapi.JSON, "")
 	if err != nil {
 		t.Fatal(err)
 	}

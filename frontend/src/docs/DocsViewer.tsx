@@ -6,6 +6,7 @@ import { useT } from '../i18n/i18n'
 import { scalarConfig, type ApiName } from './config'
 import { loadDocument } from './documents'
 import { LearnedView } from './LearnedView'
+import { completeAria, relabel } from './relabel'
 
 type Loaded = { api: ApiName; doc: object } | { api: ApiName; error: string }
 
@@ -25,12 +26,12 @@ export default function DocsViewer(props: DocsViewerProps) {
     let live = true
     setLoaded(null)
     if (api === 'learned') return
-    loadDocument(api).then(
+    loadDocument(api, props.lang).then(
       (doc) => live && setLoaded({ api, doc }),
       (e: unknown) => live && setLoaded({ api, error: e instanceof Error ? e.message : String(e) }),
     )
     return () => { live = false }
-  }, [api])
+  }, [api, props.lang])
 
   useEffect(() => {
     if (!host.current || !loaded || !('doc' in loaded)) return
@@ -38,10 +39,12 @@ export default function DocsViewer(props: DocsViewerProps) {
     host.current.replaceChildren(el)
     const instance = createApiReference(el, scalarConfig({
       api: loaded.api, document: loaded.doc, lang: props.lang, dir: props.dir, theme: props.theme,
-      apiKey, gatewayUrl: props.gatewayUrl,
+      apiKey, gatewayUrl: props.gatewayUrl, gatewayName: t('openapi.gateway.title'),
     }))
-    return () => instance.destroy()
-  }, [loaded, props.lang, props.dir, props.theme, props.gatewayUrl, apiKey])
+    // Scalar mounts its "try it" client inside el too.
+    const stops = [relabel(el, scalarTexts(t)), completeAria(el)]
+    return () => { stops.forEach((stop) => stop()); instance.destroy() }
+  }, [loaded, props.lang, props.dir, props.theme, props.gatewayUrl, apiKey, t])
 
   const tab = (name: ApiName | 'learned', label: string) => (
     <button
@@ -76,6 +79,31 @@ export default function DocsViewer(props: DocsViewerProps) {
 }
 
 export { DocsViewer as DocsScreen }
+
+/** scalarTexts are the English texts Scalar writes itself, in the console's language. */
+function scalarTexts(t: ReturnType<typeof useT>): Record<string, string> {
+  return {
+    Copy: t('common.copy'),
+    Copied: t('common.copied'),
+    'Code sample': t('docs.scalar.code_sample'),
+    More: t('docs.scalar.more'),
+    'Show Less': t('docs.scalar.less'),
+    'Open Group': t('docs.scalar.open_group'),
+    'Close Group': t('docs.scalar.close_group'),
+    // The screen-reader names of keys in shortcuts (@scalar/components ScalarHotkey).
+    Command: t('docs.scalar.key.command'),
+    Control: t('docs.scalar.key.control'),
+    Option: t('docs.scalar.key.option'),
+    Alt: t('docs.scalar.key.alt'),
+    Shift: t('docs.scalar.key.shift'),
+    'Caps Lock': t('docs.scalar.key.caps_lock'),
+    Enter: t('docs.scalar.key.enter'),
+    'Left Arrow': t('docs.scalar.key.left'),
+    'Right Arrow': t('docs.scalar.key.right'),
+    'Up Arrow': t('docs.scalar.key.up'),
+    'Down Arrow': t('docs.scalar.key.down'),
+  }
+}
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value)

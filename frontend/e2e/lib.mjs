@@ -1,0 +1,84 @@
+// Shared pieces of the e2e scripts that start their own `keygate serve --demo` with a signed-in
+// admin (docs-i18n.e2e.mjs, a11y.e2e.mjs).
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+export const repo = resolve(here, '..', '..')
+export const bin = process.env.KEYGATE_BIN || join(repo, 'bin', 'keygate')
+export const shots = join(repo, 'docs', 'screenshots')
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
+    s.on('error', rej)
+  })
+}
+
+export function check(cond, msg) {
+  if (!cond) throw new Error(msg)
+  console.log(`ok - ${msg}`)
+}
+
+/** start runs `keygate serve --demo` on free ports with a fresh data dir and one admin. */
+export async function start({ email = 'e2e-admin@example.com', password = 'e2e admin password' } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keygate-e2e-'))
+  const kg = (args, input) => execFileSync(bin, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8' })
+  kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
+  const [gwPort, consolePort] = [await freePort(), await freePort()]
+  const server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEYGATE_LANG: 'en' } })
+  let out = ''
+  server.stderr.on('data', (d) => { out += d })
+  await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
+    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
+    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
+  })
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  })
+  const consoleURL = `http://127.0.0.1:${consolePort}`
+  return {
+    console: consoleURL,
+    gateway: `http://127.0.0.1:${gwPort}`,
+    browser,
+    kg,
+    /** context opens a browser context signed in as the admin, with the network cut off. */
+    async context(opts = {}) {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts })
+      await ctx.route('**/*', (route) => {
+        const host = new URL(route.request().url()).hostname
+        return host === '127.0.0.1' || host === 'localhost' ? route.continue() : route.abort()
+      })
+      const r = await ctx.request.post(`${consoleURL}/api/v1/session`, { data: { email, password }, headers: { Origin: consoleURL } })
+      if (!r.ok()) throw new Error(`sign in: ${r.status()}`)
+      return ctx
+    },
+    async stop() {
+      await browser.close().catch(() => {})
+      server.kill('SIGTERM')
+      await new Promise((r) => { if (server.exitCode !== null) r(); else server.once('exit', r) })
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** useLanguage saves the signed-in user's language on the preferences screen. */
+export async function useLanguage(page, consoleURL, tag) {
+  await page.goto(`${consoleURL}/preferences`)
+  await page.getByTestId('language-select').selectOption(tag)
+  await page.waitForFunction((t) => document.documentElement.lang === t, tag)
+}
+
+/** catalog returns a language's console messages. */
+export async function catalog(consoleURL, tag) {
+  return (await (await fetch(`${consoleURL}/api/v1/i18n/${tag}`)).json()).messages
+}
