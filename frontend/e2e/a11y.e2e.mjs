@@ -18,11 +18,12 @@ import { check, repo, start } from './lib.mjs'
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 const only = process.env.A11Y_ONLY || ''
 
+const app = readFileSync(join(repo, 'frontend', 'src', 'App.tsx'), 'utf8')
 /** routedPaths are the literal paths App.tsx's screen switch routes to. */
-function routedPaths() {
-  const src = readFileSync(join(repo, 'frontend', 'src', 'App.tsx'), 'utf8')
-  return [...src.matchAll(/case\s+'(\/[a-z0-9/_-]*)'/gi)].map((m) => m[1])
-}
+const routedPaths = () => [...app.matchAll(/case\s+'(\/[a-z0-9/_-]*)'/gi)].map((m) => m[1])
+/** routedPrefixes are the screens App.tsx routes by prefix (path.startsWith('/keys/'): a key's
+ * detail screen); each must be reached through a link, or the check says so. */
+const routedPrefixes = () => [...app.matchAll(/startsWith\('(\/[a-z0-9_-]+\/)'\)/gi)].map((m) => m[1])
 
 /** audit runs axe on the page and returns its serious and critical violations. */
 async function audit(page) {
@@ -46,6 +47,7 @@ const problems = []
 let checked = 0
 try {
   srv.kg(['keys', 'create', '--name', 'Accessibility key', '--json'])
+  srv.kg(['keys', 'create', '--name', 'Weekly job', '--expires', '7d', '--json'])
   await fetch(`${srv.gateway}/demo/pets`) // something in the request log
   for (const scheme of ['light', 'dark']) {
     // Signed out: the sign-in screen.
@@ -113,6 +115,12 @@ try {
       }
     }
     await ctx.close()
+    if (!only) {
+      const visited = [...seen]
+      for (const prefix of routedPrefixes()) {
+        check(visited.some((p) => p.startsWith(prefix)), `${scheme}: a screen below ${prefix} was reached (${visited.filter((p) => p.startsWith(prefix)).join(', ')})`)
+      }
+    }
   }
   if (!only) check(checked >= 14, `${checked} screens and dialogs checked in light and dark`)
   check(problems.length === 0, `no serious or critical axe violation${problems.length ? ':\n' + problems.join('\n') : ''}`)
