@@ -17,6 +17,7 @@ import { GatewayPage } from './pages/gateway/GatewayPage'
 import { RequestsPage } from './pages/requests/RequestsPage'
 import { DocsPage } from './pages/docs/DocsPage'
 import { MembersPage } from './pages/members/MembersPage'
+import { WebhooksPage } from './pages/webhooks/WebhooksPage'
 import { AuditPage } from './pages/audit/AuditPage'
 import { PreferencesPage } from './pages/preferences/PreferencesPage'
 import { LoginPage } from './pages/auth/LoginPage'
@@ -45,6 +46,7 @@ function Screen({ path }: { path: string }) {
     case '/requests': return <RequestsPage />
     case '/docs': return <DocsPage />
     case '/members': return <MembersPage />
+    case '/webhooks': return <WebhooksPage />
     case '/audit': return <AuditPage />
     case '/preferences': return <PreferencesPage />
     default: return <KeysPage />

@@ -15,6 +15,7 @@ export const nav: NavItem[] = [
   { to: '/requests', icon: 'activity', label: 'nav.requests' },
   { to: '/docs', icon: 'book', label: 'nav.docs' },
   { to: '/members', icon: 'users', label: 'nav.members', serveOnly: true },
+  { to: '/webhooks', icon: 'send', label: 'nav.webhooks' },
   { to: '/audit', icon: 'scroll', label: 'nav.audit' },
   { to: '/preferences', icon: 'settings', label: 'nav.preferences' },
 ]

@@ -27,6 +27,7 @@ function fakeFetch(responses: Array<{ status?: number; body?: unknown; type?: st
 describe('operation table', () => {
   it('has a route for every operation of docs/api.md', () => {
     expect(Object.keys(routes)).toHaveLength(48)
+    expect(routes.ListWebhookDeliveries).toEqual({ method: 'GET', path: '/api/v1/webhook-deliveries' })
     expect(routes.ListNodes).toEqual({ method: 'GET', path: '/api/v1/nodes' })
     expect(routes.GetUsage).toEqual({ method: 'GET', path: '/api/v1/usage' })
     expect(routes.AcceptInvitation).toEqual({ method: 'POST', path: '/api/v1/invitations/{id}/accept' })

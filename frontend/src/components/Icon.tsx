@@ -27,6 +27,7 @@ const paths: Record<string, string> = {
   sun: 'M12 17a5 5 0 1 0 0-10 5 5 0 0 0 0 10ZM12 1v2M12 21v2M4.2 4.2l1.4 1.4M18.4 18.4l1.4 1.4M1 12h2M21 12h2M4.2 19.8l1.4-1.4M18.4 5.6l1.4-1.4',
   moon: 'M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8Z',
   download: 'M12 3v12M7 10l5 5 5-5M4 19h16',
+  send: 'M22 2 11 13M22 2l-7 20-4-9-9-4 20-7Z',
 }
 
 export type IconName = keyof typeof paths
