@@ -205,7 +205,8 @@ func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
 		rh.Set("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(st.rate.Reset), 10))
 	}
 	if st.quotaed {
-		rh.Set(HeaderQuotaRemaining, strconv.FormatInt(st.quota, 10))
+		var b [20]byte
+		rh.SetBytesV(HeaderQuotaRemaining, strconv.AppendInt(b[:0], st.quota, 10))
 	}
 	if st.retryAfter > 0 {
 		rh.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(st.retryAfter), 1), 10))

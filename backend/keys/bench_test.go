@@ -2,7 +2,9 @@ package keys
 
 import (
 	"context"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/store"
@@ -52,4 +54,34 @@ func BenchmarkVerifyCacheMiss(b *testing.B) {
 			b.Fatal("invalid")
 		}
 	}
+}
+
+// BenchmarkVerifyCacheHitV2 is BenchmarkVerifyCacheHit for a key with scopes, metadata, an IP
+// allowlist and a quota, plus what the gateway then checks: the allowlist, a scope, the quota.
+func BenchmarkVerifyCacheHitV2(b *testing.B) {
+	svc, _ := benchService(b)
+	ctx := context.Background()
+	var org string
+	svc.st.Read.QueryRow(`SELECT id FROM orgs LIMIT 1`).Scan(&org)
+	q := int64(MaxQuota)
+	c, err := svc.Create(ctx, CreateParams{OrgID: org, Name: "v2", CreatedBy: "bench",
+		Scopes: []string{"orders:read", "invoices:*"}, Metadata: map[string]string{"plan": "pro"},
+		AllowIPs: []string{"10.0.0.0/8", "127.0.0.0/8", "::1"}, Quota: &q})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := netip.MustParseAddr("127.0.0.1")
+	svc.Verify(ctx, c.Key)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, _ := svc.Verify(ctx, c.Key)
+			if !r.Valid || !r.Key.AllowsIP(client) || !ScopesAllow(r.Key.Scopes, "invoices:read") {
+				b.Fatal("refused")
+			}
+			if t, err := svc.TakeQuota(ctx, r.Key, time.Now()); err != nil || !t.Allowed {
+				b.Fatal("quota")
+			}
+		}
+	})
 }

@@ -118,6 +118,9 @@ type benchCase struct {
 type env struct {
 	upstream, nginxPass, nginxKey, keygate string // base URLs
 	key, keyID, unknownKey, revokedKey     string
+	// v2Key has scopes, a quota, metadata and an IP allowlist (issue 14: they must cost the
+	// hot path little).
+	v2Key string
 	upstreamAdmin                          string
 	pprof                                  string // Keygate's pprof listener, when profiling
 	keygatePID                             int
@@ -164,6 +167,9 @@ var cases = []benchCase{
 	{Name: "keygate-key", Title: "Keygate, valid key", Target: "keygate", Want: 200,
 		url:     func(e *env) string { return e.keygate + "/bench" },
 		headers: apiKey(func(e *env) string { return e.key })},
+	{Name: "keygate-key-v2", Title: "Keygate, valid key with scopes, quota, metadata and IP allowlist", Target: "keygate", Want: 200,
+		url:     func(e *env) string { return e.keygate + "/bench" },
+		headers: apiKey(func(e *env) string { return e.v2Key })},
 	{Name: "keygate-learn", Title: "Keygate, valid key, route learning its API", Target: "keygate", Want: 200,
 		url:     func(e *env) string { return e.keygate + "/learn/bench" },
 		headers: apiKey(func(e *env) string { return e.key })},
@@ -791,6 +797,18 @@ func (r *runner) startKeygate(ctx context.Context, bin string, e *env) error {
 		return err
 	}
 	e.revokedKey = revoked
+	// A quota no benchmark can use up, so every request takes from it.
+	out, err := r.keygateCLI(ctx, bin, "keys", "create", "--name", "bench-v2", "--json",
+		"--scope", "orders:read", "--scope", "invoices:*", "--meta", "plan=pro", "--meta", "customer=bench",
+		"--allow-ip", "127.0.0.0/8", "--allow-ip", "::1", "--quota", "1000000000000")
+	if err != nil {
+		return err
+	}
+	var v2 struct{ Key string }
+	if err := json.Unmarshal(out, &v2); err != nil || v2.Key == "" {
+		return fmt.Errorf("keys create --json printed %d bytes without key", len(out))
+	}
+	e.v2Key = v2.Key
 	if _, err := r.keygateCLI(ctx, bin, append([]string{"routes", "add", "/open", e.upstream}, openRouteFlags...)...); err != nil {
 		return err
 	}
@@ -847,6 +865,7 @@ func (r *runner) startKeygate(ctx context.Context, bin string, e *env) error {
 		want    int
 	}{
 		{"/bench", []string{"x-api-key: " + e.key}, 200},
+		{"/bench", []string{"x-api-key: " + e.v2Key}, 200},
 		{"/open/bench", nil, 200},
 		{"/learn/bench", []string{"x-api-key: " + e.key}, 200},
 		{"/bench", nil, 401},
@@ -1540,6 +1559,7 @@ func targets(by map[string]result, ratio func(a, b string) (float64, bool), mem 
 	ratioTarget("401 unknown key: Keygate ÷ nginx answering 401 itself", "keygate-401-unknown", "nginx-401", 0.8, 0)
 	ratioTarget("auth on ÷ auth off req/s (Keygate)", "keygate-key", "keygate-open", 0.95, 0)
 	ratioTarget("learning on ÷ off req/s (Keygate, valid key)", "keygate-learn", "keygate-key", 0.90, 0)
+	ratioTarget("scopes+quota+allowlist ÷ plain valid key req/s (Keygate)", "keygate-key-v2", "keygate-key", 0.95, 0)
 
 	const maxAddedP50 = 0.15 // ms
 	t := target{Name: "added p50 at one connection vs direct (Keygate, valid key)", Goal: fmt.Sprintf("≤ %.2f ms", maxAddedP50)}
