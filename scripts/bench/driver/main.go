@@ -120,16 +120,16 @@ type env struct {
 	key, keyID, unknownKey, revokedKey     string
 	// v2Key has scopes, a quota, metadata and an IP allowlist (issue 14: they must cost the
 	// hot path little).
-	v2Key string
-	upstreamAdmin                          string
-	pprof                                  string // Keygate's pprof listener, when profiling
-	keygatePID                             int
-	nginxPID                               int
-	upstreamPID                            int
-	bareProxy                              string // the stdlib-only control proxy
-	bareProxyPID                           int
-	caddy                                  string // Caddy with the key check
-	caddyPID                               int
+	v2Key         string
+	upstreamAdmin string
+	pprof         string // Keygate's pprof listener, when profiling
+	keygatePID    int
+	nginxPID      int
+	upstreamPID   int
+	bareProxy     string // the stdlib-only control proxy
+	bareProxyPID  int
+	caddy         string // Caddy with the key check
+	caddyPID      int
 	// The engine candidates (scripts/bench/candidate) by engine name: base URL and process.
 	candidate    map[string]string
 	candidatePID map[string]int
