@@ -50,12 +50,14 @@ export function makeI18n(c: Catalog, setLanguage: I18n['setLanguage']): I18n {
   }
 }
 
-async function loadCatalog(api: Api, wanted: string): Promise<Catalog> {
+async function loadCatalog(api: Api, wanted: string, nav: readonly string[] = navigatorLanguages()): Promise<Catalog> {
   // "auto" asks the backend to choose (saved preference, OS locale or Accept-Language, else
-  // English). Should it answer English while the browser prefers another language, ask for
-  // that language: the backend matches it to a shipped one.
-  const nav = typeof navigator !== 'undefined' ? navigator.language : ''
-  const tries = wanted ? [wanted] : ['auto', nav, 'en']
+  // English). A desktop app started from a menu often gets no locale variables, so the backend
+  // can only answer English: should the system's languages as the web view reports them
+  // (navigator.languages, most preferred first) put another language before English, ask for
+  // each in turn; the backend matches it to a shipped one, or answers English.
+  const tries = wanted ? [wanted] : ['auto', ...nav, 'en']
+  const prefersOther = nav.length > 0 && !isEnglish(nav[0])
   let last: unknown
   let english: Catalog | null = null
   for (const lang of tries) {
@@ -63,8 +65,8 @@ async function loadCatalog(api: Api, wanted: string): Promise<Catalog> {
     try {
       const c = await api.call('GetCatalog', { lang })
       if (!c || !c.messages) continue
-      if (!wanted && c.lang === 'en' && nav && !nav.toLowerCase().startsWith('en') && !english) {
-        english = c
+      if (!wanted && c.lang === 'en' && prefersOther && (lang === 'auto' || !isEnglish(lang))) {
+        english ??= c
         continue
       }
       return c
@@ -75,6 +77,17 @@ async function loadCatalog(api: Api, wanted: string): Promise<Catalog> {
   if (english) return english
   throw last
 }
+
+const isEnglish = (tag: string) => /^en(\b|[-_])/i.test(tag)
+
+/** navigatorLanguages are the user's languages as the browser or web view reports them. */
+function navigatorLanguages(): readonly string[] {
+  if (typeof navigator === 'undefined') return []
+  const list = navigator.languages?.length ? navigator.languages : [navigator.language]
+  return list.filter(Boolean)
+}
+
+export { loadCatalog }
 
 interface Props {
   api: Api
