@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/openapi/documents"
+	"github.com/keygate/keygate/backend/settings"
 )
 
 // App is what the desktop window binds: each exported method is one console operation
@@ -17,6 +19,9 @@ import (
 // (app_openapi.go). It opens the store in startup, never before wails.Run.
 type App struct {
 	dataDirFlag string
+	// gatewayListen is the in-process gateway's address ("" is gateway.DefaultListen); tests
+	// give a free port so that the gateway the app starts never meets another.
+	gatewayListen string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -41,7 +46,7 @@ func (a *App) startup(ctx context.Context) {
 // and stops, and the console's executor and handler over it.
 func (a *App) open() error {
 	inst, err := instance.Open(a.ctx, instance.Options{DataDir: a.dataDirFlag, Desktop: true, LongRunning: true,
-		Gateway: &gateway.Config{AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
+		Gateway: &gateway.Config{Listen: a.gatewayListen, AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
 	if err != nil {
 		return err
 	}
@@ -51,7 +56,58 @@ func (a *App) open() error {
 	}
 	a.docs = inst.Documents(cli.Version, nil)
 	a.handler = inst.Console.Handler(console.HandlerOptions{Assets: assets, OpenAPI: a.docs})
+	// The gateway starts with the app unless its user stopped it last time. One that cannot
+	// start (its port is taken) stays stopped: the Gateway screen shows it and can start it.
+	if _, err := inst.Console.AutostartGateway(a.ctx); err != nil {
+		inst.Logger.Warn("the gateway did not start with the app", "err", err)
+	}
 	return nil
+}
+
+// placement is the desktop window's size and position, kept between runs.
+type placement struct {
+	X, Y          int
+	Width, Height int
+}
+
+// Limits a remembered placement must respect to be used again.
+const (
+	minWindowWidth, minWindowHeight = 960, 640
+	maxWindowSide                   = 16384
+)
+
+// windowPlacement returns the window's placement from the last run, if one was saved and is
+// usable (a size the window may take, a position that is not absurd).
+func (a *App) windowPlacement() (placement, bool) {
+	if a.inst == nil {
+		return placement{}, false
+	}
+	vals, err := settings.New(a.inst.Store).Get(a.ctx, settings.DesktopWindow)
+	if err != nil || vals[settings.DesktopWindow] == "" {
+		return placement{}, false
+	}
+	var p placement
+	if err := json.Unmarshal([]byte(vals[settings.DesktopWindow]), &p); err != nil || !p.usable() {
+		return placement{}, false
+	}
+	return p, true
+}
+
+// saveWindowPlacement keeps the window's placement for the next run; an unusable one (a
+// minimised window reports 0×0) is not kept.
+func (a *App) saveWindowPlacement(p placement) {
+	if a.inst == nil || !p.usable() {
+		return
+	}
+	b, _ := json.Marshal(p)
+	if err := settings.New(a.inst.Store).Set(context.WithoutCancel(a.ctx), map[string]string{settings.DesktopWindow: string(b)}); err != nil {
+		a.inst.Logger.Warn("remember the window's placement", "err", err)
+	}
+}
+
+func (p placement) usable() bool {
+	return p.Width >= minWindowWidth && p.Height >= minWindowHeight && p.Width <= maxWindowSide && p.Height <= maxWindowSide &&
+		p.X > -maxWindowSide && p.X < maxWindowSide && p.Y > -maxWindowSide && p.Y < maxWindowSide
 }
 
 func (a *App) shutdown(context.Context) {

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/problem"
+	"github.com/keygate/keygate/backend/settings"
 )
 
 // notOperations are App's exported methods that are not console operations. Wails binds every
@@ -68,7 +71,7 @@ func TestAppBindsEveryOperation(t *testing.T) {
 // TestAppBeforeStartup checks that a bound call made before (or after a failed) startup gets
 // an error, not a panic.
 func TestAppBeforeStartup(t *testing.T) {
-	a := NewApp(t.TempDir())
+	a := testApp(t, t.TempDir())
 	if _, err := a.ListOrgs(console.NoInput{}); err == nil {
 		t.Fatal("no error before startup")
 	}
@@ -97,7 +100,7 @@ func TestAppReportsWhyItCouldNotStart(t *testing.T) {
 // TestAppRunsOperations drives the bound methods the way the window does: as the local user,
 // admin of every organization, with problems as JSON error text.
 func TestAppRunsOperations(t *testing.T) {
-	a := NewApp(t.TempDir())
+	a := testApp(t, t.TempDir())
 	a.startup(t.Context())
 	t.Cleanup(func() { a.shutdown(t.Context()) })
 	me, err := a.GetMe(console.NoInput{})
@@ -125,13 +128,13 @@ func TestAppRunsOperations(t *testing.T) {
 		t.Fatalf("Login on the desktop: %v", err)
 	}
 	st, err := a.GetGatewayStatus(console.NoInput{})
-	if err != nil || st.Running || !st.CanControl {
-		t.Fatalf("gateway status: %+v, %v", st, err)
+	if err != nil || !st.Running || !st.CanControl {
+		t.Fatalf("gateway status (it starts with the app): %+v, %v", st, err)
 	}
 }
 
 func TestAppUnknownOrganization(t *testing.T) {
-	a := NewApp(t.TempDir())
+	a := testApp(t, t.TempDir())
 	a.startup(t.Context())
 	t.Cleanup(func() { a.shutdown(t.Context()) })
 	_, err := a.CreateKey(console.CreateKeyInput{Org: "org_nope", Name: "k"})
@@ -144,7 +147,7 @@ func TestAppUnknownOrganization(t *testing.T) {
 // TestAppGeneratesOpenAPI: the docs screen of the window loads both documents through the
 // bound method; a wrong api or format is refused.
 func TestAppGeneratesOpenAPI(t *testing.T) {
-	a := NewApp(t.TempDir())
+	a := testApp(t, t.TempDir())
 	a.startup(t.Context())
 	t.Cleanup(func() { a.shutdown(t.Context()) })
 	for _, api := range []string{"console", "gateway"} {
@@ -168,5 +171,113 @@ func TestAppGeneratesOpenAPI(t *testing.T) {
 	}
 	if _, err := a.GenerateOpenAPI("console", "xml", ""); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// testApp is an App whose gateway listens on a free loopback port.
+func testApp(t *testing.T, dataDir string) *App {
+	t.Helper()
+	a := NewApp(dataDir)
+	a.gatewayListen = freeAddr(t)
+	return a
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestAppGatewayAutostart: the gateway starts with the app, unless the window's user stopped
+// it last time; Start turns that back on; a taken port leaves it stopped without failing the
+// app.
+func TestAppGatewayAutostart(t *testing.T) {
+	dir := t.TempDir()
+	run := func(do func(a *App)) bool {
+		t.Helper()
+		a := testApp(t, dir)
+		a.startup(t.Context())
+		defer a.shutdown(t.Context())
+		st, err := a.GetGatewayStatus(console.NoInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Running {
+			if resp, err := http.Get(st.URL + "/nothing-here"); err != nil {
+				t.Fatalf("the gateway says it runs at %s but does not answer: %v", st.URL, err)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		if do != nil {
+			do(a)
+		}
+		return st.Running
+	}
+	if !run(func(a *App) {
+		if _, err := a.StopGateway(console.NoInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Fatal("the gateway did not start with a new app")
+	}
+	if run(func(a *App) {
+		if _, err := a.StartGateway(console.NoInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Fatal("the gateway started although its user had stopped it")
+	}
+	if !run(nil) {
+		t.Fatal("the gateway did not start after its user started it again")
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	a := NewApp(dir)
+	a.gatewayListen = busy.Addr().String()
+	a.startup(t.Context())
+	defer a.shutdown(t.Context())
+	if st, err := a.GetGatewayStatus(console.NoInput{}); err != nil || st.Running {
+		t.Fatalf("a taken port: %+v, %v", st, err)
+	}
+	if _, err := a.ListKeys(console.ListKeysInput{}); err != nil {
+		t.Fatalf("the app does not work when its gateway could not start: %v", err)
+	}
+}
+
+// TestWindowPlacement: the window's size and position survive a restart; a size the window
+// cannot take (a minimised window reports 0×0) or a damaged value is never used.
+func TestWindowPlacement(t *testing.T) {
+	dir := t.TempDir()
+	a := testApp(t, dir)
+	a.startup(t.Context())
+	if _, ok := a.windowPlacement(); ok {
+		t.Fatal("a placement before any was saved")
+	}
+	a.saveWindowPlacement(placement{X: 40, Y: 60, Width: 1400, Height: 900})
+	a.saveWindowPlacement(placement{X: 0, Y: 0, Width: 0, Height: 0}) // minimised: ignored
+	a.shutdown(t.Context())
+
+	b := testApp(t, dir)
+	b.startup(t.Context())
+	defer b.shutdown(t.Context())
+	if p, ok := b.windowPlacement(); !ok || p != (placement{X: 40, Y: 60, Width: 1400, Height: 900}) {
+		t.Fatalf("placement after a restart: %+v %v", p, ok)
+	}
+	for _, bad := range []string{"{", `{"X":0,"Y":0,"Width":500,"Height":300}`, `{"X":99999999,"Y":0,"Width":1400,"Height":900}`} {
+		if err := settings.New(b.inst.Store).Set(t.Context(), map[string]string{settings.DesktopWindow: bad}); err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := b.windowPlacement(); ok {
+			t.Errorf("%s gave %+v", bad, p)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/settings"
 	"github.com/keygate/keygate/backend/usage"
 )
 
@@ -279,7 +280,41 @@ func (s *Service) startGateway(ctx context.Context, c *Call, _ *NoInput) (Gatewa
 		inst, _ := s.instanceOrg(ctx)
 		s.record(ctx, c, inst.ID, audit.GatewayStart, "gateway", s.Gateway.Status().Listen)
 	}
+	s.rememberGatewayWanted(ctx, true)
 	return s.gatewayStatus(), nil
+}
+
+// rememberGatewayWanted keeps, on the desktop, whether the window's user wants the gateway
+// running, so that the next start of the app does what they last did (AutostartGateway). A
+// failure to write it is logged, not answered: the gateway did start or stop.
+func (s *Service) rememberGatewayWanted(ctx context.Context, running bool) {
+	if !s.Desktop {
+		return
+	}
+	if err := settings.New(s.Store).Set(context.WithoutCancel(ctx), map[string]string{settings.DesktopGatewayAutostart: strconv.FormatBool(running)}); err != nil && s.Logger != nil {
+		s.Logger.Warn("remember the gateway's state", "err", err)
+	}
+}
+
+// AutostartGateway starts the desktop's gateway as the app opens, unless its user stopped it
+// the last time (the window's Stop button turns the autostart off, Start turns it on again). It
+// reports whether the gateway runs; a gateway that cannot start (its port is taken) stays
+// stopped with the error, and the window shows it stopped.
+func (s *Service) AutostartGateway(ctx context.Context) (bool, error) {
+	if s.Gateway == nil || !s.Desktop {
+		return false, nil
+	}
+	vals, err := settings.New(s.Store).Get(ctx, settings.DesktopGatewayAutostart)
+	if err != nil {
+		return false, err
+	}
+	if vals[settings.DesktopGatewayAutostart] == "false" {
+		return false, nil
+	}
+	if err := s.Gateway.Start(context.WithoutCancel(ctx)); err != nil {
+		return false, fmt.Errorf("start the gateway: %w", err)
+	}
+	return true, nil
 }
 
 func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (GatewayStatus, error) {
@@ -293,6 +328,7 @@ func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (Gateway
 		inst, _ := s.instanceOrg(ctx)
 		s.record(ctx, c, inst.ID, audit.GatewayStop, "gateway", "")
 	}
+	s.rememberGatewayWanted(ctx, false)
 	return s.gatewayStatus(), nil
 }
 

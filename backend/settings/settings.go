@@ -25,6 +25,10 @@ const (
 	RetentionDays          = "retention.days"              // audit: days the audit and request logs keep rows
 	RetentionRows          = "retention.rows"              // audit: rows the audit and request logs keep at most
 	UsageRetentionDays     = "usage.retention_days"        // usage: days the per-minute usage rollups are kept
+	// DesktopGatewayAutostart is "false" once the desktop window's user stopped the gateway
+	// (console): the next start of the app leaves it stopped; otherwise the app starts it.
+	DesktopGatewayAutostart = "desktop.gateway_autostart"
+	DesktopWindow           = "desktop.window" // main: the desktop window's last size and position, JSON
 )
 
 // Store reads and writes settings.
