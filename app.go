@@ -30,6 +30,7 @@ type App struct {
 	console *console.Local // runs the bound operations as the local user
 	handler http.Handler   // the console handler in desktop mode, for the asset server
 	docs    *documents.Source
+	follows follows // the window's live request log follows (app_follow.go)
 }
 
 // NewApp returns an App that will use the data directory the flag (or environment) selects.

@@ -22,7 +22,7 @@ import (
 // are unexported and not in the method set.
 var notOperations = map[string]bool{
 	// Desktop-only: the browser fetches /openapi/… from the console instead.
-	"GenerateOpenAPI": true, "SaveOpenAPI": true,
+	"GenerateOpenAPI": true, "SaveOpenAPI": true, "FollowRequests": true, "UnfollowRequests": true, "SaveExport": true,
 }
 
 // TestAppBindsEveryOperation checks that the desktop App binds exactly the operation table:

@@ -99,3 +99,15 @@ func saveDialog(ctx context.Context, name string) (string, error) {
 		CanCreateDirectories: true,
 	})
 }
+
+// emitEvent sends a Wails event to the window (the live request log, app_follow.go).
+var emitEvent = func(ctx context.Context, name string, data any) { runtime.EventsEmit(ctx, name, data) }
+
+// saveFileDialog shows the native "save as" dialog with a title; "" if cancelled.
+func saveFileDialog(ctx context.Context, name, title string) (string, error) {
+	return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{
+		DefaultFilename:      name,
+		Title:                title,
+		CanCreateDirectories: true,
+	})
+}

@@ -15,3 +15,11 @@ var desktop func(dataDir string) int
 func saveDialog(context.Context, string) (string, error) {
 	return "", errors.New("no window: the headless build cannot show a save dialog")
 }
+
+// emitEvent has no window to send to in the headless build (tests replace it).
+var emitEvent = func(context.Context, string, any) {}
+
+// saveFileDialog has no window to show in the headless build.
+func saveFileDialog(context.Context, string, string) (string, error) {
+	return "", errors.New("no window: the headless build cannot show a save dialog")
+}

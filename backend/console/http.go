@@ -74,6 +74,7 @@ func (s *Service) Handler(opts HandlerOptions) http.Handler {
 			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: problem.CodeMethodNotAllowed}, i18n.Match(r.Header.Get("Accept-Language")))
 		})
 	}
+	mux.Handle("GET "+RequestStreamPath, s.serveRequestStream(opts))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: problem.CodeNotFound, Msg: "problem.NOT_FOUND.api.detail"},
 			i18n.Match(r.Header.Get("Accept-Language")))
@@ -121,41 +122,9 @@ func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		secure := r.TLS != nil || opts.Secure
-		c := &Call{ClientAddr: clientAddr(r), accept: r.Header.Get("Accept-Language")}
-		c.Lang = i18n.Match(c.accept)
-		// Cross-site requests never get as far as reading a session.
-		if !auth.SafeMethod(r.Method) && !s.sameOrigin(r, opts, secure) {
-			s.fail(w, r, errCSRF, c.Lang)
-			return
-		}
-		if s.Desktop {
-			c.Principal = s.localPrincipal()
-			c.Lang = i18n.Match(c.accept, s.desktopLanguage(ctx))
-		} else if tok := auth.TokenFromRequest(r, secure); tok != "" {
-			c.token = tok
-			sess, err := s.Auth.Session(ctx, tok)
-			if err == nil {
-				var p auth.Principal
-				if p, err = s.principal(ctx, sess); err == nil {
-					c.Principal, c.session = p, &sess
-					if u, uerr := s.Auth.User(ctx, p.UserID); uerr == nil {
-						c.Lang = i18n.Match(c.accept, u.Language)
-					}
-				}
-			}
-			switch {
-			case errors.Is(err, auth.ErrNoSession):
-				http.SetCookie(w, auth.ClearCookie(secure))
-			case err != nil:
-				s.fail(w, r, err, c.Lang)
-				return
-			}
-		}
-		// A signed-in browser proves the request comes from the console's own page with the
-		// session's CSRF token; login and setup (public) rely on the origin check alone.
-		if !s.Desktop && !auth.SafeMethod(r.Method) && o.Need != auth.NeedPublic && c.session != nil &&
-			!auth.ValidCSRF(r, *c.session) {
-			s.fail(w, r, errCSRF, c.Lang)
+		c, err := s.caller(w, r, opts, o.Need)
+		if err != nil {
+			s.fail(w, r, err, c.Lang)
 			return
 		}
 		in, err := decode(w, r, o)
@@ -187,6 +156,49 @@ func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {
 			json.NewEncoder(w).Encode(out)
 		}
 	}
+}
+
+// caller finds out who sends r: the desktop's user, a session's user (an ended session's
+// cookie is cleared), or nobody. It refuses a cross-site state-changing request, and one from a
+// signed-in browser without the session's CSRF token. c is usable (its Lang) even on error.
+func (s *Service) caller(w http.ResponseWriter, r *http.Request, opts HandlerOptions, need auth.Need) (*Call, error) {
+	ctx := r.Context()
+	secure := r.TLS != nil || opts.Secure
+	c := &Call{ClientAddr: clientAddr(r), accept: r.Header.Get("Accept-Language")}
+	c.Lang = i18n.Match(c.accept)
+	// Cross-site requests never get as far as reading a session.
+	if !auth.SafeMethod(r.Method) && !s.sameOrigin(r, opts, secure) {
+		return c, errCSRF
+	}
+	if s.Desktop {
+		c.Principal = s.localPrincipal()
+		c.Lang = i18n.Match(c.accept, s.desktopLanguage(ctx))
+	} else if tok := auth.TokenFromRequest(r, secure); tok != "" {
+		c.token = tok
+		sess, err := s.Auth.Session(ctx, tok)
+		if err == nil {
+			var p auth.Principal
+			if p, err = s.principal(ctx, sess); err == nil {
+				c.Principal, c.session = p, &sess
+				if u, uerr := s.Auth.User(ctx, p.UserID); uerr == nil {
+					c.Lang = i18n.Match(c.accept, u.Language)
+				}
+			}
+		}
+		switch {
+		case errors.Is(err, auth.ErrNoSession):
+			http.SetCookie(w, auth.ClearCookie(secure))
+		case err != nil:
+			return c, err
+		}
+	}
+	// A signed-in browser proves the request comes from the console's own page with the
+	// session's CSRF token; login and setup (public) rely on the origin check alone.
+	if !s.Desktop && !auth.SafeMethod(r.Method) && need != auth.NeedPublic && c.session != nil &&
+		!auth.ValidCSRF(r, *c.session) {
+		return c, errCSRF
+	}
+	return c, nil
 }
 
 // sameOrigin applies auth.SameOrigin. The desktop's window has its own scheme (wails://), so

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/i18n"
 )
 
@@ -92,4 +93,24 @@ func (l *Local) Call(ctx context.Context, name string, in any) (any, error) {
 		return nil, &ProblemError{Problem: e.problem(l.s.bundle(), lang), cause: e.Err}
 	}
 	return out, nil
+}
+
+// FollowRequests follows the request log as the desktop's user or the command line (see
+// Service.FollowRequests) until ctx ends. Errors are *ProblemError, as Call's.
+func (l *Local) FollowRequests(ctx context.Context, in FollowRequestsInput, send func([]gateway.Entry) error) error {
+	if l == nil {
+		return errNotReady
+	}
+	if l.err != nil {
+		return l.err
+	}
+	lang := l.lang
+	if !l.cli {
+		lang = l.s.desktopLanguage(ctx)
+	}
+	c := &Call{Principal: l.s.localPrincipal(), Lang: lang, cli: l.cli}
+	if err := l.s.FollowRequests(ctx, c, in, send); err != nil {
+		return &ProblemError{Problem: classify(err).problem(l.s.bundle(), lang), cause: err}
+	}
+	return nil
 }

@@ -124,6 +124,9 @@ type ListRequestsInput struct {
 	Status string `json:"status"`
 	KeyID  string `json:"keyId"`
 	Route  string `json:"route"`
+	// From and To bound the entries' time (RFC 3339): From inclusive, To exclusive.
+	From string `json:"from" format:"date-time"`
+	To   string `json:"to" format:"date-time"`
 	// Limit is 1–1000, default 100.
 	Limit int `json:"limit" minimum:"0" maximum:"1000"`
 }
@@ -336,8 +339,8 @@ func (s *Service) stopGateway(ctx context.Context, c *Call, _ *NoInput) (Gateway
 // Requests no organization can be told from (no or a bad credential) name no user or key, and
 // only admins of the instance organization see them.
 func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInput) (RequestList, error) {
-	f := gateway.Filter{OrgID: in.Org, Status: in.Status, KeyID: in.KeyID, Route: in.Route, Limit: in.Limit}
-	if err := f.Check(); err != nil {
+	f, err := requestFilter(in.Org, in.Status, in.KeyID, in.Route, in.From, in.To, in.Limit)
+	if err != nil {
 		return RequestList{}, err
 	}
 	inst, err := s.instanceOrg(ctx)

@@ -16,6 +16,9 @@ var (
 	// ErrInvalidRequestsLimit means a Filter.Limit outside 0 (default) to MaxRequestsLimit.
 	ErrInvalidRequestsLimit error = &problem.Invalid{Field: "limit", Code: "range", Msg: "validation.limit.range",
 		Data: map[string]any{"Count": MaxRequestsLimit}, Text: fmt.Sprintf("limit must be between 1 and %d", MaxRequestsLimit)}
+	// ErrInvalidTimeRange means a Filter whose To is not after its From.
+	ErrInvalidTimeRange error = &problem.Invalid{Field: "to", Code: "range", Msg: "validation.time_range.order",
+		Text: "the end of the time range must be after its start"}
 )
 
 // Check refuses a filter a caller gave that Requests and QueryRequests would otherwise
@@ -26,6 +29,9 @@ func (f Filter) Check() error {
 	}
 	if f.Limit < 0 || f.Limit > MaxRequestsLimit {
 		return ErrInvalidRequestsLimit
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return ErrInvalidTimeRange
 	}
 	return nil
 }

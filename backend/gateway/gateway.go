@@ -227,8 +227,14 @@ type Gateway struct {
 	// listener (LoopbackHosts), against DNS rebinding.
 	hosts     atomic.Pointer[[]string]
 	upstreams *upstreams // the fasthttp engine's upstream pools
-	base      atomic.Pointer[context.Context]
-	slow      fasthttp.RequestHandler // the net/http path, for WebSocket upgrades and validation
+	// followers are woken after each persist that wrote rows (FollowLog); while there are any,
+	// the log is persisted every PersistFollowedEvery instead of every second.
+	followMu    sync.Mutex
+	followers   map[chan struct{}]struct{}
+	followed    atomic.Int32
+	lastPersist time.Time // Run's goroutine only
+	base        atomic.Pointer[context.Context]
+	slow        fasthttp.RequestHandler // the net/http path, for WebSocket upgrades and validation
 }
 
 // New returns a Gateway with routes and settings loaded from the store.
@@ -303,7 +309,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	changed, unsubscribe := g.followChanges()
 	defer unsubscribe()
-	flush := time.NewTicker(time.Second)
+	flush := time.NewTicker(PersistFollowedEvery)
 	defer flush.Stop()
 	for {
 		select {
@@ -316,7 +322,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 				g.log.Warn("reload routes", "err", err)
 			}
 		case <-flush.C:
-			if err := g.persistLog(ctx); err != nil && ctx.Err() == nil {
+			// Once a second, or at each tick while someone follows the log live; PersistPerSecond
+			// is a rate, so an earlier pass takes its share of it.
+			budget := g.cfg.PersistPerSecond
+			if since := time.Since(g.lastPersist); since < time.Second-PersistFollowedEvery/2 {
+				if g.followed.Load() == 0 {
+					continue
+				}
+				budget = max(1, int(int64(budget)*int64(since)/int64(time.Second)))
+			}
+			if err := g.persistLogUpTo(ctx, budget); err != nil && ctx.Err() == nil {
 				g.log.Warn("persist request log", "err", err)
 			}
 		}
@@ -341,11 +356,17 @@ func (g *Gateway) followChanges() (changed <-chan struct{}, unsubscribe func()) 
 }
 
 func (g *Gateway) persistLog(ctx context.Context) error {
+	return g.persistLogUpTo(ctx, g.cfg.PersistPerSecond)
+}
+
+// persistLogUpTo persists the newest entries not yet persisted, at most budget of them.
+func (g *Gateway) persistLogUpTo(ctx context.Context, budget int) error {
+	g.lastPersist = time.Now()
 	if g.cfg.RequestLogKeep < 0 {
 		g.requests.unpersisted(0)
 		return nil
 	}
-	batch, _ := g.requests.unpersisted(g.cfg.PersistPerSecond)
+	batch, _ := g.requests.unpersisted(budget)
 	// The retention setting (audit.Retention, shared with the audit log) is read once a minute;
 	// rows past its age are pruned then, rows past its count with every batch.
 	now := g.cfg.Clock.Now()
@@ -361,7 +382,51 @@ func (g *Gateway) persistLog(ctx context.Context) error {
 	if g.cfg.RequestLogKeep > 0 && g.cfg.RequestLogKeep < keep {
 		keep = g.cfg.RequestLogKeep
 	}
-	return persist(ctx, g.cfg.Store, batch, keep)
+	if err := persist(ctx, g.cfg.Store, batch, keep); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		g.wakeFollowers()
+	}
+	return nil
+}
+
+// PersistFollowedEvery is how often the request log is persisted while someone follows it
+// (FollowLog): a request shows in a live view within about this long plus a read.
+const PersistFollowedEvery = 200 * time.Millisecond
+
+// FollowLog registers a follower of the persisted request log: wake receives a signal after
+// each pass that wrote rows (read them with RequestsAfter), and the log is persisted every
+// PersistFollowedEvery until stop is called.
+func (g *Gateway) FollowLog() (wake <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	g.followMu.Lock()
+	if g.followers == nil {
+		g.followers = map[chan struct{}]struct{}{}
+	}
+	g.followers[ch] = struct{}{}
+	g.followMu.Unlock()
+	g.followed.Add(1)
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			g.followMu.Lock()
+			delete(g.followers, ch)
+			g.followMu.Unlock()
+			g.followed.Add(-1)
+		})
+	}
+}
+
+func (g *Gateway) wakeFollowers() {
+	g.followMu.Lock()
+	defer g.followMu.Unlock()
+	for ch := range g.followers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // AnswerHosts makes the gateway answer only requests whose Host is one of hosts (421

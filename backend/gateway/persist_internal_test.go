@@ -99,4 +99,49 @@ func checkPersist(t *testing.T, st *store.Store) {
 	if count != 10 || oldest != fmt.Sprintf("r%04d", n+3-10) {
 		t.Fatalf("after pruning to 10: %d rows, oldest %s", count, oldest)
 	}
+
+	// The tail a follower reads: ids in (after, upTo], oldest first, filters applied, the
+	// limit respected; and the time range (From inclusive, To exclusive) on both reads.
+	top, err := LastRequestID(ctx, st)
+	if err != nil || top != last+3 {
+		t.Fatalf("last id %d (%v), want %d", top, err, last+3)
+	}
+	tail, err := RequestsBetween(ctx, st, Filter{}, top-5, top-1)
+	if err != nil || len(tail) != 4 || tail[0].ID != top-4 || tail[3].ID != top-1 {
+		t.Fatalf("between: %v %+v", err, tail)
+	}
+	if tail, _ = RequestsBetween(ctx, st, Filter{Limit: 2}, top-5, top); len(tail) != 2 || tail[0].ID != top-4 {
+		t.Fatalf("between, limit 2: %+v", tail)
+	}
+	status := fmt.Sprint(200 + (n+1)%300)
+	if tail, _ = RequestsBetween(ctx, st, Filter{Status: status}, 0, top); len(tail) != 1 || tail[0].RequestID != fmt.Sprintf("r%04d", n+1) {
+		t.Fatalf("between, status %s: %+v", status, tail)
+	}
+	at := func(k int) time.Time { return t0.Add(time.Duration(k) * time.Millisecond) }
+	ranged, err := QueryRequests(ctx, st, Filter{From: at(n + 1), To: at(n + 2)})
+	if err != nil || len(ranged) != 1 || ranged[0].RequestID != fmt.Sprintf("r%04d", n+1) {
+		t.Fatalf("from..to: %v %+v", err, ranged)
+	}
+	if ranged, _ = QueryRequests(ctx, st, Filter{From: at(n + 1)}); len(ranged) != 2 || ranged[0].RequestID != fmt.Sprintf("r%04d", n+2) {
+		t.Fatalf("from only: %+v", ranged)
+	}
+	if ranged, _ = QueryRequests(ctx, st, Filter{To: at(n - 7)}); len(ranged) != 0 {
+		t.Fatalf("before every kept row: %+v", ranged)
+	}
+}
+
+// TestRingTimeRange: the in-memory log applies From and To as the store does.
+func TestRingTimeRange(t *testing.T) {
+	l := newRequestLog(8)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	for i := range 5 {
+		l.add(&Entry{Time: t0.Add(time.Duration(i) * time.Second), Path: fmt.Sprint(i)})
+	}
+	got := l.recent(Filter{From: t0.Add(time.Second), To: t0.Add(3 * time.Second)})
+	if len(got) != 2 || got[0].Path != "2" || got[1].Path != "1" {
+		t.Fatalf("%+v", got)
+	}
+	if err := (Filter{From: t0, To: t0}).Check(); !errors.Is(err, ErrInvalidTimeRange) {
+		t.Fatalf("empty range: %v", err)
+	}
 }

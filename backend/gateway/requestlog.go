@@ -79,6 +79,8 @@ type Filter struct {
 	Status string
 	KeyID  string
 	Route  string
+	// From and To bound the entries' time: From inclusive, To exclusive; zero is unbounded.
+	From, To time.Time
 	// Limit is 1–1000, default 100.
 	Limit int
 }
@@ -98,6 +100,9 @@ func (f Filter) match(e *Entry) bool {
 		return false
 	}
 	if f.KeyID != "" && e.KeyID != f.KeyID || f.Route != "" && e.Route != f.Route {
+		return false
+	}
+	if !f.From.IsZero() && e.Time.Before(f.From) || !f.To.IsZero() && !e.Time.Before(f.To) {
 		return false
 	}
 	if f.Status != "" {
@@ -264,8 +269,36 @@ func buildInsertRequestLog(rows int) string {
 // QueryRequests reads the persisted request log, newest first: what the console shows when the
 // gateway is not running in this process, or for history older than the in-memory ring.
 func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
+	return queryRequests(ctx, st, f, nil)
+}
+
+// RequestsBetween reads the persisted entries with after < id <= upTo, oldest first, at most
+// f's limit of them: the request log's tail, which a follower reads again and again from the
+// last id it saw up to LastRequestID. Rows get their ids in commit order (one writer at a time
+// on both engines, see store.Store), so no row with a smaller id can appear after a larger one
+// was seen: reading on from the last id misses nothing and repeats nothing, whichever node
+// wrote the rows. upTo bounds the scan to new rows even when none of them match f.
+func RequestsBetween(ctx context.Context, st *store.Store, f Filter, after, upTo int64) ([]Entry, error) {
+	return queryRequests(ctx, st, f, &[2]int64{max(after, 0), upTo})
+}
+
+// LastRequestID is the largest id in the persisted request log (0 when it is empty).
+func LastRequestID(ctx context.Context, st *store.Store) (int64, error) {
+	var id int64
+	if err := st.Read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM request_log`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read request log: %w", err)
+	}
+	return id, nil
+}
+
+// queryRequests reads newest first, or, given ids (after, upTo], those oldest first.
+func queryRequests(ctx context.Context, st *store.Store, f Filter, ids *[2]int64) ([]Entry, error) {
 	var where []string
 	var args []any
+	if ids != nil {
+		where = append(where, "id > ? AND id <= ?")
+		args = append(args, ids[0], ids[1])
+	}
 	if f.OrgID != "" {
 		if f.IncludeAnonymous {
 			where = append(where, "(org_id = ? OR org_id = '')")
@@ -290,12 +323,24 @@ func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, err
 		where = append(where, "status BETWEEN ? AND ?")
 		args = append(args, lo, hi)
 	}
+	if !f.From.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, f.To.UnixMilli())
+	}
 	q := `SELECT id, at, request_id, method, path, status, latency_us, key_id, key_name, user_id, org_id, route,
 		error_code, client_addr, headers FROM request_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id DESC LIMIT ?"
+	if ids != nil {
+		q += " ORDER BY id LIMIT ?"
+	} else {
+		q += " ORDER BY id DESC LIMIT ?"
+	}
 	args = append(args, f.limit())
 	rows, err := st.Read.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -1,22 +1,28 @@
 import { ApiError, toProblem } from './error'
 import { routes, type In, type OpName, type Out } from './operations'
+import { httpFollow, pollFollow, wailsFollow, type Follow } from './follow'
 
 /** Transport sends one operation by name; both transports have the same shape. */
 export interface Transport {
   readonly kind: 'desktop' | 'http' | 'mock'
   call(name: OpName, input: object): Promise<unknown>
+  /** follow streams the request log; without it, the log is polled. */
+  follow?: Follow
 }
 
 /** Api is the one interface the screens use. */
 export interface Api {
   readonly kind: Transport['kind']
   call<N extends OpName>(name: N, input: In<N>): Promise<Out<N>>
+  /** follow streams the request log's new entries (see follow.ts). */
+  follow: Follow
 }
 
 export function createApi(t: Transport): Api {
   return {
     kind: t.kind,
     call: <N extends OpName>(name: N, input: In<N>) => t.call(name, input as object) as Promise<Out<N>>,
+    follow: t.follow ?? pollFollow(t),
   }
 }
 
@@ -31,6 +37,7 @@ declare global {
 export function wailsTransport(win: Window = window): Transport {
   return {
     kind: 'desktop',
+    follow: wailsFollow(win),
     async call(name, input) {
       const fn = win.go?.main?.App?.[name]
       if (typeof fn !== 'function') {
@@ -72,6 +79,7 @@ export function httpTransport(opts: HttpOptions = {}): Transport & { csrf: strin
   const t = {
     kind: 'http' as const,
     csrf: '',
+    follow: httpFollow(base),
     async call(name: OpName, input: object) {
       const route = routes[name]
       const { path, rest } = expandPath(route.path, input as Record<string, unknown>)

@@ -551,11 +551,13 @@ export type StopGatewayInput = Record<string, never>
 export type ListNodesInput = Record<string, never>
 
 export interface ListRequestsInput {
+  from?: string
   keyId?: string
   limit?: number
   org?: string
   route?: string
   status?: string
+  to?: string
 }
 
 export interface GetUsageInput {

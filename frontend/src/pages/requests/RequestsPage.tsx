@@ -6,9 +6,13 @@ import { PageHeader } from '../../components/PageHeader'
 import { EmptyState, ErrorState, Loading } from '../../components/States'
 import { HttpStatus } from '../../components/StatusBadge'
 import { Time } from '../../components/Time'
+import { TimeRange, anyTime, rangeError, type TimeRangeValue } from '../../components/TimeRange'
+import type { Column } from '../../export/export'
+import { ExportMenu } from '../../export/ExportMenu'
 import { useI18n } from '../../i18n/i18n'
 import { useSession } from '../../session'
 import { RequestDrawer } from './RequestDrawer'
+import { useRequestLog } from './useRequestLog'
 
 const statusClasses = ['', '2xx', '3xx', '4xx', '5xx']
 
@@ -17,25 +21,58 @@ export function latency(us: number, number: (n: number, o?: Intl.NumberFormatOpt
   return number(us / 1000, { style: 'unit', unit: 'millisecond', unitDisplay: 'short', maximumFractionDigits: us < 10_000 ? 1 : 0 })
 }
 
-/** RequestsPage is the live request log, polled every two seconds, with filters and a detail drawer. */
+/**
+ * requestColumns are the exported fields: what the table and its detail drawer show. Header
+ * values are the request log's (credentials and values off the allowlist are "[redacted]",
+ * never the value itself).
+ */
+export const requestColumns: Column<RequestEntry>[] = [
+  { name: 'id', value: (r) => r.id },
+  { name: 'time', value: (r) => r.time },
+  { name: 'requestId', value: (r) => r.requestId },
+  { name: 'method', value: (r) => r.method },
+  { name: 'path', value: (r) => r.path },
+  { name: 'status', value: (r) => r.status },
+  { name: 'latencyMs', value: (r) => r.latencyUs / 1000 },
+  { name: 'route', value: (r) => r.route },
+  { name: 'keyId', value: (r) => r.keyId },
+  { name: 'keyName', value: (r) => r.keyName },
+  { name: 'userId', value: (r) => r.userId },
+  { name: 'orgId', value: (r) => r.orgId },
+  { name: 'errorCode', value: (r) => r.errorCode },
+  { name: 'clientAddr', value: (r) => r.clientAddr },
+  { name: 'headers', value: (r) => r.headers },
+]
+
+/**
+ * RequestsPage is the request log: live over a stream (server-sent events, or Wails events on
+ * the desktop) with Live/Pause, filters by status, key, route and time, an export of what it
+ * shows, and a detail drawer.
+ */
 export function RequestsPage() {
   const { t, number, bidi } = useI18n()
   const { org } = useSession()
   const [status, setStatus] = useState('')
   const [keyId, setKeyId] = useState('')
   const [route, setRoute] = useState('')
+  const [range, setRange] = useState<TimeRangeValue>(anyTime)
   const [live, setLive] = useState(true)
   const [selected, setSelected] = useState<RequestEntry | null>(null)
-  const q = useOp('ListRequests', { org: org.id, status: status || undefined, keyId: keyId || undefined, route: route || undefined, limit: 200 }, { refetchInterval: live ? 2000 : false })
+  const badRange = rangeError(range) !== undefined
+  const filter = { org: org.id, status: status || undefined, keyId: keyId || undefined, route: route || undefined,
+    from: badRange ? undefined : range.from, to: badRange ? undefined : range.to }
+  const ended = Boolean(filter.to)
+  const q = useRequestLog(filter, live)
   const keys = useOp('ListKeys', { org: org.id, status: 'all', limit: 200 })
   const routes = useOp('ListRoutes', {})
-  const rows = q.data?.requests ?? []
+  const rows = q.entries
+  const streaming = live && !ended
   return (
     <>
       <PageHeader
         title={t('requests.title')}
         description={t('requests.description')}
-        actions={<Button icon={live ? 'stop' : 'play'} onClick={() => setLive(!live)} aria-pressed={live}>{live ? t('requests.pause') : t('requests.resume')}</Button>}
+        actions={<Button icon={live ? 'stop' : 'play'} onClick={() => setLive(!live)} aria-pressed={live} disabled={ended}>{live ? t('requests.pause') : t('requests.resume')}</Button>}
       />
       <div className="toolbar filters">
         <label className="filter">
@@ -58,9 +95,18 @@ export function RequestsPage() {
             {(routes.data?.routes ?? []).map((r) => <option key={r.id} value={r.prefix}>{bidi(r.prefix)}</option>)}
           </select>
         </label>
-        {live ? <span className="live"><span className="live-dot" aria-hidden="true" />{t('requests.live')}</span> : null}
+        <TimeRange value={range} onChange={setRange} />
+        <span className="toolbar-end">
+          {streaming ? (
+            q.state === 'live'
+              ? <span className="live" data-testid="live-state"><span className="live-dot" aria-hidden="true" />{t('requests.live')}</span>
+              : q.state === 'stopped' ? null
+                : <span className="live live-waiting" data-testid="live-state" role="status">{t('requests.reconnecting')}</span>
+          ) : <span className="live live-paused" data-testid="live-state">{ended ? t('requests.range_ended') : t('requests.paused')}</span>}
+          <ExportMenu what="requests" rows={rows} columns={requestColumns} />
+        </span>
       </div>
-      {q.isPending ? <Loading /> : q.isError ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : rows.length === 0 ? (
+      {q.pending ? <Loading /> : q.error ? <ErrorState error={q.error} onRetry={q.retry} /> : rows.length === 0 ? (
         <EmptyState icon="activity" title={t('requests.empty.title')}><p>{t('requests.empty.body')}</p></EmptyState>
       ) : (
         <div className="table-wrap">
@@ -79,7 +125,7 @@ export function RequestsPage() {
             <tbody>
               {rows.map((r) => (
                 <tr
-                  key={`${r.requestId}-${r.time}`}
+                  key={r.id ? `#${r.id}` : `${r.requestId}-${r.time}`}
                   tabIndex={0}
                   className="clickable"
                   onClick={() => setSelected(r)}
