@@ -14,6 +14,7 @@ import (
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -467,4 +468,47 @@ func TestQuotaRefillAndEdit(t *testing.T) {
 			t.Errorf("quota removed but still limited: %+v", q)
 		}
 	})
+}
+
+// TestQuotaExactAcrossNodes: three nodes on one PostgreSQL database, 64 concurrent clients
+// spread over them, a quota of 100: exactly 100 requests pass, each remaining count once.
+func TestQuotaExactAcrossNodes(t *testing.T) {
+	nodes := startNodes(t, pgtest.URL(t), 3)
+	org := testutil.DefaultOrg(t, nodes[0].st).ID
+	c, err := nodes[0].svc.Create(ctx, keys.CreateParams{OrgID: org, Name: "shared", CreatedBy: "t", Quota: ptr(int64(100))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allowed atomic.Int64
+	seen := make([]atomic.Bool, 100)
+	var wg sync.WaitGroup
+	for i := range 64 {
+		nd := nodes[i%len(nodes)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 4 {
+				r, err := nd.svc.Verify(ctx, c.Key)
+				if err != nil || !r.Valid {
+					t.Errorf("verify: %v %v", r.Code, err)
+					return
+				}
+				q, err := nd.svc.TakeQuota(ctx, r.Key, time.Now())
+				if err != nil {
+					t.Errorf("take: %v", err)
+					return
+				}
+				if q.Allowed {
+					allowed.Add(1)
+					if seen[q.Remaining].Swap(true) {
+						t.Errorf("remaining %d given out twice", q.Remaining)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 100 {
+		t.Errorf("%d requests allowed across 3 nodes, want exactly 100", n)
+	}
 }
