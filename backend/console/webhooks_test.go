@@ -73,7 +73,9 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	if st := dev.Call("POST", "/api/v1/keys", map[string]any{"name": "hooked"}, &key); st != 201 {
 		t.Fatalf("create key: %d", st)
 	}
-	dev.Call("PATCH", "/api/v1/keys/"+key.ID, map[string]any{"name": "renamed"}, nil) // key.updated: not wanted
+	if st := dev.Call("PATCH", "/api/v1/keys/"+key.ID, map[string]any{"name": "renamed"}, nil); st != 200 { // key.updated: not wanted
+		t.Fatalf("update key: %d", st)
+	}
 	if _, err := srv.Webhooks.DeliverDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,8 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	// The audit log is the seam every key change passes through; its hook enqueues the
 	// events in the entry's transaction.
 	i.Audit.OnRecord(i.Webhooks.AuditHook)
+	// The gateway's quota take is the seam for key.quota_exhausted.
+	i.Keys.OnQuotaExhausted(i.Webhooks.OnQuotaExhausted)
 	if o.LongRunning {
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopKeys, i.keysDone = stop, make(chan error, 1)

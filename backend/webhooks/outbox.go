@@ -38,13 +38,13 @@ type KeyData struct {
 // through which every key change made by the console, the desktop or the CLI passes, and its
 // hook runs in the entry's transaction.
 var auditEvents = map[string]string{
-	audit.KeyCreate: KeyCreated,
-	audit.KeyRename: KeyUpdated,
-	audit.KeyRevoke: KeyRevoked,
-	audit.KeyRoll:   KeyRolled,
-	"key.update":    KeyUpdated,
-	"key.disable":   KeyDisabled,
-	"key.enable":    KeyEnabled,
+	audit.KeyCreate:  KeyCreated,
+	audit.KeyRename:  KeyUpdated,
+	audit.KeyRevoke:  KeyRevoked,
+	audit.KeyRoll:    KeyRolled,
+	audit.KeyUpdate:  KeyUpdated,
+	audit.KeyDisable: KeyDisabled,
+	audit.KeyEnable:  KeyEnabled,
 }
 
 // AuditHook is the audit.Hook that turns recorded key changes into events.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/keygate/keygate/backend/keys"
 )
 
 // Notice kinds (webhook_notices.kind).
@@ -89,6 +91,18 @@ func (s *Service) notice(ctx context.Context, org, keyID, kind string, at int64,
 		}
 		return s.enqueue(ctx, tx, event, s.now(), KeyData{OrgID: org, Key: k, ExpiresIn: expiresIn})
 	})
+}
+
+// OnQuotaExhausted is the callback for keys.Service.OnQuotaExhausted: the keys package calls
+// it (on a goroutine of its own) when a request uses the last of a key's quota, once per quota
+// round on the node whose take emptied it (in memory on one node, an atomic store update on
+// several), so the instant of exhaustion names the round.
+func (s *Service) OnQuotaExhausted(k keys.Key) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.QuotaExhausted(ctx, k.OrgID, k.ID, s.now()); err != nil {
+		s.o.Logger.Warn("key.quota_exhausted not queued", "key", k.ID, "err", err)
+	}
 }
 
 // QuotaExhausted sends key.quota_exhausted for a key whose quota ran out. period identifies

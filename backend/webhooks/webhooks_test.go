@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/instance"
@@ -235,18 +236,30 @@ func TestKeyEventsDelivered(t *testing.T) {
 	k := do[keys.Created](t, r, "CreateKey", console.CreateKeyInput{Name: "ci"})
 	newName := "ci-2"
 	do[keys.Key](t, r, "UpdateKey", console.UpdateKeyInput{ID: k.ID, Name: &newName})
+	scopes := []string{"pets:read"}
+	do[keys.Key](t, r, "UpdateKey", console.UpdateKeyInput{ID: k.ID, Scopes: &scopes})
+	do[keys.Key](t, r, "DisableKey", console.KeyInput{ID: k.ID})
+	do[keys.Key](t, r, "EnableKey", console.KeyInput{ID: k.ID})
 	rolled := do[keys.Created](t, r, "RollKey", console.RollKeyInput{ID: k.ID})
 	do[keys.Key](t, r, "RevokeKey", console.RevokeKeyInput{ID: k.ID, Reason: "leaked"})
 	do[keys.Key](t, r, "RevokeKey", console.RevokeKeyInput{ID: k.ID}) // idempotent: no second event
 
-	if n := len(r.deliveries(t, webhooks.DeliveryFilter{Status: "pending"})); n != 5 {
-		t.Fatalf("%d pending deliveries, want 4 + 1", n)
+	if ds := r.deliveries(t, webhooks.DeliveryFilter{Status: "pending"}); len(ds) != 8 {
+		var evs []string
+		for _, d := range ds {
+			evs = append(evs, d.Event)
+		}
+		es, _ := r.inst.Audit.List(context.Background(), audit.Filter{})
+		for _, e := range es {
+			t.Logf("audit %s %s", e.Action, e.Detail)
+		}
+		t.Fatalf("pending deliveries %v, want 7 + 1", evs)
 	}
 	r.deliver(t)
 	// Deliveries go out in parallel: receivers order by the message's timestamp.
 	types := rc.types(t)
 	slices.Sort(types)
-	if got := strings.Join(types, " "); got != "key.created key.revoked key.rolled key.updated" {
+	if got := strings.Join(types, " "); got != "key.created key.disabled key.enabled key.revoked key.rolled key.updated key.updated" {
 		t.Fatalf("received %q", got)
 	}
 	if got := strings.Join(onlyRevoked.types(t), " "); got != "key.revoked" {
@@ -262,15 +275,20 @@ func TestKeyEventsDelivered(t *testing.T) {
 	}
 	var last keys.Key
 	for _, g := range rc.received() {
-		if g.msg.Type == webhooks.KeyRevoked {
+		switch g.msg.Type {
+		case webhooks.KeyRevoked:
 			last = g.msg.Data.Key
+		case webhooks.KeyDisabled:
+			if g.msg.Data.Key.Status != "disabled" {
+				t.Fatalf("key.disabled carries status %s", g.msg.Data.Key.Status)
+			}
 		}
 	}
 	if last.Status != keys.StatusRevoked || last.RevokeReason != "leaked" || last.Name != "ci-2" {
 		t.Fatalf("key.revoked carries %+v", last)
 	}
 	ds := r.deliveries(t, webhooks.DeliveryFilter{EndpointID: all.ID})
-	if len(ds) != 4 {
+	if len(ds) != 7 {
 		t.Fatalf("%d deliveries of the endpoint", len(ds))
 	}
 	for _, d := range ds {
@@ -280,7 +298,7 @@ func TestKeyEventsDelivered(t *testing.T) {
 		}
 	}
 	// Nothing is sent twice.
-	if n := r.deliver(t); n != 0 || len(rc.received()) != 4 {
+	if n := r.deliver(t); n != 0 || len(rc.received()) != 7 {
 		t.Fatalf("a second pass sent %d", n)
 	}
 }
@@ -576,6 +594,37 @@ func TestQuotaExhausted(t *testing.T) {
 	r.deliver(t)
 	if got := strings.Join(rc.types(t), " "); got != "key.quota_exhausted key.quota_exhausted" {
 		t.Fatalf("received %q", got)
+	}
+}
+
+// TestQuotaExhaustedThroughKeys: the request that uses the last of a key's quota (keys'
+// TakeQuota, as the gateway calls it) queues key.quota_exhausted through the seam that
+// instance.Open wires.
+func TestQuotaExhaustedThroughKeys(t *testing.T) {
+	r := newRig(t)
+	rc := newReceiver(t, r.clock)
+	r.add(t, rc, webhooks.KeyQuotaExhausted)
+	quota := int64(2)
+	k := do[keys.Created](t, r, "CreateKey", console.CreateKeyInput{Name: "metered", Quota: &quota})
+	ctx := context.Background()
+	for i := range 3 {
+		res, err := r.inst.Keys.Verify(ctx, k.Key)
+		if err != nil || !res.Valid {
+			t.Fatalf("verify: %+v %v", res, err)
+		}
+		take, err := r.inst.Keys.TakeQuota(ctx, res.Key, r.clock.Now())
+		if err != nil || take.Allowed != (i < 2) {
+			t.Fatalf("take %d: %+v %v", i, take, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rc.received()) == 0 && time.Now().Before(deadline) {
+		r.deliver(t)
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := rc.types(t)
+	if len(got) != 1 || got[0] != webhooks.KeyQuotaExhausted || rc.received()[0].msg.Data.Key.ID != k.ID {
+		t.Fatalf("received %v", got)
 	}
 }
 
