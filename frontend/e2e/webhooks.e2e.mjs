@@ -3,7 +3,8 @@
 // "id.timestamp.body" with the whsec_ secret the screen showed once). Covers: adding an
 // endpoint in the UI, a key change made by the CLI beside the server reaching the receiver
 // signed, the deliveries table showing its status, a refused delivery (410) shown as failed and
-// sent again from the UI, and removing the endpoint.
+// sent again from the UI, key.quota_exhausted when a key's last request passes the gateway,
+// and removing the endpoint.
 import { chromium } from 'playwright-core'
 import { spawn, execFileSync } from 'node:child_process'
 import { createHmac, timingSafeEqual } from 'node:crypto'
@@ -56,12 +57,18 @@ function verify(secret, headers, body) {
 }
 
 const received = []
+const quotaReceived = []
 let secret = ''
+let quotaSecret = ''
 let answer = 204
 const receiver = createHTTPServer((req, res) => {
   let body = ''
   req.on('data', (d) => { body += d })
   req.on('end', () => {
+    if (req.url === '/quota') {
+      quotaReceived.push({ problem: verify(quotaSecret, req.headers, body), json: JSON.parse(body) })
+      return res.writeHead(204).end()
+    }
     received.push({ headers: req.headers, body, problem: verify(secret, req.headers, body), json: JSON.parse(body) })
     res.writeHead(answer).end()
   })
@@ -77,7 +84,7 @@ try {
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
   const [gwPort, consolePort] = [await freePort(), await freePort()]
   const consoleURL = `http://127.0.0.1:${consolePort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise((res, rej) => {
     let out = ''
     const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
@@ -144,6 +151,19 @@ try {
   const revoked = received.filter((r) => r.json.type === 'key.revoked')
   check(revoked.length === 2 && revoked[0].headers['webhook-id'] === revoked[1].headers['webhook-id'] && revoked[1].problem === '', 'sent again with the same webhook-id, verified')
   check(received.every((r) => r.json.type !== 'key.updated'), 'an event the endpoint did not ask for is not sent')
+
+  // key.quota_exhausted through the gateway: the request that uses a key's last allowed request
+  // queues the event (keys' seam), delivered to an endpoint the CLI added for it.
+  const quotaHook = JSON.parse(kg(['webhooks', 'add', `http://127.0.0.1:${rcPort}/quota`, '--event', 'key.quota_exhausted', '--json']))
+  quotaSecret = quotaHook.secret
+  const metered = JSON.parse(kg(['keys', 'create', '--name', 'metered', '--quota', '1', '--json']))
+  const gw = (k) => fetch(`http://127.0.0.1:${gwPort}/demo/pets`, { headers: { 'x-api-key': k } })
+  check((await gw(metered.key)).status === 200, 'the metered key makes its one request through the gateway')
+  check((await gw(metered.key)).status === 429, 'the next one is refused: QUOTA_EXCEEDED')
+  await until('key.quota_exhausted at the receiver', () => quotaReceived.length >= 1)
+  check(quotaReceived.length === 1 && quotaReceived[0].problem === '' && quotaReceived[0].json.type === 'key.quota_exhausted' &&
+    quotaReceived[0].json.data.key.id === metered.id, 'key.quota_exhausted arrives once, verified, for that key')
+  kg(['webhooks', 'remove', quotaHook.id])
 
   // Removing the endpoint: nothing more is sent.
   await endpoints.getByRole('button', { name: `Remove endpoint ${hookURL}` }).click()
