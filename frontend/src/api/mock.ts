@@ -28,12 +28,6 @@ const now = () => new Date().toISOString()
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
 const DAY = 86400_000
 
-// keyV2 is a new key's scopes, metadata, allowlist, quota and disabled state: none of them.
-function keyV2() {
-  return { rateWindowSeconds: 60, scopes: [] as string[], metadata: {} as Record<string, string>, allowIps: [] as string[],
-    disabledAt: null, quotaRemaining: null, refillAmount: 0, refillIntervalSeconds: 0, lastRefillAt: null }
-}
-
 function secret(prefix: string) {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
   let s = ''
@@ -50,7 +44,9 @@ export function mockTransport(o: MockOptions = {}): Transport & { state: ReturnT
       if (o.latency) await new Promise((r) => setTimeout(r, o.latency))
       const f = o.fail?.[name]
       if (f) throw new ApiError({ code: f.code, detail: f.detail, status: f.status ?? 400 })
-      return handle(state, o, name, input)
+      // A copy, as a real transport gives: screens never share objects with the mock's state.
+      const out = await handle(state, o, name, input)
+      return out === undefined ? out : structuredClone(out)
     },
   }
   return t
@@ -72,11 +68,12 @@ function seed(o: MockOptions) {
       id: id('key'), orgId: org?.id ?? 'org_x', name: keyNames[i % keyNames.length], prefix: 'kg',
       start: `kg_${'a1B2c3D4e5F6'.slice(i, i + 4)}`, status, createdAt: ago((i + 1) * 3 * DAY), createdBy: 'ada@example.com',
       expiresAt: i % 2 ? ago(-(i + 1) * 20 * DAY) : null, revokedAt: status === 'revoked' ? ago(DAY) : null,
-      lastUsedAt: i < 3 ? ago(i * 3600_000 + 120_000) : null, usageCount: 1000 - i * 100, rateLimit: 0, ...keyV2(),
+      lastUsedAt: i < 3 ? ago(i * 3600_000 + 120_000) : null, usageCount: 1000 - i * 100,
+      ...v2(i === 0 ? { scopes: ['pets:read'], metadata: { team: 'payments' }, rateLimit: 100, quotaRemaining: 250, refillAmount: 1000, refillIntervalSeconds: 86400 } : {}),
     })
   }
   if (orgs[1]) {
-    keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0, ...keyV2() })
+    keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, ...v2() })
   }
   const routes: Route[] = [
     route({ id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, openapiSource: 'http://127.0.0.1:9801/openapi.json', maxBodyBytes: 1048576 }),
@@ -95,10 +92,9 @@ function seed(o: MockOptions) {
     userId: '', orgId: orgs[0]?.id ?? '', route: '/demo', errorCode: status === 401 ? 'MISSING_CREDENTIAL' : status === 429 ? 'RATE_LIMITED' : status === 502 ? 'UPSTREAM_UNAVAILABLE' : '',
     clientAddr: '127.0.0.1', headers: { 'User-Agent': ['curl/8.5.0'], Accept: ['*/*'], 'X-Api-Key': ['[masked]'] },
   }))
+  const scopes = [{ scope: 'pets:read', routes: ['/demo'] }, { scope: 'pets:write', routes: ['/demo'] }]
   return {
-    orgs, keys, routes, members, audit, requests,
-    webhooks: [] as WebhookEndpoint[],
-    deliveries: [] as WebhookDelivery[],
+    orgs, keys, routes, members, audit, requests, scopes,
     settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
@@ -187,14 +183,25 @@ const handlers: Handlers = {
   ListKeys(s, _o, inp) {
     const x = org(s, inp.org)
     const st = inp.status || 'all'
-    const keys = s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st))
-    return { keys, total: keys.length }
+    const q = (inp.search ?? '').toLowerCase()
+    const soon = inp.expiringWithinDays ? Date.now() + inp.expiringWithinDays * DAY : 0
+    const all = s.keys.filter((k) => k.orgId === x.id && (st === 'all' || k.status === st) && (!q || k.name.toLowerCase().includes(q)) &&
+      (!soon || (k.status === 'active' && !!k.expiresAt && Date.parse(k.expiresAt) <= soon)))
+    const by = inp.sort || 'created'
+    const val = (k: Key): string | number => by === 'name' ? k.name.toLowerCase() : by === 'expires' ? (k.expiresAt ? Date.parse(k.expiresAt) : Infinity) : by === 'lastUsed' ? (k.lastUsedAt ? Date.parse(k.lastUsedAt) : -Infinity) : Date.parse(k.createdAt)
+    const dir = (inp.order || (by === 'name' || by === 'expires' ? 'asc' : 'desc')) === 'asc' ? 1 : -1
+    all.sort((a, b) => (val(a) < val(b) ? -dir : val(a) > val(b) ? dir : 0))
+    const from = Number(inp.cursor || 0)
+    const limit = inp.limit || 50
+    const page = all.slice(from, from + limit)
+    return { keys: page, total: all.length, nextCursor: from + limit < all.length ? String(from + limit) : undefined }
   },
   CreateKey(s, _o, inp) {
     const x = need(s, inp.org, 'developer')
     const nm = keyName(inp.name)
     const raw = secret(x.keyPrefix)
-    const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, rateLimit: 0, ...keyV2() }
+    const k: Key = { id: id('key'), orgId: x.id, name: nm, prefix: x.keyPrefix, start: raw.slice(0, x.keyPrefix.length + 5), status: 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: expiry(String(inp.expires ?? '')), revokedAt: null, lastUsedAt: null, usageCount: 0, ...v2() }
+    edit(k, inp)
     s.keys.unshift(k)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: x.id, createdAt: k.createdAt, expiresAt: k.expiresAt }
   },
@@ -206,43 +213,39 @@ const handlers: Handlers = {
   UpdateKey(s, _o, inp) {
     need(s, inp.org, 'developer')
     const k = findKey(s, inp.id)
-    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, detail: 'This key is revoked.' })
     if (inp.name != null) k.name = keyName(inp.name)
     if (inp.expires != null) k.expiresAt = expiry(inp.expires)
-    if (inp.scopes != null) k.scopes = [...inp.scopes].sort()
-    if (inp.metadata != null) k.metadata = { ...inp.metadata }
-    if (inp.allowIps != null) k.allowIps = [...inp.allowIps]
-    if (inp.rateLimit != null) k.rateLimit = inp.rateLimit
-    if (inp.rateWindowSeconds != null) k.rateWindowSeconds = inp.rateWindowSeconds || 60
-    if (inp.quota != null) k.quotaRemaining = inp.quota
-    if (inp.removeQuota) Object.assign(k, { quotaRemaining: null, refillAmount: 0, refillIntervalSeconds: 0, lastRefillAt: null })
-    if (inp.refillAmount != null) k.refillAmount = inp.refillAmount
-    if (inp.refillIntervalSeconds != null) k.refillIntervalSeconds = inp.refillIntervalSeconds
+    edit(k, inp)
+    if (k.status === 'expired' && k.expiresAt && Date.parse(k.expiresAt) > Date.now()) k.status = k.disabledAt ? 'disabled' : 'active'
     return k
   },
   DisableKey(s, _o, inp) {
     need(s, inp.org, 'developer')
     const k = findKey(s, inp.id)
-    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
-    if (k.status === 'active') { k.status = 'disabled'; k.disabledAt = now(); k.disabledBy = 'ada@example.com' }
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, detail: 'This key is revoked.' })
+    if (!k.disabledAt) { k.disabledAt = now(); k.disabledBy = 'ada@example.com' }
+    if (k.status === 'active') k.status = 'disabled'
     return k
   },
   EnableKey(s, _o, inp) {
     need(s, inp.org, 'developer')
     const k = findKey(s, inp.id)
-    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
-    if (k.status === 'disabled') { k.status = 'active'; k.disabledAt = null; k.disabledBy = '' }
+    if (k.status === 'revoked') throw new ApiError({ code: 'CONFLICT', status: 409, detail: 'This key is revoked.' })
+    k.disabledAt = null; k.disabledBy = ''
+    if (k.status === 'disabled') k.status = 'active'
     return k
   },
   RevokeKey(s, _o, inp) { need(s, inp.org, 'developer'); const k = findKey(s, inp.id); k.status = 'revoked'; k.revokedAt = now(); return k },
   RollKey(s, _o, inp) {
     need(s, inp.org, 'developer')
     const k = findKey(s, inp.id)
-    if (k.status === 'revoked' || k.status === 'expired') throw new ApiError({ code: 'CONFLICT', status: 409, fields: [] })
+    if (k.status === 'revoked' || k.status === 'expired') throw new ApiError({ code: 'CONFLICT', status: 409, detail: k.status === 'expired' ? 'An expired key cannot be rolled.' : 'This key is revoked.' })
     const raw = secret(k.prefix)
     k.start = raw.slice(0, k.prefix.length + 5)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }
   },
+  ListScopes: (s) => ({ scopes: s.scopes }),
   ListRoutes: (s) => ({ routes: s.routes }),
   AddRoute(s, _o, inp) {
     need(s, undefined, 'admin')
@@ -333,6 +336,41 @@ const handlers: Handlers = {
     Object.assign(s.prefs, inp)
     return handlers.GetPreferences(s, _o, {}) as Out<'UpdatePreferences'>
   },
+}
+
+type KeyV2 = Pick<Key, 'scopes' | 'metadata' | 'allowIps' | 'disabledAt' | 'disabledBy' | 'rateWindowSeconds' | 'quotaRemaining' | 'refillAmount' | 'refillIntervalSeconds' | 'lastRefillAt' | 'rateLimit'>
+
+/** v2 gives a mock key the keys v2 fields: no scopes, metadata, allowlist or quota unless given. */
+function v2(o: Partial<KeyV2> = {}): KeyV2 {
+  return { scopes: [], metadata: {}, allowIps: [], disabledAt: null, disabledBy: '', rateLimit: 0, rateWindowSeconds: 60, quotaRemaining: null, refillAmount: 0, refillIntervalSeconds: 0, lastRefillAt: null, ...o }
+}
+
+const scopeRE = /^(\*|[A-Za-z0-9._/-]+(:(\*|[A-Za-z0-9._/-]+))?)$/
+
+/** edit applies the keys v2 fields of a create or update input, refusing what the server refuses. */
+function edit(k: Key, inp: In<'UpdateKey'> | In<'CreateKey'>) {
+  const bad = (field: string, detail: string) => new ApiError({ code: 'VALIDATION', status: 400, detail: 'Some fields are not valid.', fields: [{ field, code: 'invalid', detail }] })
+  if (inp.scopes) {
+    const b = inp.scopes.find((x) => !scopeRE.test(x))
+    if (b !== undefined) throw bad('scopes', `Scope “${b}” is not valid.`)
+    k.scopes = [...new Set(inp.scopes)].sort()
+  }
+  if (inp.metadata) {
+    if (Object.keys(inp.metadata).length > 16) throw bad('metadata', 'At most 16 pairs.')
+    k.metadata = { ...inp.metadata }
+  }
+  if (inp.allowIps) {
+    const b = inp.allowIps.find((x) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(x) || !/[.:]/.test(x))
+    if (b !== undefined) throw bad('allowIps', `“${b}” is not an IP address or CIDR prefix.`)
+    k.allowIps = inp.allowIps.map((x) => (x.includes('/') ? x : x.includes(':') ? `${x}/128` : `${x}/32`))
+  }
+  if (inp.rateLimit != null) { k.rateLimit = inp.rateLimit; k.rateWindowSeconds = inp.rateWindowSeconds || 60 }
+  if ('removeQuota' in inp && inp.removeQuota) { k.quotaRemaining = null; k.refillAmount = 0; k.refillIntervalSeconds = 0 }
+  if (inp.quota !== undefined && inp.quota !== null) k.quotaRemaining = inp.quota
+  if (inp.refillAmount != null) {
+    if (inp.refillAmount && k.quotaRemaining === null) throw bad('refill', 'A refill needs a quota.')
+    k.refillAmount = inp.refillAmount; k.refillIntervalSeconds = inp.refillIntervalSeconds ?? 0
+  }
 }
 
 function findKey(s: State, keyId: string): Key {

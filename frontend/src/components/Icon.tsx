@@ -18,6 +18,8 @@ const paths: Record<string, string> = {
   chevron: 'M6 9l6 6 6-6',
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   play: 'M7 4v16l13-8z',
+  pause: 'M8 5v14M16 5v14',
+  search: 'M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16ZM21 21l-4.35-4.35',
   stop: 'M6 6h12v12H6z',
   trash: 'M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14',
   edit: 'M4 20h4L19 9l-4-4L4 16v4Z',

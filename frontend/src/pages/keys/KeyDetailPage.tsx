@@ -12,15 +12,17 @@ import { useI18n } from '../../i18n/i18n'
 import { holdKey } from '../../keyring'
 import { Link } from '../../router'
 import { useSession } from '../../session'
-import { RenameKeyDialog } from './RenameKeyDialog'
+import { KeyDialog } from './KeyDialog'
+import { DisableKeyDialog } from './DisableKeyDialog'
+import { EnableKeyButton } from './EnableKeyButton'
 import { RevokeKeyDialog } from './RevokeKeyDialog'
 import { RollKeyDialog } from './RollKeyDialog'
 import { ShowKeyOnceDialog } from './ShowKeyOnceDialog'
 import { KeyUsageSlot } from './KeyUsageSlot'
-import { canRoll, rateText } from './keyFacts'
+import { canRoll, durationText, rateText } from './keyFacts'
 
 type Open =
-  | { kind: 'edit' | 'roll' | 'revoke' }
+  | { kind: 'edit' | 'roll' | 'revoke' | 'disable' }
   | { kind: 'shown'; created: CreatedKey }
   | null
 
@@ -81,6 +83,7 @@ function KeyDetail({ k }: { k: Key }) {
           <>
             <Button icon="edit" onClick={() => setOpen({ kind: 'edit' })}>{t('keys.edit.short')}</Button>
             {canRoll(k) ? <Button icon="roll" onClick={() => setOpen({ kind: 'roll' })}>{t('keys.roll.short')}</Button> : null}
+            {k.status === 'disabled' ? <EnableKeyButton k={k} /> : <Button icon="pause" onClick={() => setOpen({ kind: 'disable' })}>{t('keys.disable.short')}</Button>}
             <Button icon="ban" variant="danger" onClick={() => setOpen({ kind: 'revoke' })}>{t('keys.revoke.short')}</Button>
           </>
         ) : null}
@@ -89,6 +92,11 @@ function KeyDetail({ k }: { k: Key }) {
         <div className="callout callout-danger" role="note">
           <Icon name="ban" />
           <p>{k.revokeReason ? t('keys.detail.revoked_because', { Reason: k.revokeReason }) : t('keys.detail.revoked')}</p>
+        </div>
+      ) : k.status === 'disabled' ? (
+        <div className="callout callout-warning" role="note">
+          <Icon name="pause" />
+          <p>{t('keys.detail.disabled')}</p>
         </div>
       ) : k.status === 'expired' ? (
         <div className="callout callout-warning" role="note">
@@ -104,17 +112,67 @@ function KeyDetail({ k }: { k: Key }) {
           <div><dt>{t('keys.field.expires')}</dt><dd><Time value={k.expiresAt} empty={t('keys.expiry.never')} /></dd></div>
           <div><dt>{t('keys.field.last_used')}</dt><dd><Time value={k.lastUsedAt} empty={t('keys.never_used')} /></dd></div>
           <div><dt>{t('keys.field.usage_count')}</dt><dd className="num" data-testid="usage-count">{number(k.usageCount)}</dd></div>
+          {k.disabledAt ? <div><dt>{t('keys.field.disabled_at')}</dt><dd><Time value={k.disabledAt} /></dd></div> : null}
+          {k.disabledAt && k.disabledBy ? <div><dt>{t('keys.field.disabled_by')}</dt><dd><bdi>{k.disabledBy}</bdi></dd></div> : null}
           {k.revokedAt ? <div><dt>{t('keys.field.revoked_at')}</dt><dd><Time value={k.revokedAt} /></dd></div> : null}
           {k.revokedAt ? <div><dt>{t('keys.field.revoke_reason')}</dt><dd>{k.revokeReason ? <bdi>{k.revokeReason}</bdi> : <span className="muted">{t('keys.detail.no_reason')}</span>}</dd></div> : null}
         </dl>
       </Card>
-      <Card title={t('keys.detail.limits')}>
-        <dl className="facts">
-          <div><dt>{t('keys.field.rate_limit')}</dt><dd>{rateText(t, number, k.rateLimit, 60)}</dd></div>
-        </dl>
+      <div className="detail-grid">
+        <Card title={t('keys.detail.access')}>
+          <dl className="facts facts-one">
+            <div>
+              <dt>{t('keys.field.scopes')}</dt>
+              <dd data-testid="key-scopes">
+                {k.scopes?.length ? (
+                  <ul className="chips">{k.scopes.map((s) => <li key={s} className="chip" dir="ltr">{s}</li>)}</ul>
+                ) : <span className="muted">{t('keys.scopes.none')}</span>}
+              </dd>
+            </div>
+            <div>
+              <dt>{t('keys.field.allow_ips')}</dt>
+              <dd data-testid="key-allow-ips">
+                {k.allowIps?.length ? (
+                  <ul className="chips">{k.allowIps.map((s) => <li key={s} className="chip" dir="ltr">{s}</li>)}</ul>
+                ) : <span className="muted">{t('keys.allow_ips.none')}</span>}
+              </dd>
+            </div>
+          </dl>
+        </Card>
+        <Card title={t('keys.detail.limits')}>
+          <dl className="facts facts-one">
+            <div><dt>{t('keys.field.rate_limit')}</dt><dd data-testid="key-rate">{rateText(t, number, k.rateLimit, k.rateWindowSeconds)}</dd></div>
+            <div>
+              <dt>{t('keys.field.quota_remaining')}</dt>
+              <dd data-testid="key-quota">{k.quotaRemaining === null || k.quotaRemaining === undefined ? <span className="muted">{t('keys.quota.none')}</span> : <span className="num">{number(k.quotaRemaining)}</span>}</dd>
+            </div>
+            {k.quotaRemaining !== null && k.quotaRemaining !== undefined ? (
+              <div>
+                <dt>{t('keys.field.refill')}</dt>
+                <dd data-testid="key-refill">
+                  {k.refillAmount ? t('keys.refill.every', { Count: k.refillAmount, Interval: durationText(number, k.refillIntervalSeconds) }) : <span className="muted">{t('keys.refill.none')}</span>}
+                </dd>
+              </div>
+            ) : null}
+            {k.refillAmount && k.lastRefillAt ? <div><dt>{t('keys.field.last_refill')}</dt><dd><Time value={k.lastRefillAt} /></dd></div> : null}
+          </dl>
+        </Card>
+      </div>
+      <Card title={t('keys.detail.metadata')}>
+        {Object.keys(k.metadata ?? {}).length ? (
+          <table className="table table-compact meta-table" data-testid="key-metadata">
+            <thead><tr><th scope="col">{t('keys.metadata.name')}</th><th scope="col">{t('keys.metadata.value')}</th></tr></thead>
+            <tbody>
+              {Object.entries(k.metadata).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => (
+                <tr key={name}><th scope="row"><code dir="ltr">{name}</code></th><td><bdi>{value}</bdi></td></tr>
+              ))}
+            </tbody>
+          </table>
+        ) : <p className="muted">{t('keys.metadata.none')}</p>}
       </Card>
       <KeyUsageSlot k={k} />
-      {open?.kind === 'edit' ? <RenameKeyDialog k={k} onClose={() => setOpen(null)} /> : null}
+      {open?.kind === 'edit' ? <KeyDialog mode="edit" k={k} onClose={() => setOpen(null)} /> : null}
+      {open?.kind === 'disable' ? <DisableKeyDialog k={k} onClose={() => setOpen(null)} /> : null}
       {open?.kind === 'roll' ? <RollKeyDialog k={k} onClose={() => setOpen(null)} onRolled={shown} /> : null}
       {open?.kind === 'revoke' ? <RevokeKeyDialog k={k} onClose={() => setOpen(null)} /> : null}
       {open?.kind === 'shown' ? <ShowKeyOnceDialog created={open.created} rolled onClose={() => setOpen(null)} /> : null}

@@ -5,17 +5,19 @@ import { Icon } from '../../components/Icon'
 import { useT } from '../../i18n/i18n'
 import { Link } from '../../router'
 import { canRoll, keyPath } from './keyFacts'
+import { EnableKeyButton } from './EnableKeyButton'
 
 interface Props {
   keys: Key[]
   canManage: boolean
   onRoll: (k: Key) => void
   onRevoke: (k: Key) => void
-  onRename: (k: Key) => void
+  onEdit: (k: Key) => void
+  onDisable: (k: Key) => void
 }
 
 /** KeysTable lists keys: name, start…, status, created, expires, last used, created by. */
-export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props) {
+export function KeysTable({ keys, canManage, onRoll, onRevoke, onEdit, onDisable }: Props) {
   const t = useT()
   return (
     <div className="table-wrap">
@@ -46,9 +48,14 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onRename }: Props
                 <td className="cell-actions">
                   {k.status !== 'revoked' ? (
                     <>
-                      <button type="button" className="icon-btn" onClick={() => onRename(k)} aria-label={t('keys.rename.action', { Name: k.name })} title={t('keys.rename.title')}>
+                      <button type="button" className="icon-btn" onClick={() => onEdit(k)} aria-label={t('keys.edit.action', { Name: k.name })} title={t('keys.edit.short')}>
                         <Icon name="edit" />
                       </button>
+                      {k.status === 'disabled' ? <EnableKeyButton k={k} icon /> : (
+                        <button type="button" className="icon-btn" onClick={() => onDisable(k)} aria-label={t('keys.disable.action', { Name: k.name })} title={t('keys.disable.short')}>
+                          <Icon name="pause" />
+                        </button>
+                      )}
                       {canRoll(k) ? (
                         <button type="button" className="icon-btn" onClick={() => onRoll(k)} aria-label={t('keys.roll.action', { Name: k.name })} title={t('keys.roll.short')}>
                           <Icon name="roll" />

@@ -13,7 +13,8 @@ describe('key detail screen', { timeout: 20_000 }, () => {
     expect(screen.getByText(k.id)).toBeTruthy()
     expect(screen.getByTestId('usage-count').textContent).toBe('1,000')
     expect(screen.getByText('ada@example.com')).toBeTruthy()
-    expect(screen.getByText('No limit')).toBeTruthy()
+    expect(screen.getByTestId('key-rate').textContent).toBe('100 per 1 minute')
+    expect(within(screen.getByTestId('key-scopes')).getByText('pets:read')).toBeTruthy()
     // The keys entry of the navigation stays current on a key's screen.
     expect(screen.getByRole('navigation').querySelector('a[href="/keys"]')!.getAttribute('aria-current')).toBe('page')
     for (const name of ['Edit', 'Roll', 'Revoke']) expect(screen.getByRole('button', { name })).toBeTruthy()
