@@ -76,7 +76,7 @@ function seed(o: MockOptions) {
     keys.push({ id: id('key'), orgId: orgs[1].id, name: 'Globex only key', prefix: 'kg', start: 'kg_Zz9y', status: 'active', createdAt: ago(DAY), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, ...v2() })
   }
   const routes: Route[] = [
-    route({ id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, openapiSource: 'http://127.0.0.1:9801/openapi.json', maxBodyBytes: 1048576 }),
+    route({ id: 'rt_demo', prefix: '/demo', upstream: 'http://127.0.0.1:9801', stripPrefix: true, openapiSource: 'http://127.0.0.1:9801/openapi.json', maxBodyBytes: 1048576, scopes: ['pets:read', 'pets:write'] }),
   ]
   const members: (Member & { orgId: string })[] = orgs.flatMap((org) => [
     { orgId: org.id, userId: 'usr_ada', email: 'ada@example.com', name: 'Ada Lovelace', role: 'admin' as Role, createdAt: ago(30 * DAY) },
@@ -92,9 +92,8 @@ function seed(o: MockOptions) {
     userId: '', orgId: orgs[0]?.id ?? '', route: '/demo', errorCode: status === 401 ? 'MISSING_CREDENTIAL' : status === 429 ? 'RATE_LIMITED' : status === 502 ? 'UPSTREAM_UNAVAILABLE' : '',
     clientAddr: '127.0.0.1', headers: { 'User-Agent': ['curl/8.5.0'], Accept: ['*/*'], 'X-Api-Key': ['[masked]'] },
   }))
-  const scopes = [{ scope: 'pets:read', routes: ['/demo'] }, { scope: 'pets:write', routes: ['/demo'] }]
   return {
-    orgs, keys, routes, members, audit, requests, scopes,
+    orgs, keys, routes, members, audit, requests,
     settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
@@ -245,7 +244,6 @@ const handlers: Handlers = {
     k.start = raw.slice(0, k.prefix.length + 5)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }
   },
-  ListScopes: (s) => ({ scopes: s.scopes }),
   ListRoutes: (s) => ({ routes: s.routes }),
   AddRoute(s, _o, inp) {
     need(s, undefined, 'admin')
