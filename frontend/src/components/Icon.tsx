@@ -19,6 +19,7 @@ const paths: Record<string, string> = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   play: 'M7 4v16l13-8z',
   pause: 'M8 5v14M16 5v14',
+  sort: 'M7 4v16M4 7l3-3 3 3M17 20V4M14 17l3 3 3-3',
   search: 'M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16ZM21 21l-4.35-4.35',
   stop: 'M6 6h12v12H6z',
   trash: 'M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14',

@@ -83,7 +83,7 @@ export function KeyDialog(props: Props) {
       }
     >
       <form id={formId} className="form key-form" onSubmit={submit} noValidate>
-        <div className="form-grid">
+        <div className="form form-grid">
           <Field label={t('keys.field.name')} hint={editing ? undefined : t('keys.create.name.hint')} error={shownErr('name') || serverField('name')}>
             <input className="input" value={form.name} onChange={(e) => set({ name: e.target.value })} maxLength={64} autoComplete="off" data-autofocus placeholder={t('keys.create.name.placeholder')} />
           </Field>
@@ -110,7 +110,7 @@ export function KeyDialog(props: Props) {
 
         <section className="form-section" aria-labelledby={`${formId}-limits`}>
           <h3 className="form-section-title" id={`${formId}-limits`}>{t('keys.detail.limits')}</h3>
-          <div className="form-grid">
+          <div className="form form-grid">
             <Field label={t('keys.field.rate_limit')} hint={t('keys.form.rate.hint')} error={shownErr('rateLimit') || serverField('rateLimit', 'rateWindowSeconds')}>
               <input className="input" inputMode="numeric" value={form.rateLimit} onChange={(e) => set({ rateLimit: e.target.value })} placeholder="0" />
             </Field>

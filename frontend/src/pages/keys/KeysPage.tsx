@@ -129,8 +129,9 @@ export function KeysPage() {
           <input type="checkbox" checked={view.expiring} onChange={(e) => setView({ expiring: e.target.checked })} />
           <span>{t('keys.filter.expiring')}</span>
         </label>
-        <label className="filter">
-          <span>{t('keys.sort.label')}</span>
+        <label className="filter keys-sort">
+          <span className="sr-only">{t('keys.sort.label')}</span>
+          <Icon name="sort" />
           <select className="input input-sm" value={view.sort} onChange={(e) => setView({ sort: e.target.value })}>
             {sorts.map(([value, label]) => <option key={value} value={value}>{t(label)}</option>)}
           </select>

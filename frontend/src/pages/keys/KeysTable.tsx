@@ -16,7 +16,8 @@ interface Props {
   onDisable: (k: Key) => void
 }
 
-/** KeysTable lists keys: name, start…, status, created, expires, last used, created by. */
+/** KeysTable lists keys: name (a link to the key's screen), start…, status, created, expires,
+ * last used, and the actions. Who created a key is on its screen. */
 export function KeysTable({ keys, canManage, onRoll, onRevoke, onEdit, onDisable }: Props) {
   const t = useT()
   return (
@@ -30,7 +31,6 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onEdit, onDisable
             <th scope="col">{t('keys.field.created')}</th>
             <th scope="col">{t('keys.field.expires')}</th>
             <th scope="col">{t('keys.field.last_used')}</th>
-            <th scope="col">{t('keys.field.created_by')}</th>
             {canManage ? <th scope="col"><span className="sr-only">{t('common.actions')}</span></th> : null}
           </tr>
         </thead>
@@ -43,7 +43,6 @@ export function KeysTable({ keys, canManage, onRoll, onRevoke, onEdit, onDisable
               <td><Time value={k.createdAt} /></td>
               <td><Time value={k.expiresAt} empty={t('keys.expiry.never')} /></td>
               <td><Time value={k.lastUsedAt} empty={t('keys.never_used')} /></td>
-              <td className="muted truncate"><bdi>{k.createdBy}</bdi></td>
               {canManage ? (
                 <td className="cell-actions">
                   {k.status !== 'revoked' ? (
