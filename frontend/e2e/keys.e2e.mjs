@@ -70,6 +70,8 @@ async function shot(page, name) {
   mkdirSync(shots, { recursive: true })
   await page.waitForTimeout(350) // let animations settle
   await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 6000 }).catch(() => {})
+  // From the top: a full-page picture of a scrolled page shifts the sticky sidebar.
+  await page.evaluate(() => window.scrollTo(0, 0))
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 }
 
@@ -311,7 +313,7 @@ flow('disable and enable: the gateway refuses a disabled key and takes it back w
   assert(on.status === 200, `an enabled key: ${on.status} ${on.code}`)
   const audit = await api(page, 'GET', `/api/v1/audit?org=${state.toggle.orgId}`)
   const actions = (audit.body?.entries ?? []).filter((a) => a.target === state.toggle.id).map((a) => a.action)
-  assert(actions.includes('key.disabled') && actions.includes('key.enabled'), `audit entries of the toggle key: ${actions}`)
+  assert(actions.includes('key.disable') && actions.includes('key.enable'), `audit entries of the toggle key: ${actions}`)
   await ctx.close()
 })
 
@@ -353,7 +355,7 @@ flow('edit: name, expiry, metadata, IP allowlist, rate limit and quota apply to 
   // Allow loopback, and give the key a quota of 2.
   d = await edit()
   await d.getByLabel('IP allowlist').fill('127.0.0.0/8')
-  await d.getByLabel('Quota').fill('2')
+  await d.getByLabel('Requests left').fill('2')
   await d.getByRole('button', { name: 'Save changes' }).click()
   await d.waitFor({ state: 'detached' })
   await page.getByTestId('key-quota').getByText('2', { exact: true }).waitFor()
