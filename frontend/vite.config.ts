@@ -24,5 +24,7 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // Each test renders the whole console; on a machine busy with other builds 5 s is not enough.
+    testTimeout: 20_000,
   },
 })
