@@ -167,7 +167,10 @@ func (c *cache) get(h Hash) (*entry, uint64, bool) {
 func (c *cache) put(h Hash, e *entry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.key != nil { // fresh from the store, whatever gen says
+	// What outages may answer from: fresh from the store, unless a key changed since the load
+	// began (gen moved): a load that read a key before its revocation and is put after it must
+	// not bring the revoked key back for the outage grace.
+	if e.key != nil && gen == c.gen {
 		if len(c.good) >= c.max {
 			drop := c.max/10 + 1
 			for k := range c.good {
