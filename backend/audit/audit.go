@@ -87,6 +87,13 @@ type Filter struct {
 	Limit int
 	// Before lists entries older than this id (for paging); 0 means from the newest.
 	Before int64
+	// Action keeps entries of this action (exact, e.g. "key.create").
+	Action string
+	// Actor keeps entries by this actor: a user id, "cli", "local", "anonymous", or a user's
+	// e-mail address (any case).
+	Actor string
+	// From and To bound the time: From inclusive, To exclusive; zero is unbounded.
+	From, To time.Time
 }
 
 // Log writes and reads the audit log.
@@ -122,6 +129,10 @@ const (
 // ErrInvalidLimit means a page size outside 1 to MaxLimit.
 var ErrInvalidLimit error = &problem.Invalid{Field: "limit", Code: "range", Msg: "validation.limit.range",
 	Data: map[string]any{"Count": MaxLimit}, Text: fmt.Sprintf("limit must be between 1 and %d", MaxLimit)}
+
+// ErrInvalidTimeRange means a Filter whose To is not after its From.
+var ErrInvalidTimeRange error = &problem.Invalid{Field: "to", Code: "range", Msg: "validation.time_range.order",
+	Text: "the end of the time range must be after its start"}
 
 // ErrInvalidEntry means an entry without actor or action.
 var ErrInvalidEntry = errors.New("audit entry needs an actor and an action")
@@ -182,6 +193,9 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit < 1 || f.Limit > MaxLimit {
 		return nil, ErrInvalidLimit
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return nil, ErrInvalidTimeRange
+	}
 	q := `SELECT a.id, a.at, a.actor, coalesce(u.email, ''), a.org_id, a.action, a.target, a.detail, a.client_addr
 		FROM audit_log a LEFT JOIN users u ON u.id = a.actor WHERE 1 = 1`
 	var args []any
@@ -196,6 +210,22 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Before > 0 {
 		q += ` AND a.id < ?`
 		args = append(args, f.Before)
+	}
+	if f.Action != "" {
+		q += ` AND a.action = ?`
+		args = append(args, f.Action)
+	}
+	if f.Actor != "" {
+		q += ` AND (a.actor = ? OR lower(u.email) = lower(?))`
+		args = append(args, f.Actor, f.Actor)
+	}
+	if !f.From.IsZero() {
+		q += ` AND a.at >= ?`
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		q += ` AND a.at < ?`
+		args = append(args, f.To.UnixMilli())
 	}
 	q += ` ORDER BY a.id DESC LIMIT ?`
 	args = append(args, f.Limit)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/testutil"
@@ -90,5 +91,60 @@ func TestRecordHooks(t *testing.T) {
 	st.Read.QueryRow(`SELECT count(*) FROM settings WHERE name LIKE 'hook.%'`).Scan(&n)
 	if n != 1 {
 		t.Fatalf("%d hook rows, want 1: the failed hook's write must roll back", n)
+	}
+}
+
+// TestListFilters: action, actor (id, a pseudo-actor, or a user's address in any case) and
+// time (from inclusive, to exclusive) narrow the list; a backwards range is refused.
+func TestListFilters(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	l := audit.New(st, clk)
+	ctx := context.Background()
+	if _, err := st.Write.Exec(`INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('usr_1', 'Ada@Example.com', 'Ada', 'x', 0)`); err != nil {
+		t.Skipf("users table shape: %v", err)
+	}
+	start := clk.Now()
+	for _, e := range []audit.Entry{
+		{Actor: "usr_1", Action: audit.KeyCreate, Target: "key_1"},
+		{Actor: audit.ActorCLI, Action: audit.KeyCreate, Target: "key_2"},
+		{Actor: "usr_1", Action: audit.KeyRevoke, Target: "key_1"},
+	} {
+		clk.Advance(time.Second)
+		if err := l.Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := func(f audit.Filter) string {
+		t.Helper()
+		es, err := l.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Action+":"+e.Target)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		f    audit.Filter
+		want string
+	}{
+		{audit.Filter{Action: audit.KeyCreate}, "key.create:key_2 key.create:key_1"},
+		{audit.Filter{Actor: "usr_1"}, "key.revoke:key_1 key.create:key_1"},
+		{audit.Filter{Actor: "ada@example.COM"}, "key.revoke:key_1 key.create:key_1"},
+		{audit.Filter{Actor: audit.ActorCLI, Action: audit.KeyCreate}, "key.create:key_2"},
+		{audit.Filter{Action: "key.nothing"}, ""},
+		{audit.Filter{From: start.Add(2 * time.Second)}, "key.revoke:key_1 key.create:key_2"},
+		{audit.Filter{From: start.Add(2 * time.Second), To: start.Add(3 * time.Second)}, "key.create:key_2"},
+		{audit.Filter{To: start.Add(time.Second)}, ""},
+	} {
+		if got := targets(tc.f); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+	if _, err := l.List(ctx, audit.Filter{From: start, To: start}); !errors.Is(err, audit.ErrInvalidTimeRange) {
+		t.Fatalf("empty range: %v", err)
 	}
 }

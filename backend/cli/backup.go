@@ -31,7 +31,10 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := store.Backup(ctx, dir, pos[0], store.BackupOptions{Overwrite: *force}); err != nil {
+	progress, done := env.Progress(env.t("cli.progress.backup", nil), true, false)
+	err = store.Backup(ctx, dir, pos[0], store.BackupOptions{Overwrite: *force, Progress: progress})
+	done()
+	if err != nil {
 		return err
 	}
 	abs, _ := filepath.Abs(pos[0])
@@ -58,7 +61,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := store.Restore(ctx, dir, pos[0])
+	progress, done := env.Progress(env.t("cli.progress.restore", nil), true, false)
+	res, err := store.Restore(ctx, dir, pos[0], progress)
+	done()
 	if err != nil {
 		return err
 	}

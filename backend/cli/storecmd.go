@@ -38,7 +38,9 @@ func runStore(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := store.Copy(ctx, src, *to)
+	progress, done := env.Progress(env.t("cli.progress.copy", nil), false, false)
+	res, err := store.Copy(ctx, src, *to, progress)
+	done()
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"strings"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
@@ -14,6 +15,13 @@ type ListAuditInput struct {
 	Limit int `json:"limit" minimum:"0" maximum:"500"`
 	// Before lists entries older than this entry id (from the previous page's NextBefore).
 	Before int64 `json:"before"`
+	// Action keeps one action (e.g. key.create); Actor one actor: a user's id or e-mail
+	// address, cli, local or anonymous.
+	Action string `json:"action" maxLength:"64"`
+	Actor  string `json:"actor" maxLength:"256"`
+	// From and To bound the time (RFC 3339): From inclusive, To exclusive.
+	From string `json:"from" format:"date-time"`
+	To   string `json:"to" format:"date-time"`
 }
 
 // AuditPage is a page of audit entries, newest first.
@@ -36,7 +44,22 @@ func (s *Service) listAudit(ctx context.Context, c *Call, in *ListAuditInput) (A
 		return AuditPage{}, err
 	}
 	global := c.Principal.RoleIn(inst.ID) == auth.RoleAdmin
-	es, err := s.Audit.List(ctx, audit.Filter{OrgID: in.Org, Global: global, Limit: limit, Before: in.Before})
+	if len(in.Action) > 64 {
+		return AuditPage{}, invalid("action", "too_long", "validation.audit.filter.too_long", map[string]any{"Count": 64})
+	}
+	if len(in.Actor) > 256 {
+		return AuditPage{}, invalid("actor", "too_long", "validation.audit.filter.too_long", map[string]any{"Count": 256})
+	}
+	from, err := parseTime("from", in.From)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	to, err := parseTime("to", in.To)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	es, err := s.Audit.List(ctx, audit.Filter{OrgID: in.Org, Global: global, Limit: limit, Before: in.Before,
+		Action: strings.TrimSpace(in.Action), Actor: strings.TrimSpace(in.Actor), From: from, To: to})
 	if err != nil {
 		return AuditPage{}, err
 	}

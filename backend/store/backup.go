@@ -39,6 +39,42 @@ type BackupOptions struct {
 	// Overwrite replaces an existing destination (atomically: the old file stays whole until
 	// the new one is complete).
 	Overwrite bool
+	// Progress, if set, is told how many bytes of the copy are written out of about how many
+	// (the source file's size; VACUUM leaves out free pages, so the copy may end short of it).
+	Progress Progress
+}
+
+// Progress is told that done of about total units (bytes, rows) are complete; a last call
+// has done == total.
+type Progress func(done, total int64)
+
+// watchSize calls p with path's size every 100 ms until stop is called, then once with total.
+func watchSize(path string, total int64, p Progress) (stop func()) {
+	if p == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if fi, err := os.Stat(path); err == nil {
+					p(min(fi.Size(), total), total)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		p(total, total)
+	}
 }
 
 // Backup writes a consistent copy of the database in dir to dest while servers keep using it.
@@ -76,7 +112,7 @@ func Backup(ctx context.Context, dir, dest string, opts BackupOptions) error {
 	if _, err := SchemaVersion(ctx, db); err != nil {
 		return fmt.Errorf("back up %s: %w", src, err)
 	}
-	tmp, err := vacuumInto(ctx, db, filepath.Dir(dest), filepath.Base(dest))
+	tmp, err := vacuumInto(ctx, db, filepath.Dir(dest), filepath.Base(dest), sizeOf(src), opts.Progress)
 	if err != nil {
 		return fmt.Errorf("back up %s: %w", src, err)
 	}
@@ -102,7 +138,7 @@ type RestoreResult struct {
 // old database or the whole new one: the copy is completed and synced beside it, the old file
 // gets a second name, and one rename swaps them, all while an exclusive lock keeps every other
 // connection out of the old file.
-func Restore(ctx context.Context, dir, src string) (RestoreResult, error) {
+func Restore(ctx context.Context, dir, src string, progress ...Progress) (RestoreResult, error) {
 	var res RestoreResult
 	version, err := checkBackup(ctx, src)
 	if err != nil {
@@ -126,7 +162,11 @@ func Restore(ctx context.Context, dir, src string) (RestoreResult, error) {
 		return res, fmt.Errorf("open %s: %w", src, err)
 	}
 	sdb.SetMaxOpenConns(1)
-	tmp, err := vacuumInto(ctx, sdb, dir, FileName+".restore")
+	var p Progress
+	if len(progress) > 0 {
+		p = progress[0]
+	}
+	tmp, err := vacuumInto(ctx, sdb, dir, FileName+".restore", sizeOf(src), p)
 	sdb.Close()
 	if err != nil {
 		return res, fmt.Errorf("restore %s: %w", src, err)
@@ -254,7 +294,15 @@ func checkBackup(ctx context.Context, path string) (int, error) {
 // vacuumInto writes a compacted copy of db's main database to a new file in dir and returns its
 // path. The file is created empty with mode 0600 first (VACUUM INTO accepts an empty file), so
 // the copy is never readable by others, and synced before returning.
-func vacuumInto(ctx context.Context, db *sql.DB, dir, base string) (string, error) {
+// sizeOf is path's size, or 0.
+func sizeOf(path string) int64 {
+	if fi, err := os.Stat(path); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+func vacuumInto(ctx context.Context, db *sql.DB, dir, base string, total int64, p Progress) (string, error) {
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return "", err
@@ -265,7 +313,10 @@ func vacuumInto(ctx context.Context, db *sql.DB, dir, base string) (string, erro
 		os.Remove(tmp)
 		return "", err
 	}
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	stop := watchSize(tmp, total, p)
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, tmp)
+	stop()
+	if err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("copy database: %w", err)
 	}

@@ -114,7 +114,12 @@ func TestBackupIsOnlineConsistentAndPrivate(t *testing.T) {
 	}
 	dest := filepath.Join(t.TempDir(), "backup.db")
 	start := time.Now()
-	err := store.Backup(ctx, dir, dest, store.BackupOptions{})
+	var calls, lastDone, lastTotal atomic.Int64
+	err := store.Backup(ctx, dir, dest, store.BackupOptions{Progress: func(done, total int64) {
+		calls.Add(1)
+		lastDone.Store(done)
+		lastTotal.Store(total)
+	}})
 	took := time.Since(start)
 	close(stop)
 	wg.Wait()
@@ -122,6 +127,10 @@ func TestBackupIsOnlineConsistentAndPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("backup took %v with %d concurrent writes acknowledged", took, acked.Load())
+	// Progress ends with the whole file reported (done == total, the source's size).
+	if calls.Load() == 0 || lastTotal.Load() <= 0 || lastDone.Load() != lastTotal.Load() {
+		t.Fatalf("progress: %d calls, last %d of %d", calls.Load(), lastDone.Load(), lastTotal.Load())
+	}
 
 	fi, err := os.Stat(dest)
 	if err != nil {

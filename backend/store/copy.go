@@ -26,7 +26,9 @@ var internalTables = map[string]bool{"schema_version": true, "revision": true, "
 // as it was. Ids, hashes, sessions and the audit log are kept as they are, so every key, session
 // and link keeps working. It refuses a target that holds any row, and checks the row count of
 // every table on both sides before committing.
-func Copy(ctx context.Context, src *Store, dstURL string) (CopyResult, error) {
+//
+// progress, if given, is told how many rows are copied out of how many.
+func Copy(ctx context.Context, src *Store, dstURL string, progress ...Progress) (CopyResult, error) {
 	res := CopyResult{Tables: map[string]int64{}}
 	if src.Dialect != SQLite {
 		return res, errors.New("store copy reads the SQLite store (run it without --database, on the data directory to copy)")
@@ -54,6 +56,19 @@ func Copy(ctx context.Context, src *Store, dstURL string) (CopyResult, error) {
 	if err != nil {
 		return res, err
 	}
+	report := func(done, total int64) {}
+	if len(progress) > 0 && progress[0] != nil {
+		report = progress[0]
+	}
+	var total int64
+	for _, t := range tables {
+		var n int64
+		if err := src.Read.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(t)).Scan(&n); err != nil {
+			return res, fmt.Errorf("count %s: %w", t, err)
+		}
+		total += n
+	}
+	report(0, total)
 	err = dst.Tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range tables {
 			var n int64
@@ -65,7 +80,8 @@ func Copy(ctx context.Context, src *Store, dstURL string) (CopyResult, error) {
 			}
 		}
 		for _, t := range tables {
-			n, err := copyTable(ctx, src, tx, t)
+			base := res.Rows
+			n, err := copyTable(ctx, src, tx, t, func(n int64) { report(min(base+n, total), total) })
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", t, err)
 			}
@@ -81,6 +97,7 @@ func Copy(ctx context.Context, src *Store, dstURL string) (CopyResult, error) {
 			}
 			res.Tables[t] = got
 			res.Rows += got
+			report(min(res.Rows, total), total)
 		}
 		return resetIdentities(ctx, tx)
 	})
@@ -147,7 +164,7 @@ func copyOrder(ctx context.Context, src *Store) ([]string, error) {
 // copyTable inserts every row of table t of src through tx, converting SQLite's 0/1 flags to
 // PostgreSQL booleans; a table whose PostgreSQL side has rowid (orgs) gets SQLite's rowid, which
 // keeps insertion order.
-func copyTable(ctx context.Context, src *Store, tx *sql.Tx, t string) (int64, error) {
+func copyTable(ctx context.Context, src *Store, tx *sql.Tx, t string, copied func(int64)) (int64, error) {
 	type column struct{ name, kind string }
 	crows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = ?`, t)
@@ -215,6 +232,9 @@ func copyTable(ctx context.Context, src *Store, tx *sql.Tx, t string) (int64, er
 			return n, err
 		}
 		n++
+		if n%256 == 0 {
+			copied(n)
+		}
 	}
 	return n, rows.Err()
 }

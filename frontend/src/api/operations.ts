@@ -640,9 +640,13 @@ export interface RemoveMemberInput {
 }
 
 export interface ListAuditInput {
+  action?: string
+  actor?: string
   before?: number
+  from?: string
   limit?: number
   org?: string
+  to?: string
 }
 
 export interface GetCatalogInput {

@@ -1,24 +1,75 @@
+import { useState } from 'react'
 import { useOp } from '../../api/context'
+import type { AuditEntry } from '../../api/types'
 import { PageHeader } from '../../components/PageHeader'
 import { EmptyState, ErrorState, Loading } from '../../components/States'
 import { Time } from '../../components/Time'
+import { TimeRange, anyTime, rangeError, type TimeRangeValue } from '../../components/TimeRange'
+import type { Column } from '../../export/export'
+import { ExportMenu } from '../../export/ExportMenu'
 import { useT } from '../../i18n/i18n'
 import { useSession } from '../../session'
 
-/** AuditPage lists management actions, newest first. */
+/** knownActions are the actions the audit log records (backend/audit and the lanes' own). */
+const knownActions = [
+  'key.create', 'key.update', 'key.rename', 'key.disable', 'key.enable', 'key.revoke', 'key.roll',
+  'org.create', 'org.rename', 'member.invite', 'member.add', 'member.role', 'member.remove',
+  'invitation.accept', 'invitation.decline', 'user.create', 'user.remove', 'user.password',
+  'route.add', 'route.update', 'route.remove', 'settings.update', 'gateway.start', 'gateway.stop',
+  'webhook.add', 'webhook.remove', 'webhook.retry', 'login', 'login.fail', 'logout', 'setup.complete',
+  'preferences.update', 'access.denied',
+]
+
+/** auditColumns are the exported fields: what the table shows, with ids and e-mail addresses. */
+export const auditColumns: Column<AuditEntry>[] = [
+  { name: 'id', value: (e) => e.id },
+  { name: 'at', value: (e) => e.at },
+  { name: 'actor', value: (e) => e.actor },
+  { name: 'actorEmail', value: (e) => e.actorEmail },
+  { name: 'orgId', value: (e) => e.orgId },
+  { name: 'action', value: (e) => e.action },
+  { name: 'target', value: (e) => e.target },
+  { name: 'detail', value: (e) => e.detail },
+  { name: 'clientAddr', value: (e) => e.clientAddr },
+]
+
+/** AuditPage lists management actions, newest first, by action, actor and time, with an export. */
 export function AuditPage() {
   const t = useT()
   const { org } = useSession()
-  const q = useOp('ListAudit', { org: org.id, limit: 200 })
+  const [action, setAction] = useState('')
+  const [actor, setActor] = useState('')
+  const [range, setRange] = useState<TimeRangeValue>(anyTime)
+  const bad = rangeError(range) !== undefined
+  const q = useOp('ListAudit', { org: org.id, limit: 200, action: action || undefined, actor: actor.trim() || undefined,
+    from: bad ? undefined : range.from, to: bad ? undefined : range.to })
   const entries = q.data?.entries ?? []
-  const action = (a: string) => {
+  const label = (a: string) => {
     const id = `audit.action.${a}`
     const s = t(id)
     return s === id ? a : s
   }
+  const actions = [...new Set([...knownActions, ...entries.map((e) => e.action)])]
   return (
     <>
       <PageHeader title={t('audit.title')} description={t('audit.description')} />
+      <div className="toolbar filters">
+        <label className="filter">
+          <span>{t('audit.filter.action')}</span>
+          <select className="input input-sm" value={action} onChange={(e) => setAction(e.target.value)} data-testid="audit-action">
+            <option value="">{t('audit.filter.any')}</option>
+            {actions.map((a) => <option key={a} value={a}>{label(a)}</option>)}
+          </select>
+        </label>
+        <label className="filter">
+          <span>{t('audit.filter.actor')}</span>
+          <input className="input input-sm" type="search" value={actor} onChange={(e) => setActor(e.target.value)} placeholder={t('audit.filter.actor.placeholder')} maxLength={256} data-testid="audit-actor" />
+        </label>
+        <TimeRange value={range} onChange={setRange} />
+        <span className="toolbar-end">
+          <ExportMenu what="audit" rows={entries} columns={auditColumns} />
+        </span>
+      </div>
       {q.isPending ? <Loading /> : q.isError ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : entries.length === 0 ? (
         <EmptyState icon="scroll" title={t('audit.empty.title')}><p>{t('audit.empty.body')}</p></EmptyState>
       ) : (
@@ -38,7 +89,7 @@ export function AuditPage() {
                 <tr key={e.id}>
                   <td><Time value={e.at} /></td>
                   <td className="truncate"><bdi>{e.actorEmail || e.actor}</bdi></td>
-                  <td><span className="action-tag">{action(e.action)}</span> {e.detail ? <bdi className="muted small">{e.detail}</bdi> : null}</td>
+                  <td><span className="action-tag">{label(e.action)}</span> {e.detail ? <bdi className="muted small">{e.detail}</bdi> : null}</td>
                   <td className="truncate"><code dir="ltr">{e.target || '—'}</code></td>
                   <td><code className="muted" dir="ltr">{e.clientAddr || '—'}</code></td>
                 </tr>
