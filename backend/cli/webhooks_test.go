@@ -106,12 +106,18 @@ func TestWebhooksCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Wait until both arrived and the server has recorded both answers (a receipt comes a
+	// moment before its record).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
 		n := len(got)
 		mu.Unlock()
-		if n == 2 || time.Now().After(deadline) {
+		var recorded int
+		if err := st.Read.QueryRowContext(context.Background(), `SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'`).Scan(&recorded); err != nil {
+			t.Fatal(err)
+		}
+		if (n == 2 && recorded == 2) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -14,7 +14,7 @@ import (
 
 type runningGateway struct{ running bool }
 
-func (g *runningGateway) Status() gateway.Status         { return gateway.Status{Running: g.running} }
+func (g *runningGateway) Status() gateway.Status          { return gateway.Status{Running: g.running} }
 func (g *runningGateway) Start(ctx context.Context) error { return nil }
 func (g *runningGateway) Stop(ctx context.Context) error  { return nil }
 func (g *runningGateway) Gateway() *gateway.Gateway       { return nil }

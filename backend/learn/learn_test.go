@@ -36,8 +36,8 @@ type shop struct {
 	gwURL   string
 	// stop stops the gateway's Run (which persists the request log and the learner's shapes).
 	stop func()
-	up      *httptest.Server
-	key     string
+	up   *httptest.Server
+	key  string
 }
 
 func newShop(t *testing.T, upstream http.Handler, cfg func(*gateway.Config)) *shop {

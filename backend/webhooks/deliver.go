@@ -119,8 +119,10 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			status, sendErr := s.send(ctx, c)
-			if ctx.Err() != nil {
-				return // shutting down: the lease runs out and the delivery is tried again
+			if ctx.Err() != nil && status == 0 {
+				// Shutting down before an answer: the lease runs out and the delivery is tried
+				// again. An answer that did arrive is recorded, or the receiver would get it twice.
+				return
 			}
 			if err := s.record(context.WithoutCancel(ctx), c, status, sendErr); err != nil {
 				s.o.Logger.Warn("webhook delivery result not saved", "delivery", c.id, "err", err)
