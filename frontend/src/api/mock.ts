@@ -96,7 +96,7 @@ function seed(o: MockOptions) {
     orgs, keys, routes, members, audit, requests,
     webhooks: [] as WebhookEndpoint[],
     deliveries: [] as WebhookDelivery[],
-    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000 } as GatewaySettings,
+    settings: { allowedOrigins: ['http://localhost:5173'], upstreamTimeoutSeconds: 30, logRetentionDays: 90, logRetentionRows: 100000, usageRetentionDays: 90 } as GatewaySettings,
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
     prefs: { language: '', theme: 'system' as Theme },
@@ -149,6 +149,32 @@ const user = (s: State): User => ({ id: 'usr_ada', email: 'ada@example.com', nam
 
 // handlers is typed by the generated operation map: a missing operation, or an input or answer
 // that does not match the Go types, fails the type check.
+/** usageSeries rolls request-log entries up as GetUsage would (one bucket per minute of the last hour by default). */
+function usageSeries(rs: RequestEntry[], inp: { from?: string; to?: string; bucket?: string }): Out<'GetUsage'> {
+  const to = inp.to ? new Date(inp.to).getTime() : Date.now()
+  const from = Math.floor((inp.from ? new Date(inp.from).getTime() : to - 3600_000) / 60_000) * 60_000
+  const unit = { m: 60_000, h: 3600_000, d: 86_400_000 } as Record<string, number>
+  const width = inp.bucket ? Number(inp.bucket.slice(0, -1)) * unit[inp.bucket.slice(-1)] : 60_000
+  const roll = (xs: RequestEntry[], start: number) => {
+    const lat = xs.map((r) => r.latencyUs / 1000).sort((a, b) => a - b)
+    const q = (p: number) => (lat.length ? lat[Math.max(Math.ceil(p * lat.length) - 1, 0)] : null)
+    const codes: Record<string, number> = {}
+    for (const r of xs) if (r.errorCode && r.status < 499 && r.status >= 400) codes[r.errorCode] = (codes[r.errorCode] ?? 0) + 1
+    return {
+      start: new Date(start).toISOString(), total: xs.length, ok: xs.filter((r) => r.status < 400).length,
+      clientErrors: xs.filter((r) => r.status >= 400 && r.status < 500).length, serverErrors: xs.filter((r) => r.status >= 500).length,
+      rejected: Object.values(codes).reduce((a, b) => a + b, 0), rejectedByCode: codes, p50Ms: q(0.5), p95Ms: q(0.95),
+    }
+  }
+  const inRange = rs.filter((r) => { const t = new Date(r.time).getTime(); return t >= from && t < to })
+  const buckets = []
+  for (let start = from; start < to; start += width) {
+    buckets.push(roll(inRange.filter((r) => { const t = new Date(r.time).getTime(); return t >= start && t < start + width }), start))
+  }
+  const bucket = width % 86_400_000 === 0 ? `${width / 86_400_000}d` : width % 3600_000 === 0 ? `${width / 3600_000}h` : `${width / 60_000}m`
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucket, buckets, summary: roll(inRange, from) }
+}
+
 const handlers: Handlers = {
   async GetCatalog(_s, _o, inp) {
     const wanted = String(inp.lang)
@@ -279,7 +305,7 @@ const handlers: Handlers = {
   GetGatewaySettings: (s) => s.settings,
   UpdateGatewaySettings(s, _o, inp) {
     need(s, undefined, 'admin')
-    s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds, logRetentionDays: inp.logRetentionDays || s.settings.logRetentionDays, logRetentionRows: inp.logRetentionRows || s.settings.logRetentionRows }
+    s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds, logRetentionDays: inp.logRetentionDays || s.settings.logRetentionDays, logRetentionRows: inp.logRetentionRows || s.settings.logRetentionRows, usageRetentionDays: inp.usageRetentionDays || s.settings.usageRetentionDays }
     return s.settings
   },
   GetGatewayStatus: (s) => s.status,
@@ -289,6 +315,23 @@ const handlers: Handlers = {
   ListRequests(s, _o, inp) {
     const x = org(s, inp.org)
     return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route)) }
+  },
+  GetUsage(s, _o, inp) {
+    const x = org(s, inp.org)
+    return usageSeries(s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.keyId || r.keyId === inp.keyId) && (!inp.route || r.route === inp.route)), inp)
+  },
+  GetUsageTop(s, _o, inp) {
+    const x = org(s, inp.org)
+    const groups = new Map<string, RequestEntry[]>()
+    for (const r of s.requests.filter((r) => !r.orgId || r.orgId === x.id)) {
+      const k = inp.by === 'key' ? r.keyId ?? '' : r.route ?? ''
+      groups.set(k, [...(groups.get(k) ?? []), r])
+    }
+    const items = [...groups.entries()].map(([k, rs]) => {
+      const b = usageSeries(rs, {}).summary
+      return { keyId: inp.by === 'key' ? k : '', keyName: inp.by === 'key' ? rs[0]?.keyName ?? '' : '', route: inp.by === 'route' ? k : '', ...b }
+    }).sort((a, b) => (b.total ?? 0) - (a.total ?? 0))
+    return { items: items.slice(0, inp.limit || 10) }
   },
   ListMembers(s, _o, inp) { const x = org(s, inp.org); return { members: s.members.filter((m) => m.orgId === x.id) } },
   AddMember(s, _o, inp) {
