@@ -41,6 +41,7 @@ type Server struct {
 	runDone   chan struct{}
 	stopBase  context.CancelFunc
 	served    chan struct{}
+	ln        net.Listener
 }
 
 // NewServer makes a Gateway from cfg and a Server for it; nothing listens until Start.
@@ -123,7 +124,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.fast, s.conns = s.gw.FastServer(), newConnSet()
 		s.fast.ConnState = s.conns.track
 	}
-	s.stopRun, s.stopBase = stopRun, stopBase
+	s.stopRun, s.stopBase, s.ln = stopRun, stopBase, ln
 	s.runDone, s.served = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.runDone)
@@ -137,7 +138,7 @@ func (s *Server) Start(ctx context.Context) error {
 		} else {
 			err = srv.Serve(ln)
 		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.gw.log.Error("gateway stopped serving", "err", err)
 		}
 	}(s.served, s.fast)
@@ -170,6 +171,10 @@ func (s *Server) Stop(ctx context.Context) error {
 			s.srv.Close()
 		}
 	}
+	// A Stop that comes before the engine began serving finds no listener to close in it
+	// (fasthttp's Shutdown knows only the listeners its Serve has taken up), and Serve would
+	// then run on: closing the listener here ends it either way.
+	_ = s.ln.Close()
 	s.stopBase()
 	<-s.served
 	s.stopRun()

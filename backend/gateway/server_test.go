@@ -490,3 +490,28 @@ func TestValidStatusFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestServerStopRightAfterStart: a Stop that comes before the engine has begun serving (the
+// desktop app quit as it opens, with its gateway starting) returns, and frees the port.
+func TestServerStopRightAfterStart(t *testing.T) {
+	e := newEnv(t)
+	s, err := gateway.NewServer(context.Background(), gateway.Config{Store: e.st, Keys: e.keys, Routes: e.routes, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Stop(context.Background()) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Stop right after Start did not return")
+		}
+	}
+}
