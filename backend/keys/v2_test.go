@@ -512,3 +512,59 @@ func TestQuotaExactAcrossNodes(t *testing.T) {
 		t.Errorf("%d requests allowed across 3 nodes, want exactly 100", n)
 	}
 }
+
+// TestEditsReachEveryNode: an edit on node A (disable, scopes, allowlist, quota) is what node B
+// answers within a second, though B had the key cached: the new columns bump the revision and
+// notify like a revoke.
+func TestEditsReachEveryNode(t *testing.T) {
+	nodes := startNodes(t, pgtest.URL(t), 2)
+	a, b := nodes[0], nodes[1]
+	org := testutil.DefaultOrg(t, a.st).ID
+	c, err := a.svc.Create(ctx, keys.CreateParams{OrgID: org, Name: "k", CreatedBy: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyB := func() keys.Result {
+		r, err := b.svc.Verify(ctx, c.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	waitFor(t, time.Second, "B caches the key", func() bool {
+		before, _ := b.svc.CacheStats()
+		verifyB()
+		after, _ := b.svc.CacheStats()
+		return after > before
+	})
+	if _, err := a.svc.Update(ctx, org, c.ID, keys.UpdateParams{Scopes: &[]string{"orders:read"},
+		AllowIPs: &[]string{"10.0.0.0/8"}, Quota: ptr(int64(5)), Metadata: &map[string]string{"plan": "pro"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "B sees the edit", func() bool {
+		r := verifyB()
+		return slices.Equal(r.Key.Scopes, []string{"orders:read"}) && r.Key.Metadata["plan"] == "pro" &&
+			len(r.Key.AllowIPs) == 1 && r.Key.QuotaRemaining != nil && *r.Key.QuotaRemaining == 5
+	})
+	if _, _, err := a.svc.Disable(ctx, org, c.ID, "t"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "B refuses the disabled key", func() bool { return verifyB().Code == keys.CodeDisabled })
+	if _, _, err := a.svc.Enable(ctx, org, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "B accepts the enabled key", func() bool { return verifyB().Valid })
+	// The quota count itself, taken on every request, does not drop every node's cache.
+	r := verifyB()
+	hits, _ := b.svc.CacheStats()
+	for range 5 {
+		if _, err := a.svc.TakeQuota(ctx, r.Key, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	verifyB()
+	if after, _ := b.svc.CacheStats(); after <= hits {
+		t.Error("taking the quota on A dropped B's cache")
+	}
+}
