@@ -5,6 +5,7 @@ import { GatewayStatusCard } from './GatewayStatusCard'
 import { RoutesCard } from './RoutesCard'
 import { GatewaySettingsCard } from './GatewaySettingsCard'
 import { NodesCard } from './NodesCard'
+import { UsageOverviewCard } from './UsageOverviewCard'
 
 export function GatewayPage() {
   const t = useT()
@@ -14,6 +15,7 @@ export function GatewayPage() {
     <>
       <PageHeader title={t('gateway.title')} description={t('gateway.description')} />
       <GatewayStatusCard admin={admin} />
+      <UsageOverviewCard />
       <NodesCard />
       <RoutesCard admin={admin} />
       <GatewaySettingsCard admin={admin} />

@@ -8,7 +8,7 @@ import { useToast } from '../../components/Toasts'
 import { useT } from '../../i18n/i18n'
 import { validUrl } from './RouteDialog'
 
-/** GatewaySettingsCard edits the CORS allowlist, the upstream timeout and how long logs are kept. */
+/** GatewaySettingsCard edits the CORS allowlist, the upstream timeout and how long logs and usage are kept. */
 export function GatewaySettingsCard({ admin }: { admin: boolean }) {
   const t = useT()
   const toast = useToast()
@@ -18,6 +18,7 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
   const [timeout, setTimeoutS] = useState('30')
   const [days, setDays] = useState('90')
   const [rows, setRows] = useState('100000')
+  const [usageDays, setUsageDays] = useState('90')
   const [errs, setErrs] = useState<Record<string, string>>({})
   useEffect(() => {
     if (q.data) {
@@ -25,6 +26,7 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
       setTimeoutS(String(q.data.upstreamTimeoutSeconds))
       if (q.data.logRetentionDays) setDays(String(q.data.logRetentionDays))
       if (q.data.logRetentionRows) setRows(String(q.data.logRetentionRows))
+      if (q.data.usageRetentionDays) setUsageDays(String(q.data.usageRetentionDays))
     }
   }, [q.data])
 
@@ -40,9 +42,11 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
     const r = Number(rows)
     if (!Number.isInteger(d) || d < 1 || d > 3650) next.logRetentionDays = t('validation.retention.days', { Count: 1, Max: 3650 })
     if (!Number.isInteger(r) || r < 1000 || r > 10000000) next.logRetentionRows = t('validation.retention.rows', { Count: 1000, Max: 10000000 })
+    const u = Number(usageDays)
+    if (!Number.isInteger(u) || u < 1 || u > 3650) next.usageRetentionDays = t('validation.usage.retention', { Count: 1, Max: 3650 })
     setErrs(next)
     if (Object.keys(next).length) return
-    save.mutate({ allowedOrigins: list, upstreamTimeoutSeconds: secs, logRetentionDays: d, logRetentionRows: r }, { onSuccess: () => toast(t('common.saved')) })
+    save.mutate({ allowedOrigins: list, upstreamTimeoutSeconds: secs, logRetentionDays: d, logRetentionRows: r, usageRetentionDays: u }, { onSuccess: () => toast(t('common.saved')) })
   }
   const fe = (f: string) => errs[f] || save.error?.fieldError?.(f)
   return (
@@ -61,7 +65,10 @@ export function GatewaySettingsCard({ admin }: { admin: boolean }) {
           <Field label={t('gateway.settings.retention_rows')} error={fe('logRetentionRows')}>
             <input className="input input-narrow" type="number" min={1000} max={10000000} value={rows} onChange={(e) => setRows(e.target.value)} readOnly={!admin} />
           </Field>
-          {!fe('allowedOrigins') && !fe('upstreamTimeoutSeconds') && !fe('logRetentionDays') && !fe('logRetentionRows') ? <InlineError error={save.error} /> : null}
+          <Field label={t('gateway.settings.usage_retention')} hint={t('gateway.settings.usage_retention.hint')} error={fe('usageRetentionDays')}>
+            <input className="input input-narrow" type="number" min={1} max={3650} value={usageDays} onChange={(e) => setUsageDays(e.target.value)} readOnly={!admin} />
+          </Field>
+          {!fe('allowedOrigins') && !fe('upstreamTimeoutSeconds') && !fe('logRetentionDays') && !fe('logRetentionRows') && !fe('usageRetentionDays') ? <InlineError error={save.error} /> : null}
           {admin ? <div><Button type="submit" variant="primary" pending={save.isPending}>{t('common.save')}</Button></div> : null}
         </form>
       )}

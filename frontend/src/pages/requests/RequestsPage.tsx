@@ -13,6 +13,7 @@ import { useI18n } from '../../i18n/i18n'
 import { useSession } from '../../session'
 import { RequestDrawer } from './RequestDrawer'
 import { useRequestLog } from './useRequestLog'
+import { TrafficCard } from './TrafficCard'
 
 const statusClasses = ['', '2xx', '3xx', '4xx', '5xx']
 
@@ -106,6 +107,7 @@ export function RequestsPage() {
           <ExportMenu what="requests" rows={rows} columns={requestColumns} />
         </span>
       </div>
+      <TrafficCard org={org.id} keyId={keyId} route={route} live={live} />
       {q.pending ? <Loading /> : q.error ? <ErrorState error={q.error} onRetry={q.retry} /> : rows.length === 0 ? (
         <EmptyState icon="activity" title={t('requests.empty.title')}><p>{t('requests.empty.body')}</p></EmptyState>
       ) : (

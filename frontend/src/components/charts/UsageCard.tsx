@@ -1,0 +1,46 @@
+import { keepPreviousData } from '@tanstack/react-query'
+import type { ReactNode } from 'react'
+import { useOp } from '../../api/context'
+import { useI18n } from '../../i18n/i18n'
+import { Card } from '../PageHeader'
+import { ErrorState, Loading } from '../States'
+import { RangePicker, useUsageRange } from './RangePicker'
+import { UsageChart, type UsageChartKind } from './UsageChart'
+import type { RangeKind } from './usage'
+
+interface Props {
+  org: string
+  title: ReactNode
+  description?: ReactNode
+  keyId?: string
+  route?: string
+  kind?: UsageChartKind
+  initial?: RangeKind
+  live?: boolean
+  testId?: string
+}
+
+/**
+ * UsageCard is a card with a range picker and a usage chart of one organization's traffic,
+ * optionally of one key or route; it refreshes every 10 s while live (the gateway writes the
+ * rollups every 5 s).
+ */
+export function UsageCard({ org, title, description, keyId, route, kind = 'traffic', initial = 'hour', live = true, testId }: Props) {
+  const { t } = useI18n()
+  const range = useUsageRange(initial, live)
+  const q = useOp('GetUsage', { org, keyId: keyId || undefined, route: route || undefined, ...(range.query ?? {}) },
+    { enabled: range.query !== null, placeholderData: keepPreviousData, refetchInterval: live && range.kind !== 'custom' ? 10_000 : false })
+  return (
+    <Card title={title} description={description} className="usage-card">
+      <RangePicker range={range} />
+      {q.isError ? <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        : !q.data ? (range.query === null ? null : <Loading rows={3} />)
+          : (
+            <>
+              <UsageChart series={q.data} kind={kind} testId={testId} />
+              {!q.data.summary.total ? <p className="muted chart-empty">{t('usage.empty')}</p> : null}
+            </>
+          )}
+    </Card>
+  )
+}

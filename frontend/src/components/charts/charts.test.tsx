@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import { fireEvent, screen, waitFor, within } from '@testing-library/react'
+import { renderApp } from '../../test/render'
+import { bucketMs, errorRate, presetQuery } from './usage'
+
+describe('usage ranges', () => {
+  it('ends presets on the minute under way and starts them on whole buckets', () => {
+    const now = new Date(2026, 10, 30, 12, 34, 56)
+    const hour = presetQuery('hour', now)
+    expect(new Date(hour.to).getTime() - new Date(hour.from).getTime()).toBe(3600_000)
+    expect(new Date(hour.to).getMinutes()).toBe(35)
+    expect(hour.bucket).toBe('1m')
+    const day = presetQuery('day', now)
+    expect(new Date(day.from).getMinutes()).toBe(0)
+    expect(day.bucket).toBe('1h')
+    const week = presetQuery('week', now)
+    expect(new Date(week.from).getHours() % 3).toBe(0)
+    expect((new Date(week.to).getTime() - new Date(week.from).getTime()) / bucketMs(week.bucket!)).toBeLessThanOrEqual(58)
+    expect(bucketMs('5m')).toBe(300_000)
+    expect(bucketMs('1d')).toBe(86_400_000)
+    expect(errorRate({ total: 8, clientErrors: 1, serverErrors: 1 })).toBe(0.25)
+    expect(errorRate({ total: 0 })).toBe(0)
+  })
+})
+
+describe('usage charts', () => {
+  it('labels the Requests chart with its text summary and shows every bucket as a table', async () => {
+    renderApp({}, '/requests')
+    const fig = await screen.findByTestId('traffic-chart')
+    const caption = fig.querySelector('figcaption')!
+    // The mock's seven requests of the last minutes: 3 ok, 3 client errors (2 refused), 1 server error.
+    await waitFor(() => expect(caption.textContent).toContain('Requests: 7. Errors: 4 (57%). Refused by the gateway: 2.'))
+    expect(fig.querySelector('[role="img"]')!.getAttribute('aria-labelledby')).toBe(caption.id)
+    fireEvent.click(within(fig).getByRole('button', { name: 'Show as table' }))
+    const rows = within(fig).getAllByRole('row').slice(1)
+    expect(rows.length).toBeGreaterThanOrEqual(60)
+    const total = rows.reduce((n, r) => n + Number(r.querySelector('[data-col="total"]')!.textContent), 0)
+    expect(total).toBe(7)
+    expect(within(fig).getByRole('button', { name: 'Show as chart' }).getAttribute('aria-pressed')).toBe('true')
+  }, 30_000)
+
+  it('refuses a custom range that ends before it starts', async () => {
+    renderApp({}, '/requests')
+    await screen.findByTestId('traffic-chart')
+    fireEvent.click(screen.getByRole('radio', { name: 'Custom' }))
+    fireEvent.change(screen.getByLabelText('To'), { target: { value: '2020-01-01T00:00' } })
+    expect(await screen.findByText('The end must be after the start.')).toBeTruthy()
+  }, 30_000)
+
+  it('shows the error rate and the busiest keys and routes on the Gateway screen, in Arabic too', async () => {
+    renderApp({}, '/gateway')
+    const stats = await screen.findByTestId('usage-stats')
+    await waitFor(() => expect(stats.querySelector('[data-stat="total"]')!.textContent).toBe('7'))
+    expect(stats.querySelector('[data-stat="errorRate"]')!.textContent).toBe('57%')
+    const keys = await screen.findByTestId('top-keys')
+    expect(keys.querySelector('p.sr-only')!.textContent).toMatch(/^Top API keys: Production backend \(6\), No API key \(1\)\.$/)
+    fireEvent.click(document.querySelector('nav a[href="/preferences"]')!)
+    fireEvent.change(await screen.findByTestId('language-select'), { target: { value: 'ar' } })
+    await waitFor(() => expect(document.documentElement.dir).toBe('rtl'))
+    fireEvent.click(document.querySelector('nav a[href="/gateway"]')!)
+    const fig = await screen.findByTestId('error-rate-chart')
+    await waitFor(() => expect(fig.querySelector('figcaption')!.textContent).toContain('الطلبات'))
+  }, 30_000)
+})
