@@ -235,6 +235,21 @@ func (a *App) RemoveMember(in console.MemberInput) (console.Empty, error) {
 	return console.Do[console.Empty](a.ctx, a.console, "RemoveMember", in)
 }
 
+// ChangePassword runs the console operation of that name: change the caller's own password (current + new); the caller's other sessions end.
+func (a *App) ChangePassword(in console.ChangePasswordInput) (console.Empty, error) {
+	return console.Do[console.Empty](a.ctx, a.console, "ChangePassword", in)
+}
+
+// CreatePasswordReset runs the console operation of that name: issue a one-time, 15-minute password reset link for a member (shown once).
+func (a *App) CreatePasswordReset(in console.MemberInput) (console.PasswordResetLink, error) {
+	return console.Do[console.PasswordResetLink](a.ctx, a.console, "CreatePasswordReset", in)
+}
+
+// ResetPassword runs the console operation of that name: set a new password with a reset link's token; every session of the account ends.
+func (a *App) ResetPassword(in console.ResetPasswordInput) (console.ResetPasswordOutput, error) {
+	return console.Do[console.ResetPasswordOutput](a.ctx, a.console, "ResetPassword", in)
+}
+
 // ListAudit runs the console operation of that name: recorded management actions, newest first.
 func (a *App) ListAudit(in console.ListAuditInput) (console.AuditPage, error) {
 	return console.Do[console.AuditPage](a.ctx, a.console, "ListAudit", in)

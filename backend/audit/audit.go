@@ -56,6 +56,16 @@ const (
 	AccessDenied = "access.denied"
 )
 
+// Password actions: PasswordChange is an account changing its own password (current + new),
+// PasswordChangeFail a wrong current password; PasswordResetIssue is an admin issuing a reset
+// link for a member, PasswordReset the link being used.
+const (
+	PasswordChange     = "user.password.change"
+	PasswordChangeFail = "user.password.change.fail"
+	PasswordResetIssue = "user.password.reset_link"
+	PasswordReset      = "user.password.reset"
+)
+
 // Actors that are not users.
 const (
 	ActorLocal = "local" // the desktop's OS user

@@ -79,8 +79,8 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) (User, error) {
 	return u, nil
 }
 
-// SetPassword gives an account a new password and ends its sessions, so whoever knew the old
-// one is signed out.
+// SetPassword gives an account a new password and ends its sessions (and unused reset links), so
+// whoever knew the old one is signed out.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) (User, error) {
 	if err := ValidPassword(password); err != nil {
 		return User{}, err
@@ -94,15 +94,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) (Use
 		return User{}, err
 	}
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, phc, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrUserNotFound
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-		return err
+		return setPasswordTx(ctx, tx, userID, phc, "")
 	})
 	if errors.Is(err, ErrUserNotFound) {
 		return User{}, err

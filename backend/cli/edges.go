@@ -35,6 +35,9 @@ var notOnCommandLine = map[string]string{
 	"GetCatalog":        "the frontend's message catalog; the command line reads the catalogs itself (KEYGATE_LANG)",
 	"GetPreferences":    "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
 	"UpdatePreferences": "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
+	"ChangePassword":    "a signed-in account changing its own password; on the command line `users passwd --email E` sets any account's",
+	"CreatePasswordReset": "a link for a member to set a password in the browser; `users passwd --email E` sets it directly",
+	"ResetPassword":     "the reset link's page in the browser; on the command line `users passwd --email E` sets the password directly",
 }
 
 // OperationCommands returns, for the parity test, the command of each operation the command

@@ -22,7 +22,8 @@ const usersUsage = `users add --email EMAIL --role admin|developer|member [--org
        keygate users list [--json]
        keygate users role USER admin|developer|member [--org ORG_ID] [--json]
        keygate users remove USER [--json]
-       keygate users passwd USER [--json]    (the new password as for add)
+       keygate users passwd USER|--email EMAIL [--json]    (the new password as for add; the
+       account's sessions and unused reset links end)
        USER is a user id or e-mail address`
 
 // runUsers manages accounts: the instance's users, whatever organizations they belong to.
@@ -100,18 +101,32 @@ func usersRemove(ctx context.Context, env *Env, args []string) error {
 func usersPasswd(ctx context.Context, env *Env, args []string) error {
 	f := env.newFlags("users passwd")
 	asJSON := f.Bool("json", false, "print JSON")
+	email := f.String("email", "", "the account's e-mail address (instead of USER)")
 	pos, err := parse(f, args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "users passwd USER [--json]"); err != nil {
-		return err
+	const usage = "users passwd USER|--email EMAIL [--json]"
+	var who string
+	switch {
+	case *email != "" && len(pos) == 0:
+		who = strings.TrimSpace(*email)
+		if !strings.Contains(who, "@") {
+			return usagef("--email %q is not an e-mail address; usage: keygate %s", who, usage)
+		}
+	case *email == "":
+		if err := wantArgs(pos, 1, usage); err != nil {
+			return err
+		}
+		who = pos[0]
+	default:
+		return usagef("give USER or --email, not both; usage: keygate %s", usage)
 	}
 	pw, err := readPassword(env)
 	if err != nil {
 		return err
 	}
-	u, err := call[auth.User](ctx, env, "SetUserPassword", console.UserPasswordInput{User: pos[0], Password: pw})
+	u, err := call[auth.User](ctx, env, "SetUserPassword", console.UserPasswordInput{User: who, Password: pw})
 	if err != nil {
 		return err
 	}

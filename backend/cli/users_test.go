@@ -8,6 +8,7 @@ import (
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -81,5 +82,77 @@ func TestUsersAddAndAuditList(t *testing.T) {
 	}
 	if r := run(t, dir, "", "audit", "list"); r.code != 0 || !strings.Contains(r.stdout, "member.add") {
 		t.Fatalf("audit list table: %q", r.stdout)
+	}
+}
+
+// users passwd --email reads the password from stdin, sets it, ends the account's sessions and
+// is audited; bad invocations change nothing.
+func TestUsersPasswdByEmail(t *testing.T) {
+	dir := t.TempDir()
+	const pw = "a long enough password"
+	if r := run(t, dir, pw+"\n", "users", "add", "--email", "root@example.com", "--role", "admin"); r.code != 0 {
+		t.Fatalf("users add: %+v", r)
+	}
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, _ := auth.New(st)
+	token, _, _, err := as.Login(context.Background(), "root@example.com", pw, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+	}{
+		{"short", "short\n", []string{"--email", "root@example.com"}, 1},
+		{"no password", "", []string{"--email", "root@example.com"}, 1},
+		{"unknown", "another long password\n", []string{"--email", "nobody@example.com"}, 1},
+		{"not an address", "another long password\n", []string{"--email", "root"}, 2},
+		{"both", "another long password\n", []string{"--email", "root@example.com", "root@example.com"}, 2},
+		{"neither", "another long password\n", nil, 2},
+	} {
+		r := run(t, dir, tc.stdin, append([]string{"users", "passwd"}, tc.args...)...)
+		if r.code != tc.code || r.stderr == "" {
+			t.Fatalf("%s: exit %d (want %d), stderr %q", tc.name, r.code, tc.code, r.stderr)
+		}
+	}
+	r := run(t, dir, "another long password\n", "users", "passwd", "--email", "root@example.com")
+	if r.code != 0 || !strings.Contains(r.stdout, "root@example.com") || strings.Contains(r.stdout+r.stderr, "another long password") {
+		t.Fatalf("passwd: %+v", r)
+	}
+
+	st, err = store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	as, _ = auth.New(st)
+	if _, err := as.Session(context.Background(), token); err == nil {
+		t.Fatal("the account's session survived the new password")
+	}
+	if _, _, _, err := as.Login(context.Background(), "root@example.com", pw, "", ""); err == nil {
+		t.Fatal("the old password still works")
+	}
+	if _, _, _, err := as.Login(context.Background(), "root@example.com", "another long password", "", ""); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+	es, err := audit.New(st, clock.Real{}).List(context.Background(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range es {
+		if e.Action == audit.UserPassword && e.Actor == audit.ActorCLI && e.Detail == "root@example.com" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("user.password recorded %d times, want 1: %+v", n, es)
 	}
 }

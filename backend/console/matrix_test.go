@@ -48,6 +48,7 @@ var policy = map[string]string{
 	"ListMembers": "member", "AddMember": "admin", "ChangeMemberRole": "admin", "RemoveMember": "admin",
 	"ListWebhooks": "member", "AddWebhook": "admin", "RemoveWebhook": "admin", "ListWebhookDeliveries": "member", "RetryWebhookDelivery": "admin",
 	"ListAudit": "member", "GetCatalog": "public", "GetPreferences": "signedIn", "UpdatePreferences": "signedIn",
+	"ChangePassword": "signedIn", "CreatePasswordReset": "admin", "ResetPassword": "public",
 }
 
 type caller struct {
@@ -159,6 +160,9 @@ func TestRoleMatrix(t *testing.T) {
 		"GetCatalog":            {"GET", "/api/v1/i18n/de", nil},
 		"GetPreferences":        {"GET", "/api/v1/preferences", nil},
 		"UpdatePreferences":     {"PUT", "/api/v1/preferences", map[string]string{"theme": "dark"}},
+		"ChangePassword":        {"PUT", "/api/v1/me/password", map[string]string{"currentPassword": "not the password", "newPassword": "short"}},
+		"CreatePasswordReset":   {"POST", "/api/v1/members/" + target.ID + "/password-reset", map[string]string{"org": a}},
+		"ResetPassword":         {"POST", "/api/v1/password-reset", map[string]string{"token": "nope", "password": "short"}},
 	}
 	for _, o := range console.Operations() {
 		if o.Mode == console.ModeCLI {

@@ -106,6 +106,14 @@ var table = []Operation{
 	op("RemoveMember", "DELETE /api/v1/members/{userId}", auth.NeedAdmin, ScopeOrg, "members",
 		"Take a user out of an organization", (*Service).removeMember).may(409),
 
+	// Own account and password resets.
+	op("ChangePassword", "PUT /api/v1/me/password", auth.NeedSignedIn, ScopeNone, "session",
+		"Change the caller's own password (current + new); the caller's other sessions end", (*Service).changePassword).only(ModeServe).may(429),
+	op("CreatePasswordReset", "POST /api/v1/members/{userId}/password-reset", auth.NeedAdmin, ScopeOrg, "members",
+		"Issue a one-time, 15-minute password reset link for a member (shown once)", (*Service).createPasswordReset).only(ModeServe).may(409),
+	op("ResetPassword", "POST /api/v1/password-reset", auth.NeedPublic, ScopeNone, "session",
+		"Set a new password with a reset link's token; every session of the account ends", (*Service).resetPassword).only(ModeServe).may(429),
+
 	// Accounts: the command line only (see ModeCLI).
 	op("ListUsers", "", auth.NeedAdmin, ScopeInstance, "users",
 		"Every account with its role in each organization", (*Service).listUsers).only(ModeCLI),

@@ -129,6 +129,8 @@ var sentinels = []sentinel{
 	{err: auth.ErrAlreadyMember, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.already_member.detail"},
 	{err: auth.ErrLastAdmin, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.last_admin.detail"},
 	{err: auth.ErrBadCredentials, status: 401, code: problem.CodeBadCredentials, msg: "problem.BAD_CREDENTIALS.detail"},
+	{err: auth.ErrResetSelf, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.reset_self.detail"},
+	{err: auth.ErrResetOutranked, status: 403, code: problem.CodeForbidden, msg: "problem.FORBIDDEN.reset_outranked.detail"},
 	{err: auth.ErrSetupDone, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.setup_done.detail"},
 	{err: routes.ErrNotFound, status: 404, code: problem.CodeNotFound, msg: "problem.NOT_FOUND.route.detail"},
 	{err: learn.ErrNothingLearned, status: 409, code: problem.CodeConflict, msg: "problem.CONFLICT.nothing_learned.detail"},

@@ -22,6 +22,7 @@ import { AuditPage } from './pages/audit/AuditPage'
 import { PreferencesPage } from './pages/preferences/PreferencesPage'
 import { LoginPage } from './pages/auth/LoginPage'
 import { SetupPage } from './pages/auth/SetupPage'
+import { ResetPasswordPage } from './pages/auth/ResetPasswordPage'
 import { AccessDenied } from './pages/auth/AccessDenied'
 import type { User } from './api/types'
 
@@ -105,6 +106,8 @@ function Gate() {
   }, [me.data, applied, lang, setLanguage, setTheme])
 
   if (me.isPending) return <FullPage><Loading rows={3} /></FullPage>
+  // A reset link works whoever is signed in on this browser (an admin trying the link out).
+  if (path === '/reset-password') return <ResetPasswordPage onDone={refresh} />
   if (unauth) {
     if (path === '/setup' || setup.data?.needed) return <SetupPage onDone={refresh} />
     if (setup.isPending) return <FullPage><Loading rows={3} /></FullPage>

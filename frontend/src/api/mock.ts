@@ -137,7 +137,7 @@ function expiry(e: string): string | null {
 
 type Handlers = { [N in OpName]: (s: State, o: MockOptions, input: In<N>) => Out<N> | Promise<Out<N>> }
 
-const publicOps: OpName[] = ['GetCatalog', 'GetSetup', 'CompleteSetup', 'Login']
+const publicOps: OpName[] = ['GetCatalog', 'GetSetup', 'CompleteSetup', 'Login', 'ResetPassword']
 
 function handle(s: State, o: MockOptions, name: OpName, input: object): Promise<unknown> | unknown {
   if (!s.signedIn && !publicOps.includes(name)) throw new ApiError({ code: 'UNAUTHENTICATED', status: 401, detail: 'Sign in to continue.' })
@@ -372,6 +372,20 @@ const handlers: Handlers = {
     if (!d) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
     Object.assign(d, { status: 'pending', attempts: 0, nextAttemptAt: now(), deliveredAt: null })
     return d
+  },
+  CreatePasswordReset(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    const m = s.members.find((m) => m.orgId === x.id && m.userId === inp.userId)
+    if (!m) throw new ApiError({ code: 'NOT_FOUND', status: 404 })
+    const token = secret('rst').slice(4)
+    return { userId: m.userId, email: m.email, token, path: `/reset-password#token=${token}`, expiresAt: new Date(Date.now() + 15 * 60_000).toISOString() }
+  },
+  ChangePassword(_s, _o, inp) {
+    if (inp.currentPassword !== 'correct horse') throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'currentPassword', code: 'wrong', detail: 'The current password is wrong.' }] })
+  },
+  ResetPassword(_s, _o, inp) {
+    if (!inp.token) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'token', code: 'invalid', detail: 'This reset link is invalid, used or expired.' }] })
+    return { email: 'ada@example.com' }
   },
   ListAudit(s, _o, inp) { const x = org(s, inp.org); return { entries: s.audit.filter((a) => a.orgId === x.id), nextBefore: 0 } },
   GetPreferences: (s) => ({ ...s.prefs, languages: languages.map((l) => ({ tag: l.tag, name: l.name, englishName: l.name, dir: l.dir === 'rtl' ? 'rtl' as const : 'ltr' as const })) }),

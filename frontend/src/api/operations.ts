@@ -274,6 +274,15 @@ export interface Page {
   total: number
 }
 
+export interface PasswordResetLink {
+  email: string
+  expiresAt: string
+  /** The console path of the link, e.g. /reset-password#token=…; prefix the console's origin. */
+  path: string
+  token: string
+  userId: string
+}
+
 export interface Preferences {
   language: string
   languages: Language[]
@@ -282,6 +291,10 @@ export interface Preferences {
 
 export interface RequestList {
   requests: Entry[]
+}
+
+export interface ResetPasswordOutput {
+  email: string
 }
 
 export interface Route {
@@ -639,6 +652,25 @@ export interface RemoveMemberInput {
   userId: string
 }
 
+export interface ChangePasswordInput {
+  /** The account's present password. */
+  currentPassword: string
+  /** 10 to 256 characters. */
+  newPassword: string
+}
+
+export interface CreatePasswordResetInput {
+  org?: string
+  userId: string
+}
+
+export interface ResetPasswordInput {
+  /** 10 to 256 characters. */
+  password: string
+  /** The token from the reset link's fragment. */
+  token: string
+}
+
 export interface ListAuditInput {
   action?: string
   actor?: string
@@ -751,6 +783,12 @@ export interface Operations {
   ChangeMemberRole: { in: ChangeMemberRoleInput; out: Member }
   /** Take a user out of an organization. */
   RemoveMember: { in: RemoveMemberInput; out: void }
+  /** Change the caller's own password (current + new); the caller's other sessions end. */
+  ChangePassword: { in: ChangePasswordInput; out: void }
+  /** Issue a one-time, 15-minute password reset link for a member (shown once). */
+  CreatePasswordReset: { in: CreatePasswordResetInput; out: PasswordResetLink }
+  /** Set a new password with a reset link's token; every session of the account ends. */
+  ResetPassword: { in: ResetPasswordInput; out: ResetPasswordOutput }
   /** Recorded management actions, newest first. */
   ListAudit: { in: ListAuditInput; out: AuditPage }
   /** The message catalog of a language, for the frontend. */
@@ -813,6 +851,9 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   DeclineInvitation: { method: 'POST', path: '/api/v1/invitations/{id}/decline' },
   ChangeMemberRole: { method: 'PATCH', path: '/api/v1/members/{userId}' },
   RemoveMember: { method: 'DELETE', path: '/api/v1/members/{userId}' },
+  ChangePassword: { method: 'PUT', path: '/api/v1/me/password' },
+  CreatePasswordReset: { method: 'POST', path: '/api/v1/members/{userId}/password-reset' },
+  ResetPassword: { method: 'POST', path: '/api/v1/password-reset' },
   ListAudit: { method: 'GET', path: '/api/v1/audit' },
   GetCatalog: { method: 'GET', path: '/api/v1/i18n/{lang}' },
   GetPreferences: { method: 'GET', path: '/api/v1/preferences' },

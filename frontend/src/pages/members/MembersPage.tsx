@@ -12,18 +12,20 @@ import { useToast } from '../../components/Toasts'
 import { useT } from '../../i18n/i18n'
 import { useSession } from '../../session'
 import { AddMemberDialog, roles } from './AddMemberDialog'
+import { ResetLinkDialog } from './ResetLinkDialog'
 
 /** MembersPage lists the organization's members; admins add, re-role and remove them. */
 export function MembersPage() {
   const t = useT()
   const toast = useToast()
-  const { org, can, user } = useSession()
+  const { org, can, user, desktop } = useSession()
   const admin = can('admin')
   const q = useOp('ListMembers', { org: org.id })
   const change = useAction('ChangeMemberRole', ['ListMembers'])
   const remove = useAction('RemoveMember', ['ListMembers'])
   const [adding, setAdding] = useState(false)
   const [removing, setRemoving] = useState<Member | null>(null)
+  const [resetting, setResetting] = useState<Member | null>(null)
   const members = q.data?.members ?? []
   return (
     <>
@@ -71,6 +73,9 @@ export function MembersPage() {
                   <td><Time value={m.createdAt} /></td>
                   {admin ? (
                     <td className="cell-actions">
+                      {m.userId !== user.id && !desktop ? (
+                        <button type="button" className="icon-btn" onClick={() => setResetting(m)} aria-label={t('members.reset.action', { Name: m.name || m.email })} title={t('members.reset.action', { Name: m.name || m.email })}><Icon name="lock" /></button>
+                      ) : null}
                       {m.userId !== user.id ? (
                         <button type="button" className="icon-btn icon-btn-danger" onClick={() => setRemoving(m)} aria-label={t('members.remove.action', { Name: m.name || m.email })}><Icon name="trash" /></button>
                       ) : null}
@@ -82,6 +87,7 @@ export function MembersPage() {
           </table>
         </div>
       )}
+      {resetting ? <ResetLinkDialog orgId={org.id} member={resetting} onClose={() => setResetting(null)} /> : null}
       {adding ? <AddMemberDialog orgId={org.id} onClose={() => setAdding(false)} /> : null}
       {removing ? (
         <Dialog

@@ -8,6 +8,7 @@ import { InlineError } from '../../components/States'
 import { useI18n } from '../../i18n/i18n'
 import { languages } from '../../i18n/languages'
 import { useTheme } from '../../theme'
+import { ChangePasswordCard } from './ChangePasswordCard'
 
 const themes: { id: Theme; icon: IconName }[] = [
   { id: 'light', icon: 'sun' },
@@ -83,6 +84,7 @@ export function PreferencesPage() {
         </div>
       </Card>
       <InlineError error={error} />
+      {api.kind !== 'desktop' ? <ChangePasswordCard /> : null}
     </>
   )
 }
