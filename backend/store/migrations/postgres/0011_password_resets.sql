@@ -1,4 +1,4 @@
--- One-time password reset links; see ../sqlite/0010_password_resets.sql.
+-- One-time password reset links; see ../sqlite/0011_password_resets.sql.
 CREATE TABLE password_resets (
     token_hash BYTEA PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
