@@ -120,6 +120,16 @@ func (a *App) RemoveRoute(in console.RouteIDInput) (console.Empty, error) {
 	return console.Do[console.Empty](a.ctx, a.console, "RemoveRoute", in)
 }
 
+// ListIdentityKeys runs the console operation of that name: the public keys that sign the gateway's X-Keygate-Jwt, the active one first.
+func (a *App) ListIdentityKeys(in console.NoInput) (console.IdentityKeyList, error) {
+	return console.Do[console.IdentityKeyList](a.ctx, a.console, "ListIdentityKeys", in)
+}
+
+// RotateIdentityKey runs the console operation of that name: make a new identity signing key; the old one stays published for 24 hours.
+func (a *App) RotateIdentityKey(in console.NoInput) (console.IdentityKeyList, error) {
+	return console.Do[console.IdentityKeyList](a.ctx, a.console, "RotateIdentityKey", in)
+}
+
 // ListScopes runs the console operation of that name: the scopes the routes serving the organization's keys require, with the routes that name each.
 func (a *App) ListScopes(in console.ListScopesInput) (console.ScopeList, error) {
 	return console.Do[console.ScopeList](a.ctx, a.console, "ListScopes", in)

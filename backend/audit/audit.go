@@ -66,6 +66,9 @@ const (
 	PasswordReset      = "user.password.reset"
 )
 
+// IdentityRotate is a new signing key for the gateway's signed identity (X-Keygate-Jwt).
+const IdentityRotate = "identity.rotate"
+
 // Actors that are not users.
 const (
 	ActorLocal = "local" // the desktop's OS user

@@ -9,7 +9,7 @@ var commandOf = map[string]string{
 	"RevokeKey": "keys revoke", "RollKey": "keys roll",
 	"GetLearnedDocument": "openapi infer", "AdoptLearnedDocument": "openapi adopt",
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
-	"ListScopes":         "routes scopes",
+	"ListScopes": "routes scopes", "ListIdentityKeys": "identity list", "RotateIdentityKey": "identity rotate",
 	"GetGatewaySettings": "gateway settings get", "UpdateGatewaySettings": "gateway settings set",
 	"ListRequests": "requests list", "ListNodes": "nodes list",
 	"GetUsage": "usage show", "GetUsageTop": "usage top",

@@ -55,3 +55,42 @@ func TestRoutesScopes(t *testing.T) {
 		t.Fatalf("cleared: %+v", r)
 	}
 }
+
+// identity rotate makes a new signing key and keeps the previous one published for a day;
+// identity list shows them, the active one first; both are audited.
+func TestIdentityRotate(t *testing.T) {
+	dir := t.TempDir()
+	var list struct {
+		Keys []struct {
+			ID        string
+			Active    bool
+			RetiresAt *string
+		}
+	}
+	ok(t, dir, "", &list, "identity", "list", "--json")
+	if len(list.Keys) != 0 {
+		t.Fatalf("fresh instance: %+v", list)
+	}
+	ok(t, dir, "", &list, "identity", "rotate", "--json")
+	if len(list.Keys) != 1 || !list.Keys[0].Active {
+		t.Fatalf("first rotate: %+v", list)
+	}
+	first := list.Keys[0].ID
+	r := run(t, dir, "", "identity", "rotate")
+	if r.code != 0 || !strings.Contains(r.stdout, "previous key stays published") || !strings.Contains(r.stdout, first) {
+		t.Fatalf("rotate: %+v", r)
+	}
+	ok(t, dir, "", &list, "identity", "list", "--json")
+	if len(list.Keys) != 2 || !list.Keys[0].Active || list.Keys[1].ID != first || list.Keys[1].RetiresAt == nil {
+		t.Fatalf("after a second rotate: %+v", list)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secrets.key")); err != nil {
+		t.Fatalf("the secrets key that seals the signing keys: %v", err)
+	}
+	if got := auditActions(t, dir); got["identity.rotate"] != 2 {
+		t.Fatalf("audit %v", got)
+	}
+	if bad := run(t, dir, "", "identity", "spin"); bad.code != 2 {
+		t.Fatalf("unknown subcommand: %+v", bad)
+	}
+}

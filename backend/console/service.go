@@ -16,6 +16,7 @@ import (
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/i18n"
+	"github.com/keygate/keygate/backend/identity"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/problem"
@@ -34,6 +35,9 @@ type Deps struct {
 	Auth   *auth.Service
 	Audit  *audit.Log
 	Routes *routes.Service
+	// Identity keeps the gateway's identity signing keys (optional: without it the identity
+	// operations answer 404 UNSUPPORTED).
+	Identity *identity.Service
 	// Webhooks is the organizations' webhook endpoints and deliveries (optional: see New).
 	Webhooks *webhooks.Service
 	I18n     *i18n.Bundle

@@ -15,6 +15,7 @@ import (
 type presented struct {
 	apiKey, authorization, cookie []string // the values of those headers
 	rawQuery                      string
+	method, path                  string // for the scopes an operation requires
 	// sessionOK says the console session cookie may count (SessionAllowed).
 	sessionOK bool
 }
@@ -45,7 +46,10 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	}
 	st.cred = cred.Kind
 	if cred.Kind == CredentialSession {
-		return g.authenticateSession(st, rt, cred.Value, ipKey, now)
+		if code := g.authenticateSession(st, rt, cred.Value, ipKey, now); code != "" {
+			return code
+		}
+		return g.requireScopes(st, rt, nil, p.method, p.path) // a session holds no scopes
 	}
 	res, err := g.cfg.Keys.Verify(st, cred.Value)
 	if err != nil {
@@ -71,6 +75,10 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	}
 	if rt.OrgID != "" && k.OrgID != rt.OrgID {
 		return CodeForbidden
+	}
+	st.key = k
+	if code := g.requireScopes(st, rt, keyScopes(k), p.method, p.path); code != "" {
+		return code
 	}
 	if k.RateLimit > 0 {
 		d, err := g.limiter.Take(st, "key:"+k.ID, ratelimit.Rate{Limit: k.RateLimit, Window: k.RateWindow}, now)

@@ -84,6 +84,9 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		}
 	}
 	h.Set("X-Request-Id", st.requestID[0])
+	if st.jwt != "" {
+		h.Set("X-Keygate-Jwt", st.jwt)
+	}
 	if st.client.IsValid() || st.trusted {
 		h.Set("X-Forwarded-For", xff+st.peer.String())
 	}

@@ -82,6 +82,10 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 		g.finishFast(ctx, st, start)
 		return
 	}
+	if g.serveJWKSFast(ctx, st, snap) {
+		g.finishFast(ctx, st, start)
+		return
+	}
 	rt, _, ok := snap.table.Match(in.path)
 	if !ok {
 		g.answerFast(ctx, st, snap, CodeNoRoute)
@@ -95,7 +99,7 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
-			rawQuery: in.rawQuery, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
+			rawQuery: in.rawQuery, method: in.method, path: in.path, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
 				SessionAllowed(in.sessionHeaders(), in.host, st.originOK, rt.ConsoleSession)})
 		if code != "" {
 			g.answerFast(ctx, st, snap, code)
@@ -110,6 +114,11 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+	}
+	if rt.IdentityJWT && !g.signIdentity(st, rt) {
+		g.answerFast(ctx, st, snap, CodeInternal)
+		g.finishFast(ctx, st, start)
+		return
 	}
 	if st.websocket || rt.validate != nil {
 		// The slower path: the net/http forwarder, which finishes the request itself.
@@ -218,7 +227,11 @@ func (g *Gateway) answerFast(ctx *fasthttp.RequestCtx, st *reqState, _ *snapshot
 	st.code = code
 	resp := &ctx.Response
 	resp.Reset()
-	writeProblemFast(resp, code)
+	if code == CodeInsufficientScope && st.scopeProblem != nil {
+		writeScopeProblemFast(resp, st.scopeProblem)
+	} else {
+		writeProblemFast(resp, code)
+	}
 	commonHeaders(&resp.Header, st)
 	// An ambiguous head's body is not read: where it ends is what is in doubt.
 	if (st.in.contentLength > 0 || st.in.chunked) && code != CodeMalformedRequest {

@@ -106,6 +106,9 @@ type Config struct {
 
 	// Learner receives the exchanges of routes that learn; nil: no route learns.
 	Learner Learner
+	// Identity signs the X-Keygate-Jwt of routes that send one and serves
+	// /.well-known/jwks.json; nil: neither (such routes forward without the header).
+	Identity IdentitySigner
 	// Usage counts every answered request into the per-minute usage rollups (usage.Recorder);
 	// nil: none are kept. Run runs it when it has a Run method.
 	Usage UsageRecorder
@@ -209,6 +212,7 @@ type Gateway struct {
 	cfg        Config
 	log        *slog.Logger
 	snap       atomic.Pointer[snapshot]
+	listenURL  listenURL // the running Server's URL, the identity's issuer without a PublicURL
 	proxy      *httputil.ReverseProxy
 	transport  *transportSwitch
 	limiter    ratelimit.Limiter

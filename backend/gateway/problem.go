@@ -78,6 +78,7 @@ func init() {
 		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
 		{431, CodeHeadersTooLarge, "The request head (request line and headers) is larger than this gateway accepts."},
 		{408, CodeRequestTimeout, "The request head did not arrive in time."},
+		{403, CodeInsufficientScope, "The key lacks a scope this operation requires."}, // the answer names it (scopes.go)
 	} {
 		problems[p.code] = problem.Prebuild(problem.New(p.status, p.code, p.detail))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/usage"
 )
@@ -35,6 +36,11 @@ type reqState struct {
 	upgraded  bool
 	body      *limitedBody
 	learn     *learnCapture // routes that learn only
+
+	// Scopes and the signed identity (scopes.go).
+	key          *keys.Key     // the verified key
+	scopeProblem *scopeProblem // the answer naming the missing scope (INSUFFICIENT_SCOPE)
+	jwt          string        // the signed identity for the upstream (routes that send one)
 
 	// The fasthttp engine's part of the state.
 	in         inbound

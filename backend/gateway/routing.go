@@ -33,6 +33,7 @@ type route struct {
 	metrics  *routeMetrics
 	validate http.Handler // the proxy behind request validation, for routes that validate
 	learn    learnGate    // admits the exchanges of a learning route to the learner
+	scopes   *routeScopes // nil: the route requires no scope
 }
 
 // Reload reads routes and settings from the store and swaps them in.
@@ -71,7 +72,7 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		}
 		prefixes = append(prefixes, r.Prefix)
 		values = append(values, &route{Route: r, target: u, client: g.upstreams.client(u), metrics: g.metrics.forRoute(r.Prefix),
-			validate: g.validator(ctx, r)})
+			validate: g.validator(ctx, r), scopes: newRouteScopes(r)})
 	}
 	timeout := set.UpstreamTimeout
 	if g.cfg.UpstreamTimeout > 0 {

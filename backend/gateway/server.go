@@ -101,6 +101,8 @@ func (s *Server) Start(ctx context.Context) error {
 		publicHost = s.cfg.PublicURL.Host
 	}
 	s.gw.AnswerHosts(LoopbackHosts(ln.Addr().String(), publicHost))
+	listen := "http://" + ln.Addr().String()
+	s.gw.listenURL.Store(&listen)
 	base, stopBase := context.WithCancel(context.Background())
 	s.gw.base.Store(&base)
 	var protos http.Protocols

@@ -55,6 +55,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	h["X-Request-Id"] = st.requestID
+	if st.jwt != "" {
+		h["X-Keygate-Jwt"] = []string{st.jwt}
+	}
 
 	if st.trusted {
 		if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {

@@ -82,6 +82,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(st, CodeInvalidPath)
 		return
 	}
+	if g.serveJWKS(st, r) {
+		return
+	}
 	rt, _, ok := snap.table.Match(r.URL.Path)
 	if !ok {
 		g.reject(st, CodeNoRoute)
@@ -104,7 +107,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: r.Header["X-Api-Key"], authorization: r.Header["Authorization"],
-			cookie: r.Header["Cookie"], rawQuery: r.URL.RawQuery,
+			cookie: r.Header["Cookie"], rawQuery: r.URL.RawQuery, method: r.Method, path: r.URL.Path,
 			sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
 		setRateHeaders(h, st)
 		if code != "" {
@@ -127,6 +130,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+	}
+	if rt.IdentityJWT && !g.signIdentity(st, rt) {
+		g.reject(st, CodeInternal)
+		return
 	}
 	if rt.validate != nil {
 		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))
@@ -166,6 +173,10 @@ func ownRequest(r *http.Request) {
 
 func (g *Gateway) reject(st *reqState, code Code) {
 	st.code = code
+	if code == CodeInsufficientScope && st.scopeProblem != nil {
+		writeScopeProblem(&st.rw, st.scopeProblem)
+		return
+	}
 	writeProblem(&st.rw, code)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/keygate/keygate/backend/config"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/identity"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/learn"
 	"github.com/keygate/keygate/backend/openapi/documents"
@@ -74,6 +75,8 @@ type Instance struct {
 	// Webhooks holds the organizations' endpoints and the outbox; a long-running instance
 	// delivers from it.
 	Webhooks *webhooks.Service
+	// Identity keeps the keys that sign the gateway's X-Keygate-Jwt.
+	Identity *identity.Service
 	Limiter  ratelimit.Limiter
 	Gateway  *gateway.Server // nil unless Options.Gateway was set
 	Console  *console.Service
@@ -135,21 +138,26 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	i.Audit.OnRecord(i.Webhooks.AuditHook)
 	// The gateway's quota take is the seam for key.quota_exhausted.
 	i.Keys.OnQuotaExhausted(i.Webhooks.OnQuotaExhausted)
+	i.Identity = identity.New(i.Store, identity.Options{Seal: secretsKey(i.Store, o.DataDir), Clock: clk})
 	if o.LongRunning {
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopKeys, i.keysDone = stop, make(chan error, 1)
 		go func() { i.keysDone <- i.Keys.Run(runCtx) }()
+		go i.Identity.Watch(runCtx)
 		hookCtx, stopHook := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopHook, i.hookDone = stopHook, make(chan error, 1)
 		go func() { i.hookDone <- i.Webhooks.Run(hookCtx) }()
 	}
 
 	deps := console.Deps{Store: i.Store, Clock: clk, Keys: i.Keys, Orgs: i.Orgs, Auth: i.Auth, Audit: i.Audit,
-		Routes: i.Routes, Webhooks: i.Webhooks, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
+		Routes: i.Routes, Identity: i.Identity, Webhooks: i.Webhooks, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
 	if o.Gateway != nil {
 		cfg := *o.Gateway
 		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
 		cfg.Validators, cfg.Clock, cfg.Logger = documents.RequestValidators{}, clk, i.Logger
+		if cfg.Identity == nil {
+			cfg.Identity = i.Identity
+		}
 		if cfg.Learner == nil {
 			cfg.Learner = learn.New(i.Store, learn.Options{Clock: clk, Logger: i.Logger})
 		}

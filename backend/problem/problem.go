@@ -71,6 +71,9 @@ const (
 	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
 	// CodeRequestTimeout (408) is a client too slow to send its request head.
 	CodeRequestTimeout Code = "REQUEST_TIMEOUT"
+	// CodeInsufficientScope (403) is a key without a scope the route's operation requires;
+	// the detail and WWW-Authenticate name the scope.
+	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
 	// CodeClientClosed is only logged (as status 499): the caller left before the answer.
 	CodeClientClosed Code = "CLIENT_CLOSED"
 )

@@ -150,6 +150,17 @@ export interface GatewayStatus {
   url: string
 }
 
+export interface IdentityKey {
+  active: boolean
+  createdAt: string
+  id: string
+  retiresAt: string | null
+}
+
+export interface IdentityKeyList {
+  keys: IdentityKey[]
+}
+
 export interface Invitation {
   createdAt: string
   email: string
@@ -529,6 +540,10 @@ export interface RemoveRouteInput {
   id: string
 }
 
+export type ListIdentityKeysInput = Record<string, never>
+
+export type RotateIdentityKeyInput = Record<string, never>
+
 export interface ListScopesInput {
   org?: string
 }
@@ -737,6 +752,10 @@ export interface Operations {
   UpdateRoute: { in: UpdateRouteInput; out: Route }
   /** Remove a route. */
   RemoveRoute: { in: RemoveRouteInput; out: void }
+  /** The public keys that sign the gateway's X-Keygate-Jwt, the active one first. */
+  ListIdentityKeys: { in: ListIdentityKeysInput; out: IdentityKeyList }
+  /** Make a new identity signing key; the old one stays published for 24 hours. */
+  RotateIdentityKey: { in: RotateIdentityKeyInput; out: IdentityKeyList }
   /** The scopes the routes serving the organization's keys require, with the routes that name each. */
   ListScopes: { in: ListScopesInput; out: ScopeList }
   /** The OpenAPI document learned from a route's traffic, and what is new in it. */
@@ -828,6 +847,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   AddRoute: { method: 'POST', path: '/api/v1/routes' },
   UpdateRoute: { method: 'PUT', path: '/api/v1/routes/{id}' },
   RemoveRoute: { method: 'DELETE', path: '/api/v1/routes/{id}' },
+  ListIdentityKeys: { method: 'GET', path: '/api/v1/identity/keys' },
+  RotateIdentityKey: { method: 'POST', path: '/api/v1/identity/rotate' },
   ListScopes: { method: 'GET', path: '/api/v1/scopes' },
   GetLearnedDocument: { method: 'GET', path: '/api/v1/routes/{id}/learned' },
   AdoptLearnedDocument: { method: 'POST', path: '/api/v1/routes/{id}/learned/adopt' },

@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/keygate/keygate/backend/identity"
+	"github.com/keygate/keygate/backend/problem"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// scopes.go: what a route asks of a caller beyond a valid credential — the scopes its
+// operations need (403 INSUFFICIENT_SCOPE naming the missing one) — and the signed identity
+// it sends the upstream (X-Keygate-Jwt). auth.go calls in here; the rules live here.
+
+// CodeInsufficientScope: the key lacks a scope the operation requires (403).
+const CodeInsufficientScope = problem.CodeInsufficientScope
+
+// IdentitySigner mints the signed identity for routes that send one and serves the public
+// keys; *identity.Service implements it.
+type IdentitySigner interface {
+	Token(ctx context.Context, c identity.Claims) (string, error)
+	JWKS(ctx context.Context) ([]byte, error)
+}
+
+var _ IdentitySigner = (*identity.Service)(nil)
+
+// routeScopes is what Reload prepares for a route that requires scopes: the matcher and, for
+// each scope it can require, the answer that names it (rendered once, as every gateway answer).
+type routeScopes struct {
+	match    *routes.ScopeMatcher
+	problems map[string]*scopeProblem
+}
+
+type scopeProblem struct {
+	pre          *problem.Prebuilt
+	authenticate []string // the WWW-Authenticate value (RFC 6750 §3.1)
+}
+
+func newRouteScopes(r routes.Route) *routeScopes {
+	m := routes.NewScopeMatcher(r)
+	if m == nil {
+		return nil
+	}
+	rs := &routeScopes{match: m, problems: map[string]*scopeProblem{}}
+	all := append([]string{}, r.Scopes...)
+	all = append(all, r.DocumentScopes.All()...)
+	for _, s := range all {
+		if _, ok := rs.problems[s]; ok {
+			continue
+		}
+		rs.problems[s] = &scopeProblem{
+			pre: problem.Prebuild(problem.New(http.StatusForbidden, CodeInsufficientScope,
+				"The key lacks the scope "+s+", which this operation requires.")),
+			// Scopes are resource:action of [A-Za-z0-9._-]: nothing to quote inside the string.
+			authenticate: []string{`Bearer realm="keygate", error="insufficient_scope", scope="` + s + `"`},
+		}
+	}
+	return rs
+}
+
+// requireScopes checks that have (the key's scopes; nil for a console session, which holds
+// none) covers what method and path need on rt; else it keeps the answer naming the first
+// missing scope in st and returns CodeInsufficientScope.
+func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, method, path string) Code {
+	if rt.scopes == nil {
+		return ""
+	}
+	a, b := rt.scopes.match.Required(method, path)
+	for _, list := range [2][]string{a, b} {
+		for _, need := range list {
+			if !scopesAllow(have, need) {
+				st.scopeProblem = rt.scopes.problems[need]
+				return CodeInsufficientScope
+			}
+		}
+	}
+	return ""
+}
+
+// writeScopeProblemFast answers INSUFFICIENT_SCOPE with the missing scope's problem.
+func writeScopeProblemFast(resp *fasthttp.Response, sp *scopeProblem) {
+	p := sp.pre
+	resp.SetStatusCode(p.Problem.Status)
+	resp.Header.SetContentType(problem.ContentType)
+	resp.Header.Set("X-Content-Type-Options", "nosniff")
+	resp.Header.Set("Cache-Control", "no-store")
+	resp.Header.Set("Www-Authenticate", sp.authenticate[0])
+	resp.SetBodyRaw(p.Body)
+}
+
+// writeScopeProblem is writeScopeProblemFast on net/http.
+func writeScopeProblem(w http.ResponseWriter, sp *scopeProblem) {
+	w.Header()["Www-Authenticate"] = sp.authenticate
+	sp.pre.Write(w)
+}
+
+// signIdentity mints the route's signed identity for the authenticated caller into st.jwt;
+// false means it could not (the request is answered 500: a route that asks for an identity
+// never gets a request without one).
+func (g *Gateway) signIdentity(st *reqState, rt *route) bool {
+	if !rt.IdentityJWT || g.cfg.Identity == nil || (st.keyID == "" && st.userID == "") {
+		return true
+	}
+	c := identity.Claims{Issuer: g.issuer(), Audience: rt.Prefix}
+	switch {
+	case st.key != nil:
+		c.Subject, c.Org, c.Scopes, c.Meta, c.Version = st.key.ID, st.key.OrgID, keyScopes(st.key), keyMetadata(st.key), st.key
+	default:
+		// A console session: the person, in the route's organization when it has one.
+		c.Subject, c.Org = st.userID, rt.OrgID
+	}
+	tok, err := g.cfg.Identity.Token(st, c)
+	if err != nil {
+		g.log.Error("sign identity", "request_id", st.requestID[0], "route", rt.Prefix, "err", err)
+		return false
+	}
+	st.jwt = tok
+	return true
+}
+
+// issuer is the gateway's public URL: Config.PublicURL, else the address a Server listens on.
+func (g *Gateway) issuer() string {
+	if u := g.cfg.PublicURL; u != nil {
+		return strings.TrimSuffix(u.String(), "/")
+	}
+	if p := g.listenURL.Load(); p != nil {
+		return *p
+	}
+	return "http://" + g.cfg.Listen
+}
+
+// serveJWKS answers GET (and HEAD) /.well-known/jwks.json with the identity keys: the gateway's
+// own path, never forwarded (a route at / does not shadow it).
+func (g *Gateway) jwks(ctx context.Context) (body []byte, code Code) {
+	if g.cfg.Identity == nil {
+		return nil, CodeNoRoute
+	}
+	b, err := g.cfg.Identity.JWKS(ctx)
+	if err != nil {
+		g.log.Error("identity keys", "err", err)
+		return nil, CodeInternal
+	}
+	return b, ""
+}
+
+func (g *Gateway) serveJWKSFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot) bool {
+	if st.in.path != identity.JWKSPath {
+		return false
+	}
+	if st.in.method != http.MethodGet && st.in.method != http.MethodHead {
+		return false // other methods go on to the routes, as before
+	}
+	b, code := g.jwks(st)
+	if code != "" {
+		g.answerFast(ctx, st, snap, code)
+		return true
+	}
+	commonHeaders(&ctx.Response.Header, st)
+	ctx.Response.Header.SetContentType("application/jwk-set+json")
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+	ctx.SetStatusCode(http.StatusOK)
+	if st.in.method == http.MethodGet {
+		ctx.Response.SetBodyRaw(b)
+	} else {
+		ctx.Response.Header.SetContentLength(len(b))
+		ctx.Response.SkipBody = true
+	}
+	return true
+}
+
+func (g *Gateway) serveJWKS(st *reqState, r *http.Request) bool {
+	if r.URL.Path != identity.JWKSPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	b, code := g.jwks(r.Context())
+	if code != "" {
+		g.reject(st, code)
+		return true
+	}
+	h := st.rw.Header()
+	h.Set("Content-Type", "application/jwk-set+json")
+	h.Set("Cache-Control", "public, max-age=300")
+	st.rw.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		st.rw.Write(b)
+	}
+	return true
+}
+
+// listenURL is kept by Server.Start for issuer.
+type listenURL = atomic.Pointer[string]

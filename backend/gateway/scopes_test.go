@@ -1,0 +1,211 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/identity"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/seal"
+)
+
+// TestInsufficientScope: a route's own scopes apply to every request, a document's per
+// operation; a key without one gets 403 INSUFFICIENT_SCOPE naming it (detail and
+// WWW-Authenticate), and the upstream sees nothing. A console session holds no scopes.
+func TestInsufficientScope(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) {
+		c.Sessions = fakeSessions{"tok": {Code: keys.CodeValid, UserID: "usr_1", OrgIDs: []string{"org_x"}}}
+	})
+	e.addRoute(routes.Params{Prefix: "/all", Upstream: e.up.URL, Scopes: []string{"api:use"}})
+	ctx := context.Background()
+	e.routes.ReadScopesWith(func(context.Context, routes.Route) (*routes.DocumentScopes, error) {
+		return &routes.DocumentScopes{Operations: []routes.OperationScopes{
+			{Method: "POST", Path: "/pets/items", Scopes: []string{"pets:write"}},
+			{Method: "DELETE", Path: "/pets/items/{id}", Scopes: []string{"pets:delete"}},
+		}}, nil
+	})
+	e.addRoute(routes.Params{Prefix: "/pets", Upstream: e.up.URL, OpenAPISource: "doc.json", ConsoleSession: true})
+	key := map[string]string{"x-api-key": e.key.Key}
+	for _, tt := range []struct {
+		method, path string
+		scope        string // "" = forwarded
+	}{
+		{"GET", "/all/x", "api:use"},
+		{"GET", "/pets/items", ""},
+		{"POST", "/pets/items", "pets:write"},
+		{"DELETE", "/pets/items/7", "pets:delete"},
+		{"DELETE", "/pets/items", ""},
+		{"GET", "/other", ""},
+	} {
+		before := e.seen.count()
+		res := e.do(tt.method, tt.path, key, nil)
+		if tt.scope == "" {
+			if res.StatusCode != 200 || e.seen.count() != before+1 {
+				t.Errorf("%s %s: %d, want it forwarded", tt.method, tt.path, res.StatusCode)
+			}
+			continue
+		}
+		p := readProblem(t, res)
+		if res.StatusCode != 403 || p.Code != gateway.CodeInsufficientScope || !strings.Contains(p.Detail, tt.scope) {
+			t.Errorf("%s %s: %d %+v, want 403 INSUFFICIENT_SCOPE naming %s", tt.method, tt.path, res.StatusCode, p, tt.scope)
+		}
+		if got := res.Header.Get("Www-Authenticate"); got != `Bearer realm="keygate", error="insufficient_scope", scope="`+tt.scope+`"` {
+			t.Errorf("%s %s: WWW-Authenticate %q", tt.method, tt.path, got)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s %s reached the upstream", tt.method, tt.path)
+		}
+	}
+	// The log says why.
+	if es := e.gw.Requests(gateway.Filter{}); len(es) < 3 || es[2].ErrorCode != string(gateway.CodeInsufficientScope) || es[2].Status != 403 {
+		t.Errorf("log: %+v", es)
+	}
+	// A console session holds no scope.
+	res := e.do("POST", "/pets/items", map[string]string{"Cookie": "keygate_session=tok", "Sec-Fetch-Site": "same-origin"}, nil)
+	if p := readProblem(t, res); res.StatusCode != 403 || p.Code != gateway.CodeInsufficientScope {
+		t.Errorf("session on a scoped operation: %d %+v", res.StatusCode, p)
+	}
+	// Removing the requirement takes effect on the next request.
+	r, _ := e.routes.GetByPrefix(ctx, "/all")
+	if _, err := e.routes.Update(ctx, r.ID, routes.Params{Prefix: "/all", Upstream: e.up.URL}); err != nil {
+		t.Fatal(err)
+	}
+	e.gw.Reload(ctx)
+	if res := e.do("GET", "/all/x", key, nil); res.StatusCode != 200 {
+		t.Errorf("after the scope was removed: %d", res.StatusCode)
+	}
+}
+
+func testSeal() (*seal.Box, error) { return seal.New(bytes.Repeat([]byte{7}, 32)) }
+
+// jwksOf fetches the gateway's public keys.
+func jwksOf(t *testing.T, e *env) jose.JSONWebKeySet {
+	t.Helper()
+	res := e.do("GET", identity.JWKSPath, nil, nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("jwks: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func verifyJWT(t *testing.T, set jose.JSONWebKeySet, tok string, now time.Time, aud string) map[string]any {
+	t.Helper()
+	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatalf("parse %q: %v", tok, err)
+	}
+	ks := set.Key(parsed.Headers[0].KeyID)
+	if len(ks) != 1 {
+		t.Fatalf("key %q not published", parsed.Headers[0].KeyID)
+	}
+	var std jwt.Claims
+	var all map[string]any
+	if err := parsed.Claims(ks[0].Key, &std, &all); err != nil {
+		t.Fatal(err)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: "https://api.example.com", AnyAudience: jwt.Audience{aud}, Time: now}, 0); err != nil {
+		t.Fatalf("claims %v: %v", all, err)
+	}
+	return all
+}
+
+// TestSignedIdentity: a route with identity-jwt sends the upstream X-Keygate-Jwt, verifiable
+// with the keys at /.well-known/jwks.json, the same token all minute; the client's own
+// X-Keygate-Jwt never passes; the JWKS path is the gateway's even under a route at /.
+func TestSignedIdentity(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) {
+		c.PublicURL = mustURL(t, "https://api.example.com")
+		c.Identity = identity.New(c.Store, identity.Options{Seal: testSeal, Clock: c.Clock})
+		c.Sessions = fakeSessions{"tok": {Code: keys.CodeValid, UserID: "usr_1", OrgIDs: []string{"org_x"}}}
+	})
+	e.addRoute(routes.Params{Prefix: "/signed", Upstream: e.up.URL, IdentityJWT: true, ConsoleSession: true})
+	f := false
+	e.addRoute(routes.Params{Prefix: "/open", Upstream: e.up.URL, IdentityJWT: true, AuthRequired: &f})
+
+	set := jwksOf(t, e)
+	if len(set.Keys) != 1 || set.Keys[0].Algorithm != "ES256" || !set.Keys[0].IsPublic() {
+		t.Fatalf("jwks %+v", set)
+	}
+	if e.seen.count() != 0 {
+		t.Fatal("the JWKS request was forwarded to the route at /")
+	}
+	hdr := map[string]string{"x-api-key": e.key.Key, "X-Keygate-Jwt": "forged"}
+	ec := readEcho(t, e.do("GET", "/signed/a", hdr, nil))
+	tok := ec.Header.Get("X-Keygate-Jwt")
+	if tok == "" || tok == "forged" || len(ec.Header["X-Keygate-Jwt"]) != 1 {
+		t.Fatalf("upstream got X-Keygate-Jwt %q", ec.Header["X-Keygate-Jwt"])
+	}
+	claims := verifyJWT(t, set, tok, e.clock.Now(), "/signed")
+	if claims["sub"] != e.key.ID || claims["org"] != e.org.ID {
+		t.Fatalf("claims %v", claims)
+	}
+	if _, ok := claims["scopes"].([]any); !ok {
+		t.Fatalf("scopes claim %v", claims["scopes"])
+	}
+	if _, ok := claims["meta"].(map[string]any); !ok {
+		t.Fatalf("meta claim %v", claims["meta"])
+	}
+	e.clock.Advance(20 * time.Second)
+	if again := readEcho(t, e.do("GET", "/signed/b", hdr, nil)).Header.Get("X-Keygate-Jwt"); again != tok {
+		t.Fatal("a new token within the minute")
+	}
+	// The root route does not send one, and the client's forged header does not pass.
+	if ec := readEcho(t, e.do("GET", "/x", hdr, nil)); ec.Header.Get("X-Keygate-Jwt") != "" {
+		t.Fatalf("a route without identity-jwt forwarded %q", ec.Header.Get("X-Keygate-Jwt"))
+	}
+	// A public route has nobody to vouch for.
+	if ec := readEcho(t, e.do("GET", "/open/x", map[string]string{"X-Keygate-Jwt": "forged"}, nil)); ec.Header.Get("X-Keygate-Jwt") != "" {
+		t.Fatal("a public route sent an identity")
+	}
+	// A console session: the user is the subject.
+	ec = readEcho(t, e.do("GET", "/signed/c", map[string]string{"Cookie": "keygate_session=tok", "Sec-Fetch-Site": "same-origin"}, nil))
+	if c := verifyJWT(t, set, ec.Header.Get("X-Keygate-Jwt"), e.clock.Now(), "/signed"); c["sub"] != "usr_1" {
+		t.Fatalf("session claims %v", c)
+	}
+	// HEAD answers the headers; other methods on the path are not the gateway's.
+	if res := e.do("HEAD", identity.JWKSPath, nil, nil); res.StatusCode != 200 {
+		t.Fatalf("HEAD jwks: %d", res.StatusCode)
+	}
+}
+
+// TestSignedIdentityUnavailable: when the gateway cannot sign (no secrets key), a route that
+// sends an identity answers 500 and forwards nothing: never the request without its identity.
+func TestSignedIdentityUnavailable(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) {
+		c.Identity = identity.New(c.Store, identity.Options{Clock: c.Clock})
+	})
+	e.addRoute(routes.Params{Prefix: "/signed", Upstream: e.up.URL, IdentityJWT: true})
+	res := e.do("GET", "/signed/a", map[string]string{"x-api-key": e.key.Key}, nil)
+	if p := readProblem(t, res); res.StatusCode != 500 || p.Code != gateway.CodeInternal || e.seen.count() != 0 {
+		t.Fatalf("%d %+v, %d forwarded", res.StatusCode, p, e.seen.count())
+	}
+	if res := e.do("GET", identity.JWKSPath, nil, nil); res.StatusCode != 500 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("jwks without keys: %d %s", res.StatusCode, b)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
