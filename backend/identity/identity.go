@@ -104,8 +104,8 @@ type Service struct {
 	gen     uint64 // bumped by Invalidate; a load that raced with it is not kept
 	failed  time.Time
 	failErr error
-	tokMu  sync.RWMutex
-	tokens map[tokenKey]*token
+	tokMu   sync.RWMutex
+	tokens  map[tokenKey]*token
 }
 
 type keySet struct {
