@@ -286,6 +286,11 @@ const handlers: Handlers = {
     s.routes[k] = route({ ...s.routes[k], ...inp }); return s.routes[k]
   },
   RemoveRoute(s, _o, inp) { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id) },
+  ListIdentityKeys: () => ({ keys: [{ id: 'idk_mock', createdAt: now(), retiresAt: null, active: true }] }),
+  RotateIdentityKey(s) {
+    need(s, undefined, 'admin')
+    return { keys: [{ id: id('idk'), createdAt: now(), retiresAt: null, active: true }, { id: 'idk_mock', createdAt: now(), retiresAt: new Date(Date.now() + 86400000).toISOString(), active: false }] }
+  },
   ListScopes(s, _o, inp) {
     const by = new Map<string, string[]>()
     for (const r of s.routes) {
