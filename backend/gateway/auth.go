@@ -77,7 +77,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		return CodeForbidden
 	}
 	st.key = k
-	if code := g.requireScopes(st, rt, keyScopes(k), p.method, p.path); code != "" {
+	if code := g.requireScopes(st, rt, k.Scopes, p.method, p.path); code != "" {
 		return code
 	}
 	if k.RateLimit > 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/keygate/keygate/backend/identity"
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
 )
@@ -73,7 +74,7 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, method, 
 	a, b := rt.scopes.match.Required(method, path)
 	for _, list := range [2][]string{a, b} {
 		for _, need := range list {
-			if !scopesAllow(have, need) {
+			if !keys.ScopesAllow(have, need) {
 				st.scopeProblem = rt.scopes.problems[need]
 				return CodeInsufficientScope
 			}
@@ -109,7 +110,7 @@ func (g *Gateway) signIdentity(st *reqState, rt *route) bool {
 	c := identity.Claims{Issuer: g.issuer(), Audience: rt.Prefix}
 	switch {
 	case st.key != nil:
-		c.Subject, c.Org, c.Scopes, c.Meta, c.Version = st.key.ID, st.key.OrgID, keyScopes(st.key), keyMetadata(st.key), st.key
+		c.Subject, c.Org, c.Scopes, c.Meta, c.Version = st.key.ID, st.key.OrgID, st.key.Scopes, st.key.Metadata, st.key
 	default:
 		// A console session: the person, in the route's organization when it has one.
 		c.Subject, c.Org = st.userID, rt.OrgID

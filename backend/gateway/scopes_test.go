@@ -68,6 +68,35 @@ func TestInsufficientScope(t *testing.T) {
 			t.Errorf("%s %s reached the upstream", tt.method, tt.path)
 		}
 	}
+	// A key holding the scopes passes; resource:* and * cover what they name.
+	for _, tt := range []struct {
+		have    []string
+		method  string
+		path    string
+		missing string
+	}{
+		{[]string{"api:use", "pets:*"}, "DELETE", "/pets/items/7", ""},
+		{[]string{"*"}, "POST", "/pets/items", ""},
+		{[]string{"api:use"}, "GET", "/all/y", ""},
+		{[]string{"pets:write"}, "DELETE", "/pets/items/7", "pets:delete"},
+		{[]string{"pets:write"}, "GET", "/all/y", "api:use"},
+		{[]string{"api"}, "GET", "/all/y", "api:use"}, // resource alone is not resource:action
+	} {
+		k, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "scoped", CreatedBy: "test", Scopes: tt.have})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := e.do(tt.method, tt.path, map[string]string{"x-api-key": k.Key}, nil)
+		if tt.missing == "" {
+			if res.StatusCode != 200 {
+				t.Errorf("%v %s %s: %d, want 200", tt.have, tt.method, tt.path, res.StatusCode)
+			}
+			continue
+		}
+		if p := readProblem(t, res); res.StatusCode != 403 || !strings.Contains(p.Detail, tt.missing) {
+			t.Errorf("%v %s %s: %d %q, want 403 naming %s", tt.have, tt.method, tt.path, res.StatusCode, p.Detail, tt.missing)
+		}
+	}
 	// The log says why.
 	if es := e.gw.Requests(gateway.Filter{}); len(es) < 3 || es[2].ErrorCode != string(gateway.CodeInsufficientScope) || es[2].Status != 403 {
 		t.Errorf("log: %+v", es)
@@ -85,6 +114,13 @@ func TestInsufficientScope(t *testing.T) {
 	e.gw.Reload(ctx)
 	if res := e.do("GET", "/all/x", key, nil); res.StatusCode != 200 {
 		t.Errorf("after the scope was removed: %d", res.StatusCode)
+	}
+	// So does giving the key a scope.
+	if _, err := e.keys.Update(ctx, e.org.ID, e.key.ID, keys.UpdateParams{Scopes: &[]string{"pets:write"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.do("POST", "/pets/items", key, nil); res.StatusCode != 200 {
+		t.Errorf("after the key got the scope: %d", res.StatusCode)
 	}
 }
 
@@ -155,12 +191,27 @@ func TestSignedIdentity(t *testing.T) {
 	if claims["sub"] != e.key.ID || claims["org"] != e.org.ID {
 		t.Fatalf("claims %v", claims)
 	}
-	if _, ok := claims["scopes"].([]any); !ok {
+	if sc, ok := claims["scopes"].([]any); !ok || len(sc) != 0 {
 		t.Fatalf("scopes claim %v", claims["scopes"])
 	}
-	if _, ok := claims["meta"].(map[string]any); !ok {
+	if m, ok := claims["meta"].(map[string]any); !ok || len(m) != 0 {
 		t.Fatalf("meta claim %v", claims["meta"])
 	}
+	// A key's scopes and metadata travel in the token; an edit shows in the next request's.
+	ctx := context.Background()
+	if _, err := e.keys.Update(ctx, e.org.ID, e.key.ID, keys.UpdateParams{Scopes: &[]string{"pets:read"},
+		Metadata: &map[string]string{"plan": "pro"}}); err != nil {
+		t.Fatal(err)
+	}
+	ec = readEcho(t, e.do("GET", "/signed/a", hdr, nil))
+	claims = verifyJWT(t, set, ec.Header.Get("X-Keygate-Jwt"), e.clock.Now(), "/signed")
+	if sc, _ := claims["scopes"].([]any); len(sc) != 1 || sc[0] != "pets:read" {
+		t.Fatalf("scopes after the edit %v", claims["scopes"])
+	}
+	if m, _ := claims["meta"].(map[string]any); m["plan"] != "pro" {
+		t.Fatalf("meta after the edit %v", claims["meta"])
+	}
+	tok = ec.Header.Get("X-Keygate-Jwt")
 	e.clock.Advance(20 * time.Second)
 	if again := readEcho(t, e.do("GET", "/signed/b", hdr, nil)).Header.Get("X-Keygate-Jwt"); again != tok {
 		t.Fatal("a new token within the minute")

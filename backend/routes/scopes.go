@@ -10,26 +10,24 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/problem"
 )
 
-// Limits of the scopes a route requires.
-const (
-	MaxRouteScopes = 32
-	MaxScopeLen    = 100
-)
+// MaxRouteScopes bounds the scopes a route requires.
+const MaxRouteScopes = 32
 
 var (
-	// ErrInvalidScope means a required scope is not resource:action.
+	// ErrInvalidScope means a required scope is not resource or resource:action.
 	ErrInvalidScope error = &problem.Invalid{Field: "scopes", Code: "invalid", Msg: "validation.route.scope.invalid",
-		Text: "a scope must be resource:action: letters, digits and . _ - on each side of one colon, at most 100 characters, no wildcard"}
+		Text: "a scope a route requires must be resource or resource:action (letters, digits and . _ - /, at most 128 characters); wildcards belong on keys"}
 	// ErrTooManyScopes means more than MaxRouteScopes scopes.
 	ErrTooManyScopes error = &problem.Invalid{Field: "scopes", Code: "too_many", Msg: "validation.route.scope.too_many",
 		Data: map[string]any{"Max": MaxRouteScopes}, Text: "a route requires at most 32 scopes"}
 	// ErrDocumentScopes means the route's OpenAPI document declares x-keygate-scopes that are
-	// not a list of resource:action scopes.
+	// not a list of scopes.
 	ErrDocumentScopes error = &problem.Invalid{Field: "openapiSource", Code: "invalid_scopes", Msg: "validation.route.document_scopes.invalid",
-		Data: map[string]any{"Where": "?"}, Text: "the OpenAPI document's x-keygate-scopes must be lists of resource:action scopes"}
+		Data: map[string]any{"Where": "?"}, Text: "the OpenAPI document's x-keygate-scopes must be lists of resource or resource:action scopes"}
 )
 
 // DocumentScopesError is ErrDocumentScopes about one place of the document ("GET /pets", "the
@@ -37,32 +35,15 @@ var (
 func DocumentScopesError(where, why string) error {
 	return &problem.Invalid{Field: "openapiSource", Code: "invalid_scopes", Msg: "validation.route.document_scopes.invalid",
 		Data: map[string]any{"Where": where},
-		Text: "the OpenAPI document's x-keygate-scopes must be lists of resource:action scopes: " + where + ": " + why,
+		Text: "the OpenAPI document's x-keygate-scopes must be lists of resource or resource:action scopes: " + where + ": " + why,
 		Err:  ErrDocumentScopes}
 }
 
-// ValidScope reports whether s can be required: resource:action, each side 1 or more of
-// letters, digits, '.', '_' and '-', at most MaxScopeLen bytes. Wildcards belong to keys
-// (resource:*, *), never to what a route requires.
+// ValidScope reports whether s can be required: a scope a key can hold (keys.ValidScope:
+// resource or resource:action) that is not a wildcard — `*` and resource:* belong to keys,
+// never to what a route requires.
 func ValidScope(s string) bool {
-	if len(s) < 3 || len(s) > MaxScopeLen {
-		return false
-	}
-	res, act, ok := strings.Cut(s, ":")
-	return ok && scopePart(res) && scopePart(act)
-}
-
-func scopePart(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return keys.ValidScope(s) && s != "*" && !strings.HasSuffix(s, ":*")
 }
 
 // NormalizeScopes checks a list of required scopes and returns it trimmed, without

@@ -19,8 +19,11 @@ func TestNormalizeScopes(t *testing.T) {
 	if got, err := routes.NormalizeScopes(nil); err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("nil = %#v, %v", got, err)
 	}
-	for _, bad := range []string{"", "pets", "pets:", ":read", "pets:*", "*", "pets:read:more", "pets read:x",
-		"pets:re\u00e9d", "p\x00:r", strings.Repeat("a", 60) + ":" + strings.Repeat("b", 60)} {
+	if got, err := routes.NormalizeScopes([]string{"admin", "files/docs:read"}); err != nil || len(got) != 2 {
+		t.Fatalf("resource alone, and a slash: %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "pets:", ":read", "pets:*", "*", "pets:read:more", "pets read:x",
+		"pets:re\u00e9d", "p\x00:r", strings.Repeat("a", 70) + ":" + strings.Repeat("b", 70)} {
 		if _, err := routes.NormalizeScopes([]string{bad}); !errors.Is(err, routes.ErrInvalidScope) {
 			t.Errorf("%q: %v, want ErrInvalidScope", bad, err)
 		}
@@ -114,7 +117,7 @@ func TestDocumentScopesAreReadOnSave(t *testing.T) {
 
 	// A document declaring a bad scope is refused and changes nothing.
 	fail = nil
-	doc = &routes.DocumentScopes{Operations: []routes.OperationScopes{{Method: "GET", Path: "/api/x", Scopes: []string{"admin"}}}}
+	doc = &routes.DocumentScopes{Operations: []routes.OperationScopes{{Method: "GET", Path: "/api/x", Scopes: []string{"admin:*"}}}}
 	if _, err := s.Update(ctx, r.ID, routes.Params{Prefix: "/api", Upstream: "http://127.0.0.1:9001", OpenAPISource: "doc.json"}); !errors.Is(err, routes.ErrDocumentScopes) {
 		t.Fatalf("bad document scope: %v", err)
 	}

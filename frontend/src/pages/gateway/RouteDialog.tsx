@@ -27,13 +27,13 @@ const warningMessage = {
   document_unreadable_kept: 'routes.warning.document_unreadable_kept',
 } as const
 
-/** scopePattern is a scope a route can require: resource:action, as the gateway checks it. */
-const scopePattern = /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/
+/** scopePattern is a scope a route can require: resource or resource:action, no wildcard, as the server checks it. */
+const scopePattern = /^[A-Za-z0-9._/-]+(:[A-Za-z0-9._/-]+)?$/
 
 /** parseScopes reads the scopes field: scopes separated by commas or spaces. */
 export function parseScopes(s: string): { scopes: string[]; bad: string[] } {
   const words = s.split(/[\s,]+/).filter(Boolean)
-  return { scopes: [...new Set(words)], bad: words.filter((w) => !scopePattern.test(w) || w.length > 100) }
+  return { scopes: [...new Set(words)], bad: words.filter((w) => !scopePattern.test(w) || w.length > 128) }
 }
 
 /** validUrl accepts absolute http and https URLs, as the gateway does. */
