@@ -240,7 +240,7 @@ async function closeShown(page, name) {
   return secret
 }
 
-flow('scopes: the dialog offers the routes’ scopes, and the key holds what was chosen', async ({ browser, srv }) => {
+flow('scopes: the dialog offers the routes’ scopes, and the gateway enforces what the key holds', async ({ browser, srv }) => {
   kg(['routes', 'update', '/demo', '--scope', 'pets:read'])
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
@@ -270,6 +270,11 @@ flow('scopes: the dialog offers the routes’ scopes, and the key holds what was
     assert(JSON.stringify(heldScopes) === '["pets:read"]', `the created key's scopes: ${JSON.stringify(heldScopes)}`)
     const ok = await throughGateway(srv, scoped)
     assert(ok.status === 200, `the scoped key: ${ok.status} ${ok.code}`)
+    // The route's new scope reaches the running gateway through the change feed.
+    await eventually('the key without pets:read is refused', async () => {
+      const r = await throughGateway(srv, unscoped)
+      return r.status === 403 && r.code === 'INSUFFICIENT_SCOPE' ? true : r
+    })
     // Edit gives the unscoped key the scope: its next request passes.
     await page.getByRole('button', { name: 'Edit key “Unscoped key”' }).click()
     const e = page.getByRole('dialog', { name: 'Edit “Unscoped key”' })
