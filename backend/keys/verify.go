@@ -48,7 +48,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 	}
 	h := p.Hash()
 	now := s.clock.Now()
-	e, gen, ok := s.cache.get(h)
+	e, stamp, ok := s.cache.get(h)
 	if !ok {
 		s.cache.misses.Add(1)
 		e, err = s.load(ctx, h)
@@ -63,7 +63,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 			return Result{}, err
 		}
 		e.seen.Store(now.UnixNano())
-		s.cache.put(h, e, gen)
+		s.cache.put(h, e, stamp)
 	} else {
 		s.cache.hits.Add(1)
 		e.seen.Store(now.UnixNano())
@@ -138,6 +138,9 @@ func (e *entry) result(now time.Time) Result {
 type cache struct {
 	mu  sync.RWMutex
 	gen uint64
+	// forgets counts this process's own key changes (forgetKey); a load that began before one
+	// does not refresh good (an invalidation alone, such as another node's change, does).
+	forgets uint64
 	// good remembers the last lookup of each existing key, across invalidations: while the
 	// store cannot be reached, a key verified within the outage grace keeps its last answer.
 	good          map[Hash]*entry
@@ -156,21 +159,24 @@ func newCache(max int) *cache {
 	return &cache{max: max, m: make(map[Hash]*entry), good: make(map[Hash]*entry)}
 }
 
-func (c *cache) get(h Hash) (*entry, uint64, bool) {
+// stamp is the cache's state when a lookup began: put compares it with the state at its end.
+type stamp struct{ gen, forgets uint64 }
+
+func (c *cache) get(h Hash) (*entry, stamp, bool) {
 	c.mu.RLock()
 	e, ok := c.m[h]
-	gen := c.gen
+	st := stamp{c.gen, c.forgets}
 	c.mu.RUnlock()
-	return e, gen, ok
+	return e, st, ok
 }
 
-func (c *cache) put(h Hash, e *entry, gen uint64) {
+func (c *cache) put(h Hash, e *entry, st stamp) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// What outages may answer from: fresh from the store, unless a key changed since the load
-	// began (gen moved): a load that read a key before its revocation and is put after it must
-	// not bring the revoked key back for the outage grace.
-	if e.key != nil && gen == c.gen {
+	// What outages may answer from: fresh from the store, unless this process changed a key
+	// since the load began: a load that read a key before its revocation and is put after it
+	// must not bring the revoked key back for the outage grace.
+	if e.key != nil && st.forgets == c.forgets {
 		if len(c.good) >= c.max {
 			drop := c.max/10 + 1
 			for k := range c.good {
@@ -182,7 +188,7 @@ func (c *cache) put(h Hash, e *entry, gen uint64) {
 		}
 		c.good[h] = e
 	}
-	if gen != c.gen || c.paused {
+	if st.gen != c.gen || c.paused {
 		return
 	}
 	if len(c.m) >= c.max {
@@ -209,6 +215,7 @@ func (c *cache) lastGood(h Hash) *entry {
 func (c *cache) forgetKey(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgets++
 	for h, e := range c.good {
 		if e.key.ID == id {
 			delete(c.good, h)
