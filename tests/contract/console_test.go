@@ -591,6 +591,37 @@ func (h *consoleRun) requests(o *operation, c *caller, round int) []*request {
 			rq.lang = pick(g, []string{"de", "ar", "ja", "he-IL", "zh-Hans", "*", "xx-YY;q=0.1", strings.Repeat("a-", 400)})
 		}
 	}
+	if spendsOwnSignIns[o.id] {
+		out = sparingSignIns(out)
+	}
+	return out
+}
+
+// spendsOwnSignIns are the operations where a wrong password counts against the caller's own
+// account, as a failed sign-in does: the generator's random passwords would lock the test's
+// callers out of signing in again for the rest of the run.
+var spendsOwnSignIns = map[string]bool{"ChangePassword": true}
+
+// sparingSignIns keeps one well-formed request (which reaches the password check) and the
+// requests refused before the check by their form: a missing, wrongly typed or unknown field,
+// bad JSON, an odd content type, an oversized body, no CSRF token or no Origin. Anything else
+// (an odd value, an ignored query parameter …) may reach the check and spend an attempt. So two
+// rounds spend two of an account's five attempts.
+func sparingSignIns(rqs []*request) []*request {
+	var out []*request
+	reached := false
+	for _, rq := range rqs {
+		switch {
+		case rq.kind == "valid" && !reached:
+			reached = true
+		case strings.HasPrefix(rq.kind, "missing "), strings.HasPrefix(rq.kind, "wrong type "),
+			rq.kind == "unknown field", rq.kind == "bad JSON", rq.kind == "content type",
+			rq.kind == "oversized body", rq.kind == "no CSRF token", rq.kind == "no Origin":
+		default:
+			continue
+		}
+		out = append(out, rq)
+	}
 	return out
 }
 
