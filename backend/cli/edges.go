@@ -22,22 +22,22 @@ var commandOf = map[string]string{
 
 // notOnCommandLine are the operations the command line deliberately lacks, and why.
 var notOnCommandLine = map[string]string{
-	"GetMe":             "a browser session's view of its user; the command line has no session",
-	"AcceptInvitation":  "only the invited account, signed in, answers its invitation; the command line acts for no account",
-	"DeclineInvitation": "only the invited account, signed in, answers its invitation; the command line acts for no account",
-	"Login":             "signs a browser in; the command line needs no login (the data directory is the boundary)",
-	"Logout":            "ends a browser session; the command line has none",
-	"GetSetup":          "the first-admin page's question; on the command line `users add --role admin` creates one",
-	"CompleteSetup":     "the first-admin page's answer; on the command line `users add --role admin` creates one",
-	"GetGatewayStatus":  "the status of a console's own gateway; a command runs no gateway (`keygate serve` prints its URL)",
-	"StartGateway":      "the desktop window's in-process gateway; on the command line `keygate serve` runs it",
-	"StopGateway":       "the desktop window's in-process gateway; `keygate serve` stops on SIGINT or SIGTERM",
-	"GetCatalog":        "the frontend's message catalog; the command line reads the catalogs itself (KEYGATE_LANG)",
-	"GetPreferences":    "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
-	"UpdatePreferences": "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
-	"ChangePassword":    "a signed-in account changing its own password; on the command line `users passwd --email E` sets any account's",
+	"GetMe":               "a browser session's view of its user; the command line has no session",
+	"AcceptInvitation":    "only the invited account, signed in, answers its invitation; the command line acts for no account",
+	"DeclineInvitation":   "only the invited account, signed in, answers its invitation; the command line acts for no account",
+	"Login":               "signs a browser in; the command line needs no login (the data directory is the boundary)",
+	"Logout":              "ends a browser session; the command line has none",
+	"GetSetup":            "the first-admin page's question; on the command line `users add --role admin` creates one",
+	"CompleteSetup":       "the first-admin page's answer; on the command line `users add --role admin` creates one",
+	"GetGatewayStatus":    "the status of a console's own gateway; a command runs no gateway (`keygate serve` prints its URL)",
+	"StartGateway":        "the desktop window's in-process gateway; on the command line `keygate serve` runs it",
+	"StopGateway":         "the desktop window's in-process gateway; `keygate serve` stops on SIGINT or SIGTERM",
+	"GetCatalog":          "the frontend's message catalog; the command line reads the catalogs itself (KEYGATE_LANG)",
+	"GetPreferences":      "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
+	"UpdatePreferences":   "a console user's language and theme; the command line follows KEYGATE_LANG and the OS locale",
+	"ChangePassword":      "a signed-in account changing its own password; on the command line `users passwd --email E` sets any account's",
 	"CreatePasswordReset": "a link for a member to set a password in the browser; `users passwd --email E` sets it directly",
-	"ResetPassword":     "the reset link's page in the browser; on the command line `users passwd --email E` sets the password directly",
+	"ResetPassword":       "the reset link's page in the browser; on the command line `users passwd --email E` sets the password directly",
 }
 
 // OperationCommands returns, for the parity test, the command of each operation the command
