@@ -9,24 +9,14 @@
 import { chromium } from 'playwright-core'
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bin, freePort, overflowing, shot, signIn, throughGateway, useLanguage } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const repo = resolve(here, '..', '..')
-const bin = process.env.KEYGATE_BIN || join(repo, 'bin', 'keygate')
-const shots = join(repo, 'docs', 'screenshots')
-const takeShots = process.argv.includes('--screenshots') || process.env.SCREENSHOTS === '1'
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : ''
+const here = fileURLToPath(new URL('.', import.meta.url))
 const admin = { email: 'keys-admin@example.com', password: 'keys screens e2e password' }
-
-const freePort = () => new Promise((ok, fail) => {
-  const s = createServer()
-  s.once('error', fail)
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)) })
-})
 
 function assert(cond, msg) {
   if (!cond) throw new Error(msg)
@@ -65,60 +55,13 @@ async function startServer() {
   }
 }
 
-async function shot(page, name) {
-  if (!takeShots) return
-  mkdirSync(shots, { recursive: true })
-  await page.waitForTimeout(350) // let animations settle
-  await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 6000 }).catch(() => {})
-  // From the top: a full-page picture of a scrolled page shifts the sticky sidebar.
-  await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
-}
-
-async function throughGateway(srv, key, path = '/demo/pets') {
-  const res = await fetch(`${srv.gateway}${path}`, { headers: key ? { 'x-api-key': key } : {} })
-  const body = await res.text()
-  let code = ''
-  try { code = JSON.parse(body).code ?? '' } catch { /* upstream body */ }
-  return { status: res.status, code, headers: res.headers }
-}
-
-async function signIn(page, srv) {
-  await page.goto(`${srv.console}/login`)
-  await page.getByLabel('Email').fill(admin.email)
-  await page.getByLabel('Password', { exact: true }).fill(admin.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor({ timeout: 15_000 })
-}
-
-/** useLanguage switches the signed-in user's language on the preferences screen. */
-async function useLanguage(page, srv, tag) {
-  await page.goto(`${srv.console}/preferences`)
-  await page.getByTestId('language-select').selectOption(tag)
-  await page.waitForFunction((t) => document.documentElement.lang === t, tag)
-}
-
-/** fitsItsBox lists elements under root whose content spills out of them sideways: text cut off
- * or pushed over a neighbour is a screen that works but looks broken. */
-async function overflowing(page, selector) {
-  return page.evaluate((sel) => {
-    const out = []
-    for (const el of document.querySelectorAll(sel)) {
-      const r = el.getBoundingClientRect()
-      if (!r.width) continue
-      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className}: "${el.textContent.trim().slice(0, 60)}"`)
-    }
-    return out
-  }, selector)
-}
-
 const flows = []
 const flow = (name, fn) => flows.push({ name, fn })
 
 flow('key detail screen shows the key, its usage from the gateway and its actions', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   for (let i = 0; i < 3; i++) {
     const r = await throughGateway(srv, state.detail.key)
     assert(r.status === 200, `detail key through the gateway: ${r.status} ${r.code}`)
@@ -169,7 +112,7 @@ flow('key detail screen shows the key, its usage from the gateway and its action
 flow('an expired key has no Roll action, in the list or on its detail screen', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   const gone = await throughGateway(srv, state.expired.key)
   assert(gone.status === 401 && gone.code === 'EXPIRED', `expired key through the gateway: ${gone.status} ${gone.code}`)
   const row = page.locator('tr', { hasText: 'Expired key' })
@@ -190,11 +133,11 @@ flow('an expired key has no Roll action, in the list or on its detail screen', a
 flow('a revoked key shows why, and the detail screen reads right to left in Arabic', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   await page.goto(`${srv.console}/keys/${state.revoked.id}`)
   await page.getByText('Reason: leaked in a CI log (prod)').waitFor()
   assert((await page.getByRole('button', { name: 'Edit', exact: true }).count()) === 0, 'a revoked key offers Edit')
-  await useLanguage(page, srv, 'ar')
+  await useLanguage(page, srv.console, 'ar')
   await page.goto(`${srv.console}/keys/${state.detail.id}`)
   await page.locator('h1', { hasText: 'Detail key' }).waitFor()
   assert(await page.evaluate(() => document.documentElement.dir) === 'rtl', 'Arabic is not right to left')
@@ -205,7 +148,7 @@ flow('a revoked key shows why, and the detail screen reads right to left in Arab
   const spill = await overflowing(page, '.facts dd, .page-header, .btn')
   assert(spill.length === 0, `ar: content spills out of its box: ${spill.join(' | ')}`)
   await shot(page, 'key-detail-ar')
-  await useLanguage(page, srv, 'en')
+  await useLanguage(page, srv.console, 'en')
   await ctx.close()
 })
 
@@ -245,7 +188,7 @@ flow('scopes: the dialog offers the routes’ scopes, and the gateway enforces w
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await ctx.newPage()
-    await signIn(page, srv)
+    await signIn(page, srv, admin)
     // A key made in the dialog with the offered scope.
     await page.getByRole('button', { name: 'Create key' }).first().click()
     const d = page.getByRole('dialog', { name: 'Create an API key' })
@@ -294,7 +237,7 @@ flow('scopes: the dialog offers the routes’ scopes, and the gateway enforces w
 flow('disable and enable: the gateway refuses a disabled key and takes it back when enabled', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   const key = state.toggle.key
   assert((await throughGateway(srv, key)).status === 200, 'the toggle key does not work before disabling')
   const row = page.locator('tr', { hasText: 'Toggle key' })
@@ -327,7 +270,7 @@ flow('disable and enable: the gateway refuses a disabled key and takes it back w
 flow('edit: name, expiry, metadata, IP allowlist, rate limit and quota apply to the next request', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   const key = state.edit.key
   await page.goto(`${srv.console}/keys/${state.edit.id}`)
   await page.getByRole('heading', { level: 1, name: /Edit key/ }).waitFor()
@@ -401,7 +344,7 @@ flow('edit: name, expiry, metadata, IP allowlist, rate limit and quota apply to 
 flow('list: search by name, expiring within 7 days, sort and pages', async ({ browser, srv }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   for (let i = 0; i < 30; i++) {
     const r = await api(page, 'POST', '/api/v1/keys', { name: `Bulk ${String(i).padStart(2, '0')}`, expires: i < 3 ? '7d' : '30d' })
     assert(r.status === 201 || r.status === 200, `create Bulk ${i}: ${r.status} ${JSON.stringify(r.body)}`)

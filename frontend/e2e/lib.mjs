@@ -1,7 +1,7 @@
 // Shared pieces of the e2e scripts that start their own `keygate serve --demo` with a signed-in
 // admin (docs-i18n.e2e.mjs, a11y.e2e.mjs).
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -81,4 +81,50 @@ export async function useLanguage(page, consoleURL, tag) {
 /** catalog returns a language's console messages. */
 export async function catalog(consoleURL, tag) {
   return (await (await fetch(`${consoleURL}/api/v1/i18n/${tag}`)).json()).messages
+}
+
+/** takeShots: write screenshots to docs/screenshots (--screenshots or SCREENSHOTS=1). */
+export const takeShots = process.argv.includes('--screenshots') || process.env.SCREENSHOTS === '1'
+
+/** shot writes a full-page screenshot when takeShots, after animations and toasts are gone. */
+export async function shot(page, name) {
+  if (!takeShots) return
+  mkdirSync(shots, { recursive: true })
+  await page.waitForTimeout(350) // let animations settle
+  await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 6000 }).catch(() => {})
+  // From the top: a full-page picture of a scrolled page shifts the sticky sidebar.
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+/** throughGateway calls the gateway with key (none when empty) and returns status, problem code and headers. */
+export async function throughGateway(srv, key, path = '/demo/pets') {
+  const res = await fetch(`${srv.gateway}${path}`, { headers: key ? { 'x-api-key': key } : {} })
+  const body = await res.text()
+  let code = ''
+  try { code = JSON.parse(body).code ?? '' } catch { /* upstream body */ }
+  return { status: res.status, code, headers: res.headers }
+}
+
+/** signIn signs who ({email, password}) in on the console's login screen. */
+export async function signIn(page, srv, who) {
+  await page.goto(`${srv.console}/login`)
+  await page.getByLabel('Email').fill(who.email)
+  await page.getByLabel('Password', { exact: true }).fill(who.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor({ timeout: 15_000 })
+}
+
+/** overflowing lists elements matching selector whose content spills out of them sideways: text
+ * cut off or pushed over a neighbour is a screen that works but looks broken. */
+export async function overflowing(page, selector) {
+  return page.evaluate((sel) => {
+    const out = []
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect()
+      if (!r.width) continue
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className}: "${el.textContent.trim().slice(0, 60)}"`)
+    }
+    return out
+  }, selector)
 }

@@ -10,24 +10,14 @@
 import { chromium } from 'playwright-core'
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bin, freePort, overflowing, shot, signIn, throughGateway, useLanguage } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const repo = resolve(here, '..', '..')
-const bin = process.env.KEYGATE_BIN || join(repo, 'bin', 'keygate')
-const shots = join(repo, 'docs', 'screenshots')
-const takeShots = process.argv.includes('--screenshots') || process.env.SCREENSHOTS === '1'
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : ''
+const here = fileURLToPath(new URL('.', import.meta.url))
 const admin = { email: 'usage-admin@example.com', password: 'usage charts e2e password' }
-
-const freePort = () => new Promise((ok, fail) => {
-  const s = createServer()
-  s.once('error', fail)
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)) })
-})
 
 function assert(cond, msg) {
   if (!cond) throw new Error(msg)
@@ -63,51 +53,6 @@ async function startServer() {
       await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.once('exit', r) })
     },
   }
-}
-
-async function shot(page, name) {
-  if (!takeShots) return
-  mkdirSync(shots, { recursive: true })
-  await page.waitForTimeout(350) // let animations settle
-  await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 6000 }).catch(() => {})
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
-}
-
-async function throughGateway(srv, key, path = '/demo/pets') {
-  const res = await fetch(`${srv.gateway}${path}`, { headers: key ? { 'x-api-key': key } : {} })
-  const body = await res.text()
-  let code = ''
-  try { code = JSON.parse(body).code ?? '' } catch { /* upstream body */ }
-  return { status: res.status, code, headers: res.headers }
-}
-
-async function signIn(page, srv) {
-  await page.goto(`${srv.console}/login`)
-  await page.getByLabel('Email').fill(admin.email)
-  await page.getByLabel('Password', { exact: true }).fill(admin.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor({ timeout: 15_000 })
-}
-
-/** useLanguage switches the signed-in user's language on the preferences screen. */
-async function useLanguage(page, srv, tag) {
-  await page.goto(`${srv.console}/preferences`)
-  await page.getByTestId('language-select').selectOption(tag)
-  await page.waitForFunction((t) => document.documentElement.lang === t, tag)
-}
-
-/** fitsItsBox lists elements under root whose content spills out of them sideways: text cut off
- * or pushed over a neighbour is a screen that works but looks broken. */
-async function overflowing(page, selector) {
-  return page.evaluate((sel) => {
-    const out = []
-    for (const el of document.querySelectorAll(sel)) {
-      const r = el.getBoundingClientRect()
-      if (!r.width) continue
-      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className}: "${el.textContent.trim().slice(0, 60)}"`)
-    }
-    return out
-  }, selector)
 }
 
 const flows = []
@@ -209,7 +154,7 @@ flow('Requests screen charts the traffic sent through the gateway, as GetUsage c
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   const page = await ctx.newPage()
   const seen = watchUsage(page)
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   await page.goto(`${srv.console}/requests`)
   const caption = await untilCaption(page, 'traffic-chart', 'Requests: 11.')
   const mine = latest(seen.series, { keyId: '', route: '' }).body
@@ -241,7 +186,7 @@ flow('key detail screen charts the key\'s own traffic', async ({ browser, srv, s
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   const page = await ctx.newPage()
   const seen = watchUsage(page)
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   await page.goto(`${srv.console}/keys/${state.key.id}`)
   await page.getByRole('heading', { level: 1, name: /Usage key/ }).waitFor()
   // The key's requests: the six it made; its two to no route never got as far as its verification.
@@ -259,7 +204,7 @@ flow('Gateway screen shows the error rate and the busiest keys and routes, as Ge
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } })
   const page = await ctx.newPage()
   const seen = watchUsage(page)
-  await signIn(page, srv)
+  await signIn(page, srv, admin)
   await page.goto(`${srv.console}/gateway`)
   const stats = page.getByTestId('usage-stats')
   await stats.waitFor({ timeout: 15_000 })
@@ -298,8 +243,8 @@ flow('Gateway screen shows the error rate and the busiest keys and routes, as Ge
 flow('right to left: in Arabic time runs from right to left and the summary is Arabic', async ({ browser, srv }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   const page = await ctx.newPage()
-  await signIn(page, srv)
-  await useLanguage(page, srv, 'ar')
+  await signIn(page, srv, admin)
+  await useLanguage(page, srv.console, 'ar')
   await page.goto(`${srv.console}/requests`)
   const fig = page.getByTestId('traffic-chart')
   await fig.locator('.recharts-bar-rectangle').first().waitFor({ timeout: 15_000 })
@@ -310,7 +255,7 @@ flow('right to left: in Arabic time runs from right to left and the summary is A
   const spill = await overflowing(page, '.chart-summary, .segment, .btn')
   assert(spill.length === 0, `ar: content spills out of its box: ${spill.join(' | ')}`)
   await shot(page, 'usage-requests-ar')
-  await useLanguage(page, srv, 'en')
+  await useLanguage(page, srv.console, 'en')
   await ctx.close()
 })
 
