@@ -24,9 +24,10 @@ type presented struct {
 // pass. The key's rate-limit state and any Retry-After are left in st for the answer.
 func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	now := g.cfg.Clock.Now()
+	st.now = now
 	ipKey := limiterKey(st.client)
 	if g.cfg.FailedAuthLimit > 0 {
-		d, err := g.limiter.Peek(st, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
+		d, err := g.limiter.Peek(st.Context, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
 		if err != nil {
 			g.log.Warn("failed-authentication limit unavailable", "err", err)
 		} else if !d.Allowed {
@@ -51,7 +52,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		}
 		return g.requireScopes(st, rt, nil, p.method, p.path) // a session holds no scopes
 	}
-	res, err := g.cfg.Keys.Verify(st, cred.Value)
+	res, err := g.cfg.Keys.Verify(st.Context, cred.Value)
 	if err != nil {
 		g.log.Error("verify key", "request_id", st.requestID[0], "err", err)
 		if store.IsUnavailable(err) {
@@ -81,7 +82,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		return code
 	}
 	if k.RateLimit > 0 {
-		d, err := g.limiter.Take(st, "key:"+k.ID, ratelimit.Rate{Limit: k.RateLimit, Window: k.RateWindow}, now)
+		d, err := g.limiter.Take(st.Context, "key:"+k.ID, ratelimit.Rate{Limit: k.RateLimit, Window: k.RateWindow}, now)
 		if err != nil {
 			g.log.Warn("key rate limit unavailable", "err", err)
 		} else {
@@ -104,7 +105,7 @@ func (g *Gateway) takeQuota(st *reqState, k *keys.Key, now time.Time) Code {
 	if k.QuotaRemaining == nil {
 		return ""
 	}
-	q, err := g.cfg.Keys.TakeQuota(st, k, now)
+	q, err := g.cfg.Keys.TakeQuota(st.Context, k, now)
 	if err != nil {
 		// A quota is a limit that must hold: without the store's answer, refuse.
 		g.log.Error("take key quota", "request_id", st.requestID[0], "err", err)
@@ -139,7 +140,7 @@ func setRateHeaders(h http.Header, st *reqState) {
 }
 
 func (g *Gateway) authenticateSession(st *reqState, rt *route, token string, ipKey string, now time.Time) Code {
-	res, err := g.cfg.Sessions.VerifySession(st, token)
+	res, err := g.cfg.Sessions.VerifySession(st.Context, token)
 	if err != nil {
 		g.log.Error("verify session", "request_id", st.requestID[0], "err", err)
 		if store.IsUnavailable(err) {
@@ -182,7 +183,7 @@ func (g *Gateway) failedAuth(st *reqState, ipKey string, now time.Time, code Cod
 	if g.cfg.FailedAuthLimit <= 0 {
 		return code
 	}
-	d, err := g.limiter.Take(st, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
+	d, err := g.limiter.Take(st.Context, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
 	if err != nil {
 		g.log.Warn("failed-authentication limit unavailable", "err", err)
 		return code

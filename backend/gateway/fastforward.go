@@ -88,7 +88,8 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		h.Set("X-Keygate-Jwt", st.jwt)
 	}
 	if st.client.IsValid() || st.trusted {
-		h.Set("X-Forwarded-For", xff+st.peer.String())
+		var b [64]byte // an address fits; a longer chain of proxies grows it
+		h.SetBytesV("X-Forwarded-For", st.peer.AppendTo(append(b[:0], xff...)))
 	}
 	if xfHost != "" {
 		h.Set("X-Forwarded-Host", xfHost)

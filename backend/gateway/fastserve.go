@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,10 +29,10 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	g.metrics.inflight.Add(1)
 	snap := g.snap.Load()
-	// The state is the context of the key and session lookups and of the net/http path, which
-	// may hold it in goroutines after the request: so it is not pooled, and its parent is the
-	// server's base context, never the RequestCtx (which fasthttp reuses).
-	st := &reqState{Context: g.baseContext()}
+	// The state's context is the server's base context, never the RequestCtx (which fasthttp
+	// reuses). It comes from a pool and goes back in finishFast, except on the net/http path.
+	st := acquireState(g.baseContext())
+	st.start = start
 	in := &st.in
 	peer := peerOf(ctx)
 	st.client, st.trusted = peer, false
@@ -113,7 +114,7 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if st.keyID != "" {
-		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+		g.cfg.Keys.RecordUse(st.keyID, st.now)
 	}
 	if rt.IdentityJWT && !g.signIdentity(st, rt) {
 		g.answerFast(ctx, st, snap, CodeInternal)
@@ -132,7 +133,8 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 				return
 			}
 		}
-		st.start = start
+		// That path holds the state in goroutines of its own (the request's context): it never
+		// goes back to the pool.
 		ctx.SetUserValue(stateKey{}, st)
 		g.slow(ctx)
 		return
@@ -140,9 +142,26 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	g.forwardFast(ctx, st, snap, rt, clientClose)
 	if st.relay == nil {
 		g.finishFast(ctx, st, start)
-	} else {
-		st.start = start
-	}
+	} // else relayDone finishes once the server has written the streamed body
+}
+
+// statePool holds the fast path's request states (over a kilobyte each, mostly the parsed
+// head): a state is taken per request and put back by finishFast once the request is logged.
+// Nothing keeps a state past that: the lookups get its plain context (st.Context), the log
+// entry copies what it shows, and the request head it points into is a fresh copy per
+// request. Only the net/http path, which hands the state to goroutines through the request's
+// context, keeps its state (it never reaches finishFast).
+var statePool = sync.Pool{New: func() any { return new(reqState) }}
+
+func acquireState(base context.Context) *reqState {
+	st := statePool.Get().(*reqState)
+	st.Context = base
+	return st
+}
+
+func releaseState(st *reqState) {
+	*st = reqState{}
+	statePool.Put(st)
 }
 
 // slowBodyCap bounds a request body the net/http path buffers for a route without a body limit.

@@ -239,6 +239,9 @@ type Gateway struct {
 	lastPersist time.Time // Run's goroutine only
 	base        atomic.Pointer[context.Context]
 	slow        fasthttp.RequestHandler // the net/http path, for WebSocket upgrades and validation
+	// realClock says cfg.Clock is the real clock: a log entry's time is then the end of the
+	// request the latency was measured with (one clock reading instead of two).
+	realClock bool
 }
 
 // New returns a Gateway with routes and settings loaded from the store.
@@ -262,6 +265,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		upstreams:  newUpstreams(cfg.MaxUpstreamConns),
 	}
 	g.slow = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(g.serveSlow))
+	_, g.realClock = cfg.Clock.(clock.Real)
 	g.noRoute = g.metrics.forRoute("")
 	g.metrics.skipped = func() uint64 {
 		g.requests.mu.Lock()

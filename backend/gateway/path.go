@@ -63,8 +63,9 @@ func checkDecoded(p string) bool {
 			return false
 		}
 	}
-	segs := strings.Split(p[1:], "/")
-	for i, seg := range segs {
+	for rest, more := p[1:], true; more; { // segment by segment, without a slice of them
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
 		if cut, _, ok := strings.Cut(seg, ";"); ok {
 			seg = cut
 			if seg == "" {
@@ -72,8 +73,8 @@ func checkDecoded(p string) bool {
 			}
 		}
 		if seg == "" {
-			if i < len(segs)-1 {
-				return false
+			if more {
+				return false // an empty segment other than a trailing slash's
 			}
 			continue
 		}

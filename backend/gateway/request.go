@@ -56,6 +56,7 @@ type reqState struct {
 	// quota is the key's remaining quota after this request, when quotaed (HeaderQuotaRemaining).
 	quota   int64
 	quotaed bool
+	now     time.Time // when authenticate began: the key's use is recorded at that time
 }
 
 type stateKey struct{}
@@ -91,7 +92,12 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 	case status == 0:
 		status = http.StatusOK
 	}
-	lat := time.Since(start)
+	end := time.Now()
+	lat := end.Sub(start)
+	at := end.UTC()
+	if !g.realClock {
+		at = g.cfg.Clock.Now()
+	}
 	rm := g.noRoute
 	var label string
 	if st.route != nil {
@@ -100,7 +106,7 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 	}
 	rm.observe(status, lat)
 	e := Entry{
-		Time:      g.cfg.Clock.Now(),
+		Time:      at,
 		RequestID: st.requestID[0],
 		Method:    r.Method,
 		Path:      r.URL.Path,
@@ -165,7 +171,12 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 	if st.status != 0 {
 		status = st.status
 	}
-	lat := time.Since(start)
+	end := time.Now()
+	lat := end.Sub(start)
+	at := end.UTC()
+	if !g.realClock {
+		at = g.cfg.Clock.Now()
+	}
 	rm := g.noRoute
 	var label string
 	if st.route != nil {
@@ -174,7 +185,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 	}
 	rm.observe(status, lat)
 	e := Entry{
-		Time:      g.cfg.Clock.Now(),
+		Time:      at,
 		RequestID: st.requestID[0],
 		Method:    methodString(st.in.method),
 		Path:      st.in.path, // in st's copy of the head (or new)
@@ -198,6 +209,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
 			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
 	}
+	releaseState(st)
 }
 
 // methodString returns a constant for the common methods, so that the log does not keep a

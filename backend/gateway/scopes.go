@@ -115,7 +115,7 @@ func (g *Gateway) signIdentity(st *reqState, rt *route) bool {
 		// A console session: the person, in the route's organization when it has one.
 		c.Subject, c.Org = st.userID, rt.OrgID
 	}
-	tok, err := g.cfg.Identity.Token(st, c)
+	tok, err := g.cfg.Identity.Token(st.Context, c)
 	if err != nil {
 		g.log.Error("sign identity", "request_id", st.requestID[0], "route", rt.Prefix, "err", err)
 		return false
@@ -156,7 +156,7 @@ func (g *Gateway) serveJWKSFast(ctx *fasthttp.RequestCtx, st *reqState, snap *sn
 	if st.in.method != http.MethodGet && st.in.method != http.MethodHead {
 		return false // other methods go on to the routes, as before
 	}
-	b, code := g.jwks(st)
+	b, code := g.jwks(st.Context)
 	if code != "" {
 		g.answerFast(ctx, st, snap, code)
 		return true

@@ -129,7 +129,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		startLearning(st, r)
 	}
 	if st.keyID != "" {
-		g.cfg.Keys.RecordUse(st.keyID, g.cfg.Clock.Now())
+		g.cfg.Keys.RecordUse(st.keyID, st.now)
 	}
 	if rt.IdentityJWT && !g.signIdentity(st, rt) {
 		g.reject(st, CodeInternal)

@@ -208,7 +208,16 @@ func exchangeOnce(hc *fasthttp.HostClient, ctx *fasthttp.RequestCtx, req *fastht
 		release(false)
 		return nil, false, err
 	}
-	return &relay{body: up.BodyStream(), up: up, release: release, keep: keep, length: up.Header.ContentLength()}, false, nil
+	// A closure of its own: one that escapes is allocated, and only streamed answers need it.
+	hand := func(keep bool) {
+		hc.ReleaseReader(br)
+		if keep {
+			hc.ReleaseConn(cc)
+		} else {
+			hc.CloseConn(cc)
+		}
+	}
+	return &relay{body: up.BodyStream(), up: up, release: hand, keep: keep, length: up.Header.ContentLength()}, false, nil
 }
 
 // awaitAnswer waits for the first byte of the upstream's answer until deadline, checking every

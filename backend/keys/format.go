@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
+	"unsafe"
 
 	"github.com/keygate/keygate/backend/ids"
 )
@@ -36,7 +37,7 @@ type Parsed struct {
 }
 
 // Hash returns the key's lookup hash.
-func (p Parsed) Hash() Hash { return sha256.Sum256([]byte(p.Raw)) }
+func (p Parsed) Hash() Hash { return sha256.Sum256(bytesOf(p.Raw)) }
 
 // Start returns the displayable beginning of the key: prefix, '_' and 4 secret characters.
 func (p Parsed) Start() string { return p.Prefix + "_" + p.Secret[:StartLen] }
@@ -65,7 +66,8 @@ func Generate(prefix string) (Parsed, error) {
 		return Parsed{}, fmt.Errorf("generate key secret: %w", err)
 	}
 	body := prefix + "_" + secret
-	raw := body + checksum(body)
+	sum := checksum(body)
+	raw := body + string(sum[:])
 	if len(secret) != SecretLen || len(raw) != len(body)+ChecksumLen {
 		return Parsed{}, errors.New("generate key: incomplete key material")
 	}
@@ -82,19 +84,24 @@ func Parse(s string) (Parsed, error) {
 		return Parsed{}, ErrMalformed
 	}
 	secret, sum := rest[:len(rest)-ChecksumLen], rest[len(rest)-ChecksumLen:]
-	if checksum(prefix+"_"+secret) != sum {
+	// The checksum covers everything before it: prefix, '_' and secret.
+	if c := checksum(s[:len(s)-ChecksumLen]); string(c[:]) != sum {
 		return Parsed{}, ErrMalformed
 	}
 	return Parsed{Raw: s, Prefix: prefix, Secret: secret}, nil
 }
 
 // checksum encodes CRC32 (IEEE) of body as 6 base62 characters, most significant first.
-func checksum(body string) string {
-	n := crc32.ChecksumIEEE([]byte(body))
+// Verification parses every presented key, so neither step allocates.
+func checksum(body string) [ChecksumLen]byte {
+	n := crc32.ChecksumIEEE(bytesOf(body))
 	var b [ChecksumLen]byte
 	for i := ChecksumLen - 1; i >= 0; i-- {
 		b[i] = ids.Alphabet[n%62]
 		n /= 62
 	}
-	return string(b[:])
+	return b
 }
+
+// bytesOf views s as bytes without a copy, for functions that only read them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
