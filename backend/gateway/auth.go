@@ -23,7 +23,11 @@ type presented struct {
 // authenticate checks the credential; it returns the error code, or "" when the request may
 // pass. The key's rate-limit state and any Retry-After are left in st for the answer.
 func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
-	now := g.cfg.Clock.Now()
+	// On the real clock the request's start is the time: one clock reading fewer.
+	now := st.start.UTC()
+	if !g.realClock || st.start.IsZero() {
+		now = g.cfg.Clock.Now()
+	}
 	st.now = now
 	ipKey := limiterKey(st.client)
 	if g.cfg.FailedAuthLimit > 0 {
