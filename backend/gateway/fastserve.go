@@ -220,12 +220,12 @@ func clientFromXFF(xff []string, proxies []netip.Prefix, peer netip.Addr) netip.
 // commonHeaders sets what every answer carries: the request id, Vary: Origin, CORS for an
 // allowed origin and the rate-limit state.
 func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
-	rh.Set("X-Request-Id", st.requestID[0])
+	setCanonical(rh, hnRequestID, st.requestID[0])
 	rh.Add("Vary", "Origin")
 	if st.originOK {
-		rh.Set("Access-Control-Allow-Origin", st.in.origin)
-		rh.Set("Access-Control-Allow-Credentials", "true")
-		rh.Set("Access-Control-Expose-Headers", hdrExpose[0])
+		setCanonical(rh, hnAllowOrigin, st.in.origin)
+		setCanonical(rh, hnAllowCredentials, "true")
+		setCanonical(rh, hnExposeHeaders, hdrExpose[0])
 	}
 	if st.rated {
 		rh.Set("Ratelimit-Limit", strconv.Itoa(st.rate.Limit))
@@ -239,6 +239,23 @@ func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
 	if st.retryAfter > 0 {
 		rh.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(st.retryAfter), 1), 10))
 	}
+}
+
+// Header names every answer may carry, in canonical form: SetCanonical takes them as they are,
+// where Set would copy and normalize the name each time.
+var (
+	hnRequestID        = []byte("X-Request-Id")
+	hnAllowOrigin      = []byte("Access-Control-Allow-Origin")
+	hnAllowCredentials = []byte("Access-Control-Allow-Credentials")
+	hnExposeHeaders    = []byte("Access-Control-Expose-Headers")
+	hnContentTypeOpts  = []byte("X-Content-Type-Options")
+	hnCacheControl     = []byte("Cache-Control")
+	hnWWWAuthenticate  = []byte("Www-Authenticate")
+)
+
+// setCanonical sets a header whose name is canonical already (fasthttp copies the value).
+func setCanonical(rh *fasthttp.ResponseHeader, name []byte, value string) {
+	rh.SetCanonical(name, s2b(value))
 }
 
 // answerFast answers with the problem for code.

@@ -48,6 +48,9 @@ var errAmbiguous = errors.New("ambiguous or malformed request head")
 
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// s2b views s as bytes, for fasthttp calls that copy what they are given and never write it.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // add appends v to *dst using the inline buffer while it lasts.
 func (in *inbound) add(dst *[]string, v string) {
 	if *dst == nil && in.n < len(in.buf) {

@@ -108,10 +108,10 @@ func writeProblemFast(resp *fasthttp.Response, code Code) {
 	p := problems[code]
 	resp.SetStatusCode(p.Problem.Status)
 	resp.Header.SetContentType(problem.ContentType)
-	resp.Header.Set("X-Content-Type-Options", "nosniff")
-	resp.Header.Set("Cache-Control", "no-store")
+	setCanonical(&resp.Header, hnContentTypeOpts, "nosniff")
+	setCanonical(&resp.Header, hnCacheControl, "no-store")
 	if p.Problem.Status == http.StatusUnauthorized {
-		resp.Header.Set("Www-Authenticate", hdrAuthenticate[0])
+		setCanonical(&resp.Header, hnWWWAuthenticate, hdrAuthenticate[0])
 	}
 	resp.SetBodyRaw(p.Body)
 }
