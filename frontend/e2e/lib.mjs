@@ -86,15 +86,17 @@ export async function catalog(consoleURL, tag) {
 /** takeShots: write screenshots to docs/screenshots (--screenshots or SCREENSHOTS=1). */
 export const takeShots = process.argv.includes('--screenshots') || process.env.SCREENSHOTS === '1'
 
-/** shot writes a full-page screenshot when takeShots, after animations and toasts are gone. */
-export async function shot(page, name) {
+/** shot writes a full-page screenshot when takeShots, after animations and toasts are gone;
+ * { fullPage: false } takes the viewport as scrolled (an open dialog covers only the viewport). */
+export async function shot(page, name, { fullPage = true } = {}) {
   if (!takeShots) return
   mkdirSync(shots, { recursive: true })
   await page.waitForTimeout(350) // let animations settle
   await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 6000 }).catch(() => {})
-  // From the top: a full-page picture of a scrolled page shifts the sticky sidebar.
-  await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+  // From the top: a full-page picture of a scrolled page shifts the sticky sidebar. A viewport
+  // picture shows where the flow has scrolled to.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage })
 }
 
 /** throughGateway calls the gateway with key (none when empty) and returns status, problem code and headers. */

@@ -105,6 +105,24 @@ describe('gateway', () => {
     expect(cells[6]).toBe('Live')
   })
 
+  it('lists each route’s scopes and whether it sends a signed identity', async () => {
+    renderApp({}, '/gateway')
+    const scopes = await screen.findByTestId('route-scopes-/demo')
+    expect(within(scopes).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['pets:read', 'pets:write'])
+    expect(screen.queryByText('Signed identity')).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'Add route' }))
+    const d = await screen.findByRole('dialog', { name: 'Add a route' })
+    fireEvent.change(within(d).getByLabelText('Path prefix'), { target: { value: '/orders' } })
+    fireEvent.change(within(d).getByLabelText('Upstream URL'), { target: { value: 'http://127.0.0.1:3000' } })
+    fireEvent.change(within(d).getByLabelText('Scopes every request needs'), { target: { value: 'orders:read, orders:write' } })
+    fireEvent.click(within(d).getByLabelText(/Send the upstream a signed identity/))
+    fireEvent.click(within(d).getByRole('button', { name: 'Save' }))
+    const added = await screen.findByTestId('route-scopes-/orders')
+    expect(within(added).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['orders:read', 'orders:write'])
+    const row = added.closest('tr') as HTMLElement
+    expect(within(row).getByText('Signed identity')).toBeTruthy()
+  })
+
   it('validates URLs like the gateway', () => {
     expect(validUrl('http://127.0.0.1:3000')).toBe(true)
     expect(validUrl('https://api.example.com/v1')).toBe(true)

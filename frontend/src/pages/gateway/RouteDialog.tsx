@@ -58,7 +58,12 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
   const [scopesText, setScopesText] = useState(() => (route?.scopes ?? []).join(', '))
   const [errs, setErrs] = useState<Record<string, string>>({})
   const declared = [...new Set([...(route?.documentScopes?.default ?? []), ...(route?.documentScopes?.operations ?? []).flatMap((o) => o.scopes)])].sort()
-  const set = <K extends keyof RouteForm>(k: K, val: RouteForm[K]) => setV((x) => ({ ...x, [k]: val }))
+  // A field's own message goes once it is changed; the next save checks it again.
+  const clearError = (k: string) => setErrs((x) => (k in x ? Object.fromEntries(Object.entries(x).filter(([f]) => f !== k)) : x))
+  const set = <K extends keyof RouteForm>(k: K, val: RouteForm[K]) => {
+    setV((x) => ({ ...x, [k]: val }))
+    clearError(k)
+  }
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
@@ -104,7 +109,7 @@ export function RouteDialog({ route, onClose }: { route: Route | null; onClose: 
           <input className="input mono" dir="ltr" value={v.openapiSource} onChange={(e) => set('openapiSource', e.target.value)} />
         </Field>
         <Field label={t('gateway.route.scopes')} hint={declared.length ? t('gateway.route.scopes.declared', { Scopes: declared.join(', ') }) : t('gateway.route.scopes.hint')} error={fe('scopes')}>
-          <input className="input mono" dir="ltr" value={scopesText} onChange={(e) => setScopesText(e.target.value)} />
+          <input className="input mono" dir="ltr" value={scopesText} onChange={(e) => { setScopesText(e.target.value); clearError('scopes') }} />
         </Field>
         <Field label={t('gateway.route.org')}>
           <select className="input" value={v.orgId} onChange={(e) => set('orgId', e.target.value)}>

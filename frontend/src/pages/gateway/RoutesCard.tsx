@@ -10,16 +10,43 @@ import { useToast } from '../../components/Toasts'
 import { useI18n } from '../../i18n/i18n'
 import { RouteDialog } from './RouteDialog'
 
+/** RouteScopes shows the scopes every request on a route needs, and whether its OpenAPI document asks for more per operation. */
+function RouteScopes({ route }: { route: Route }) {
+  const { t } = useI18n()
+  const d = route.documentScopes
+  const declared = [...new Set([...(d?.default ?? []), ...(d?.operations ?? []).flatMap((o) => o.scopes)])].sort()
+  if (!route.scopes?.length && !declared.length) return <span className="muted">—</span>
+  return (
+    <ul className="chips" data-testid={`route-scopes-${route.prefix}`}>
+      {(route.scopes ?? []).map((s) => <li key={s} className="chip" dir="ltr">{s}</li>)}
+      {declared.length ? <li className="muted" title={declared.join(', ')}>{t('gateway.routes.scopes.document')}</li> : null}
+    </ul>
+  )
+}
+
+/** RouteOptions shows what a route does beyond forwarding, one badge each; none is "—". */
+function RouteOptions({ route: r }: { route: Route }) {
+  const { t, number } = useI18n()
+  const badges = [
+    r.identityJwt ? <li key="identity" className="badge" title={t('gateway.route.identity_jwt')}>{t('gateway.routes.identity')}</li> : null,
+    r.stripPrefix ? <li key="strip" className="badge">{t('gateway.route.strip')}</li> : null,
+    r.queryKeyParam ? <li key="query" className="badge" title={t('gateway.route.query_keys')}><code dir="ltr">?{r.queryKeyParam}=</code></li> : null,
+    r.maxBodyBytes ? <li key="body" className="badge">{t('gateway.routes.option.body_limit', { Size: number(r.maxBodyBytes / 1024, { style: 'unit', unit: 'kilobyte', maximumFractionDigits: 0 }) })}</li> : null,
+    r.learn ? <li key="learn" className="badge badge-accent">{t('gateway.route.learning')}</li> : null,
+  ].filter(Boolean)
+  if (!badges.length) return <span className="muted">—</span>
+  return <ul className="chips" data-testid={`route-options-${r.prefix}`}>{badges}</ul>
+}
+
 /** RoutesCard lists the gateway's routes; admins add, edit and remove them. */
 export function RoutesCard({ admin }: { admin: boolean }) {
-  const { t, number } = useI18n()
+  const { t } = useI18n()
   const toast = useToast()
   const q = useOp('ListRoutes', {})
   const remove = useAction('RemoveRoute', ['ListRoutes'])
   const [editing, setEditing] = useState<Route | 'new' | null>(null)
   const [removing, setRemoving] = useState<Route | null>(null)
   const routes = q.data?.routes ?? []
-  const yes = (b: boolean) => (b ? t('common.yes') : t('common.no'))
   return (
     <Card
       title={t('gateway.routes.title')}
@@ -36,10 +63,8 @@ export function RoutesCard({ admin }: { admin: boolean }) {
                 <th scope="col">{t('gateway.route.prefix')}</th>
                 <th scope="col">{t('gateway.route.upstream')}</th>
                 <th scope="col">{t('gateway.route.openapi')}</th>
-                <th scope="col">{t('gateway.route.strip')}</th>
-                <th scope="col">{t('gateway.route.query_keys')}</th>
-                <th scope="col">{t('gateway.route.body_limit')}</th>
-                <th scope="col">{t('gateway.route.learning')}</th>
+                <th scope="col">{t('gateway.routes.col.scopes')}</th>
+                <th scope="col">{t('gateway.routes.col.options')}</th>
                 {admin ? <th scope="col"><span className="sr-only">{t('common.actions')}</span></th> : null}
               </tr>
             </thead>
@@ -49,10 +74,8 @@ export function RoutesCard({ admin }: { admin: boolean }) {
                   <td><code dir="ltr">{r.prefix}</code></td>
                   <td className="truncate"><code dir="ltr">{r.upstream}</code></td>
                   <td className="truncate muted">{r.openapiSource ? <code dir="ltr">{r.openapiSource}</code> : '—'}</td>
-                  <td>{yes(r.stripPrefix)}</td>
-                  <td>{r.queryKeyParam ? <code dir="ltr">?{r.queryKeyParam}=</code> : t('common.no')}</td>
-                  <td>{r.maxBodyBytes ? number(r.maxBodyBytes / 1024, { style: 'unit', unit: 'kilobyte', maximumFractionDigits: 0 }) : t('gateway.route.no_limit')}</td>
-                  <td>{r.learn ? <span className="badge badge-accent">{t('gateway.route.learning.on')}</span> : t('common.no')}</td>
+                  <td><RouteScopes route={r} /></td>
+                  <td><RouteOptions route={r} /></td>
                   {admin ? (
                     <td className="cell-actions">
                       <button type="button" className="icon-btn" onClick={() => setEditing(r)} aria-label={t('gateway.routes.edit', { Prefix: r.prefix })}><Icon name="edit" /></button>
