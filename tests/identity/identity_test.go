@@ -364,4 +364,25 @@ func TestSignedIdentityOverSockets(t *testing.T) {
 	if a := call(t, srv.GatewayURL, "GET", "/signed/pets", "", false, "X-Keygate-Jwt", after); a.status != 401 || up.count() != n {
 		t.Fatalf("no credential with a replayed token: %d, forwarded %d", a.status, up.count()-n)
 	}
+
+	// Restarted behind a proxy (--gateway-url): the issuer is the public URL; the keys, the
+	// rotation and the old tokens survive the restart.
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	const public = "https://api.example.test"
+	srv, err = harness.Start(bin, dir, harness.Options{Args: []string{"--gateway-url", public}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	set = jwks(t, srv.GatewayURL)
+	if got := kids(set); len(got) != 2 || !slices.Contains(got, kid1) || !slices.Contains(got, kid2) {
+		t.Fatalf("jwks after a restart: %v", got)
+	}
+	verify(t, set, old, iss, "/signed")
+	kid, c := verify(t, set, through(false), public, "/signed")
+	if kid != kid2 || c.Issuer != public || c.Subject != k.ID {
+		t.Fatalf("behind the proxy: kid %s, claims %+v", kid, c)
+	}
 }
