@@ -71,8 +71,8 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, method, 
 	if rt.scopes == nil {
 		return ""
 	}
-	a, b := rt.scopes.match.Required(method, path)
-	for _, list := range [2][]string{a, b} {
+	a, b, c := rt.scopes.match.Required(method, path)
+	for _, list := range [3][]string{a, b, c} {
 		for _, need := range list {
 			if !keys.ScopesAllow(have, need) {
 				st.scopeProblem = rt.scopes.problems[need]

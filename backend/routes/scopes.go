@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -227,7 +228,7 @@ type segMatcher struct {
 	literal        string // whole segment, when !template
 	template       bool
 	prefix, suffix string         // around one {param}
-	re             *regexp.Regexp // a segment with several {params}
+	re, reFold     *regexp.Regexp // a segment with several {params}; reFold ignores case
 }
 
 // NewScopeMatcher compiles what r requires; nil when r requires nothing.
@@ -283,7 +284,7 @@ func compileSegments(p string) []segMatcher {
 			}
 			b.WriteString(regexp.QuoteMeta(s[last:]))
 			b.WriteString("$")
-			out[i] = segMatcher{template: true, re: regexp.MustCompile(b.String())}
+			out[i] = segMatcher{template: true, re: regexp.MustCompile(b.String()), reFold: regexp.MustCompile("(?i)" + b.String())}
 		}
 	}
 	return out
@@ -299,8 +300,52 @@ func (s *segMatcher) match(seg string) bool {
 	return len(seg) > len(s.prefix)+len(s.suffix) && strings.HasPrefix(seg, s.prefix) && strings.HasSuffix(seg, s.suffix)
 }
 
-func (o *opMatcher) match(method, path string) bool {
-	if o.method != method {
+// matchLoose is match for a segment as a lenient upstream reads it (looseSegment): letters in
+// any case, and a last literal segment also with an extension ("pets.json" for "pets").
+func (s *segMatcher) matchLoose(seg string, last bool) bool {
+	switch {
+	case !s.template:
+		n := len(s.literal)
+		return strings.EqualFold(seg, s.literal) ||
+			last && len(seg) > n+1 && seg[n] == '.' && strings.EqualFold(seg[:n], s.literal)
+	case s.reFold != nil:
+		return s.reFold.MatchString(seg)
+	}
+	n, p, x := len(seg), len(s.prefix), len(s.suffix)
+	return n > p+x && strings.EqualFold(seg[:p], s.prefix) && strings.EqualFold(seg[n-x:], s.suffix)
+}
+
+// maxLooseDecodes bounds the percent-decoding of looseSegment (the gateway refuses paths that
+// still change after five rounds: gateway.CheckPath).
+const maxLooseDecodes = 5
+
+// looseSegment is a path segment as the most lenient upstreams read it: percent-decoded again
+// until it stops changing (servers that decode twice), cut at ';' (path parameters: Tomcat,
+// Jetty, Spring) and without surrounding blanks (Spring's trimmed tokens). It allocates only
+// for a segment that still holds a '%'.
+func looseSegment(seg string) string {
+	for range maxLooseDecodes {
+		if strings.IndexByte(seg, '%') < 0 {
+			break
+		}
+		d, err := url.PathUnescape(seg)
+		if err != nil || d == seg {
+			break
+		}
+		seg = d
+	}
+	if i := strings.IndexByte(seg, ';'); i >= 0 {
+		seg = seg[:i]
+	}
+	return strings.TrimSpace(seg)
+}
+
+// match reports whether method and path are this operation's, exactly as the document writes
+// it or, when loose, as a lenient upstream could read them (methods and literal segments in
+// any case — Express and ASP.NET route so —, segments read by looseSegment, a last segment
+// with an extension).
+func (o *opMatcher) match(method, path string, loose bool) bool {
+	if o.method != method && !(loose && strings.EqualFold(o.method, method)) {
 		return false
 	}
 	rest := strings.TrimSuffix(path, "/")
@@ -313,7 +358,11 @@ func (o *opMatcher) match(method, path string) bool {
 			return false
 		}
 		seg, tail, more := strings.Cut(rest, "/")
-		if !o.segs[i].match(seg) {
+		if loose {
+			if !o.segs[i].matchLoose(looseSegment(seg), !more) {
+				return false
+			}
+		} else if !o.segs[i].match(seg) {
 			return false
 		}
 		if !more {
@@ -324,20 +373,41 @@ func (o *opMatcher) match(method, path string) bool {
 	return false
 }
 
-// Required returns what a request needs: the route's own scopes and those of the operation
-// that matches method (upper case) and path (decoded, prefix included), or the document's
-// default when none does. Every scope of both lists is needed.
-func (m *ScopeMatcher) Required(method, path string) (route, operation []string) {
-	if m == nil {
-		return nil, nil
-	}
+// operation is the index of the first operation (in matching order) that takes method and
+// path, -1 for none. A HEAD no operation declares is its GET (a HEAD is a GET without the body).
+func (m *ScopeMatcher) operation(method, path string, loose bool) int {
 	for i := range m.ops {
-		if m.ops[i].match(method, path) {
-			return m.route, m.ops[i].scopes
+		if m.ops[i].match(method, path, loose) {
+			return i
 		}
 	}
-	if method == "HEAD" { // a HEAD is a GET without the body: it needs what the GET needs
-		return m.Required("GET", path)
+	if method == "HEAD" || loose && strings.EqualFold(method, "HEAD") {
+		return m.operation("GET", path, loose)
 	}
-	return m.route, m.def
+	return -1
+}
+
+// Required returns what a request needs: the route's own scopes; those of the operation that
+// matches method and path (decoded once, prefix included), or the document's default when none
+// does; and, as also, those of the operation a lenient upstream could take the request for when
+// that is another one. Every scope of the three lists is needed.
+//
+// The gateway forwards the method and path as they came, and upstreams read them more loosely
+// than the document is written: Express and ASP.NET route "POST /PETS" and "post /pets" to
+// "POST /pets", Tomcat, Jetty and Spring "/pets;x" to "/pets" (and older Spring "/pets.json"),
+// a server that decodes twice "/%2570ets". Such a request matches no operation exactly and
+// would need only the default; also makes it need the operation it reaches upstream.
+func (m *ScopeMatcher) Required(method, path string) (route, operation, also []string) {
+	if m == nil {
+		return nil, nil, nil
+	}
+	operation = m.def
+	exact := m.operation(method, path, false)
+	if exact >= 0 {
+		operation = m.ops[exact].scopes
+	}
+	if loose := m.operation(method, path, true); loose >= 0 && loose != exact {
+		also = m.ops[loose].scopes
+	}
+	return m.route, operation, also
 }

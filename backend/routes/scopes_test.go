@@ -163,17 +163,76 @@ func TestScopeMatcher(t *testing.T) {
 		{"GET", "/api", []string{"root:read"}},               //
 		{"GET", "/api/", []string{"root:read"}},              //
 		{"GET", "/api/pets//x", []string{"pets:read"}},       //
-		{"get", "/api/pets/42", []string{"pets:read"}},       // methods are upper case: default
 	} {
-		route, op := m.Required(tt.method, tt.path)
+		route, op, also := m.Required(tt.method, tt.path)
 		if !reflect.DeepEqual(route, []string{"api:use"}) {
 			t.Errorf("%s %s: route scopes %v", tt.method, tt.path, route)
 		}
 		if len(op) != len(tt.want) || (len(op) > 0 && !reflect.DeepEqual(op, tt.want)) {
 			t.Errorf("%s %s: operation scopes %v, want %v", tt.method, tt.path, op, tt.want)
 		}
+		if also != nil {
+			t.Errorf("%s %s: also %v for a request read the same by every upstream", tt.method, tt.path, also)
+		}
 	}
 	if allocs := testing.AllocsPerRun(100, func() { m.Required("DELETE", "/api/pets/7") }); allocs != 0 {
 		t.Errorf("Required allocates %v times", allocs)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { m.Required("POST", "/api/PETS;x") }); allocs != 0 {
+		t.Errorf("Required allocates %v times for a loose reading", allocs)
+	}
+}
+
+// TestScopeMatcherLooseReadings: a request that matches no operation as written, but that a
+// lenient upstream routes to one (case-insensitive routing in Express and ASP.NET, path
+// parameters cut at ';' in Tomcat, Jetty and Spring, suffix patterns and trimmed tokens in
+// older Spring, a second percent-decoding, a method in lower case), also needs that
+// operation's scopes: the default alone would let a key without pets:write create pets.
+func TestScopeMatcherLooseReadings(t *testing.T) {
+	m := routes.NewScopeMatcher(routes.Route{Prefix: "/api",
+		DocumentScopes: &routes.DocumentScopes{Default: []string{"pets:read"}, Operations: []routes.OperationScopes{
+			{Method: "GET", Path: "/api/pets/mine", Scopes: []string{"pets:own"}},
+			{Method: "POST", Path: "/api/pets", Scopes: []string{"pets:write"}},
+			{Method: "DELETE", Path: "/api/pets/{petId}", Scopes: []string{"pets:admin"}},
+			{Method: "GET", Path: "/api/files/{name}.json", Scopes: []string{"files:read"}},
+			{Method: "GET", Path: "/api/v{major}.{minor}/info", Scopes: []string{"info:read"}},
+			{Method: "GET", Path: "/api/health", Scopes: []string{}},
+		}}})
+	for _, tt := range []struct {
+		method, path string
+		also         []string
+	}{
+		{"POST", "/api/PETS", []string{"pets:write"}},
+		{"POST", "/api/Pets/", []string{"pets:write"}},
+		{"POST", "/API/pets", []string{"pets:write"}}, // the prefix too (the route is matched before, exactly)
+		{"post", "/api/pets", []string{"pets:write"}},
+		{"Post", "/api/PETS", []string{"pets:write"}},
+		{"POST", "/api/pets;x=1", []string{"pets:write"}},
+		{"POST", "/api/pets;", []string{"pets:write"}},
+		{"POST", "/api/pets%3bx", []string{"pets:write"}}, // ';' encoded twice on the wire
+		{"POST", "/api/%70ets", []string{"pets:write"}},   // a second decoding
+		{"POST", "/api/%2570ets", []string{"pets:write"}}, // and a third
+		{"POST", "/api/pets%20", []string{"pets:write"}},
+		{"POST", "/api/pets.json", []string{"pets:write"}},
+		{"DELETE", "/api/PETS/7", []string{"pets:admin"}},
+		{"DELETE", "/api/pets;a=b/7", []string{"pets:admin"}},
+		{"delete", "/api/pets/7", []string{"pets:admin"}},
+		{"GET", "/api/pets/MINE", []string{"pets:own"}},
+		{"head", "/api/pets/Mine", []string{"pets:own"}},
+		{"GET", "/api/FILES/a.JSON", []string{"files:read"}},
+		{"GET", "/api/V1.2/INFO", []string{"info:read"}},
+		{"GET", "/api/HEALTH", []string{}}, // what /health needs: nothing more than the default
+		// Read the same by every upstream: nothing more.
+		{"POST", "/api/pets", nil},
+		{"GET", "/api/pets/mine", nil},
+		{"DELETE", "/api/pets/7", nil},
+		{"GET", "/api/petsx", nil},
+		{"POST", "/api/pets.json/x", nil},
+		{"GET", "/api/files/a.json", nil},
+	} {
+		_, _, also := m.Required(tt.method, tt.path)
+		if !reflect.DeepEqual(also, tt.also) {
+			t.Errorf("%s %s: also %v, want %v", tt.method, tt.path, also, tt.also)
+		}
 	}
 }

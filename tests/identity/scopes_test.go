@@ -1,10 +1,12 @@
 package identity_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/backend/testutil"
 	"github.com/keygate/keygate/tests/harness"
@@ -118,6 +121,31 @@ func TestScopesOverSockets(t *testing.T) {
 			}
 			checkInsufficientScope(t, name, a, c.missing)
 		}
+	}
+
+	// A path or method a lenient upstream reads as a declared operation needs that operation's
+	// scopes too (Express and ASP.NET route case-insensitively, Java servers cut ";x", ...).
+	for _, c := range []struct{ method, path, missing string }{
+		{"POST", "/zoo/PETS", "pets:write"},
+		{"POST", "/zoo/Pets/", "pets:write"},
+		{"POST", "/zoo/pets;x=1", "pets:write"},
+		{"POST", "/zoo/pets%253bx", "pets:write"},
+		{"POST", "/zoo/%2570ets", "pets:write"},
+		{"POST", "/zoo/pets%20", "pets:write"},
+		{"POST", "/zoo/pets.json", "pets:write"},
+		{"post", "/zoo/pets", "pets:write"},
+		{"DELETE", "/zoo/PETS/7", "pets:admin"},
+		{"DELETE", "/zoo/pets;a/7", "pets:admin"},
+	} {
+		before := hits.Load()
+		a := rawCall(t, srv.GatewayURL, c.method, c.path, reader.Key)
+		if hits.Load() != before {
+			t.Errorf("%s %s with pets:read reached the upstream", c.method, c.path)
+		}
+		checkInsufficientScope(t, c.method+" "+c.path, a, c.missing)
+	}
+	if a := rawCall(t, srv.GatewayURL, "POST", "/zoo/PETS", writer.Key); a.status != 200 {
+		t.Errorf("POST /zoo/PETS with pets:*: %d %s", a.status, a.body)
 	}
 
 	// An edit of the route's scopes beside the running server applies to the next requests.
@@ -226,6 +254,27 @@ func call(t *testing.T, gateway, method, path, key string, bearer bool, header .
 	tr := &http.Transport{DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	res, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// rawCall sends "METHOD path" as written (net/http would clean the path and check the method)
+// over a fresh connection.
+func rawCall(t *testing.T, gateway, method, path, key string) answer {
+	t.Helper()
+	host := strings.TrimPrefix(gateway, "http://")
+	c, err := net.DialTimeout("tcp", host, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nX-Api-Key: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path, host, key)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
