@@ -236,6 +236,8 @@ type Service struct {
 	// quotas counts quota use; quotaInStore overrides where (see WithQuotaInStore).
 	quotas       *quotas
 	quotaInStore *bool
+	// foreign says whether imported keys in another format exist (see foreignHash).
+	foreign foreignFlag
 }
 
 // Option configures a Service.
@@ -736,7 +738,15 @@ func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duratio
 	if k.Status == StatusExpired {
 		return Created{}, ErrExpired
 	}
-	nk, err := Generate(k.Prefix)
+	prefix := k.Prefix
+	if !ValidPrefix(prefix) {
+		// An imported key's prefix is another product's ("ba_", "Proj-"): its new secret
+		// takes the organization's.
+		if prefix, err = s.orgPrefix(ctx, k.OrgID); err != nil {
+			return Created{}, err
+		}
+	}
+	nk, err := Generate(prefix)
 	if err != nil {
 		return Created{}, err
 	}
@@ -753,7 +763,7 @@ func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duratio
 			h[:], id, now.UnixMilli()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE keys SET start = ? WHERE id = ?`, nk.Start(), id)
+		_, err := tx.ExecContext(ctx, `UPDATE keys SET prefix = ?, start = ? WHERE id = ?`, nk.Prefix, nk.Start(), id)
 		return err
 	})
 	if err != nil {

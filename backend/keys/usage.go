@@ -126,10 +126,13 @@ func (s *Service) onChange(c store.Change) {
 	switch {
 	case c.Lost:
 		s.cache.pause(true)
+		s.foreign.reset()
 	case c.Resync:
 		s.cache.pause(false)
+		s.foreign.reset()
 	case c.Touches("keys", "key_secrets"):
 		s.cache.invalidate()
+		s.foreign.reset()
 	}
 }
 

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -39,14 +40,17 @@ type Verifier interface {
 
 var _ Verifier = (*Service)(nil)
 
-// Verify checks a key: its format and checksum first (no lookup for a malformed key), then the
-// cache, then SQLite on a miss. An error means the store could not answer, not that the key is bad.
+// Verify checks a key: its format and checksum first (no lookup for a malformed key while no
+// imported key exists, see foreignHash), then the cache, then the store on a miss. An error
+// means the store could not answer, not that the key is bad.
 func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
-	p, err := Parse(raw)
-	if err != nil {
+	var h Hash
+	if p, err := Parse(raw); err == nil {
+		h = p.Hash()
+	} else if h, err = s.foreignHash(ctx, raw); err != nil {
 		return Result{Code: CodeMalformed}, nil
 	}
-	h := p.Hash()
+	var err error
 	now := s.clock.Now()
 	e, stamp, ok := s.cache.get(h)
 	if !ok {
@@ -266,4 +270,86 @@ func prefixed(p, cols string) string {
 		out = append(out, c)
 	}
 	return string(out)
+}
+
+// maxForeignLen bounds a key in another product's format (the gateway takes credentials of at
+// most 512 bytes).
+const maxForeignLen = 512
+
+// errNotForeign means a string that fails Keygate's format check is not looked up.
+var errNotForeign = errors.New("not a key")
+
+// foreignHash is the lookup hash of raw, a string that failed Keygate's format check, when
+// some key has secrets in another format (imported): those cannot be checked offline, so they
+// are looked up by hash like any key. While no such key exists — the flag says so in one
+// atomic load — it returns errNotForeign and Verify answers MALFORMED without a lookup.
+func (s *Service) foreignHash(ctx context.Context, raw string) (Hash, error) {
+	if len(raw) == 0 || len(raw) > maxForeignLen {
+		return Hash{}, errNotForeign
+	}
+	some, known := s.foreign.accepts(func() (bool, error) { return s.anyForeign(ctx) })
+	if known && !some {
+		return Hash{}, errNotForeign
+	}
+	h := sha256.Sum256([]byte(raw))
+	if !known && s.cache.lastGood(h) == nil {
+		// The store cannot say (an outage): only a key this node verified before may get the
+		// outage grace; anything else is refused as malformed without a lookup.
+		return Hash{}, errNotForeign
+	}
+	return h, nil
+}
+
+// anyForeign asks the store whether any key has secrets in another format.
+func (s *Service) anyForeign(ctx context.Context) (bool, error) {
+	var some bool
+	err := s.st.Read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM keys WHERE foreign_secret)`).Scan(&some)
+	return some, err
+}
+
+// ForeignKeys reports whether this instance holds imported keys whose secrets are not in
+// Keygate's format (so the offline format check cannot reject strings before a lookup).
+func (s *Service) ForeignKeys(ctx context.Context) (bool, error) { return s.anyForeign(ctx) }
+
+// foreignFlag remembers whether any key has secrets in another format: the state in the low two
+// bits (unknown, none, some) and a generation above them, in one word, so the hot path reads it
+// with one atomic load and a reload that raced with a change cannot store a stale answer.
+type foreignFlag struct{ v atomic.Uint64 }
+
+const (
+	foreignUnknown uint64 = iota
+	foreignNone
+	foreignSome
+)
+
+// reset forgets the answer (a key changed here or elsewhere); the next check asks the store.
+func (f *foreignFlag) reset() {
+	for {
+		old := f.v.Load()
+		if f.v.CompareAndSwap(old, (old>>2+1)<<2|foreignUnknown) {
+			return
+		}
+	}
+}
+
+// accepts reports whether foreign secrets exist, asking load when the answer is unknown;
+// known is false when load failed (nothing is remembered then).
+func (f *foreignFlag) accepts(load func() (bool, error)) (some, known bool) {
+	v := f.v.Load()
+	switch v & 3 {
+	case foreignNone:
+		return false, true
+	case foreignSome:
+		return true, true
+	}
+	some, err := load()
+	if err != nil {
+		return false, false
+	}
+	state := foreignNone
+	if some {
+		state = foreignSome
+	}
+	f.v.CompareAndSwap(v, v&^3|state)
+	return some, true
 }
