@@ -10,6 +10,7 @@ import (
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/keys/keyfile"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/usage"
 	"github.com/keygate/keygate/backend/webhooks"
@@ -98,6 +99,16 @@ func (a *App) RevokeKey(in console.RevokeKeyInput) (keys.Key, error) {
 // RollKey runs the console operation of that name: give a key a new secret; the old one works until the grace period ends.
 func (a *App) RollKey(in console.RollKeyInput) (keys.Created, error) {
 	return console.Do[keys.Created](a.ctx, a.console, "RollKey", in)
+}
+
+// ImportKeys runs the console operation of that name: import keys with their hashed secrets from Better Auth's apikey table or a Keygate export, all or none.
+func (a *App) ImportKeys(in console.ImportKeysInput) (console.ImportKeysResult, error) {
+	return console.Do[console.ImportKeysResult](a.ctx, a.console, "ImportKeys", in)
+}
+
+// ExportKeys runs the console operation of that name: the organization's keys in Keygate's file for moving keys between instances (secrets as hashes only).
+func (a *App) ExportKeys(in console.ExportKeysInput) (keyfile.Export, error) {
+	return console.Do[keyfile.Export](a.ctx, a.console, "ExportKeys", in)
 }
 
 // ListRoutes runs the console operation of that name: the gateway's routes, in matching order.

@@ -18,13 +18,16 @@ import (
 
 // Actions recorded by Keygate.
 const (
-	KeyCreate    = "key.create"
-	KeyRename    = "key.rename"
-	KeyRevoke    = "key.revoke"
-	KeyRoll      = "key.roll"
-	KeyUpdate    = "key.update" // anything but the name alone (that is key.rename)
-	KeyDisable   = "key.disable"
-	KeyEnable    = "key.enable"
+	KeyCreate  = "key.create"
+	KeyRename  = "key.rename"
+	KeyRevoke  = "key.revoke"
+	KeyRoll    = "key.roll"
+	KeyUpdate  = "key.update" // anything but the name alone (that is key.rename)
+	KeyDisable = "key.disable"
+	KeyEnable  = "key.enable"
+	// KeyImport is one import of keys (the detail has the count); KeyExport one export.
+	KeyImport    = "key.import"
+	KeyExport    = "key.export"
 	OrgCreate    = "org.create"
 	OrgRename    = "org.rename"
 	MemberAdd    = "member.add"

@@ -6,7 +6,7 @@ package cli
 var commandOf = map[string]string{
 	"ListOrgs": "orgs list", "GetOrg": "orgs get", "CreateOrg": "orgs create", "RenameOrg": "orgs rename",
 	"ListKeys": "keys list", "CreateKey": "keys create", "GetKey": "keys get", "UpdateKey": "keys update", "DisableKey": "keys disable", "EnableKey": "keys enable",
-	"RevokeKey": "keys revoke", "RollKey": "keys roll",
+	"RevokeKey": "keys revoke", "RollKey": "keys roll", "ImportKeys": "keys import", "ExportKeys": "keys export",
 	"GetLearnedDocument": "openapi infer", "AdoptLearnedDocument": "openapi adopt",
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
 	"ListScopes": "routes scopes", "ListIdentityKeys": "identity list", "RotateIdentityKey": "identity rotate",

@@ -30,7 +30,10 @@ const keysUsage = `keys create --name NAME [--expires never|7d|30d|60d|90d|1y|YY
        keygate keys enable ID [--json]
        keygate keys roll ID [--grace 24h] [--json]      (refused for an expired key)
        keygate keys revoke ID [--reason TEXT] [--json]
-       keygate keys verify    (reads the key from stdin; exit 0 when valid, 1 when not)`
+       keygate keys verify    (reads the key from stdin; exit 0 when valid, 1 when not)
+       keygate keys import FILE|- [--format better-auth|keygate] [--plain-keys] [--dry-run] [--org ORG_ID] [--json]
+                   (all or none; a refused file names its row and field)
+       keygate keys export [--org ORG_ID] [--out FILE]   (secrets as hashes only)`
 
 func runKeys(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
@@ -57,6 +60,10 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		return keysRevoke(ctx, env, args[1:])
 	case "verify":
 		return keysVerify(ctx, env, args[1:])
+	case "import":
+		return keysImport(ctx, env, args[1:])
+	case "export":
+		return keysExport(ctx, env, args[1:])
 	}
 	return usagef("unknown keys command %q; usage: keygate %s", args[0], keysUsage)
 }

@@ -54,7 +54,11 @@ func describeProblem(pe *console.ProblemError) string {
 	case 0:
 		return sentence(p.Detail)
 	case 1:
-		return sentence(p.Fields[0].Detail)
+		if !strings.Contains(p.Fields[0].Field, "[") {
+			return sentence(p.Fields[0].Detail)
+		}
+		// A place inside a file (rows[3].permissions): the detail says which row, the field
+		// error why.
 	}
 	var b strings.Builder
 	b.WriteString(sentence(p.Detail))

@@ -71,7 +71,7 @@ func decode(w http.ResponseWriter, r *http.Request, o Operation) (any, error) {
 		if err := decodeQuery(r, v.Elem(), fields, path); err != nil {
 			return nil, err
 		}
-	} else if err := decodeBody(w, r, v.Interface()); err != nil {
+	} else if err := decodeBody(w, r, v.Interface(), o.BodyLimit()); err != nil {
 		return nil, err
 	}
 	for p := range path {
@@ -80,12 +80,12 @@ func decode(w http.ResponseWriter, r *http.Request, o Operation) (any, error) {
 	return v.Interface(), nil
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: problem.CodePayloadTooLarge}
+			return tooLarge(limit)
 		}
 		return &Error{Status: http.StatusBadRequest, Code: problem.CodeValidation, Err: err}
 	}
@@ -177,4 +177,15 @@ func decodeQuery(r *http.Request, v reflect.Value, fields map[string]jsonField, 
 		}
 	}
 	return nil
+}
+
+// tooLarge is the 413 of a body over limit bytes; its detail names the limit.
+func tooLarge(limit int64) *Error {
+	kib := limit >> 10
+	if kib >= 1024 && kib%1024 == 0 {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: problem.CodePayloadTooLarge,
+			Msg: "problem.PAYLOAD_TOO_LARGE.mib.detail", Data: map[string]any{"Size": int(kib >> 10)}}
+	}
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: problem.CodePayloadTooLarge,
+		Msg: "problem.PAYLOAD_TOO_LARGE.kib.detail", Data: map[string]any{"Size": int(kib)}}
 }

@@ -111,14 +111,15 @@ func TestDecodeRefusesOversizedBodies(t *testing.T) {
 		if o.QueryInput() {
 			continue
 		}
-		pad := strings.Repeat(" ", MaxBodyBytes)
+		limit := int(o.BodyLimit())
+		pad := strings.Repeat(" ", limit)
 		_, err := decodeFor(o, []byte(`{`+pad+`}`), "", "application/json")
 		var e *Error
-		if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Code != problem.CodePayloadTooLarge {
-			t.Errorf("%s: a body over %d bytes gave %v, want 413 %s", o.Name, MaxBodyBytes, err, problem.CodePayloadTooLarge)
+		if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Code != problem.CodePayloadTooLarge || e.Data["Size"] == nil {
+			t.Errorf("%s: a body over %d bytes gave %v, want 413 %s naming the limit", o.Name, limit, err, problem.CodePayloadTooLarge)
 		}
 		// Exactly at the limit the body is read (and, being JSON, accepted).
-		atLimit := `{` + pad[:MaxBodyBytes-2] + `}`
+		atLimit := `{` + pad[:limit-2] + `}`
 		if _, err := decodeFor(o, []byte(atLimit), "", "application/json"); err != nil {
 			t.Errorf("%s: a %d-byte body was refused: %v", o.Name, len(atLimit), err)
 		}

@@ -63,6 +63,8 @@ type Operation struct {
 	// for a clash with the current state, 401 and 429 for a sign-in. The API document lists
 	// them, and the contract test fails on any status it does not list.
 	Errors []int
+	// MaxBody bounds the request body (0: MaxBodyBytes); see body.
+	MaxBody int64
 
 	run func(s *Service, ctx context.Context, c *Call, in any) (any, error)
 }
@@ -148,6 +150,17 @@ func op[In, Out any](name, pattern string, need auth.Need, scope Scope, tag, sum
 }
 
 func (o Operation) only(m Mode) Operation { o.Mode = m; return o }
+
+// body raises the operation's request body limit above MaxBodyBytes (a file upload).
+func (o Operation) body(n int64) Operation { o.MaxBody = n; return o }
+
+// BodyLimit is the most bytes the operation's request body may hold.
+func (o Operation) BodyLimit() int64 {
+	if o.MaxBody > 0 {
+		return o.MaxBody
+	}
+	return MaxBodyBytes
+}
 
 // may adds error statuses the handler can answer (see Operation.Errors).
 func (o Operation) may(statuses ...int) Operation {

@@ -45,6 +45,10 @@ var table = []Operation{
 		"Revoke a key at once (idempotent)", (*Service).revokeKey),
 	op("RollKey", "POST /api/v1/keys/{id}/roll", auth.NeedDeveloper, ScopeOrg, "keys",
 		"Give a key a new secret; the old one works until the grace period ends", (*Service).rollKey).may(409),
+	op("ImportKeys", "POST /api/v1/import/keys", auth.NeedAdmin, ScopeOrg, "keys",
+		"Import keys with their hashed secrets from Better Auth's apikey table or a Keygate export, all or none", (*Service).importKeys).body(ImportKeysBodyBytes),
+	op("ExportKeys", "GET /api/v1/export/keys", auth.NeedAdmin, ScopeOrg, "keys",
+		"The organization's keys in Keygate's file for moving keys between instances (secrets as hashes only)", (*Service).exportKeys),
 
 	// Gateway: routes, settings, status, request log.
 	op("ListRoutes", "GET /api/v1/routes", auth.NeedMember, ScopeInstance, "gateway",

@@ -85,3 +85,20 @@ func BenchmarkVerifyCacheHitV2(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerifyMalformed is a flood of strings that are not Keygate keys while no imported
+// key exists: refused by the format check and one atomic load, with no lookup.
+func BenchmarkVerifyMalformed(b *testing.B) {
+	svc, _ := benchService(b)
+	ctx := context.Background()
+	const junk = "ba_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"
+	svc.Verify(ctx, junk)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if r, _ := svc.Verify(ctx, junk); r.Code != CodeMalformed {
+				b.Fatal(r.Code)
+			}
+		}
+	})
+}

@@ -45,10 +45,10 @@ var (
 		Text: "the file is not valid JSON"}
 	// ErrTooLarge means a file over MaxBytes.
 	ErrTooLarge error = &problem.Invalid{Field: "file", Code: "too_large", Msg: "validation.import.too_large",
-		Data: map[string]any{"Count": MaxBytes >> 20}, Text: fmt.Sprintf("the file is larger than %d MiB", MaxBytes>>20)}
+		Data: map[string]any{"Size": MaxBytes >> 20}, Text: fmt.Sprintf("the file is larger than %d MiB", MaxBytes>>20)}
 	// ErrVersion means a Keygate export of a version this Keygate cannot read.
 	ErrVersion error = &problem.Invalid{Field: "file", Code: "version", Msg: "validation.import.version",
-		Data: map[string]any{"Count": Version}, Text: fmt.Sprintf("this Keygate reads export version %d", Version)}
+		Data: map[string]any{"Version": Version}, Text: fmt.Sprintf("this Keygate reads export version %d", Version)}
 )
 
 // Detect says which format data is in: a JSON array is Better Auth's table, an object with
@@ -121,7 +121,7 @@ func invalid(code, msg, text string, data map[string]any) *problem.Invalid {
 
 var (
 	errType = func(want string) *problem.Invalid {
-		return invalid("type", "validation.import.type", "has the wrong type: want "+want, map[string]any{"Type": want})
+		return invalid("type", "validation.json.type", "has the wrong type: want "+want, map[string]any{"Type": want})
 	}
 	errDate = invalid("invalid", "validation.import.date",
 		"must be an ISO 8601 date and time or milliseconds since 1970", nil)

@@ -232,14 +232,14 @@ func TestBadRowsNameRowAndFieldAndChangeNothing(t *testing.T) {
 		{"metadata", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "metadata": "[1,2]"}`, "metadata", "validation.import.metadata"},
 		{"metadata name", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "metadata": {"a b": "c"}}`, "metadata", "validation.key.metadata.invalid"},
 		{"date", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "expires_at": "next week"}`, "expires_at", "validation.import.date"},
-		{"enabled", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "enabled": "maybe"}`, "enabled", "validation.import.type"},
+		{"enabled", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "enabled": "maybe"}`, "enabled", "validation.json.type"},
 		{"remaining", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "remaining": -1}`, "remaining", "validation.import.whole"},
 		{"rate zero", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "rateLimitMax": 0, "rateLimitTimeWindow": 1000}`, "rateLimitMax", "validation.import.rate_zero"},
 		{"rate window", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "rateLimitMax": 5, "rateLimitTimeWindow": 604800000}`, "rateLimitTimeWindow", "validation.key.rate_limit.range"},
 		{"refill", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "remaining": 5, "refillAmount": 5, "refillInterval": 1000}`, "refillInterval", "validation.key.refill.invalid"},
 		{"name", `{"key": "I0efQ4nFhajqlLlgwiFSGyfgRDesQvDe-JU-SF3CQLI", "name": "` + strings.Repeat("n", 65) + `"}`, "name", "validation.key.name.too_long"},
 		{"twice", good, "key", "validation.import.duplicate_secret"},
-		{"not an object", `42`, "", "validation.import.type"},
+		{"not an object", `42`, "", "validation.json.type"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -387,7 +387,7 @@ func TestKeygateFileRowErrors(t *testing.T) {
 	cases := []struct{ key, field, msg string }{
 		{`{"id": "key_a", "name": "x", "secrets": [{"hash": "short", "createdAt": "2025-01-01T00:00:00Z"}]}`, "secrets", "validation.import.secret_hash"},
 		{`{"id": "key_a", "name": "x", "colour": "red"}`, "colour", "validation.field.unknown"},
-		{`{"id": "key_a", "name": 5}`, "name", "validation.import.type"},
+		{`{"id": "key_a", "name": 5}`, "name", "validation.json.type"},
 	}
 	for _, c := range cases {
 		file := `{"format": "keygate-keys", "version": 1, "keys": [` + c.key + `]}`

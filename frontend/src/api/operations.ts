@@ -123,6 +123,44 @@ export interface Entry {
   userId?: string
 }
 
+export interface Export {
+  exportedAt: string
+  format: 'keygate-keys'
+  keys: ExportedKey[]
+  version: number
+}
+
+export interface ExportedKey {
+  allowIps: string[]
+  createdAt: string
+  disabledAt: string | null
+  expiresAt: string | null
+  foreign: boolean
+  id: string
+  lastRefillAt: string | null
+  lastUsedAt: string | null
+  metadata: Record<string, string>
+  name: string
+  prefix: string
+  quotaRemaining: number | null
+  rateLimit: number
+  rateWindowMs: number
+  refillAmount: number
+  refillIntervalMs: number
+  revokeReason: string
+  revokedAt: string | null
+  scopes: string[]
+  secrets: ExportedSecret[]
+  start: string
+  usageCount: number
+}
+
+export interface ExportedSecret {
+  createdAt: string
+  hash: string
+  retiresAt: string | null
+}
+
 export interface FieldRef {
   in: string
   method: string
@@ -159,6 +197,13 @@ export interface IdentityKey {
 
 export interface IdentityKeyList {
   keys: IdentityKey[]
+}
+
+export interface ImportKeysResult {
+  count: number
+  dryRun: boolean
+  foreign: number
+  format: 'better-auth' | 'keygate'
 }
 
 export interface Invitation {
@@ -501,6 +546,22 @@ export interface RollKeyInput {
   org?: string
 }
 
+export interface ImportKeysInput {
+  /** Check the file (against the store too) and import nothing. */
+  dryRun?: boolean
+  /** The file's contents (JSON text), at most 32 MiB. */
+  file: string
+  /** better-auth (a JSON array of rows of Better Auth's apikey table) or keygate (a Keygate export); empty detects it. */
+  format?: 'better-auth' | 'keygate'
+  org?: string
+  /** Better Auth's key column holds the keys themselves (the plugin ran with disableKeyHashing): they are hashed, never stored. */
+  plainKeys?: boolean
+}
+
+export interface ExportKeysInput {
+  org?: string
+}
+
 export type ListRoutesInput = Record<string, never>
 
 export interface AddRouteInput {
@@ -744,6 +805,10 @@ export interface Operations {
   RevokeKey: { in: RevokeKeyInput; out: Key }
   /** Give a key a new secret; the old one works until the grace period ends. */
   RollKey: { in: RollKeyInput; out: Created }
+  /** Import keys with their hashed secrets from Better Auth's apikey table or a Keygate export, all or none. */
+  ImportKeys: { in: ImportKeysInput; out: ImportKeysResult }
+  /** The organization's keys in Keygate's file for moving keys between instances (secrets as hashes only). */
+  ExportKeys: { in: ExportKeysInput; out: Export }
   /** The gateway's routes, in matching order. */
   ListRoutes: { in: ListRoutesInput; out: RouteList }
   /** Add a route. */
@@ -843,6 +908,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   EnableKey: { method: 'POST', path: '/api/v1/keys/{id}/enable' },
   RevokeKey: { method: 'POST', path: '/api/v1/keys/{id}/revoke' },
   RollKey: { method: 'POST', path: '/api/v1/keys/{id}/roll' },
+  ImportKeys: { method: 'POST', path: '/api/v1/import/keys' },
+  ExportKeys: { method: 'GET', path: '/api/v1/export/keys' },
   ListRoutes: { method: 'GET', path: '/api/v1/routes' },
   AddRoute: { method: 'POST', path: '/api/v1/routes' },
   UpdateRoute: { method: 'PUT', path: '/api/v1/routes/{id}' },
