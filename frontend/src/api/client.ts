@@ -6,6 +6,11 @@ import { httpFollow, pollFollow, wailsFollow, type Follow } from './follow'
 export interface Transport {
   readonly kind: 'desktop' | 'http' | 'mock'
   call(name: OpName, input: object): Promise<unknown>
+  /**
+   * upload is call for a large body, reporting the bytes sent as they go (HTTP only; a
+   * desktop call crosses no network, so it has nothing to report).
+   */
+  upload?(name: OpName, input: object, onSent: (sent: number, total: number) => void): Promise<unknown>
   /** follow streams the request log; without it, the log is polled. */
   follow?: Follow
 }
@@ -14,6 +19,11 @@ export interface Transport {
 export interface Api {
   readonly kind: Transport['kind']
   call<N extends OpName>(name: N, input: In<N>): Promise<Out<N>>
+  /**
+   * upload is call with the request body's bytes reported as they are sent (onSent), where
+   * the transport can tell; elsewhere it is call and onSent is never called.
+   */
+  upload<N extends OpName>(name: N, input: In<N>, onSent: (sent: number, total: number) => void): Promise<Out<N>>
   /** follow streams the request log's new entries (see follow.ts). */
   follow: Follow
 }
@@ -22,6 +32,8 @@ export function createApi(t: Transport): Api {
   return {
     kind: t.kind,
     call: <N extends OpName>(name: N, input: In<N>) => t.call(name, input as object) as Promise<Out<N>>,
+    upload: <N extends OpName>(name: N, input: In<N>, onSent: (sent: number, total: number) => void) =>
+      (t.upload ? t.upload(name, input as object, onSent) : t.call(name, input as object)) as Promise<Out<N>>,
     follow: t.follow ?? pollFollow(t),
   }
 }
@@ -70,6 +82,8 @@ export interface HttpOptions {
   baseUrl?: string
   /** language is sent as Accept-Language so problem details come back localized. */
   language?: () => string | undefined
+  /** xhr makes the XMLHttpRequest of upload (tests pass a fake). */
+  xhr?: () => XMLHttpRequest
 }
 
 /** httpTransport calls the console over HTTP with the session cookie and the CSRF token. */
@@ -122,6 +136,38 @@ export function httpTransport(opts: HttpOptions = {}): Transport & { csrf: strin
       }
       if (name === 'Logout') t.csrf = ''
       return data
+    },
+    /** upload sends a JSON body with XMLHttpRequest, whose upload events fetch lacks. */
+    upload(name: OpName, input: object, onSent: (sent: number, total: number) => void) {
+      const route = routes[name]
+      const { path, rest } = expandPath(route.path, input as Record<string, unknown>)
+      const body = JSON.stringify(rest)
+      const XHR = opts.xhr ?? (() => new XMLHttpRequest())
+      return new Promise<unknown>((resolve, reject) => {
+        const x = XHR()
+        x.open(route.method, base + path)
+        x.withCredentials = true
+        x.setRequestHeader('Accept', 'application/json, application/problem+json')
+        x.setRequestHeader('Content-Type', 'application/json')
+        const lang = opts.language?.()
+        if (lang) x.setRequestHeader('Accept-Language', lang)
+        if (t.csrf) x.setRequestHeader('X-CSRF-Token', t.csrf)
+        x.upload.onprogress = (e) => { if (e.lengthComputable) onSent(e.loaded, e.total) }
+        x.onerror = () => reject(new ApiError(toProblem(new Error('network error'))))
+        x.onload = () => {
+          let data: unknown = undefined
+          if (x.responseText) {
+            try {
+              data = JSON.parse(x.responseText)
+            } catch {
+              data = x.responseText
+            }
+          }
+          if (x.status < 200 || x.status >= 300) reject(new ApiError(toProblem(data ?? x.statusText, x.status)))
+          else resolve(data)
+        }
+        x.send(body)
+      })
     },
   }
   return t

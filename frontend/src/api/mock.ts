@@ -272,6 +272,38 @@ const handlers: Handlers = {
     k.start = raw.slice(0, k.prefix.length + 5)
     return { id: k.id, key: raw, name: k.name, start: k.start, prefix: k.prefix, orgId: k.orgId, createdAt: now(), expiresAt: k.expiresAt }
   },
+  ImportKeys(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    const refuse = (row: number, field: string, detail: string) => {
+      throw new ApiError({ code: 'VALIDATION', status: 400, detail: `Nothing was imported: in the row at index ${row} of the file, the field ${field} is not valid.`, fields: [{ field: `rows[${row}].${field}`, code: 'invalid', detail }] })
+    }
+    let data: unknown
+    try { data = JSON.parse(inp.file) } catch { throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'file', code: 'json', detail: 'The file is not valid JSON.' }] }) }
+    const format = Array.isArray(data) ? 'better-auth' : 'keygate'
+    const rows = (Array.isArray(data) ? data : (data as { keys?: unknown[] })?.keys ?? []) as Record<string, unknown>[]
+    if (!rows.length) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'file', code: 'empty', detail: 'The file holds no keys.' }] })
+    const made: Key[] = rows.map((r, i) => {
+      const hash = format === 'better-auth' ? r.key : (r.secrets as { hash?: string }[] | undefined)?.[0]?.hash
+      if (typeof hash !== 'string' || (!inp.plainKeys && !/^[A-Za-z0-9_-]{43}$/.test(hash))) refuse(i, format === 'better-auth' ? 'key' : 'secrets', 'Must be a Better Auth key hash: 43 base64url characters.')
+      const start = String(r.start ?? r.prefix ?? '')
+      return { id: id('key'), orgId: x.id, name: String(r.name ?? (start || 'Better Auth')), prefix: String(r.prefix ?? ''), start, status: r.enabled === false ? 'disabled' : 'active', createdAt: now(), createdBy: 'ada@example.com', expiresAt: null, revokedAt: null, lastUsedAt: null, usageCount: 0, ...v2({ disabledAt: r.enabled === false ? now() : null }) }
+    })
+    if (!inp.dryRun) s.keys.unshift(...made)
+    return { format, count: made.length, foreign: format === 'better-auth' ? made.length : 0, dryRun: !!inp.dryRun }
+  },
+  ExportKeys(s, _o, inp) {
+    const x = need(s, inp.org, 'admin')
+    return {
+      format: 'keygate-keys', version: 1, exportedAt: now(),
+      keys: s.keys.filter((k) => k.orgId === x.id).map((k) => ({
+        id: k.id, name: k.name, prefix: k.prefix, start: k.start, createdAt: k.createdAt, expiresAt: k.expiresAt, revokedAt: k.revokedAt,
+        revokeReason: k.revokeReason ?? '', disabledAt: k.disabledAt, lastUsedAt: k.lastUsedAt, usageCount: k.usageCount, rateLimit: k.rateLimit,
+        rateWindowMs: k.rateWindowSeconds * 1000, scopes: k.scopes, metadata: k.metadata, allowIps: k.allowIps, quotaRemaining: k.quotaRemaining,
+        refillAmount: k.refillAmount, refillIntervalMs: k.refillIntervalSeconds * 1000, lastRefillAt: k.lastRefillAt, foreign: false,
+        secrets: [{ hash: 'A'.repeat(43), createdAt: k.createdAt, retiresAt: null }],
+      })),
+    }
+  },
   ListRoutes: (s) => ({ routes: s.routes }),
   AddRoute(s, _o, inp) {
     need(s, undefined, 'admin')

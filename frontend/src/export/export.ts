@@ -38,7 +38,7 @@ export function encode<T>(format: ExportFormat, rows: readonly T[], cols: readon
 export const mimeOf: Record<ExportFormat, string> = { csv: 'text/csv;charset=utf-8', ndjson: 'application/x-ndjson' }
 
 /** exportName is e.g. keygate-requests-20260130-154501.csv (local time). */
-export function exportName(what: string, format: ExportFormat, now = new Date()): string {
+export function exportName(what: string, format: ExportFormat | 'json', now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0')
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`
   return `keygate-${what}-${stamp}.${format}`

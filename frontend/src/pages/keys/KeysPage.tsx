@@ -5,7 +5,9 @@ import type { ApiError } from '../../api/error'
 import type { CreatedKey, Key, KeyStatus } from '../../api/types'
 import { Button } from '../../components/Button'
 import { PageHeader } from '../../components/PageHeader'
-import { EmptyState, ErrorState, Loading } from '../../components/States'
+import { EmptyState, ErrorState, Loading, errorDetail } from '../../components/States'
+import { useToast } from '../../components/Toasts'
+import { exportName, saveText } from '../../export/export'
 import { Icon } from '../../components/Icon'
 import { useI18n } from '../../i18n/i18n'
 import { useRouter } from '../../router'
@@ -13,6 +15,7 @@ import { useSession } from '../../session'
 import { holdKey } from '../../keyring'
 import { KeysTable } from './KeysTable'
 import { KeyDialog } from './KeyDialog'
+import { ImportKeysDialog } from './ImportKeysDialog'
 import { ShowKeyOnceDialog } from './ShowKeyOnceDialog'
 import { RevokeKeyDialog } from './RevokeKeyDialog'
 import { RollKeyDialog } from './RollKeyDialog'
@@ -24,6 +27,7 @@ const filters: Filter[] = ['all', 'active', 'disabled', 'expired', 'revoked']
 
 type Open =
   | { kind: 'create' }
+  | { kind: 'import' }
   | { kind: 'shown'; created: CreatedKey; rolled: boolean }
   | { kind: 'revoke' | 'roll' | 'edit' | 'disable'; key: Key }
   | null
@@ -43,6 +47,23 @@ export function KeysPage() {
   const [cursors, setCursors] = useState<string[]>([''])
   const [page, setPage] = useState(0)
   const canManage = can('developer')
+  const canAdmin = can('admin')
+  const toast = useToast()
+  const [exporting, setExporting] = useState(false)
+  // exportKeys saves the organization's keys in Keygate's format (hashes only): a "save as"
+  // dialog in the desktop window, a download in the browser.
+  const exportKeys = async () => {
+    setExporting(true)
+    try {
+      const file = await api.call('ExportKeys', { org: org.id })
+      const saved = await saveText(exportName('keys', 'json'), 'application/json', JSON.stringify(file, null, 2) + '\n')
+      if (saved) toast(t('keys.export.done', { Count: file.keys.length }))
+    } catch (e) {
+      toast(errorDetail(e, t('common.error.unknown')), 'error')
+    } finally {
+      setExporting(false)
+    }
+  }
 
   const setView = (next: Partial<ListView>) => {
     setCursors([''])
@@ -86,7 +107,13 @@ export function KeysPage() {
       <PageHeader
         title={t('keys.title')}
         description={t('keys.description')}
-        actions={canManage ? <Button variant="primary" icon="plus" onClick={() => setOpen({ kind: 'create' })}>{t('keys.create.action')}</Button> : null}
+        actions={canManage ? (
+          <>
+            {canAdmin ? <Button icon="download" onClick={exportKeys} pending={exporting}>{t('keys.export.action')}</Button> : null}
+            {canAdmin ? <Button icon="upload" onClick={() => setOpen({ kind: 'import' })}>{t('keys.import.action')}</Button> : null}
+            <Button variant="primary" icon="plus" onClick={() => setOpen({ kind: 'create' })}>{t('keys.create.action')}</Button>
+          </>
+        ) : null}
       />
       {!canManage ? (
         <div className="callout callout-info" role="note">
@@ -187,6 +214,7 @@ export function KeysPage() {
           </nav>
         </>
       )}
+      {open?.kind === 'import' ? <ImportKeysDialog orgId={org.id} onClose={() => setOpen(null)} /> : null}
       {open?.kind === 'create' ? <KeyDialog mode="create" orgId={org.id} onClose={() => setOpen(null)} onCreated={(c) => shown(c, false)} /> : null}
       {open?.kind === 'shown' ? <ShowKeyOnceDialog created={open.created} rolled={open.rolled} onClose={() => setOpen(null)} /> : null}
       {open?.kind === 'revoke' ? <RevokeKeyDialog k={open.key} onClose={() => setOpen(null)} /> : null}
