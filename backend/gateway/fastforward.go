@@ -74,29 +74,29 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	}
 	switch {
 	case st.keyID != "":
-		h.Set("X-Keygate-Key-Id", st.keyID)
-		h.Set("X-Keygate-Key-Name", headerSafe(st.keyName))
-		h.Set("X-Keygate-Org-Id", st.orgID)
+		setReq(h, hnKeyID, st.keyID)
+		setReq(h, hnKeyName, headerSafe(st.keyName))
+		setReq(h, hnOrgID, st.orgID)
 	case st.userID != "":
-		h.Set("X-Keygate-User-Id", st.userID)
+		setReq(h, hnUserID, st.userID)
 		if rt.OrgID != "" {
-			h.Set("X-Keygate-Org-Id", rt.OrgID)
+			setReq(h, hnOrgID, rt.OrgID)
 		}
 	}
-	h.Set("X-Request-Id", st.requestID[0])
+	setReq(h, hnRequestID, st.requestID[0])
 	if st.jwt != "" {
-		h.Set("X-Keygate-Jwt", st.jwt)
+		setReq(h, hnJWT, st.jwt)
 	}
 	if st.client.IsValid() || st.trusted {
 		var b [64]byte // an address fits; a longer chain of proxies grows it
 		h.SetBytesV("X-Forwarded-For", st.peer.AppendTo(append(b[:0], xff...)))
 	}
 	if xfHost != "" {
-		h.Set("X-Forwarded-Host", xfHost)
+		setReq(h, hnForwardedHost, xfHost)
 	} else {
 		h.Del("X-Forwarded-Host")
 	}
-	h.Set("X-Forwarded-Proto", xfProto)
+	setReq(h, hnForwardedProto, xfProto)
 	h.SetHost(rt.target.Host)
 	req.SetRequestURI(uri) // on the request: it also drops the URI fasthttp parsed
 
@@ -140,6 +140,20 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		resp.SetBodyStream(body, rl.length)
 	}
 }
+
+// The identity and forwarding headers' names in canonical form (see setCanonical).
+var (
+	hnKeyID          = []byte("X-Keygate-Key-Id")
+	hnKeyName        = []byte("X-Keygate-Key-Name")
+	hnOrgID          = []byte("X-Keygate-Org-Id")
+	hnUserID         = []byte("X-Keygate-User-Id")
+	hnJWT            = []byte("X-Keygate-Jwt")
+	hnForwardedHost  = []byte("X-Forwarded-Host")
+	hnForwardedProto = []byte("X-Forwarded-Proto")
+)
+
+// setReq sets a request header whose name is canonical already (fasthttp copies the value).
+func setReq(h *fasthttp.RequestHeader, name []byte, value string) { h.SetCanonical(name, s2b(value)) }
 
 // isEndToEndRequired keeps the headers that frame the request: a client naming Content-Length
 // or Host in Connection must not make the gateway forward a body without its length (fasthttp
