@@ -182,6 +182,7 @@ func TestScopesOverSockets(t *testing.T) {
 		{"/zoo/pets", "post", []string{"api:use", "pets:write"}},
 		{"/zoo/pets/{id}", "delete", []string{"api:use", "pets:admin"}},
 		{"/zoo/health", "get", []string{"api:use"}},
+		{"/orders/{path}", "post", []string{"orders:write"}}, // no document: a catch-all, with the edited scope
 	} {
 		raw, ok := gw.Paths[want.path][want.method]
 		if !ok {
