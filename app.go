@@ -10,6 +10,7 @@ import (
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/settings"
 )
@@ -19,8 +20,9 @@ import (
 // (app_openapi.go). It opens the store in startup, never before wails.Run.
 type App struct {
 	dataDirFlag string
-	// gatewayListen is the in-process gateway's address ("" is gateway.DefaultListen); tests
-	// give a free port so that the gateway the app starts never meets another.
+	// gatewayListen fixes the in-process gateway's address, like $KEYGATE_LISTEN; "" lets
+	// $KEYGATE_LISTEN or the port setting choose. Tests give a free port so that the gateway
+	// the app starts never meets another.
 	gatewayListen string
 
 	ctx    context.Context
@@ -46,8 +48,15 @@ func (a *App) startup(ctx context.Context) {
 // open builds the instance in desktop mode, with an in-process gateway that the window starts
 // and stops, and the console's executor and handler over it.
 func (a *App) open() error {
+	// The gateway listens where $KEYGATE_LISTEN says, else on the port the Gateway screen
+	// keeps (listen.Resolve); the window calls the console in-process, so there is no console
+	// listener and no console port on the desktop.
+	ov := listen.FromFlagOrEnv("", "", false, listen.EnvGateway)
+	if a.gatewayListen != "" {
+		ov = listen.Override{Addr: a.gatewayListen, By: listen.EnvGateway}
+	}
 	inst, err := instance.Open(a.ctx, instance.Options{DataDir: a.dataDirFlag, Desktop: true, LongRunning: true,
-		Gateway: &gateway.Config{Listen: a.gatewayListen, AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
+		GatewayListen: ov, Gateway: &gateway.Config{AllowedOrigins: []string{"wails://wails", "http://wails.localhost"}}})
 	if err != nil {
 		return err
 	}

@@ -166,6 +166,16 @@ func (a *App) UpdateGatewaySettings(in console.GatewaySettings) (console.Gateway
 	return console.Do[console.GatewaySettings](a.ctx, a.console, "UpdateGatewaySettings", in)
 }
 
+// GetPorts runs the console operation of that name: the gateway's and the console's ports: the setting, the address in use, and what fixes it.
+func (a *App) GetPorts(in console.NoInput) (console.Ports, error) {
+	return console.Do[console.Ports](a.ctx, a.console, "GetPorts", in)
+}
+
+// UpdatePorts runs the console operation of that name: change the gateway's port (it moves at once) and the console's (from the next start).
+func (a *App) UpdatePorts(in console.PortsInput) (console.Ports, error) {
+	return console.Do[console.Ports](a.ctx, a.console, "UpdatePorts", in)
+}
+
 // GetGatewayStatus runs the console operation of that name: whether the gateway runs, and where.
 func (a *App) GetGatewayStatus(in console.NoInput) (console.GatewayStatus, error) {
 	return console.Do[console.GatewayStatus](a.ctx, a.console, "GetGatewayStatus", in)

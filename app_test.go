@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/settings"
 )
@@ -279,5 +281,58 @@ func TestWindowPlacement(t *testing.T) {
 		if p, ok := b.windowPlacement(); ok {
 			t.Errorf("%s gave %+v", bad, p)
 		}
+	}
+}
+
+// TestAppGatewayPort: the desktop's gateway listens on the port its Gateway screen keeps;
+// changing it moves the running gateway at once and survives a restart; $KEYGATE_LISTEN
+// overrides it; the desktop has no console listener to report.
+func TestAppGatewayPort(t *testing.T) {
+	dir := t.TempDir()
+	first := listen.Port(freeAddr(t))
+	open := func() *App {
+		t.Helper()
+		a := NewApp(dir)
+		a.startup(t.Context())
+		t.Cleanup(func() { a.shutdown(t.Context()) })
+		return a
+	}
+	a := open()
+	// The default port may be anyone's on a test machine: set a free one while stopped.
+	if _, err := a.StopGateway(console.NoInput{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.UpdatePorts(console.PortsInput{GatewayPort: first})
+	if err != nil || p.Gateway.Port != first || p.Console.Listen != "" || p.Gateway.FixedBy != "" {
+		t.Fatalf("set: %+v %v", p, err)
+	}
+	st, err := a.StartGateway(console.NoInput{})
+	if err != nil || st.Listen != "127.0.0.1:"+strconv.Itoa(first) {
+		t.Fatalf("start: %+v %v", st, err)
+	}
+	second := listen.Port(freeAddr(t))
+	if _, err := a.UpdatePorts(console.PortsInput{GatewayPort: second}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := a.GetGatewayStatus(console.NoInput{}); !st.Running || st.Listen != "127.0.0.1:"+strconv.Itoa(second) {
+		t.Fatalf("after the move: %+v", st)
+	}
+	if _, err := http.Get("http://127.0.0.1:" + strconv.Itoa(first) + "/"); err == nil {
+		t.Errorf("the old port %d still answers", first)
+	}
+	a.shutdown(t.Context())
+
+	a = open()
+	if st, _ := a.GetGatewayStatus(console.NoInput{}); !st.Running || st.Listen != "127.0.0.1:"+strconv.Itoa(second) {
+		t.Fatalf("after a restart: %+v", st)
+	}
+	a.shutdown(t.Context())
+
+	env := freeAddr(t)
+	t.Setenv(listen.EnvGateway, env)
+	a = open()
+	p, err = a.GetPorts(console.NoInput{})
+	if err != nil || p.Gateway.FixedBy != listen.EnvGateway || p.Gateway.Listen != env || p.Gateway.Port != second {
+		t.Fatalf("with %s: %+v %v", listen.EnvGateway, p, err)
 	}
 }

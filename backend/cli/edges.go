@@ -11,6 +11,7 @@ var commandOf = map[string]string{
 	"ListRoutes": "routes list", "AddRoute": "routes add", "UpdateRoute": "routes update", "RemoveRoute": "routes remove",
 	"ListScopes": "routes scopes", "ListIdentityKeys": "identity list", "RotateIdentityKey": "identity rotate",
 	"GetGatewaySettings": "gateway settings get", "UpdateGatewaySettings": "gateway settings set",
+	"GetPorts": "gateway ports get", "UpdatePorts": "gateway ports set",
 	"ListRequests": "requests list", "ListNodes": "nodes list",
 	"GetUsage": "usage show", "GetUsageTop": "usage top",
 	"ListMembers": "members list", "AddMember": "members add", "ChangeMemberRole": "members role", "RemoveMember": "members remove",

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/nodes"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/redislimit"
@@ -41,7 +43,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // serveOptions is serve's command line, checked.
 type serveOptions struct {
-	listen, consoleListen string
+	// listen and consoleListen are the addresses --listen/--console-listen or
+	// $KEYGATE_LISTEN/$KEYGATE_CONSOLE_LISTEN fix; zero lets the stored ports choose.
+	listen, consoleListen listen.Override
 	upstream              string
 	origins               []string
 	upstreamTimeout       time.Duration
@@ -80,16 +84,30 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	st.Changes().SetLogger(logger)
+	// The flags or variables, else the ports kept in the settings (listen.Resolve).
+	gwAt, err := listen.Resolve(ctx, st, listen.Gateway, o.listen)
+	if err != nil {
+		return err
+	}
+	conAt, err := listen.Resolve(ctx, st, listen.Console, o.consoleListen)
+	if err != nil {
+		return err
+	}
+	if gwAt.Addr == conAt.Addr {
+		return usagef("the gateway and the console would both listen on %s: give --listen and --console-listen different ports", gwAt.Addr)
+	}
 	// Listen first: the gateway's CORS allowlist and the console's Host allowlist and URLs need
 	// the port actually bound.
-	cln, err := net.Listen("tcp", o.consoleListen)
+	cln, err := net.Listen("tcp", conAt.Addr)
 	if err != nil {
-		return fmt.Errorf("console listen on %s: %w", o.consoleListen, err)
+		return fmt.Errorf("console listen on %s%s: %w", conAt.Addr, chosenBy(conAt, "console"), err)
 	}
 	defer cln.Close()
+	conAt.Addr = cln.Addr().String()
 	inst, err := instance.Open(ctx, instance.Options{Store: st, DataDir: env.DataDir, Logger: logger, Limiter: limiter, LongRunning: true,
+		GatewayListen: o.listen, ConsoleListen: &conAt,
 		Keys: []keys.Option{keys.WithOutageGrace(o.outageGrace)}, Gateway: &gateway.Config{
-			Listen: o.listen, AllowRemote: o.allowRemote,
+			AllowRemote:     o.allowRemote,
 			AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
 			UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
 			DrainTimeout: o.drain, PublicURL: o.gatewayPublic,
@@ -116,7 +134,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		defer demoSrv.Stop(context.Background())
 	}
 	if err := inst.Gateway.Start(ctx); err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, chosenBy(gwAt, "gateway"))
 	}
 
 	consoleURL := "http://" + cln.Addr().String()
@@ -196,8 +214,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 // parseServe reads and checks serve's flags; every mistake is a usage error (exit 2).
 func parseServe(env *Env, args []string) (serveOptions, error) {
 	f := env.newFlags("serve")
-	listen := f.String("listen", gateway.DefaultListen, "gateway listen address")
-	consoleListen := f.String("console-listen", "127.0.0.1:8788", "console listen address")
+	listenFlag := f.String("listen", listen.DefaultGateway, "gateway listen address (default: $"+listen.EnvGateway+", else the gateway port setting on 127.0.0.1)")
+	consoleListen := f.String("console-listen", listen.DefaultConsole, "console listen address (default: $"+listen.EnvConsole+", else the console port setting on 127.0.0.1)")
 	upstream := f.String("upstream", "", "upstream base URL for the default route /")
 	var origins, proxies listFlag
 	f.Var(&origins, "allow-origin", "allow browser requests from this origin (repeatable)")
@@ -219,7 +237,10 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	if err := wantArgs(pos, 0, serveUsage); err != nil {
 		return serveOptions{}, err
 	}
-	o := serveOptions{listen: *listen, consoleListen: *consoleListen, upstream: *upstream, upstreamTimeout: *timeout,
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	o := serveOptions{listen: listen.FromFlagOrEnv("listen", *listenFlag, given["listen"], listen.EnvGateway),
+		consoleListen: listen.FromFlagOrEnv("console-listen", *consoleListen, given["console-listen"], listen.EnvConsole), upstream: *upstream, upstreamTimeout: *timeout,
 		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain,
 		redis: config.RedisURL(*redisFlag), outageGrace: *outageGrace}
 	if *outageGrace < 0 || *outageGrace > time.Hour {
@@ -266,19 +287,34 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 		}
 		o.gatewayPublic = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
-	for _, addr := range []string{o.listen, o.consoleListen} {
-		w, err := gateway.CheckListen(addr, o.allowRemote)
+	for _, ov := range []listen.Override{o.listen, o.consoleListen} {
+		if ov.Addr == "" {
+			continue // the stored port, on the loopback host
+		}
+		w, err := gateway.CheckListen(ov.Addr, o.allowRemote)
 		if err != nil {
-			return o, usagef("%v", err)
+			return o, usagef("%s: %v", ov.By, err)
 		}
 		if w != "" {
 			o.warnings = append(o.warnings, w)
 		}
 	}
-	if o.listen == o.consoleListen {
-		return o, usagef("--listen and --console-listen must differ")
+	if o.listen.Addr != "" && o.listen.Addr == o.consoleListen.Addr {
+		return o, usagef("%s and %s must differ", o.listen.By, o.consoleListen.By)
 	}
 	return o, nil
+}
+
+// chosenBy says, after a listen error, what chose the address and how to change it.
+func chosenBy(c listen.Choice, which string) string {
+	if c.FixedBy != "" {
+		return " (set by " + c.FixedBy + ")"
+	}
+	flagName := "--listen"
+	if which == "console" {
+		flagName = "--console-listen"
+	}
+	return " (the " + which + " port setting: change it with `keygate gateway ports set`, or override it with " + flagName + ")"
 }
 
 // seedRoutes stores the routes the flags ask for: --upstream at /, and the demo upstream at

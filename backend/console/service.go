@@ -18,6 +18,7 @@ import (
 	"github.com/keygate/keygate/backend/i18n"
 	"github.com/keygate/keygate/backend/identity"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/routes"
@@ -46,6 +47,18 @@ type Deps struct {
 	// Desktop selects desktop mode: the local OS user is the implicit admin of every
 	// organization and there are no logins.
 	Desktop bool
+	// Listen says how the host chose its listeners' addresses (nil: it has no such listener).
+	Listen Listeners
+}
+
+// Listeners are the host's listen addresses and what chose them, for the ports operations.
+type Listeners struct {
+	// Gateway is the gateway's address when the host built it (its current address is the
+	// gateway's own status).
+	Gateway *listen.Choice
+	// Console is the console listener's bound address (`keygate serve`); nil on the desktop,
+	// whose window calls the console in-process.
+	Console *listen.Choice
 }
 
 // Service runs console operations.

@@ -96,6 +96,38 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway listen on %s: %w", s.cfg.Listen, err)
 	}
+	s.serveOn(ln)
+	return nil
+}
+
+// Move makes the server listen on addr from now on. The new address is bound first, so a port
+// that is taken is an error that changes nothing; a running server then stops on the old
+// address (draining its requests) and serves on the new one without a gap in which neither
+// answers for longer than the drain. A stopped server only remembers addr for its next Start.
+func (s *Server) Move(ctx context.Context, addr string) error {
+	if _, err := CheckListen(addr, s.cfg.AllowRemote); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway listen on %s: %w", addr, err)
+	}
+	if !s.running {
+		s.cfg.Listen = addr
+		return ln.Close()
+	}
+	if err := s.stopLocked(ctx); err != nil {
+		s.gw.log.Warn("gateway move: the old listener did not drain cleanly", "err", err)
+	}
+	s.cfg.Listen = addr
+	s.serveOn(ln)
+	return nil
+}
+
+// serveOn starts serving on ln; s.mu is held and the server is stopped.
+func (s *Server) serveOn(ln net.Listener) {
 	var publicHost string
 	if s.cfg.PublicURL != nil {
 		publicHost = s.cfg.PublicURL.Host
@@ -145,7 +177,6 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}(s.served, s.fast)
 	s.gw.log.Info("gateway listening", "addr", s.addr, "engine", s.engineName())
-	return nil
 }
 
 // Stop stops accepting connections, waits for in-flight requests (up to the drain timeout or
@@ -154,6 +185,10 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.stopLocked(ctx)
+}
+
+func (s *Server) stopLocked(ctx context.Context) error {
 	if !s.running {
 		return nil
 	}

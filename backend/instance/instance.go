@@ -19,6 +19,7 @@ import (
 	"github.com/keygate/keygate/backend/identity"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/learn"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/openapi/documents"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/ratelimit"
@@ -54,6 +55,12 @@ type Options struct {
 	// Gateway, when set, builds the gateway server from it; Open fills in the store, the
 	// services, request validation, the clock and the logger. Nil builds no gateway.
 	Gateway *gateway.Config
+	// GatewayListen is the flag or environment variable that fixes the gateway's address; its
+	// zero value lets the stored port (listen.Resolve) choose. It overrides Gateway.Listen.
+	GatewayListen listen.Override
+	// ConsoleListen is the console listener's bound address and what chose it (serve); nil
+	// when the host has none (the desktop window calls the console in-process).
+	ConsoleListen *listen.Choice
 	// ConsoleGateway is what the console starts, stops and reports when Gateway is nil: tests
 	// hand in a stand-in.
 	ConsoleGateway console.Gateway
@@ -150,9 +157,18 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	}
 
 	deps := console.Deps{Store: i.Store, Clock: clk, Keys: i.Keys, Orgs: i.Orgs, Auth: i.Auth, Audit: i.Audit,
-		Routes: i.Routes, Identity: i.Identity, Webhooks: i.Webhooks, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway}
+		Routes: i.Routes, Identity: i.Identity, Webhooks: i.Webhooks, Logger: i.Logger, Desktop: o.Desktop, Gateway: o.ConsoleGateway,
+		Listen: console.Listeners{Console: o.ConsoleListen}}
 	if o.Gateway != nil {
 		cfg := *o.Gateway
+		if cfg.Listen == "" || o.GatewayListen.Addr != "" {
+			choice, err := listen.Resolve(ctx, i.Store, listen.Gateway, o.GatewayListen)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Listen = choice.Addr
+			deps.Listen.Gateway = &choice
+		}
 		cfg.Store, cfg.Keys, cfg.Routes, cfg.Sessions = i.Store, i.Keys, i.Routes, sessions{i.Auth}
 		cfg.Validators, cfg.Clock, cfg.Logger = documents.RequestValidators{}, clk, i.Logger
 		if cfg.Identity == nil {

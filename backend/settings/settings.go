@@ -28,7 +28,9 @@ const (
 	// DesktopGatewayAutostart is "false" once the desktop window's user stopped the gateway
 	// (console): the next start of the app leaves it stopped; otherwise the app starts it.
 	DesktopGatewayAutostart = "desktop.gateway_autostart"
-	DesktopWindow           = "desktop.window" // main: the desktop window's last size and position, JSON
+	DesktopWindow           = "desktop.window"      // main: the desktop window's last size and position, JSON
+	GatewayPort             = "listen.gateway_port" // listen: the gateway's port, when no flag or variable sets it
+	ConsolePort             = "listen.console_port" // listen: serve's console port, likewise
 )
 
 // Store reads and writes settings.

@@ -12,8 +12,10 @@ import (
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/orgs"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/store"
@@ -37,6 +39,9 @@ type Server struct {
 	Audit   *audit.Log
 	Routes  *routes.Service
 	Console *console.Service
+	// Gateway is the real gateway server when ServerOptions.RealGateway asked for one (stopped
+	// until the test starts it; closed with the server).
+	Gateway *gateway.Server
 	// Webhooks delivers nothing by itself (the server is not long-running): tests call
 	// DeliverDue.
 	Webhooks *webhooks.Service
@@ -50,6 +55,12 @@ type ServerOptions struct {
 	Gateway console.Gateway
 	Handler console.HandlerOptions
 	Auth    []auth.Option
+	// RealGateway builds a real gateway server from this config (instead of Gateway); its
+	// address comes from GatewayListen, else the port setting, as in the hosts.
+	RealGateway   *gateway.Config
+	GatewayListen listen.Override
+	// ConsoleListen is the console listener the ports operations report (as serve's).
+	ConsoleListen *listen.Choice
 }
 
 // NewServer starts a serve-mode console on an httptest server.
@@ -62,13 +73,14 @@ func NewServerWith(t testing.TB, o ServerOptions) *Server {
 	clk := NewClock()
 	inst, err := instance.Open(context.Background(), instance.Options{Store: NewStore(t), DataDir: t.TempDir(), Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Desktop: o.Desktop, ConsoleGateway: o.Gateway,
+		Gateway: o.RealGateway, GatewayListen: o.GatewayListen, ConsoleListen: o.ConsoleListen,
 		Auth: append([]auth.Option{auth.WithPasswordParams(CheapPasswords)}, o.Auth...)})
 	if err != nil {
 		t.Fatalf("open instance: %v", err)
 	}
 	t.Cleanup(func() { inst.Close(context.Background()) })
 	s := &Server{Store: inst.Store, Clock: clk, Auth: inst.Auth, Keys: inst.Keys, Orgs: inst.Orgs, Audit: inst.Audit,
-		Routes: inst.Routes, Console: inst.Console, Webhooks: inst.Webhooks, Org: inst.Org}
+		Routes: inst.Routes, Console: inst.Console, Webhooks: inst.Webhooks, Org: inst.Org, Gateway: inst.Gateway}
 	h := o.Handler
 	if h.Assets == nil {
 		h.Assets = fstest.MapFS{

@@ -26,13 +26,19 @@ export function check(cond, msg) {
   console.log(`ok - ${msg}`)
 }
 
-/** start runs `keygate serve --demo` on free ports with a fresh data dir and one admin. */
-export async function start({ email = 'e2e-admin@example.com', password = 'e2e admin password' } = {}) {
+/**
+ * start runs `keygate serve --demo` on free ports with a fresh data dir and one admin. With
+ * portSettings the ports are stored settings (`keygate gateway ports set`) instead of
+ * --listen/--console-listen, so that the console may change them.
+ */
+export async function start({ email = 'e2e-admin@example.com', password = 'e2e admin password', portSettings = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-e2e-'))
-  const kg = (args, input) => execFileSync(bin, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8' })
+  const kg = (args, input) => execFileSync(bin, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8', env: { ...process.env, KEYGATE_LANG: 'en' } })
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
   const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`],
+  const listen = portSettings ? [] : ['--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`]
+  if (portSettings) kg(['gateway', 'ports', 'set', '--gateway-port', String(gwPort), '--console-port', String(consolePort)])
+  const server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', ...listen],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEYGATE_LANG: 'en' } })
   let out = ''
   server.stderr.on('data', (d) => { out += d })

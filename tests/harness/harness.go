@@ -137,6 +137,9 @@ type Options struct {
 	LogPath string
 	// Env is added to the server's environment.
 	Env []string
+	// PortSettings leaves out --listen and --console-listen: the server listens where the
+	// environment or the stored port settings say (`keygate gateway ports set`).
+	PortSettings bool
 }
 
 // Start runs `keygate --data-dir dir serve` on a free console port and an ephemeral gateway
@@ -171,6 +174,9 @@ func start(bin, dir string, o Options) (*Server, error) {
 	}
 	args := append([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0",
 		"--console-listen", fmt.Sprintf("127.0.0.1:%d", port)}, o.Args...)
+	if o.PortSettings {
+		args = append([]string{"--data-dir", dir, "serve"}, o.Args...)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), "KEYGATE_LANG=en"), o.Env...)
 	cmd.Stderr = logf

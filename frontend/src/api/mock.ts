@@ -100,12 +100,22 @@ function seed(o: MockOptions) {
     status: { running: true, url: 'http://127.0.0.1:8787', listen: '127.0.0.1:8787', startedAt: ago(3600_000) as string | null, canControl: !!o.desktop },
     nodes: [{ id: 'node_mock1', name: 'gw-1', version: 'v1.4.0', address: 'http://127.0.0.1:8787', startedAt: ago(3600_000), lastSeenAt: ago(2000), requestsPerSecond: 37, live: true }],
     prefs: { language: '', theme: 'system' as Theme },
+    ports: { gateway: 8787, console: 8788 },
     signedIn: o.signedIn ?? true,
     setupNeeded: o.setupNeeded ?? false,
   }
 }
 
 type State = ReturnType<typeof seed>
+
+/** ports answers GetPorts from the mock state: the desktop has no console listener. */
+function ports(s: State, o: MockOptions): Out<'GetPorts'> {
+  return {
+    gateway: { port: s.ports.gateway, listen: s.status.listen, fixedBy: '', pending: false },
+    console: o.desktop ? { port: s.ports.console, listen: '', fixedBy: '', pending: false }
+      : { port: s.ports.console, listen: '127.0.0.1:8788', fixedBy: '', pending: s.ports.console !== 8788 },
+  }
+}
 
 function org(s: State, orgId: string | undefined) {
   const o = orgId ? s.orgs.find((x) => x.id === orgId) : s.orgs[0]
@@ -344,6 +354,20 @@ const handlers: Handlers = {
     need(s, undefined, 'admin')
     s.settings = { allowedOrigins: inp.allowedOrigins ?? [], upstreamTimeoutSeconds: inp.upstreamTimeoutSeconds, logRetentionDays: inp.logRetentionDays || s.settings.logRetentionDays, logRetentionRows: inp.logRetentionRows || s.settings.logRetentionRows, usageRetentionDays: inp.usageRetentionDays || s.settings.usageRetentionDays }
     return s.settings
+  },
+  GetPorts: (s, o) => ports(s, o),
+  UpdatePorts(s, o, inp) {
+    need(s, undefined, 'admin')
+    const g = inp.gatewayPort || s.ports.gateway
+    const c = inp.consolePort || s.ports.console
+    for (const [field, p] of [['gatewayPort', inp.gatewayPort], ['consolePort', inp.consolePort]] as const) {
+      if (p && (p < 1 || p > 65535)) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field, code: 'range', detail: 'Enter a port from 1 to 65535.' }] })
+    }
+    if (g === c) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'gatewayPort', code: 'conflict', detail: `The gateway and the console cannot both listen on port ${g}.` }] })
+    s.ports = { gateway: g, console: c }
+    s.status.listen = `127.0.0.1:${g}`
+    if (s.status.running) s.status.url = `http://${s.status.listen}`
+    return ports(s, o)
   },
   GetGatewayStatus: (s) => s.status,
   StartGateway(s) { s.status.running = true; s.status.startedAt = now(); return s.status },

@@ -339,6 +339,18 @@ export interface PasswordResetLink {
   userId: string
 }
 
+export interface PortInfo {
+  fixedBy: string
+  listen: string
+  pending: boolean
+  port: number
+}
+
+export interface Ports {
+  console: PortInfo
+  gateway: PortInfo
+}
+
 export interface Preferences {
   language: string
   languages: Language[]
@@ -631,6 +643,15 @@ export interface UpdateGatewaySettingsInput {
   usageRetentionDays?: number
 }
 
+export type GetPortsInput = Record<string, never>
+
+export interface UpdatePortsInput {
+  /** 1 to 65535; 0 keeps it. Applies when keygate serve next starts. */
+  consolePort?: number
+  /** 1 to 65535; 0 keeps it. The gateway moves at once. */
+  gatewayPort?: number
+}
+
 export type GetGatewayStatusInput = Record<string, never>
 
 export type StartGatewayInput = Record<string, never>
@@ -831,6 +852,10 @@ export interface Operations {
   GetGatewaySettings: { in: GetGatewaySettingsInput; out: GatewaySettings }
   /** Change the allowed CORS origins and the upstream timeout. */
   UpdateGatewaySettings: { in: UpdateGatewaySettingsInput; out: GatewaySettings }
+  /** The gateway's and the console's ports: the setting, the address in use, and what fixes it. */
+  GetPorts: { in: GetPortsInput; out: Ports }
+  /** Change the gateway's port (it moves at once) and the console's (from the next start). */
+  UpdatePorts: { in: UpdatePortsInput; out: Ports }
   /** Whether the gateway runs, and where. */
   GetGatewayStatus: { in: GetGatewayStatusInput; out: GatewayStatus }
   /** Start the in-process gateway (desktop). */
@@ -921,6 +946,8 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   AdoptLearnedDocument: { method: 'POST', path: '/api/v1/routes/{id}/learned/adopt' },
   GetGatewaySettings: { method: 'GET', path: '/api/v1/gateway/settings' },
   UpdateGatewaySettings: { method: 'PUT', path: '/api/v1/gateway/settings' },
+  GetPorts: { method: 'GET', path: '/api/v1/gateway/ports' },
+  UpdatePorts: { method: 'PUT', path: '/api/v1/gateway/ports' },
   GetGatewayStatus: { method: 'GET', path: '/api/v1/gateway/status' },
   StartGateway: { method: 'POST', path: '/api/v1/gateway/start' },
   StopGateway: { method: 'POST', path: '/api/v1/gateway/stop' },

@@ -3,7 +3,7 @@
 import type { AddRouteInput, Created, CreatedEndpoint, Delivery, Endpoint, Entry, Key, Member, OrgView, SessionOutput, User } from './operations'
 
 export type {
-  AuditEntry, Catalog, GatewaySettings, GatewayStatus, Key, Language, Me, Member, Preferences, Route, User,
+  AuditEntry, Catalog, GatewaySettings, GatewayStatus, Key, Language, Me, Member, PortInfo, Ports, Preferences, Route, User,
 } from './operations'
 
 export type Org = OrgView

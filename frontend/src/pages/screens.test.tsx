@@ -3,6 +3,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { renderApp } from '../test/render'
 import { maskHeaders } from './requests/RequestDrawer'
 import { validUrl } from './gateway/RouteDialog'
+import { validPort } from './gateway/PortsCard'
 
 describe('language and direction', () => {
   it('switches language at once, without a reload, and lays Arabic out right to left', async () => {
@@ -121,6 +122,39 @@ describe('gateway', () => {
     expect(within(added).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['orders:read', 'orders:write'])
     const row = added.closest('tr') as HTMLElement
     expect(within(row).getByText('Signed identity')).toBeTruthy()
+  })
+
+  it('edits the ports: a bad one is refused on its field (no digit grouping in a port) and nothing is sent; a good one moves the gateway', async () => {
+    const { transport } = renderApp({}, '/gateway')
+    const gw = await screen.findByLabelText('Gateway port')
+    const con = screen.getByLabelText('Console port')
+    expect((gw as HTMLInputElement).value).toBe('8787')
+    expect((con as HTMLInputElement).value).toBe('8788')
+    const card = gw.closest('form')!
+    fireEvent.change(gw, { target: { value: '70000' } })
+    fireEvent.click(within(card).getByRole('button', { name: 'Save' }))
+    expect(await within(card).findByText('Enter a port from 1 to 65535.')).toBeTruthy()
+    expect(gw.getAttribute('aria-invalid')).toBe('true')
+    expect(transport.state.ports.gateway).toBe(8787)
+    fireEvent.change(gw, { target: { value: '8788' } })
+    fireEvent.click(within(card).getByRole('button', { name: 'Save' }))
+    expect(await within(card).findByText('The gateway and the console cannot both listen on port 8788.')).toBeTruthy()
+    fireEvent.change(gw, { target: { value: '9100' } })
+    fireEvent.click(within(card).getByRole('button', { name: 'Save' }))
+    expect(await screen.findByText('The gateway now listens on 127.0.0.1:9100.')).toBeTruthy()
+    expect(transport.state.ports.gateway).toBe(9100)
+  })
+
+  it('has no console port on the desktop, and says why', async () => {
+    renderApp({ desktop: true }, '/gateway')
+    await screen.findByLabelText('Gateway port')
+    expect(screen.queryByLabelText('Console port')).toBeNull()
+    expect(screen.getByText(/The desktop app has no console port/)).toBeTruthy()
+  })
+
+  it('validates ports like the server', () => {
+    for (const ok of ['1', '8787', '65535']) expect(validPort(ok)).toBe(true)
+    for (const bad of ['0', '65536', '-1', '80.5', '', 'http', '1e3']) expect(validPort(bad)).toBe(false)
   })
 
   it('validates URLs like the gateway', () => {

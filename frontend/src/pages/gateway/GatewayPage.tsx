@@ -5,6 +5,7 @@ import { GatewayStatusCard } from './GatewayStatusCard'
 import { RoutesCard } from './RoutesCard'
 import { GatewaySettingsCard } from './GatewaySettingsCard'
 import { NodesCard } from './NodesCard'
+import { PortsCard } from './PortsCard'
 import { UsageOverviewCard } from './UsageOverviewCard'
 
 export function GatewayPage() {
@@ -19,6 +20,7 @@ export function GatewayPage() {
       <NodesCard />
       <RoutesCard admin={admin} />
       <GatewaySettingsCard admin={admin} />
+      <PortsCard admin={admin} />
     </>
   )
 }
