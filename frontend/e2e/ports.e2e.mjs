@@ -15,7 +15,7 @@ const admin = { email: 'ports-admin@example.com', password: 'ports e2e admin pas
 /** refused is true when nothing accepts connections on the gateway URL any more. */
 async function refused(url) {
   try {
-    await fetch(`${url}/demo/pets`, { signal: AbortSignal.timeout(5000) })
+    await fetch(`${url}/demo/pets`, { signal: globalThis.AbortSignal.timeout(5000) })
     return false
   } catch (e) {
     return e.cause?.code === 'ECONNREFUSED'
