@@ -16,6 +16,9 @@ type presented struct {
 	apiKey, authorization, cookie []string // the values of those headers
 	rawQuery                      string
 	method, path                  string // for the scopes an operation requires
+	// methodOverrides are the values of the method-override headers (methodOverrideHeaders):
+	// an upstream that honours one runs that method, so its scopes are required too.
+	methodOverrides []string
 	// sessionOK says the console session cookie may count (SessionAllowed).
 	sessionOK bool
 }
@@ -54,7 +57,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		if code := g.authenticateSession(st, rt, cred.Value, ipKey, now); code != "" {
 			return code
 		}
-		return g.requireScopes(st, rt, nil, p.method, p.path) // a session holds no scopes
+		return g.requireScopes(st, rt, nil, p) // a session holds no scopes
 	}
 	res, err := g.cfg.Keys.Verify(st.Context, cred.Value)
 	if err != nil {
@@ -82,7 +85,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		return CodeForbidden
 	}
 	st.key = k
-	if code := g.requireScopes(st, rt, k.Scopes, p.method, p.path); code != "" {
+	if code := g.requireScopes(st, rt, k.Scopes, p); code != "" {
 		return code
 	}
 	if k.RateLimit > 0 {

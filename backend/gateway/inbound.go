@@ -35,6 +35,7 @@ type inbound struct {
 	badEscape                                         bool   // the path has an invalid %-escape
 	absHost                                           string // an absolute-form target's authority
 	http2Settings                                     bool
+	methodOverride                                    []string // method-override headers' values (methodOverrideHeaders)
 	managed                                           []string // names the gateway owns (see managedHeader), as sent
 	hop                                               []string // hop-by-hop headers present (hopHeaders), as sent
 
@@ -154,8 +155,11 @@ func (in *inbound) header(name, value string, trustedPeer bool) error {
 			in.add(&in.requestID, value)
 		}
 	case 13:
-		if strings.EqualFold(name, "Authorization") {
+		switch {
+		case strings.EqualFold(name, "Authorization"):
 			in.add(&in.authorization, value)
+		case strings.EqualFold(name, "X-Http-Method"):
+			in.add(&in.methodOverride, value)
 		}
 	case 14:
 		switch {
@@ -190,6 +194,12 @@ func (in *inbound) header(name, value string, trustedPeer bool) error {
 			in.chunked = true
 		case strings.EqualFold(name, "X-Forwarded-Proto"):
 			in.add(&in.xfProto, value)
+		case strings.EqualFold(name, "X-Method-Override"):
+			in.add(&in.methodOverride, value)
+		}
+	case 22:
+		if strings.EqualFold(name, "X-Http-Method-Override") {
+			in.add(&in.methodOverride, value)
 		}
 	case 29:
 		if strings.EqualFold(name, "Access-Control-Request-Method") {

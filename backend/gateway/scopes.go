@@ -65,12 +65,30 @@ func newRouteScopes(r routes.Route) *routeScopes {
 }
 
 // requireScopes checks that have (the key's scopes; nil for a console session, which holds
-// none) covers what method and path need on rt; else it keeps the answer naming the first
-// missing scope in st and returns CodeInsufficientScope.
-func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, method, path string) Code {
+// none) covers what the request needs on rt: the operation its method and path reach and, for
+// each method-override header it carries, the operation that method reaches (an upstream that
+// honours the header runs that one). Else it keeps the answer naming the first missing scope
+// in st and returns CodeInsufficientScope.
+func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, p presented) Code {
 	if rt.scopes == nil {
 		return ""
 	}
+	if code := g.requireMethodScopes(st, rt, have, p.method, p.path); code != "" {
+		return code
+	}
+	for _, v := range p.methodOverrides {
+		for m := range strings.SplitSeq(v, ",") {
+			if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
+				if code := g.requireMethodScopes(st, rt, have, m, p.path); code != "" {
+					return code
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (g *Gateway) requireMethodScopes(st *reqState, rt *route, have []string, method, path string) Code {
 	a, b, c := rt.scopes.match.Required(method, path)
 	for _, list := range [3][]string{a, b, c} {
 		for _, need := range list {
@@ -81,6 +99,21 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, method, 
 		}
 	}
 	return ""
+}
+
+// methodOverrideHeaders are the headers with which common frameworks let a request name the
+// method to run instead of its own (Express's method-override, ASP.NET Core's
+// UseHttpMethodOverride, Symfony, Laravel, Rails' Rack::MethodOverride reads a form field
+// instead, which the gateway does not read).
+var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// methodOverrides collects those headers' values from a net/http request's header.
+func methodOverrides(h http.Header) []string {
+	var out []string
+	for _, n := range methodOverrideHeaders {
+		out = append(out, h[n]...)
+	}
+	return out
 }
 
 // writeScopeProblemFast answers INSUFFICIENT_SCOPE with the missing scope's problem.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -259,4 +260,76 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestMethodOverrideNeedsItsScopes: frameworks such as Express (method-override) and ASP.NET
+// Core run the method a header names instead of the request's own, so a POST carrying
+// X-HTTP-Method-Override: DELETE needs the DELETE operation's scopes too — whatever the
+// header's spelling, the value's case or a list of values. Nothing reaches the upstream
+// without them.
+func TestMethodOverrideNeedsItsScopes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.routes.ReadScopesWith(func(context.Context, routes.Route) (*routes.DocumentScopes, error) {
+		return &routes.DocumentScopes{Operations: []routes.OperationScopes{
+			{Method: "POST", Path: "/pets/items", Scopes: []string{"pets:write"}},
+			{Method: "DELETE", Path: "/pets/items/{id}", Scopes: []string{"pets:delete"}},
+		}}, nil
+	})
+	e.addRoute(routes.Params{Prefix: "/pets", Upstream: e.up.URL, OpenAPISource: "doc.json"})
+	writer, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "writer", CreatedBy: "test", Scopes: []string{"pets:write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleter, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "deleter", CreatedBy: "test",
+		Scopes: []string{"pets:write", "pets:delete"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(key, method, path, name, value string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, e.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header["X-Api-Key"] = []string{key}
+		if name != "" {
+			req.Header[name] = []string{value} // as spelled: Go writes a map key unchanged
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	for _, tt := range []struct{ method, path, name, value string }{
+		{"POST", "/pets/items/7", "X-HTTP-Method-Override", "DELETE"},
+		{"POST", "/pets/items/7", "x-http-method-override", "delete"},
+		{"POST", "/pets/items/7", "X-HTTP-Method", "DELETE"},
+		{"POST", "/pets/items/7", "X-Method-Override", " Delete "},
+		{"GET", "/pets/items/7", "X-HTTP-Method-Override", "GET, DELETE"},
+		{"PUT", "/pets/items/7", "X-Method-Override", "DELETE,PATCH"},
+	} {
+		before := e.seen.count()
+		res := send(writer.Key, tt.method, tt.path, tt.name, tt.value)
+		if p := readProblem(t, res); res.StatusCode != 403 || p.Code != gateway.CodeInsufficientScope || !strings.Contains(p.Detail, "pets:delete") {
+			t.Errorf("%s %s with %s: %q: %d %+v, want 403 naming pets:delete", tt.method, tt.path, tt.name, tt.value, res.StatusCode, p)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s %s with %s: %q reached the upstream", tt.method, tt.path, tt.name, tt.value)
+		}
+		// The key that holds the DELETE operation's scope passes with the same request.
+		if res := send(deleter.Key, tt.method, tt.path, tt.name, tt.value); res.StatusCode != 200 {
+			t.Errorf("%s %s with %s: %q and pets:delete: %d, want 200", tt.method, tt.path, tt.name, tt.value, res.StatusCode)
+		}
+	}
+	// An override to a method whose operation needs nothing adds nothing; without one, the
+	// request's own method decides as before.
+	if res := send(writer.Key, "POST", "/pets/items", "X-HTTP-Method-Override", "GET"); res.StatusCode != 200 {
+		t.Errorf("override to GET: %d, want 200", res.StatusCode)
+	}
+	if res := send(writer.Key, "POST", "/pets/items/7", "", ""); res.StatusCode != 200 {
+		t.Errorf("undocumented POST without an override: %d, want 200", res.StatusCode)
+	}
 }
