@@ -99,6 +99,12 @@ func TestForwardedHeaders(t *testing.T) {
 			wantAbsent(t, ec, "X-Real-Ip")
 			wantAbsent(t, ec, "X-Forwarded-Prefix")
 		}},
+		{"client path overrides dropped", "/x", map[string]string{"x-api-key": k, "X-Original-URL": "/admin/delete",
+			"x-rewrite-url": "/admin", "X_Original_URL": "/admin"}, func(t *testing.T, ec echo) {
+			wantAbsent(t, ec, "X-Original-Url")
+			wantAbsent(t, ec, "X-Rewrite-Url")
+			wantAbsent(t, ec, "X_original_url")
+		}},
 		{"well-formed request id kept", "/x", map[string]string{"x-api-key": k, "X-Request-Id": "abc-123"}, func(t *testing.T, ec echo) {
 			wantHeader(t, ec, "X-Request-Id", "abc-123")
 		}},

@@ -149,7 +149,9 @@ func carriesKey(vs []string) bool {
 
 // managedHeader reports whether a client-supplied header must not reach the upstream because
 // the gateway owns it: X-Keygate-*, X-Request-Id, any spelling of X-Api-Key (a key's place),
-// and — unless the peer is a trusted proxy — X-Forwarded-*, Forwarded and X-Real-Ip. Names are
+// X-Original-Url and X-Rewrite-Url (with which IIS, Symfony and Zend-era frameworks let a
+// request name another path than the one the gateway checked scopes and routes on), and —
+// unless the peer is a trusted proxy — X-Forwarded-*, Forwarded and X-Real-Ip. Names are
 // compared with '_' read as '-', because many upstream frameworks (CGI, PHP, Django, …) read
 // X_Keygate_Key_Id as X-Keygate-Key-Id.
 func managedHeader(name string, trustedPeer bool) bool {
@@ -163,7 +165,7 @@ func managedHeader(name string, trustedPeer bool) bool {
 	}
 	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 	switch {
-	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key":
+	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key", n == "x-original-url", n == "x-rewrite-url":
 		return true
 	case trustedPeer:
 		// The proxy wrote these; still drop underscore variants, which no proxy sends.
