@@ -154,3 +154,65 @@ describe('Wails transport', () => {
     expect(detectTransport({ go: {} } as unknown as Window).kind).toBe('http')
   })
 })
+
+/** FakeXHR records what upload sends and answers as told, firing upload progress first. */
+class FakeXHR {
+  static last: FakeXHR
+  method = ''
+  url = ''
+  headers: Record<string, string> = {}
+  withCredentials = false
+  status = 0
+  statusText = ''
+  responseText = ''
+  body = ''
+  upload: { onprogress: ((e: { lengthComputable: boolean; loaded: number; total: number }) => void) | null } = { onprogress: null }
+  onload: (() => void) | null = null
+  onerror: (() => void) | null = null
+  constructor(private answer: { status: number; body: unknown }) { FakeXHR.last = this }
+  open(method: string, url: string) { this.method = method; this.url = url }
+  setRequestHeader(k: string, v: string) { this.headers[k] = v }
+  send(body: string) {
+    this.body = body
+    const total = body.length
+    for (const loaded of [Math.floor(total / 2), total]) this.upload.onprogress?.({ lengthComputable: true, loaded, total })
+    this.status = this.answer.status
+    this.responseText = JSON.stringify(this.answer.body)
+    this.onload?.()
+  }
+}
+
+describe('upload', () => {
+  it('sends the body with XMLHttpRequest, reports the bytes sent and returns the answer', async () => {
+    const t = httpTransport({ xhr: () => new FakeXHR({ status: 200, body: { format: 'better-auth', count: 3, foreign: 3, dryRun: true } }) as unknown as XMLHttpRequest, language: () => 'de' })
+    t.csrf = 'tok'
+    const api = createApi(t)
+    const sent: Array<[number, number]> = []
+    const out = await api.upload('ImportKeys', { org: 'org_1', file: '[]', dryRun: true }, (s, n) => sent.push([s, n]))
+    expect(out.count).toBe(3)
+    const x = FakeXHR.last
+    expect([x.method, x.url]).toEqual(['POST', '/api/v1/import/keys'])
+    expect(x.headers['X-CSRF-Token']).toBe('tok')
+    expect(x.headers['Accept-Language']).toBe('de')
+    expect(JSON.parse(x.body)).toEqual({ org: 'org_1', file: '[]', dryRun: true })
+    expect(sent.length).toBe(2)
+    expect(sent[1][0]).toBe(sent[1][1])
+  })
+
+  it('rejects with the problem the server answered', async () => {
+    const problem = { code: 'VALIDATION', status: 400, detail: 'Nothing was imported: in the row at index 1 of the file, the field key is not valid.', fields: [{ field: 'rows[1].key', code: 'invalid', detail: 'Must be a Better Auth key hash.' }] }
+    const api = createApi(httpTransport({ xhr: () => new FakeXHR({ status: 400, body: problem }) as unknown as XMLHttpRequest }))
+    const e = await fail(api.upload('ImportKeys', { org: 'o', file: 'x' }, () => {}))
+    expect(e.code).toBe('VALIDATION')
+    expect(e.fields[0].field).toBe('rows[1].key')
+  })
+
+  it('is a plain call on a transport that cannot report bytes (the desktop)', async () => {
+    const call = vi.fn(async () => ({ format: 'keygate', count: 1, foreign: 0, dryRun: false }))
+    const api = createApi({ kind: 'desktop', call })
+    const onSent = vi.fn()
+    expect((await api.upload('ImportKeys', { org: 'o', file: '{}' }, onSent)).count).toBe(1)
+    expect(call).toHaveBeenCalledWith('ImportKeys', { org: 'o', file: '{}' })
+    expect(onSent).not.toHaveBeenCalled()
+  })
+})

@@ -12,7 +12,7 @@ import { useSession } from '../../session'
 
 /** knownActions are the actions the audit log records (backend/audit and the lanes' own). */
 const knownActions = [
-  'key.create', 'key.update', 'key.rename', 'key.disable', 'key.enable', 'key.revoke', 'key.roll',
+  'key.create', 'key.update', 'key.rename', 'key.disable', 'key.enable', 'key.revoke', 'key.roll', 'key.import', 'key.export',
   'org.create', 'org.rename', 'member.invite', 'member.add', 'member.role', 'member.remove',
   'invitation.accept', 'invitation.decline', 'user.create', 'user.remove', 'user.password',
   'route.add', 'route.update', 'route.remove', 'settings.update', 'gateway.start', 'gateway.stop',
