@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { check, repo, shot, start, throughGateway } from './lib.mjs'
+import { check, overflowing, repo, shot, start, throughGateway, useLanguage } from './lib.mjs'
 
 const fixture = JSON.parse(readFileSync(join(repo, 'backend', 'keys', 'keyfile', 'testdata', 'betterauth.json'), 'utf8'))
 const secretA = 'ba_' + 'A'.repeat(64) // row 0 of the fixture (see betterauth-gen.mjs)
@@ -73,6 +73,19 @@ try {
   check(exported.format === 'keygate-keys' && exported.keys.length === fixture.length + extra, `Export keys downloads ${exported.keys.length} keys in Keygate's format`)
   check(!JSON.stringify(exported).includes(secretA), 'the export holds no secret')
   check(/^keygate-keys-\d{8}-\d{6}\.json$/.test(download.suggestedFilename()), `the file is named ${download.suggestedFilename()}`)
+
+  // German (long words) and Arabic (right to left): the header's three actions and the dialog fit.
+  for (const lang of ['de', 'ar']) {
+    await useLanguage(page, srv.console, lang)
+    await page.goto(`${srv.console}/keys`)
+    await page.locator('.page-header .btn').nth(2).waitFor()
+    await page.locator('.page-header .btn').nth(1).click()
+    await page.getByRole('dialog').locator('input[type=file]').setInputFiles({ name: 'apikey-bad.json', mimeType: 'application/json', buffer: bad })
+    await page.getByTestId('import-error').waitFor()
+    const spill = await overflowing(page, '.page-header, .btn, [role=dialog] label, [role=dialog] .field-hint, [role=dialog] p')
+    check(spill.length === 0, `${lang}: nothing spills out of the header or the dialog ${JSON.stringify(spill)}`)
+    if (lang === 'ar') await shot(page, 'import-keys-ar', { fullPage: false })
+  }
   await ctx.close()
 } catch (e) {
   failed = true
