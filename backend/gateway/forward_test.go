@@ -715,3 +715,64 @@ func TestSlowPathChunkedBodyOverLimit(t *testing.T) {
 		t.Fatalf("small chunked body: %v %v", res, err)
 	}
 }
+
+// TestSlowAnswersOutlastTheHeadTimeout: the head's read timeout bounds the head only. A request
+// without a body whose upstream answers after it has passed is answered, and its connection
+// serves the next request; a WebSocket whose upstream handshake comes after it tunnels, and
+// the tunnel outlives it too.
+func TestSlowAnswersOutlastTheHeadTimeout(t *testing.T) {
+	const head = 200 * time.Millisecond
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * head)
+		proto := r.Header.Get("Upgrade")
+		if proto == "" {
+			io.WriteString(w, "slow")
+			return
+		}
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n", proto)
+		brw.Flush()
+		io.Copy(c, brw)
+	}))
+	defer up.Close()
+	e := newEnv(t, func(c *gateway.Config) { c.ReadHeaderTimeout = head })
+	e.addRoute(routes.Params{Prefix: "/slow", Upstream: up.URL})
+	addr := e.srv.Listener.Addr().String()
+
+	get := "GET /slow/x HTTP/1.1\r\nHost: x\r\nx-api-key: " + e.key.Key + "\r\n\r\n"
+	c := rawRequest(t, addr, get)
+	br := bufio.NewReader(c)
+	for i := range 2 {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || string(body) != "slow" {
+			t.Fatalf("request %d: %d %q", i+1, res.StatusCode, body)
+		}
+		if i == 0 {
+			io.WriteString(c, get) // the same connection, after the first head's timeout
+		}
+	}
+
+	ws := rawRequest(t, addr, "GET /slow/chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-api-key: "+e.key.Key+"\r\n\r\n")
+	wbr := bufio.NewReader(ws)
+	res, err := http.ReadResponse(wbr, nil)
+	if err != nil || res.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	for _, msg := range []string{"hello", "world"} {
+		time.Sleep(head) // quiet in the tunnel for longer than the head's timeout
+		io.WriteString(ws, msg)
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(wbr, buf); err != nil || string(buf) != msg {
+			t.Fatalf("echo %q, %v", buf, err)
+		}
+	}
+}

@@ -265,8 +265,14 @@ func (g *Gateway) FastServer() *fasthttp.Server {
 		WriteBufferSize: 16 << 10,
 		ReadTimeout:     c.ReadHeaderTimeout,
 		// After the head, a body may take as long as it takes (as with net/http's
-		// ReadHeaderTimeout alone); the upstream's own limits apply.
-		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		// ReadHeaderTimeout alone); the upstream's own limits apply. A request without a body
+		// reads nothing more (the next request's wait sets its own deadline), so it keeps the
+		// head's deadline and saves a deadline update — unless it asks for an upgrade, whose
+		// tunnel reads the connection before fasthttp clears its deadline.
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if n := h.ContentLength(); (n == 0 || n == -2) && len(h.Peek(fasthttp.HeaderUpgrade)) == 0 {
+				return fasthttp.RequestConfig{}
+			}
 			return fasthttp.RequestConfig{ReadTimeout: 24 * time.Hour}
 		},
 		IdleTimeout:                  c.IdleTimeout,
