@@ -2,6 +2,8 @@ package keys_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +55,15 @@ func TestStoreOutage(t *testing.T) {
 	if r, err := svc.Verify(ctx, seen.Key); err != nil || !r.Valid {
 		t.Fatalf("before the outage: %+v %v", r, err)
 	}
+	// An imported key in another format (no Keygate checksum), verified before the outage.
+	foreign := "ba_" + strings.Repeat("F", 64)
+	if _, err := svc.Import(ctx, org, "test", []keys.Record{{Name: "imported", Foreign: true,
+		Secrets: []keys.Secret{{Hash: sha256.Sum256([]byte(foreign))}}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := svc.Verify(ctx, foreign); err != nil || !r.Valid {
+		t.Fatalf("the imported key before the outage: %+v %v", r, err)
+	}
 
 	lost := st.Changes().LostCount()
 	if err := srv.Halt(); err != nil {
@@ -65,6 +76,14 @@ func TestStoreOutage(t *testing.T) {
 	}
 	if svc.OutageAnswers() == 0 {
 		t.Fatal("not counted as an outage answer")
+	}
+	// The store cannot say whether imported keys exist: the one verified here keeps its
+	// answer for the grace; any other string that is not a Keygate key is refused offline.
+	if r, err := svc.Verify(ctx, foreign); err != nil || !r.Valid {
+		t.Fatalf("an imported key verified 30 s ago, store down: %+v %v", r, err)
+	}
+	if r, err := svc.Verify(ctx, "ba_"+strings.Repeat("G", 64)); err != nil || r.Code != keys.CodeMalformed {
+		t.Fatalf("an unknown foreign string, store down: %+v %v; want MALFORMED without the store", r, err)
 	}
 	for name, raw := range map[string]string{"not verified here": unseen.Key, "unknown": unknown.Raw} {
 		r, err := svc.Verify(ctx, raw)

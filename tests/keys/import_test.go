@@ -3,9 +3,11 @@ package keys_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,5 +105,50 @@ func TestImportedBetterAuthKeysOverSockets(t *testing.T) {
 	quick("NOT_FOUND")
 	if n := r.hits.Load(); n != 2 {
 		t.Fatalf("the upstream got %d requests, want 2", n)
+	}
+}
+
+// TestExportImportBetweenInstancesOverSockets: keys exported from one instance (a Keygate key
+// with scopes and a quota, a rolled one, and imported Better Auth keys) and imported into another,
+// running one by the CLI beside it: the original secrets pass that gateway, with their state.
+func TestExportImportBetweenInstancesOverSockets(t *testing.T) {
+	bin, err := harness.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rig{bin: bin, dir: filepath.Join(t.TempDir(), "src")}
+	native := src.createKey(t, "--quota", "5", "--scope", "files:read")
+	old := src.createKey(t)
+	var rolled created
+	if err := json.Unmarshal([]byte(src.cli(t, "keys", "roll", old.ID, "--grace", "1h", "--json")), &rolled); err != nil || rolled.Key == "" {
+		t.Fatalf("roll: %v", err)
+	}
+	src.cli(t, "keys", "import", filepath.Join("..", "..", "backend", "keys", "keyfile", "testdata", "betterauth.json"))
+	file := filepath.Join(t.TempDir(), "keys.json")
+	src.cli(t, "keys", "export", "--out", file)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{native.Key, old.Key, rolled.Key} {
+		if strings.Contains(string(b), s) {
+			t.Fatal("the export holds a secret")
+		}
+	}
+
+	dst := newRig(t)
+	dst.cli(t, "keys", "import", file)
+	eventually(t, "the moved Keygate key works at the other gateway", func() bool { return dst.call(t, native.Key, "").status == 200 })
+	if a := dst.call(t, native.Key, ""); a.status != 200 || a.quota != "3" {
+		t.Fatalf("the moved key's quota (5, one used above): %+v, want 3 left", a)
+	}
+	for name, key := range map[string]string{"the rolled key's old secret (in its grace)": old.Key, "its new secret": rolled.Key,
+		"an imported Better Auth secret": "ba_" + strings.Repeat("A", 64)} {
+		if a := dst.call(t, key, ""); a.status != 200 {
+			t.Errorf("%s at the other gateway: %+v", name, a)
+		}
+	}
+	if a := dst.call(t, "ba_"+strings.Repeat("B", 64), ""); a.status != 403 || a.code != "DISABLED" {
+		t.Errorf("the disabled Better Auth key moved enabled: %+v", a)
 	}
 }
