@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/keys/keyfile"
 )
 
@@ -43,8 +44,11 @@ func keysImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", pos[0], err)
 	}
-	res, err := call[console.ImportKeysResult](ctx, env, "ImportKeys", console.ImportKeysInput{Org: *org, Format: *format,
+	// On a terminal a bar shows the keys being written (nothing when piped or with --json).
+	progress, done := env.Progress(env.t("keys.import.importing", nil), false, *asJSON)
+	res, err := call[console.ImportKeysResult](keys.WithProgress(ctx, progress), env, "ImportKeys", console.ImportKeysInput{Org: *org, Format: *format,
 		File: string(data), PlainKeys: *plain, DryRun: *dryRun})
+	done()
 	if err != nil {
 		return err
 	}

@@ -323,7 +323,16 @@ func existing(ctx context.Context, tx *sql.Tx, recs []Record, rows []importRow) 
 	return nil
 }
 
+type progressKey struct{}
+
+// WithProgress returns ctx carrying p: Import calls it with the keys written so far and their
+// total while it writes (the command line draws it as a progress bar on a terminal).
+func WithProgress(ctx context.Context, p func(done, total int64)) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
 func insertRecords(ctx context.Context, tx *sql.Tx, orgID, by string, recs []Record, rows []importRow) error {
+	progress, _ := ctx.Value(progressKey{}).(func(done, total int64))
 	keyQ, err := tx.PrepareContext(ctx, `INSERT INTO keys
 		(id, org_id, name, prefix, start, created_at, created_by, expires_at, revoked_at, revoke_reason,
 		 last_used_at, usage_count, rate_limit, rate_window_ms, scopes, metadata, allow_ips, disabled_at, disabled_by,
@@ -358,6 +367,9 @@ func insertRecords(ctx context.Context, tx *sql.Tx, orgID, by string, recs []Rec
 			if _, err := secQ.ExecContext(ctx, sec.Hash[:], w.id, created.UnixMilli(), millis(sec.RetiresAt)); err != nil {
 				return fmt.Errorf("row %d: %w", i, err)
 			}
+		}
+		if progress != nil && ((i+1)%256 == 0 || i+1 == len(recs)) {
+			progress(int64(i+1), int64(len(recs)))
 		}
 	}
 	return nil

@@ -399,3 +399,20 @@ func TestKeygateFileRowErrors(t *testing.T) {
 	_, err := f.importFile(t, []byte(file), "", keyfile.Options{})
 	wantRow(t, err, 0, "id", "validation.import.id")
 }
+
+// TestImportReportsProgress: a context with a progress function sees the keys written, up to
+// the total; a dry run writes nothing and reports nothing.
+func TestImportReportsProgress(t *testing.T) {
+	f := newFixture(t)
+	var calls [][2]int64
+	pctx := keys.WithProgress(ctx, func(done, total int64) { calls = append(calls, [2]int64{done, total}) })
+	if _, _, err := keyfile.Import(pctx, f.svc, f.org, "t", readFixture(t), "", keyfile.Options{}, true); err != nil || len(calls) != 0 {
+		t.Fatalf("dry run: %v, progress %v", err, calls)
+	}
+	if _, _, err := keyfile.Import(pctx, f.svc, f.org, "t", readFixture(t), "", keyfile.Options{}, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) == 0 || calls[len(calls)-1] != [2]int64{3, 3} {
+		t.Fatalf("progress = %v, want it to end at 3 of 3", calls)
+	}
+}
