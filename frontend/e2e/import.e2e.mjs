@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { check, overflowing, repo, shot, start, throughGateway, useLanguage } from './lib.mjs'
+import { axeViolations, check, overflowing, repo, shot, start, throughGateway, useLanguage } from './lib.mjs'
 
 const fixture = JSON.parse(readFileSync(join(repo, 'backend', 'keys', 'keyfile', 'testdata', 'betterauth.json'), 'utf8'))
 const secretA = 'ba_' + 'A'.repeat(64) // row 0 of the fixture (see betterauth-gen.mjs)
@@ -40,6 +40,8 @@ try {
   check(text.includes('index 1') && text.includes('rows[1].key') && text.includes('43 base64url characters'), `a bad row is named: ${JSON.stringify(text)}`)
   check(await dialog.getByRole('button', { name: 'Import', exact: true }).isDisabled(), 'the Import button is off for a refused file')
   await shot(page, 'import-keys-error', { fullPage: false })
+  let axe = await axeViolations(page)
+  check(axe.length === 0, `axe: no serious or critical violation in the dialog with a refusal ${axe.join('; ')}`)
   check(JSON.parse(srv.kg(['keys', 'list', '--json'])).total === 0, 'the refused file imported nothing')
 
   // The good file: the server's dry run as the preview, then the import with its progress.
@@ -49,6 +51,8 @@ try {
   const count = (fixture.length + extra).toLocaleString('en')
   check((await preview.innerText()).includes(`${count} keys can be imported.`), `the preview counts ${count} keys`)
   await shot(page, 'import-keys-preview', { fullPage: false })
+  axe = await axeViolations(page)
+  check(axe.length === 0, `axe: no serious or critical violation in the dialog with the preview ${axe.join('; ')}`)
   await dialog.getByRole('button', { name: 'Import', exact: true }).click()
   const bar = dialog.getByRole('progressbar')
   await bar.waitFor({ timeout: 5000 })

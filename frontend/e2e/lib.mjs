@@ -1,7 +1,8 @@
 // Shared pieces of the e2e scripts that start their own `keygate serve --demo` with a signed-in
 // admin (docs-i18n.e2e.mjs, a11y.e2e.mjs).
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -135,4 +136,18 @@ export async function overflowing(page, selector) {
     }
     return out
   }, selector)
+}
+
+/** axeViolations runs axe-core (from node_modules) on the page and returns its serious and
+ * critical violations as lines (WCAG 2.x A/AA and best practices, as a11y.e2e.mjs checks). */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    await page.addScriptTag({ content: readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8') })
+  }
+  return page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const res = await axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })
+    return res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id} ×${v.nodes.length} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)
+  })
 }
