@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,8 +29,14 @@ func TestImportedBetterAuthKeysOverSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &rig{bin: bin, dir: filepath.Join(t.TempDir(), "data")}
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	var leaked atomic.Value // a credential header the upstream received
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.hits.Add(1)
+		for _, h := range []string{"Authorization", "X-Api-Key"} {
+			if v := req.Header.Get(h); v != "" {
+				leaked.Store(h + ": " + v)
+			}
+		}
 		io.WriteString(w, "upstream ok")
 	}))
 	t.Cleanup(up.Close)
@@ -96,6 +103,20 @@ func TestImportedBetterAuthKeysOverSockets(t *testing.T) {
 			t.Fatalf("request %d with the imported key: %+v, want 200 with %s left", i+1, a, want)
 		}
 	}
+	// Sent as a Bearer token, the imported key (no Keygate shape) is stripped like any key.
+	req, _ := http.NewRequest("GET", r.srv.GatewayURL+"/files", nil)
+	req.Header.Set("Authorization", "Bearer "+secret("A"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Keygate-Quota-Remaining") != "97" {
+		t.Fatalf("the imported key as a Bearer token: %d", resp.StatusCode)
+	}
+	if v := leaked.Load(); v != nil {
+		t.Fatalf("the upstream received the credential %q", v)
+	}
 	if a := get("/files", secret("B")); a.status != 403 || a.code != "DISABLED" {
 		t.Fatalf("the disabled Better Auth key: %+v", a)
 	}
@@ -103,8 +124,8 @@ func TestImportedBetterAuthKeysOverSockets(t *testing.T) {
 		t.Fatalf("the expired Better Auth key: %+v", a)
 	}
 	quick("NOT_FOUND")
-	if n := r.hits.Load(); n != 2 {
-		t.Fatalf("the upstream got %d requests, want 2", n)
+	if n := r.hits.Load(); n != 3 {
+		t.Fatalf("the upstream got %d requests, want 3", n)
 	}
 }
 
