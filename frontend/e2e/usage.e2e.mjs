@@ -182,6 +182,44 @@ flow('Requests screen charts the traffic sent through the gateway, as GetUsage c
   await ctx.close()
 })
 
+flow('Requests screen: one time range drives the chart and the log', async ({ browser, srv }) => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
+  const page = await ctx.newPage()
+  const seen = watchUsage(page)
+  await signIn(page, srv, admin)
+  await page.goto(`${srv.console}/requests`)
+  await untilCaption(page, 'traffic-chart', 'Requests: 11.')
+  const logRows = () => page.locator('tbody tr.clickable').count()
+  assert(await page.getByTestId('time-range').inputValue() === '24h', 'the Requests screen starts on the last 24 hours')
+  assert(latest(seen.series, { keyId: '', route: '' }).params.bucket === '1h', 'the chart starts by hour')
+  await page.locator('tbody tr.clickable').first().waitFor()
+  assert(await logRows() === 11, `the log lists the 11 requests: ${await logRows()}`)
+  assert(await page.getByRole('radio', { name: 'Custom' }).count() === 0, 'the chart has no range picker of its own')
+  // The last 15 minutes: the chart by minute, the log bounded the same way.
+  await page.getByTestId('time-range').selectOption('15m')
+  for (const t0 = Date.now(); !seen.series.some((e) => e.params.bucket === '1m'); await page.waitForTimeout(100)) {
+    assert(Date.now() - t0 < 10_000, 'choosing the last 15 minutes did not ask GetUsage by minute')
+  }
+  await page.getByTestId('traffic-chart').locator('figcaption', { hasText: 'Requests: 11.' }).waitFor()
+  const q15 = latest(seen.series, { bucket: '1m' })
+  assert(q15.body.summary.total === 11, `GetUsage for the last 15 minutes: ${JSON.stringify(q15.body.summary)}`)
+  assert(new Date(q15.params.to) - new Date(q15.params.from) === 15 * 60_000, `15 minutes asked: ${JSON.stringify(q15.params)}`)
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr.clickable').length === 11, null, { timeout: 10_000 })
+    .catch(async () => assert(false, `the log lists ${await logRows()} requests of the last 15 minutes, want 11`))
+  await shot(page, 'requests-one-range')
+  // A custom range in the past that holds none: the chart and the log are empty together.
+  await page.getByTestId('time-range').selectOption('custom')
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19)
+  const t = Math.floor(Date.now() / 1000) * 1000
+  await page.getByTestId('time-range-from').fill(local(new Date(t - 3 * 3600_000)))
+  await page.getByTestId('time-range-to').fill(local(new Date(t - 2 * 3600_000)))
+  await page.getByText('No requests yet').waitFor()
+  await page.getByTestId('traffic-chart').locator('figcaption', { hasText: 'no requests' }).waitFor()
+  const past = latest(seen.series, { bucket: '' })
+  assert(new Date(past.params.to) - new Date(past.params.from) === 3600_000, `the chart asks for the custom hour: ${JSON.stringify(past.params)}`)
+  await ctx.close()
+})
+
 flow('key detail screen charts the key\'s own traffic', async ({ browser, srv, state }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   const page = await ctx.newPage()
@@ -252,7 +290,7 @@ flow('right to left: in Arabic time runs from right to left and the summary is A
   assert(!/Requests|Errors/.test(text) && /الطلبات/.test(text), `Arabic summary: ${text}`)
   const side = await barsSide(page, 'traffic-chart')
   assert(side !== null && side < 0.5, `in Arabic the newest bucket is drawn at ${side} of the width, want the left`)
-  const spill = await overflowing(page, '.chart-summary, .segment, .btn')
+  const spill = await overflowing(page, '.chart-summary, .time-range, .btn')
   assert(spill.length === 0, `ar: content spills out of its box: ${spill.join(' | ')}`)
   await shot(page, 'usage-requests-ar')
   await useLanguage(page, srv.console, 'en')

@@ -164,7 +164,9 @@ function usageSeries(rs: RequestEntry[], inp: { from?: string; to?: string; buck
   const to = inp.to ? new Date(inp.to).getTime() : Date.now()
   const from = Math.floor((inp.from ? new Date(inp.from).getTime() : to - 3600_000) / 60_000) * 60_000
   const unit = { m: 60_000, h: 3600_000, d: 86_400_000 } as Record<string, number>
-  const width = inp.bucket ? Number(inp.bucket.slice(0, -1)) * unit[inp.bucket.slice(-1)] : 60_000
+  // Without a bucket GetUsage picks the smallest usual width giving at most 60 buckets (usage.autoBucket).
+  const auto = [1, 5, 15, 60, 180, 360, 1440, 10080].map((m) => m * 60_000).find((w) => (to - from) / w <= 60) ?? 31 * 86_400_000
+  const width = inp.bucket ? Number(inp.bucket.slice(0, -1)) * unit[inp.bucket.slice(-1)] : auto
   const roll = (xs: RequestEntry[], start: number) => {
     const lat = xs.map((r) => r.latencyUs / 1000).sort((a, b) => a - b)
     const q = (p: number) => (lat.length ? lat[Math.max(Math.ceil(p * lat.length) - 1, 0)] : null)
@@ -375,7 +377,8 @@ const handlers: Handlers = {
   ListNodes: (s) => ({ nodes: s.nodes }),
   ListRequests(s, _o, inp) {
     const x = org(s, inp.org)
-    return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route)) }
+    return { requests: s.requests.filter((r) => (!r.orgId || r.orgId === x.id) && (!inp.status || String(r.status).startsWith(String(inp.status).replace('xx', ''))) && (!inp.route || r.route === inp.route) &&
+      (!inp.from || r.time >= inp.from) && (!inp.to || r.time < inp.to)) }
   },
   GetUsage(s, _o, inp) {
     const x = org(s, inp.org)

@@ -6,7 +6,7 @@ import { Card } from '../PageHeader'
 import { ErrorState, Loading } from '../States'
 import { RangePicker, useUsageRange } from './RangePicker'
 import { UsageChart, type UsageChartKind } from './UsageChart'
-import type { RangeKind } from './usage'
+import type { RangeKind, RangeQuery } from './usage'
 
 interface Props {
   org: string
@@ -18,6 +18,11 @@ interface Props {
   initial?: RangeKind
   live?: boolean
   testId?: string
+  /**
+   * range, when given, is the range the screen chose (the Requests screen's one time range
+   * drives its chart and its log): the card then has no picker of its own. Null charts nothing.
+   */
+  range?: RangeQuery | null
 }
 
 /**
@@ -25,16 +30,19 @@ interface Props {
  * optionally of one key or route; it refreshes every 10 s while live (the gateway writes the
  * rollups every 5 s).
  */
-export function UsageCard({ org, title, description, keyId, route, kind = 'traffic', initial = 'hour', live = true, testId }: Props) {
+export function UsageCard({ org, title, description, keyId, route, kind = 'traffic', initial = 'hour', live = true, testId, range: given }: Props) {
   const { t } = useI18n()
-  const range = useUsageRange(initial, live)
-  const q = useOp('GetUsage', { org, keyId: keyId || undefined, route: route || undefined, ...(range.query ?? {}) },
-    { enabled: range.query !== null, placeholderData: keepPreviousData, refetchInterval: live && range.kind !== 'custom' ? 10_000 : false })
+  const own = useUsageRange(initial, live && given === undefined)
+  const query = given === undefined ? own.query : given
+  // A range of the screen's refreshes while live: the screen says live only while it has no end.
+  const sliding = given === undefined ? own.kind !== 'custom' : true
+  const q = useOp('GetUsage', { org, keyId: keyId || undefined, route: route || undefined, ...(query ?? {}) },
+    { enabled: query !== null, placeholderData: keepPreviousData, refetchInterval: live && sliding ? 10_000 : false })
   return (
     <Card title={title} description={description} className="usage-card">
-      <RangePicker range={range} />
+      {given === undefined ? <RangePicker range={own} /> : null}
       {q.isError ? <ErrorState error={q.error} onRetry={() => q.refetch()} />
-        : !q.data ? (range.query === null ? null : <Loading rows={3} />)
+        : !q.data || query === null ? (query === null ? null : <Loading rows={3} />)
           : (
             <>
               <UsageChart series={q.data} kind={kind} testId={testId} />

@@ -1,5 +1,6 @@
 import type { Bucket, Series } from '../../api/operations'
 import type { I18n } from '../../i18n/i18n'
+import { rangeError, type TimeRangeValue } from '../TimeRange'
 
 /** Range is a time range the usage charts offer: a preset ending now, or a custom one. */
 export type RangeKind = 'hour' | 'day' | 'week' | 'custom'
@@ -35,6 +36,29 @@ export function presetQuery(kind: Exclude<RangeKind, 'custom'>, now: Date): Rang
     from.setHours(from.getHours() - (from.getHours() % 3))
   }
   return { from: from.toISOString(), to: to.toISOString(), bucket }
+}
+
+/**
+ * rangeQuery is the GetUsage range that a time range of the Requests screen stands for at now,
+ * so that one choice drives both its chart and its log: the last 15 minutes and hour by minute,
+ * the last 24 hours by hour, the last 7 days by 3 hours (as presetQuery), a custom range as
+ * chosen (up to now when it has no end; GetUsage picks the bucket). Null when there is nothing
+ * to chart: no start, an end before the start, or "any time".
+ */
+export function rangeQuery(v: TimeRangeValue, now: Date): RangeQuery | null {
+  switch (v.preset) {
+    case '15m': {
+      const to = Math.floor(now.getTime() / minute) * minute + minute
+      return { from: new Date(to - 15 * minute).toISOString(), to: new Date(to).toISOString(), bucket: '1m' }
+    }
+    case '1h': return presetQuery('hour', now)
+    case '24h': return presetQuery('day', now)
+    case '7d': return presetQuery('week', now)
+    case 'custom':
+      if (!v.from || rangeError(v)) return null
+      return { from: v.from, to: v.to ?? new Date(Math.floor(now.getTime() / minute) * minute + minute).toISOString() }
+    default: return null
+  }
 }
 
 /** bucketMs is the width of a GetUsage bucket such as 5m, 1h or 1d. */

@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { useOp } from '../../api/context'
 import type { RequestEntry } from '../../api/types'
 import { Button } from '../../components/Button'
@@ -6,7 +6,8 @@ import { PageHeader } from '../../components/PageHeader'
 import { EmptyState, ErrorState, Loading } from '../../components/States'
 import { HttpStatus } from '../../components/StatusBadge'
 import { Time } from '../../components/Time'
-import { TimeRange, anyTime, rangeError, type TimeRangeValue } from '../../components/TimeRange'
+import { TimeRange, presetMs, rangeError, rangeOf, type RangePreset, type TimeRangeValue } from '../../components/TimeRange'
+import { rangeQuery } from '../../components/charts/usage'
 import type { Column } from '../../export/export'
 import { ExportMenu } from '../../export/ExportMenu'
 import { useI18n } from '../../i18n/i18n'
@@ -16,6 +17,23 @@ import { useRequestLog } from './useRequestLog'
 import { TrafficCard } from './TrafficCard'
 
 const statusClasses = ['', '2xx', '3xx', '4xx', '5xx']
+
+/**
+ * rangePresets are the Requests screen's time ranges. One range drives the traffic chart and the
+ * log, and a chart needs bounds, so there is no "any time": a custom range reaches older entries.
+ */
+const rangePresets: readonly RangePreset[] = ['15m', '1h', '24h', '7d', 'custom']
+
+/** useNow is the time, moved forward every interval while on (a range ending now slides with it). */
+function useNow(on: boolean, every = 10_000): [Date, () => void] {
+  const [now, setNow] = useState(() => new Date())
+  useEffect(() => {
+    if (!on) return
+    const id = window.setInterval(() => setNow(new Date()), every)
+    return () => window.clearInterval(id)
+  }, [on, every])
+  return [now, () => setNow(new Date())]
+}
 
 /** latency formats microseconds as ms for people. */
 export function latency(us: number, number: (n: number, o?: Intl.NumberFormatOptions) => string) {
@@ -56,9 +74,11 @@ export function RequestsPage() {
   const [status, setStatus] = useState('')
   const [keyId, setKeyId] = useState('')
   const [route, setRoute] = useState('')
-  const [range, setRange] = useState<TimeRangeValue>(anyTime)
+  const [range, setRange] = useState<TimeRangeValue>(() => rangeOf('24h'))
   const [live, setLive] = useState(true)
   const [selected, setSelected] = useState<RequestEntry | null>(null)
+  const [now, tick] = useNow(live && !range.to)
+  const chooseRange = (v: TimeRangeValue) => { setRange(v); tick() }
   const badRange = rangeError(range) !== undefined
   const filter = { org: org.id, status: status || undefined, keyId: keyId || undefined, route: route || undefined,
     from: badRange ? undefined : range.from, to: badRange ? undefined : range.to }
@@ -66,7 +86,9 @@ export function RequestsPage() {
   const q = useRequestLog(filter, live)
   const keys = useOp('ListKeys', { org: org.id, status: 'all', limit: 200 })
   const routes = useOp('ListRoutes', {})
-  const rows = q.entries
+  // A range that ends now slides: entries that fall out of it leave the log as they leave the chart.
+  const since = presetMs[range.preset] ? now.getTime() - presetMs[range.preset] : undefined
+  const rows = since === undefined ? q.entries : q.entries.filter((e) => new Date(e.time).getTime() >= since)
   const streaming = live && !ended
   return (
     <>
@@ -96,7 +118,7 @@ export function RequestsPage() {
             {(routes.data?.routes ?? []).map((r) => <option key={r.id} value={r.prefix}>{bidi(r.prefix)}</option>)}
           </select>
         </label>
-        <TimeRange value={range} onChange={setRange} />
+        <TimeRange value={range} onChange={chooseRange} presets={rangePresets} />
         <span className="toolbar-end">
           {streaming ? (
             q.state === 'live'
@@ -107,9 +129,9 @@ export function RequestsPage() {
           <ExportMenu what="requests" rows={rows} columns={requestColumns} />
         </span>
       </div>
-      <TrafficCard org={org.id} keyId={keyId} route={route} live={live} />
+      <TrafficCard org={org.id} keyId={keyId} route={route} live={streaming} range={rangeQuery(range, now)} />
       {q.pending ? <Loading /> : q.error ? <ErrorState error={q.error} onRetry={q.retry} /> : rows.length === 0 ? (
-        <EmptyState icon="activity" title={t('requests.empty.title')}><p>{t('requests.empty.body')}</p></EmptyState>
+        <EmptyState icon="activity" title={t('requests.empty.title')}><p>{t('requests.empty.body')} {t('requests.empty.range')}</p></EmptyState>
       ) : (
         <div className="table-wrap">
           <table className="table table-hover">
