@@ -37,7 +37,8 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	if len(in.cookie) > 0 {
 		cookies = withoutSessionCookie(in.cookie)
 	}
-	dropAuth := len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization))
+	dropAuth := len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization) ||
+		g.carriesForeignKey(st.Context, in.authorization))
 	var named []string
 	for _, c := range in.connection {
 		for _, f := range strings.Split(c, ",") {

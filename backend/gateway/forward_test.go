@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -774,5 +775,34 @@ func TestSlowAnswersOutlastTheHeadTimeout(t *testing.T) {
 		if _, err := io.ReadFull(wbr, buf); err != nil || string(buf) != msg {
 			t.Fatalf("echo %q, %v", buf, err)
 		}
+	}
+}
+
+// TestImportedKeyInAuthorizationIsStripped: a request authenticated by its x-api-key that
+// also sends another key as a Bearer token does not hand that key to the upstream — also when
+// it is an imported key in another format, which has no shape to tell it by. A Bearer token
+// that is no key (the upstream's own) still passes.
+func TestImportedKeyInAuthorizationIsStripped(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	foreign := "ba_" + strings.Repeat("q", 40)
+	upstreamOwn := "eyJhbGciOiJIUzI1NiJ9.upstream-own-token"
+	send := func(bearer string) echo {
+		t.Helper()
+		return readEcho(t, e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key, "Authorization": "Bearer " + bearer}, nil))
+	}
+	// Before any import: a string of no key's shape is the upstream's business.
+	if got := send(foreign).Header.Get("Authorization"); got != "Bearer "+foreign {
+		t.Fatalf("before the import: Authorization %q", got)
+	}
+	if _, err := e.keys.Import(ctx, e.org.ID, "test", []keys.Record{{Name: "imported", Foreign: true,
+		Secrets: []keys.Secret{{Hash: sha256.Sum256([]byte(foreign))}}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if ec := send(foreign); ec.Header.Get("Authorization") != "" {
+		t.Errorf("the imported key reached the upstream in Authorization: %q", ec.Header.Get("Authorization"))
+	}
+	if got := send(upstreamOwn).Header.Get("Authorization"); got != "Bearer "+upstreamOwn {
+		t.Errorf("a token that is no key: Authorization %q, want it forwarded", got)
 	}
 }

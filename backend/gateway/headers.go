@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -140,6 +141,22 @@ func carriesKey(vs []string) bool {
 	for _, v := range vs {
 		if t, ok := bearer(v); ok {
 			if _, err := keys.Parse(t); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// carriesForeignKey reports whether an Authorization header holds a Bearer token that is a
+// key in another format (imported: it has no shape to tell it by, so it is looked up — only
+// for a request that authenticated otherwise and also sends a Bearer token, and at most a
+// cached lookup while no such key exists). Such a key is a credential too, and never reaches
+// the upstream.
+func (g *Gateway) carriesForeignKey(ctx context.Context, vs []string) bool {
+	for _, v := range vs {
+		if t, ok := bearer(v); ok {
+			if res, err := g.cfg.Keys.Verify(ctx, t); err == nil && res.Key != nil {
 				return true
 			}
 		}

@@ -28,7 +28,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 
 	h := out.Header
 	delete(h, "X-Api-Key")
-	if av := h["Authorization"]; len(av) > 0 && (st.cred == CredentialBearer || carriesKey(av)) {
+	if av := h["Authorization"]; len(av) > 0 && (st.cred == CredentialBearer || carriesKey(av) || g.carriesForeignKey(st.Context, av)) {
 		delete(h, "Authorization")
 	}
 	if c := h["Cookie"]; len(c) > 0 {
