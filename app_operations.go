@@ -131,13 +131,13 @@ func (a *App) RemoveRoute(in console.RouteIDInput) (console.Empty, error) {
 	return console.Do[console.Empty](a.ctx, a.console, "RemoveRoute", in)
 }
 
-// ListIdentityKeys runs the console operation of that name: the public keys that sign the gateway's X-Keygate-Jwt, the active one first.
+// ListIdentityKeys runs the console operation of that name: the public keys that sign the gateway's X-Keygate-Jwt: the next one, the one that signs, the retiring ones.
 func (a *App) ListIdentityKeys(in console.NoInput) (console.IdentityKeyList, error) {
 	return console.Do[console.IdentityKeyList](a.ctx, a.console, "ListIdentityKeys", in)
 }
 
-// RotateIdentityKey runs the console operation of that name: make a new identity signing key; the old one stays published for 24 hours.
-func (a *App) RotateIdentityKey(in console.NoInput) (console.IdentityKeyList, error) {
+// RotateIdentityKey runs the console operation of that name: make a new identity signing key: published at once, it signs once the key set's max-age has passed (now: at once); the old one stays published for 24 hours after it stops signing.
+func (a *App) RotateIdentityKey(in console.RotateIdentityKeyInput) (console.IdentityKeyList, error) {
 	return console.Do[console.IdentityKeyList](a.ctx, a.console, "RotateIdentityKey", in)
 }
 

@@ -68,7 +68,7 @@ var commands = []command{
 	{name: "openapi", args: "[--api console|gateway] [--out FILE] | infer|adopt --route PREFIX", summary: "write the console or gateway OpenAPI document", run: runOpenAPI},
 	{name: "serve", args: "[--listen ADDR] [--console-listen ADDR] [--upstream URL] [--demo] …", summary: "run the gateway and the web console", run: runServe},
 	{name: "routes", args: "list|add|update|remove …", summary: "list, add, change and remove gateway routes", run: runRoutes},
-	{name: "identity", args: "list|rotate [--json]", summary: "list and rotate the keys that sign the gateway's X-Keygate-Jwt", run: runIdentity},
+	{name: "identity", args: "list|rotate [--now] [--json]", summary: "list and rotate the keys that sign the gateway's X-Keygate-Jwt", run: runIdentity},
 	{name: "gateway", args: "settings|ports get|set …", summary: "show and change the gateway's settings", run: runGateway},
 	{name: "members", args: "list|add|role|remove …", summary: "list and manage the members of an organization", run: runMembers},
 	{name: "requests", args: "list …", summary: "show the gateway's request log", run: runRequests},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // EnvDataDir names the environment variable that overrides the default data directory.
@@ -59,4 +60,24 @@ func DataDir(flagValue string) (string, error) {
 		return "", errors.New("data dir " + abs + " exists and is not a directory")
 	}
 	return abs, nil
+}
+
+// EnvJWKSMaxAge names the environment variable that sets how long upstreams may cache the
+// gateway's signed-identity key set (/.well-known/jwks.json, default 5m): the Cache-Control
+// max-age it is served with, and how long after `keygate identity rotate` the new key starts
+// signing. Set the same value for `serve` and for the CLI that rotates.
+const EnvJWKSMaxAge = "KEYGATE_JWKS_MAX_AGE"
+
+// JWKSMaxAge reads $KEYGATE_JWKS_MAX_AGE, a Go duration of whole seconds between 1s and 24h;
+// 0 when unset (the identity package's default).
+func JWKSMaxAge() (time.Duration, error) {
+	v := os.Getenv(EnvJWKSMaxAge)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour || d%time.Second != 0 {
+		return 0, fmt.Errorf("%s=%q: want whole seconds between 1s and 24h, e.g. 300s or 5m", EnvJWKSMaxAge, v)
+	}
+	return d, nil
 }

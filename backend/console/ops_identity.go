@@ -3,16 +3,29 @@ package console
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/identity"
 )
 
 // IdentityKeyList is the answer of ListIdentityKeys and RotateIdentityKey: the published
-// signing keys, the active one first. Upstreams fetch the public keys from the gateway's
+// signing keys, the next one first (while a rotation is under way), then the one that signs,
+// then the retiring ones. Upstreams fetch the public keys from the gateway's
 // /.well-known/jwks.json.
 type IdentityKeyList struct {
 	Keys []identity.Key `json:"keys"`
+	// MaxAge is how long upstreams may cache the key set, in seconds: a rotated key signs
+	// that long after the rotation.
+	MaxAge int `json:"maxAge"`
+}
+
+// RotateIdentityKeyInput is what RotateIdentityKey takes.
+type RotateIdentityKeyInput struct {
+	// Now makes the new key sign at once (an emergency: the current key is compromised);
+	// upstreams that cached the key set refuse its tokens until they fetch it again (up to
+	// maxAge seconds). Without it the new key is published at once and signs maxAge later.
+	Now bool `json:"now"`
 }
 
 var errNoIdentity = errors.New("console has no identity service")
@@ -22,19 +35,23 @@ func (s *Service) listIdentityKeys(ctx context.Context, _ *Call, _ *NoInput) (Id
 		return IdentityKeyList{}, errNoIdentity
 	}
 	ks, err := s.Identity.List(ctx)
-	return IdentityKeyList{Keys: ks}, err
+	return IdentityKeyList{Keys: ks, MaxAge: int(s.Identity.MaxAge() / time.Second)}, err
 }
 
-func (s *Service) rotateIdentityKey(ctx context.Context, c *Call, _ *NoInput) (IdentityKeyList, error) {
+func (s *Service) rotateIdentityKey(ctx context.Context, c *Call, in *RotateIdentityKeyInput) (IdentityKeyList, error) {
 	if s.Identity == nil {
 		return IdentityKeyList{}, errNoIdentity
 	}
-	ks, err := s.Identity.Rotate(ctx)
+	r, err := s.Identity.Rotate(ctx, in.Now)
 	if err != nil {
 		return IdentityKeyList{}, err
 	}
-	if inst, err := s.instanceOrg(ctx); err == nil && len(ks) > 0 {
-		s.record(ctx, c, inst.ID, audit.IdentityRotate, ks[0].ID, "previous key published until the next day")
+	if inst, err := s.instanceOrg(ctx); err == nil {
+		detail := "signs from " + r.Key.SignsFrom.Format(time.RFC3339) + "; the previous key stays published for 24 hours after it stops signing"
+		if in.Now {
+			detail = "emergency: signs at once; the previous key stays published for 24 hours"
+		}
+		s.record(ctx, c, inst.ID, audit.IdentityRotate, r.Key.ID, detail)
 	}
-	return IdentityKeyList{Keys: ks}, nil
+	return IdentityKeyList{Keys: r.Keys, MaxAge: int(s.Identity.MaxAge() / time.Second)}, nil
 }

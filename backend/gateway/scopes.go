@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -26,6 +28,9 @@ const CodeInsufficientScope = problem.CodeInsufficientScope
 type IdentitySigner interface {
 	Token(ctx context.Context, c identity.Claims) (string, error)
 	JWKS(ctx context.Context) ([]byte, error)
+	// MaxAge is how long upstreams may cache the key set (its Cache-Control max-age): a
+	// rotated key signs only once it has passed.
+	MaxAge() time.Duration
 }
 
 var _ IdentitySigner = (*identity.Service)(nil)
@@ -182,6 +187,12 @@ func (g *Gateway) jwks(ctx context.Context) (body []byte, code Code) {
 	return b, ""
 }
 
+// jwksCacheControl lets upstreams cache the key set for the identity service's max-age: a
+// rotated key is published that long before it signs, so a cache never lacks the signing key.
+func (g *Gateway) jwksCacheControl() string {
+	return "public, max-age=" + strconv.Itoa(int(g.cfg.Identity.MaxAge()/time.Second))
+}
+
 func (g *Gateway) serveJWKSFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot) bool {
 	if st.in.path != identity.JWKSPath {
 		return false
@@ -196,7 +207,7 @@ func (g *Gateway) serveJWKSFast(ctx *fasthttp.RequestCtx, st *reqState, snap *sn
 	}
 	commonHeaders(&ctx.Response.Header, st)
 	ctx.Response.Header.SetContentType("application/jwk-set+json")
-	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+	ctx.Response.Header.Set("Cache-Control", g.jwksCacheControl())
 	ctx.SetStatusCode(http.StatusOK)
 	if st.in.method == http.MethodGet {
 		ctx.Response.SetBodyRaw(b)
@@ -218,7 +229,7 @@ func (g *Gateway) serveJWKS(st *reqState, r *http.Request) bool {
 	}
 	h := st.rw.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
-	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Cache-Control", g.jwksCacheControl())
 	st.rw.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
 		st.rw.Write(b)

@@ -134,6 +134,10 @@ func jwksOf(t *testing.T, e *env) jose.JSONWebKeySet {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/jwk-set+json" {
 		t.Fatalf("jwks: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 	}
+	// Cached for the identity service's max-age: the lead a rotated key waits before it signs.
+	if cc := res.Header.Get("Cache-Control"); cc != "public, max-age=300" {
+		t.Fatalf("jwks Cache-Control %q", cc)
+	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
 		t.Fatal(err)

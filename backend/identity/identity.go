@@ -6,9 +6,12 @@
 //
 // Signing keys live in the identity_keys table: the public key as a JWK, the private key
 // sealed with the instance's secrets key (backend/seal: AES-256-GCM, $KEYGATE_SECRETS_KEY or
-// secrets.key in the data directory), never in plain text. One key signs; Rotate adds a new
-// one and keeps the old one published for RetireAfter (24 h) so that tokens and caches
-// upstream keep verifying. Every node of a PostgreSQL cluster reads the same keys, so every
+// secrets.key in the data directory), never in plain text. One key signs at a time. Rotate
+// adds a key that is published at once but signs only from signs_from, the key set's max-age
+// later (so every cache upstream has it by then), while the current key keeps signing until
+// that moment and stays published for RetireAfter (24 h) after it; RotateNow (an emergency: the
+// key is compromised) signs with the new key at once. Which key signs is derived from the
+// stored times, so every node of a cluster agrees without talking to the others. Every node of a PostgreSQL cluster reads the same keys, so every
 // node needs the same secrets key ($KEYGATE_SECRETS_KEY on each, or the same file); a node
 // with another one cannot open the signing key and refuses to sign (the request gets 500,
 // never an unsigned pass), saying so in its log.
@@ -28,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -47,8 +51,20 @@ const Header = "X-Keygate-Jwt"
 // JWKSPath is where the gateway serves the public keys.
 const JWKSPath = "/.well-known/jwks.json"
 
-// RetireAfter is how long a rotated-out key stays published.
+// RetireAfter is how long a key stays published after it stopped signing.
 const RetireAfter = 24 * time.Hour
+
+// DefaultMaxAge is how long upstreams may cache the key set (the Cache-Control max-age of
+// JWKSPath) unless Options.MaxAge says otherwise; a rotated key starts signing this long after
+// the rotation.
+const DefaultMaxAge = 5 * time.Minute
+
+// The states of a published key.
+const (
+	StateNext     = "next"     // published, signs from SignsFrom
+	StateCurrent  = "current"  // signs now
+	StateRetiring = "retiring" // signs no more, published until RetiresAt
+)
 
 // Lifetime is how long a token is valid after its iat (the start of its minute).
 const Lifetime = 2 * time.Minute
@@ -79,10 +95,17 @@ type payload struct {
 
 // Key describes one signing key (never its private part).
 type Key struct {
-	ID        string     `json:"id"`
-	CreatedAt time.Time  `json:"createdAt"`
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	// State is next (published, signs from SignsFrom), current (signs now) or retiring (signs
+	// no more, published until RetiresAt).
+	State     string    `json:"state" enum:"next,current,retiring"`
+	SignsFrom time.Time `json:"signsFrom"`
+	// SignsUntil is when a later key takes over; null while no later key is scheduled.
+	SignsUntil *time.Time `json:"signsUntil"`
+	// RetiresAt is when the key leaves the key set (SignsUntil + 24 h); null with SignsUntil.
 	RetiresAt *time.Time `json:"retiresAt"`
-	// Active is the key that signs; the others are only published until they retire.
+	// Active is State == current: the key that signs now.
 	Active bool `json:"active"`
 }
 
@@ -91,13 +114,17 @@ type Options struct {
 	// Seal returns the box that seals private keys; it is called on first use.
 	Seal  func() (*seal.Box, error)
 	Clock clock.Clock
+	// MaxAge is how long upstreams may cache the key set, and so how long after a rotation
+	// the new key starts signing; DefaultMaxAge when zero.
+	MaxAge time.Duration
 }
 
 // Service keeps the signing keys and mints tokens.
 type Service struct {
-	st    *store.Store
-	seal  func() (*seal.Box, error)
-	clock clock.Clock
+	st     *store.Store
+	seal   func() (*seal.Box, error)
+	clock  clock.Clock
+	maxAge time.Duration
 
 	mu      sync.Mutex // guards set, gen and the last failure
 	set     *keySet
@@ -109,11 +136,30 @@ type Service struct {
 }
 
 type keySet struct {
-	kid    string
-	signer jose.Signer
-	jwks   []byte
+	// signers are the keys that sign now or will: each signs from its from to its until
+	// (Unix ms), so the switch to a rotated key needs no reload.
+	signers []signing
+	jwks    []byte
 	// until is when the published set changes on its own (a rotated-out key retires).
 	until time.Time
+}
+
+type signing struct {
+	kid         string
+	from, until int64 // Unix ms; until is math.MaxInt64 while no later key is scheduled
+	signer      jose.Signer
+}
+
+// at returns the key that signs at ms, or nil.
+func (ks *keySet) at(ms int64) *signing {
+	var best *signing
+	for i := range ks.signers {
+		g := &ks.signers[i]
+		if g.from <= ms && ms < g.until && (best == nil || g.from > best.from) {
+			best = g
+		}
+	}
+	return best
 }
 
 type tokenKey struct{ sub, aud string }
@@ -130,8 +176,15 @@ func New(st *store.Store, o Options) *Service {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	return &Service{st: st, seal: o.Seal, clock: o.Clock, tokens: map[tokenKey]*token{}}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	return &Service{st: st, seal: o.Seal, clock: o.Clock, maxAge: o.MaxAge, tokens: map[tokenKey]*token{}}
 }
+
+// MaxAge is how long upstreams may cache the key set: the gateway serves JWKSPath with it as
+// Cache-Control max-age, and a rotated key starts signing that long after the rotation.
+func (s *Service) MaxAge() time.Duration { return s.maxAge }
 
 // Invalidate drops what is loaded, so the next use reads the keys again: the store's change
 // feed calls it when identity_keys changes (a rotation on another node or by the CLI).
@@ -186,18 +239,40 @@ func (s *Service) keys(ctx context.Context) (*keySet, error) {
 }
 
 type row struct {
-	id        string
-	created   int64
-	retires   sql.NullInt64
-	publicJWK string
-	private   []byte
+	id         string
+	created    int64
+	signsFrom  int64
+	signsUntil sql.NullInt64
+	retires    sql.NullInt64
+	publicJWK  string
+	private    []byte
+}
+
+// until is the end of the row's signing, math.MaxInt64 while open.
+func (r row) until() int64 {
+	if r.signsUntil.Valid {
+		return r.signsUntil.Int64
+	}
+	return math.MaxInt64
+}
+
+// signerAt is the id of the row that signs at ms ("" for none): of the rows whose signing
+// covers ms, the one that started last (keySet.at decides the same way).
+func signerAt(rs []row, ms int64) string {
+	id, from := "", int64(math.MinInt64)
+	for _, r := range rs {
+		if r.signsFrom <= ms && ms < r.until() && (id == "" || r.signsFrom > from) {
+			id, from = r.id, r.signsFrom
+		}
+	}
+	return id
 }
 
 func (s *Service) rows(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, now time.Time) ([]row, error) {
-	rs, err := q.QueryContext(ctx, `SELECT id, created_at, retires_at, public_jwk, private_key FROM identity_keys
-		WHERE retires_at IS NULL OR retires_at > ? ORDER BY created_at DESC, id`, now.UnixMilli())
+	rs, err := q.QueryContext(ctx, `SELECT id, created_at, signs_from, signs_until, retires_at, public_jwk, private_key FROM identity_keys
+		WHERE retires_at IS NULL OR retires_at > ? ORDER BY signs_from DESC, created_at DESC, id`, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +280,7 @@ func (s *Service) rows(ctx context.Context, q interface {
 	var out []row
 	for rs.Next() {
 		var r row
-		if err := rs.Scan(&r.id, &r.created, &r.retires, &r.publicJWK, &r.private); err != nil {
+		if err := rs.Scan(&r.id, &r.created, &r.signsFrom, &r.signsUntil, &r.retires, &r.publicJWK, &r.private); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -218,14 +293,13 @@ func (s *Service) load(ctx context.Context, now time.Time) (*keySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load identity keys: %w", err)
 	}
-	if !hasActive(rs) {
+	if !hasOpen(rs) {
 		if err := s.st.Tx(ctx, func(tx *sql.Tx) error {
 			// Checked again under the write lock: nodes starting together make one key.
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identity_keys WHERE retires_at IS NULL`).Scan(&n); err != nil || n > 0 {
+			if n, err := openKeys(ctx, tx); err != nil || n > 0 {
 				return err
 			}
-			return s.insertKey(ctx, tx, now)
+			return s.insertKey(ctx, tx, now, now) // no token or cache knows another key: it signs at once
 		}); err != nil {
 			return nil, fmt.Errorf("make identity key: %w", err)
 		}
@@ -234,19 +308,26 @@ func (s *Service) load(ctx context.Context, now time.Time) (*keySet, error) {
 			return nil, fmt.Errorf("load identity keys: %w", err)
 		}
 	}
-	return s.buildSet(rs)
+	return s.buildSet(rs, now)
 }
 
-func hasActive(rs []row) bool {
+// hasOpen tells whether a key without an end of signing is published: the newest one, which
+// signs now or will.
+func hasOpen(rs []row) bool {
 	for _, r := range rs {
-		if !r.retires.Valid {
+		if !r.signsUntil.Valid {
 			return true
 		}
 	}
 	return false
 }
 
-func (s *Service) buildSet(rs []row) (*keySet, error) {
+func openKeys(ctx context.Context, tx *sql.Tx) (n int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM identity_keys WHERE signs_until IS NULL`).Scan(&n)
+	return n, err
+}
+
+func (s *Service) buildSet(rs []row, now time.Time) (*keySet, error) {
 	set := &keySet{}
 	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, r := range rs {
@@ -259,10 +340,9 @@ func (s *Service) buildSet(rs []row) (*keySet, error) {
 			if t := time.UnixMilli(r.retires.Int64); set.until.IsZero() || t.Before(set.until) {
 				set.until = t
 			}
-			continue
 		}
-		if set.signer != nil {
-			continue // two active keys cannot happen (load and Rotate write under the lock); the newest signs
+		if r.until() <= now.UnixMilli() || r.until() <= r.signsFrom {
+			continue // signs no more (or never will: superseded by an emergency rotation)
 		}
 		priv, err := s.open(r)
 		if err != nil {
@@ -273,10 +353,10 @@ func (s *Service) buildSet(rs []row) (*keySet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("identity key %s: %w", r.id, err)
 		}
-		set.kid, set.signer = r.id, signer
+		set.signers = append(set.signers, signing{kid: r.id, from: r.signsFrom, until: r.until(), signer: signer})
 	}
-	if set.signer == nil {
-		return nil, errors.New("no active identity key")
+	if len(set.signers) == 0 {
+		return nil, errors.New("no signing identity key")
 	}
 	b, err := json.Marshal(jwks)
 	if err != nil {
@@ -317,7 +397,8 @@ func (s *Service) open(r row) (*ecdsa.PrivateKey, error) {
 // row does not open.
 func sealContext(kid string) []byte { return []byte("keygate identity key " + kid) }
 
-func (s *Service) insertKey(ctx context.Context, tx *sql.Tx, now time.Time) error {
+// insertKey makes a key that signs from signsFrom on, with no end yet.
+func (s *Service) insertKey(ctx context.Context, tx *sql.Tx, now, signsFrom time.Time) error {
 	b, err := s.box()
 	if err != nil {
 		return err
@@ -342,56 +423,109 @@ func (s *Service) insertKey(ctx context.Context, tx *sql.Tx, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO identity_keys (id, created_at, retires_at, public_jwk, private_key) VALUES (?, ?, NULL, ?, ?)`,
-		id, now.UnixMilli(), string(pub), sealed)
+	_, err = tx.ExecContext(ctx, `INSERT INTO identity_keys (id, created_at, signs_from, signs_until, retires_at, public_jwk, private_key)
+		VALUES (?, ?, ?, NULL, NULL, ?, ?)`, id, now.UnixMilli(), signsFrom.UnixMilli(), string(pub), sealed)
 	return err
 }
 
-// Rotate makes a new signing key; the one that signed until now stays published for
-// RetireAfter, and keys retired before now are deleted. It returns the keys as they are then.
-func (s *Service) Rotate(ctx context.Context) ([]Key, error) {
-	now := s.clock.Now()
+// Rotation is the outcome of Rotate.
+type Rotation struct {
+	// Key is the new key; it signs from Key.SignsFrom.
+	Key Key
+	// Keys are the published keys as they are then (List).
+	Keys []Key
+}
+
+// Rotate makes a new signing key. It is published at once and signs from MaxAge later, when
+// every cache of the key set that honours its max-age has it; until then the current key
+// keeps signing. With now (an emergency: the current key is compromised) the new key signs at
+// once, and upstreams that cached the key set refuse its tokens until they fetch it again (up
+// to MaxAge). A key that stops signing stays published for RetireAfter after it stopped; a
+// scheduled key that never signed and is overtaken by an emergency rotation stops at once.
+// Keys retired before now are deleted.
+func (s *Service) Rotate(ctx context.Context, now bool) (Rotation, error) {
+	t := s.clock.Now()
 	if _, err := s.box(); err != nil {
-		return nil, err // before anything changes
+		return Rotation{}, err // before anything changes
 	}
+	var id string
 	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM identity_keys WHERE retires_at IS NOT NULL AND retires_at <= ?`, now.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM identity_keys WHERE retires_at IS NOT NULL AND retires_at <= ?`, t.UnixMilli()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE identity_keys SET retires_at = ? WHERE retires_at IS NULL`, now.Add(RetireAfter).UnixMilli()); err != nil {
+		at := t.Add(s.maxAge)
+		if n, err := openKeys(ctx, tx); err != nil {
+			return err
+		} else if now || n == 0 {
+			at = t // nothing signs yet (no token, no cache to wait for), or an emergency
+		}
+		// Every key that would sign after at stops there: the current key, a key scheduled by
+		// an earlier rotation (it signs until this one takes over, or never on an emergency).
+		if _, err := tx.ExecContext(ctx, `UPDATE identity_keys SET signs_until = ?, retires_at = ? WHERE signs_until IS NULL OR signs_until > ?`,
+			at.UnixMilli(), at.Add(RetireAfter).UnixMilli(), at.UnixMilli()); err != nil {
 			return err
 		}
-		return s.insertKey(ctx, tx, now)
+		if err := s.insertKey(ctx, tx, t, at); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT id FROM identity_keys WHERE signs_until IS NULL`).Scan(&id)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("rotate identity key: %w", err)
+		return Rotation{}, fmt.Errorf("rotate identity key: %w", err)
 	}
 	s.Invalidate()
 	s.st.Changes().Publish("identity_keys")
-	return s.List(ctx)
+	ks, err := s.List(ctx)
+	if err != nil {
+		return Rotation{}, err
+	}
+	r := Rotation{Keys: ks}
+	for _, k := range ks {
+		if k.ID == id {
+			r.Key = k
+		}
+	}
+	return r, nil
 }
 
-// List returns the published keys, newest first (the active one first of all).
+// List returns the published keys: the next one (if a rotation is under way), the one that
+// signs, then the retiring ones, newest first.
 func (s *Service) List(ctx context.Context) ([]Key, error) {
-	rs, err := s.rows(ctx, s.st.Read, s.clock.Now())
+	now := s.clock.Now()
+	rs, err := s.rows(ctx, s.st.Read, now)
 	if err != nil {
 		return nil, fmt.Errorf("list identity keys: %w", err)
 	}
+	ms := now.UnixMilli()
+	current := signerAt(rs, ms)
 	out := []Key{}
 	for _, r := range rs {
-		k := Key{ID: r.id, CreatedAt: time.UnixMilli(r.created).UTC(), Active: !r.retires.Valid}
+		k := Key{ID: r.id, CreatedAt: time.UnixMilli(r.created).UTC(), SignsFrom: time.UnixMilli(r.signsFrom).UTC()}
+		switch {
+		case r.id == current:
+			k.State, k.Active = StateCurrent, true
+		case r.signsFrom > ms && r.until() > r.signsFrom:
+			k.State = StateNext
+		default:
+			k.State = StateRetiring
+		}
+		if r.signsUntil.Valid {
+			t := time.UnixMilli(r.signsUntil.Int64).UTC()
+			k.SignsUntil = &t
+		}
 		if r.retires.Valid {
 			t := time.UnixMilli(r.retires.Int64).UTC()
 			k.RetiresAt = &t
 		}
 		out = append(out, k)
 	}
-	slices.SortStableFunc(out, func(a, b Key) int { // the active key first, then newest first
-		switch {
-		case a.Active != b.Active && a.Active:
-			return -1
-		case a.Active != b.Active:
-			return 1
+	rank := map[string]int{StateNext: 0, StateCurrent: 1, StateRetiring: 2}
+	slices.SortStableFunc(out, func(a, b Key) int {
+		if d := rank[a.State] - rank[b.State]; d != 0 {
+			return d
+		}
+		if c := b.SignsFrom.Compare(a.SignsFrom); c != 0 {
+			return c
 		}
 		return b.CreatedAt.Compare(a.CreatedAt)
 	})
@@ -422,7 +556,11 @@ func (s *Service) Token(ctx context.Context, c Claims) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t != nil && t.minute == minute && t.kid == set.kid {
+	g := set.at(now.UnixMilli())
+	if g == nil {
+		return "", errors.New("sign identity token: no identity key signs now")
+	}
+	if t != nil && t.minute == minute && t.kid == g.kid {
 		if t.claims.Version == c.Version && c.Version != nil {
 			return t.encoded, nil
 		}
@@ -442,7 +580,7 @@ func (s *Service) Token(ctx context.Context, c Claims) (string, error) {
 	if p.Meta == nil {
 		p.Meta = map[string]string{}
 	}
-	encoded, err := jwt.Signed(set.signer).Claims(p).Serialize()
+	encoded, err := jwt.Signed(g.signer).Claims(p).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("sign identity token: %w", err)
 	}
@@ -457,7 +595,7 @@ func (s *Service) Token(ctx context.Context, c Claims) (string, error) {
 			clear(s.tokens)
 		}
 	}
-	s.tokens[k] = &token{minute: minute, kid: set.kid, claims: c, encoded: encoded}
+	s.tokens[k] = &token{minute: minute, kid: g.kid, claims: c, encoded: encoded}
 	s.tokMu.Unlock()
 	return encoded, nil
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,70 +130,248 @@ func TestTokenIsSignedCachedAndVerifiable(t *testing.T) {
 	}
 }
 
-func TestRotateKeepsTheOldKeyPublishedForADay(t *testing.T) {
-	st := testutil.NewStore(t)
-	clk := testutil.NewClock()
-	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
-	ctx := context.Background()
-	c := identity.Claims{Issuer: "https://api.example.com", Audience: "/pets", Subject: "key_1"}
-	old, err := s.Token(ctx, c)
+// kidOf returns the kid of the token s mints for c now, checking it verifies with the
+// published set.
+func kidOf(t *testing.T, s *identity.Service, c identity.Claims, now time.Time) string {
+	t.Helper()
+	tok, err := s.Token(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, oldKid := claimsOf(t, s, old, clk.Now())
+	_, kid := claimsOf(t, s, tok, now)
+	return kid
+}
 
-	ks, err := s.Rotate(ctx)
-	if err != nil || len(ks) != 2 || !ks[0].Active || ks[1].ID != oldKid || ks[1].Active || ks[1].RetiresAt == nil ||
-		!ks[1].RetiresAt.Equal(clk.Now().Add(identity.RetireAfter)) {
-		t.Fatalf("after rotate %+v, %v", ks, err)
+func states(ks []identity.Key) string {
+	var b strings.Builder
+	for _, k := range ks {
+		fmt.Fprintf(&b, "%s:%s ", k.ID, k.State)
 	}
-	tok, err := s.Token(ctx, c)
-	if err != nil || tok == old {
-		t.Fatalf("the token after a rotation: %v", err)
-	}
-	if _, kid := claimsOf(t, s, tok, clk.Now()); kid != ks[0].ID {
-		t.Fatalf("signed by %s, want the new key %s", kid, ks[0].ID)
-	}
-	claimsOf(t, s, old, clk.Now()) // the old token still verifies
+	return strings.TrimSpace(b.String())
+}
 
-	clk.Advance(identity.RetireAfter - time.Second)
+// TestRotateSchedulesTheNewKey: a rotated key is published at once but signs only once the key
+// set's max-age has passed (every honest cache upstream has it by then); the current key signs
+// until that moment and stays published for a day after it stopped; then it leaves the set.
+func TestRotateSchedulesTheNewKey(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	if s.MaxAge() != identity.DefaultMaxAge || identity.DefaultMaxAge != 5*time.Minute {
+		t.Fatalf("max-age %v", s.MaxAge())
+	}
+	ctx := context.Background()
+	c := identity.Claims{Issuer: "https://api.example.com", Audience: "/pets", Subject: "key_1", Version: new(int)}
+	oldTok, err := s.Token(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, oldKid := claimsOf(t, s, oldTok, clk.Now())
+	if ks, _ := s.List(ctx); len(ks) != 1 || ks[0].State != identity.StateCurrent || !ks[0].Active || ks[0].SignsUntil != nil || ks[0].RetiresAt != nil {
+		t.Fatalf("a fresh instance: %+v", ks)
+	}
+
+	clk.Advance(20 * time.Second) // signs_from falls inside a minute: the minute's token must change
+	rotatedAt := clk.Now()
+	r, err := s.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signsFrom := rotatedAt.Add(identity.DefaultMaxAge)
+	newKid := r.Key.ID
+	if newKid == oldKid || r.Key.State != identity.StateNext || r.Key.Active || !r.Key.SignsFrom.Equal(signsFrom) || r.Key.SignsUntil != nil || r.Key.RetiresAt != nil {
+		t.Fatalf("the new key %+v", r.Key)
+	}
+	if len(r.Keys) != 2 || r.Keys[0].ID != newKid || r.Keys[1].ID != oldKid || r.Keys[1].State != identity.StateCurrent || !r.Keys[1].Active ||
+		r.Keys[1].SignsUntil == nil || !r.Keys[1].SignsUntil.Equal(signsFrom) || !r.Keys[1].RetiresAt.Equal(signsFrom.Add(identity.RetireAfter)) {
+		t.Fatalf("after rotate: %+v", r.Keys)
+	}
+	// Published at once.
+	if raw, _ := s.JWKS(ctx); !bytes.Contains(raw, []byte(newKid)) || !bytes.Contains(raw, []byte(oldKid)) {
+		t.Fatalf("the set right after the rotation: %s", raw)
+	}
+	// The old key keeps signing (and the cached token is reused) until signs_from.
+	if again, _ := s.Token(ctx, c); again != oldTok {
+		t.Fatal("the rotation changed the token before the new key signs")
+	}
+	clk.Advance(identity.DefaultMaxAge - time.Millisecond)
+	if kid := kidOf(t, s, c, clk.Now()); kid != oldKid {
+		t.Fatalf("a millisecond before signs_from the token has kid %s, want the old %s", kid, oldKid)
+	}
+	// Another service on the same store (another node) decides the same from the stored times.
+	other := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	if kid := kidOf(t, other, c, clk.Now()); kid != oldKid {
+		t.Fatalf("another node signs with %s before signs_from", kid)
+	}
+	clk.Advance(time.Millisecond)
+	// The token of this minute was minted with the old key: at signs_from it is replaced.
+	if kid := kidOf(t, s, c, clk.Now()); kid != newKid {
+		t.Fatalf("at signs_from the token has kid %s, want the new %s", kid, newKid)
+	}
+	if kid := kidOf(t, other, c, clk.Now()); kid != newKid {
+		t.Fatalf("another node signs with %s after signs_from", kid)
+	}
+	claimsOf(t, s, oldTok, rotatedAt) // tokens of the old key still verify
+	if ks, _ := s.List(ctx); states(ks) != newKid+":current "+oldKid+":retiring" || ks[1].Active || !ks[1].RetiresAt.Equal(signsFrom.Add(identity.RetireAfter)) {
+		t.Fatalf("after signs_from: %+v", ks)
+	}
+
+	// Published for a day after it stopped signing, not after the rotation.
+	clk.Set(signsFrom.Add(identity.RetireAfter - time.Second))
 	if raw, _ := s.JWKS(ctx); !bytes.Contains(raw, []byte(oldKid)) {
 		t.Fatal("the old key left before its day was over")
 	}
-	clk.Advance(2 * time.Second)
-	if raw, _ := s.JWKS(ctx); bytes.Contains(raw, []byte(oldKid)) || !bytes.Contains(raw, []byte(ks[0].ID)) {
-		t.Fatalf("after a day: %s", raw)
+	clk.Advance(time.Second)
+	if raw, _ := s.JWKS(ctx); bytes.Contains(raw, []byte(oldKid)) || !bytes.Contains(raw, []byte(newKid)) {
+		t.Fatalf("a day after it stopped signing: %s", raw)
 	}
-	// A second rotation deletes what retired.
-	if ks, err := s.Rotate(ctx); err != nil || len(ks) != 2 {
-		t.Fatalf("second rotate %+v %v", ks, err)
+	if ks, _ := s.List(ctx); states(ks) != newKid+":current" {
+		t.Fatalf("after the retirement: %+v", ks)
+	}
+	// The next rotation deletes what retired.
+	if _, err := s.Rotate(ctx, false); err != nil {
+		t.Fatal(err)
 	}
 	var n int
 	st.Read.QueryRow(`SELECT count(*) FROM identity_keys`).Scan(&n)
 	if n != 2 {
 		t.Fatalf("%d keys stored, want 2", n)
 	}
+}
 
-	// Another process's service learns of the rotation through the change feed.
+// TestRotateNow: an emergency rotation signs with the new key at once and retires the old one
+// from then; a key scheduled by an earlier rotation and not signing yet never signs.
+func TestRotateNow(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk, MaxAge: 10 * time.Second})
+	ctx := context.Background()
+	c := identity.Claims{Issuer: "https://api.example.com", Audience: "/pets", Subject: "key_1", Version: new(int)}
+	first := kidOf(t, s, c, clk.Now())
+	scheduled, err := s.Rotate(ctx, false)
+	if err != nil || !scheduled.Key.SignsFrom.Equal(clk.Now().Add(10*time.Second)) {
+		t.Fatalf("a rotation with a 10 s max-age: %+v %v", scheduled.Key, err)
+	}
+	clk.Advance(3 * time.Second)
+	at := clk.Now()
+	r, err := s.Rotate(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Key.State != identity.StateCurrent || !r.Key.Active || !r.Key.SignsFrom.Equal(at) {
+		t.Fatalf("the emergency key %+v", r.Key)
+	}
+	if got, want := states(r.Keys), r.Key.ID+":current "+scheduled.Key.ID+":retiring "+first+":retiring"; got != want {
+		t.Fatalf("after --now: %s, want %s", got, want)
+	}
+	for _, k := range r.Keys[1:] {
+		if k.Active || k.SignsUntil == nil || !k.SignsUntil.Equal(at) || !k.RetiresAt.Equal(at.Add(identity.RetireAfter)) {
+			t.Fatalf("a replaced key %+v", k)
+		}
+	}
+	if kid := kidOf(t, s, c, clk.Now()); kid != r.Key.ID {
+		t.Fatalf("right after --now the token has kid %s, want %s", kid, r.Key.ID)
+	}
+	// The key that was scheduled never takes over, also past its signs_from.
+	clk.Advance(time.Minute)
+	if kid := kidOf(t, s, c, clk.Now()); kid != r.Key.ID {
+		t.Fatalf("past the overtaken key's signs_from the token has kid %s", kid)
+	}
+	fresh := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	if kid := kidOf(t, fresh, c, clk.Now()); kid != r.Key.ID {
+		t.Fatalf("another node signs with %s", kid)
+	}
+	// All three stay published until a day after the emergency.
+	raw, _ := s.JWKS(ctx)
+	for _, k := range r.Keys {
+		if !bytes.Contains(raw, []byte(k.ID)) {
+			t.Fatalf("%s not published: %s", k.ID, raw)
+		}
+	}
+	clk.Set(at.Add(identity.RetireAfter))
+	if raw, _ := s.JWKS(ctx); bytes.Contains(raw, []byte(first)) || bytes.Contains(raw, []byte(scheduled.Key.ID)) {
+		t.Fatalf("a day after the emergency: %s", raw)
+	}
+}
+
+// TestRotateTwiceBeforeTheFirstSigns: a second rotation while a key waits to sign lets the
+// waiting key sign until the newer one takes over (both published all along).
+func TestRotateTwiceBeforeTheFirstSigns(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk, MaxAge: time.Minute})
+	ctx := context.Background()
+	c := identity.Claims{Issuer: "https://api.example.com", Audience: "/pets", Subject: "key_1", Version: new(int)}
+	first := kidOf(t, s, c, clk.Now())
+	b, _ := s.Rotate(ctx, false)
+	clk.Advance(30 * time.Second)
+	cr, err := s.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := states(cr.Keys), cr.Key.ID+":next "+b.Key.ID+":next "+first+":current"; got != want {
+		t.Fatalf("after two rotations: %s, want %s", got, want)
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		want    string
+	}{{29 * time.Second, first}, {time.Second, b.Key.ID}, {29 * time.Second, b.Key.ID}, {time.Second, cr.Key.ID}} {
+		clk.Advance(step.advance)
+		if kid := kidOf(t, s, c, clk.Now()); kid != step.want {
+			t.Fatalf("at %v: kid %s, want %s", clk.Now().Sub(testutil.Epoch), kid, step.want)
+		}
+	}
+}
+
+// TestRotationReachesOtherServices: another process's service learns of a rotation through
+// the change feed and publishes the new key at once.
+func TestRotationReachesOtherServices(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	ctx := context.Background()
 	other := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
-	before, _ := other.JWKS(ctx)
+	before, err := other.JWKS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	watchCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go other.Watch(watchCtx)
 	time.Sleep(50 * time.Millisecond)
-	if _, err := s.Rotate(ctx); err != nil {
+	r, err := s.Rotate(ctx, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		after, _ := other.JWKS(ctx)
-		if !bytes.Equal(after, before) {
+		if !bytes.Equal(after, before) && bytes.Contains(after, []byte(r.Key.ID)) {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the other service still publishes the old set")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRotateWithoutSecretsKeyChangesNothing: a rotation that cannot seal the new key fails
+// before anything changes.
+func TestRotateWithoutSecretsKeyChangesNothing(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	ctx := context.Background()
+	if _, err := s.JWKS(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.List(ctx)
+	if _, err := identity.New(st, identity.Options{Clock: clk}).Rotate(ctx, false); err == nil {
+		t.Fatal("rotated without a secrets key")
+	}
+	if after, _ := s.List(ctx); states(after) != states(before) || len(after) != 1 {
+		t.Fatalf("a failed rotation changed the keys: %+v", after)
 	}
 }
 

@@ -145,7 +145,11 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	i.Audit.OnRecord(i.Webhooks.AuditHook)
 	// The gateway's quota take is the seam for key.quota_exhausted.
 	i.Keys.OnQuotaExhausted(i.Webhooks.OnQuotaExhausted)
-	i.Identity = identity.New(i.Store, identity.Options{Seal: secretsKey(i.Store, o.DataDir), Clock: clk})
+	jwksMaxAge, err := config.JWKSMaxAge()
+	if err != nil {
+		return nil, err
+	}
+	i.Identity = identity.New(i.Store, identity.Options{Seal: secretsKey(i.Store, o.DataDir), Clock: clk, MaxAge: jwksMaxAge})
 	if o.LongRunning {
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopKeys, i.keysDone = stop, make(chan error, 1)

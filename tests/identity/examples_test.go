@@ -162,8 +162,9 @@ func TestExamplesAsUpstreams(t *testing.T) {
 		})
 	}
 
-	// After a rotation the examples fetch the set again for the new kid.
-	cli(t, bin, dir, "identity", "rotate")
+	// After an emergency rotation (the new key signs at once) the examples fetch the set again
+	// for the new kid.
+	cli(t, bin, dir, "identity", "rotate", "--now")
 	eventually(t, "tokens of the new key", func() bool {
 		call(t, srv.GatewayURL, "GET", "/other/x", k.Key, false)
 		return tokenKid(t, other.last().Get("X-Keygate-Jwt")) != kid

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +131,15 @@ type claims struct {
 }
 
 // jwks fetches the gateway's public keys over HTTP, as an upstream does.
+// jwksMaxAge is the max-age the gateway under test serves its key set with, in seconds:
+// $KEYGATE_JWKS_MAX_AGE when a test sets it, else the default five minutes.
+func jwksMaxAge() string {
+	if d, err := time.ParseDuration(os.Getenv("KEYGATE_JWKS_MAX_AGE")); err == nil {
+		return strconv.Itoa(int(d / time.Second))
+	}
+	return "300"
+}
+
 func jwks(t *testing.T, gateway string) jose.JSONWebKeySet {
 	t.Helper()
 	res, err := http.Get(gateway + "/.well-known/jwks.json")
@@ -139,6 +149,9 @@ func jwks(t *testing.T, gateway string) jose.JSONWebKeySet {
 	defer res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/jwk-set+json" {
 		t.Fatalf("jwks: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if want := "public, max-age=" + jwksMaxAge(); res.Header.Get("Cache-Control") != want {
+		t.Fatalf("jwks Cache-Control %q, want %q", res.Header.Get("Cache-Control"), want)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
@@ -195,18 +208,26 @@ func verify(t *testing.T, set jose.JSONWebKeySet, tok, iss, aud string) (string,
 type keyList struct {
 	Keys []struct {
 		ID        string     `json:"id"`
+		State     string     `json:"state"`
 		Active    bool       `json:"active"`
+		SignsFrom time.Time  `json:"signsFrom"`
 		RetiresAt *time.Time `json:"retiresAt"`
 	} `json:"keys"`
+	MaxAge int `json:"maxAge"`
 }
 
 // TestSignedIdentityOverSockets: a route with --identity-jwt sends its upstream X-Keygate-Jwt
 // in place of the credential; the token verifies with the JWKS fetched from the gateway and
 // says who called; it is reused within its minute and replaced at the next request after an
 // edit of the key; after `keygate identity rotate` beside the running server the JWKS holds
-// both keys, new tokens carry the new kid and old ones still verify; a console session is
-// vouched for as its user.
+// both keys at once while tokens keep the old kid until the new key's signs_from (the key
+// set's max-age later), then carry the new kid, and old ones still verify; a console session
+// is vouched for as its user.
 func TestSignedIdentityOverSockets(t *testing.T) {
+	// A short max-age of the key set (the Cache-Control of /.well-known/jwks.json and the lead a
+	// rotated key waits before it signs), for the server and the CLI alike.
+	const maxAge = 6
+	t.Setenv("KEYGATE_JWKS_MAX_AGE", "6s")
 	bin, err := harness.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -297,29 +318,56 @@ func TestSignedIdentityOverSockets(t *testing.T) {
 	})
 	old := through(false)
 
-	// Rotation by the CLI beside the running server: both keys published, new tokens carry the
-	// new kid, the old token still verifies.
+	// Rotation by the CLI beside the running server. The new key is in the JWKS at once, but
+	// tokens keep the old kid until its signs_from (the key set's max-age later: every cache
+	// upstream has the new key by then), and carry the new kid from then on. The old tokens
+	// still verify.
 	var rotation keyList
+	rotatedAt := time.Now()
 	if err := json.Unmarshal([]byte(cli(t, bin, dir, "identity", "rotate", "--json")), &rotation); err != nil {
 		t.Fatal(err)
 	}
 	rotated := rotation.Keys
-	if len(rotated) != 2 || !rotated[0].Active || rotated[0].ID == kid1 || rotated[1].ID != kid1 || rotated[1].RetiresAt == nil ||
-		rotated[1].RetiresAt.Sub(time.Now()) < 23*time.Hour || rotated[1].RetiresAt.Sub(time.Now()) > 25*time.Hour {
-		t.Fatalf("identity rotate: %+v (the first key %s)", rotated, kid1)
+	if len(rotated) != 2 || rotated[0].Active || rotated[0].State != "next" || rotated[0].ID == kid1 || rotated[1].ID != kid1 ||
+		!rotated[1].Active || rotated[1].State != "current" || rotation.MaxAge != maxAge ||
+		rotated[0].SignsFrom.Sub(rotatedAt) < maxAge*time.Second-time.Second || rotated[0].SignsFrom.Sub(rotatedAt) > maxAge*time.Second+time.Second ||
+		rotated[1].RetiresAt == nil || !rotated[1].RetiresAt.Equal(rotated[0].SignsFrom.Add(24*time.Hour)) {
+		t.Fatalf("identity rotate: %+v (the first key %s)", rotation, kid1)
 	}
-	kid2 := rotated[0].ID
-	var after string
-	eventually(t, "tokens signed with the new key", func() bool {
-		after = through(false)
-		return after != old
-	})
+	kid2, signsFrom := rotated[0].ID, rotated[0].SignsFrom
+	eventually(t, "the new key in the JWKS", func() bool { return slices.Contains(kids(jwks(t, srv.GatewayURL)), kid2) })
+	if time.Now().After(signsFrom.Add(-2 * time.Second)) {
+		t.Fatalf("the JWKS took until %v to publish a key that signs from %v", time.Now(), signsFrom)
+	}
 	set = jwks(t, srv.GatewayURL)
 	if got := kids(set); !slices.Equal(got, kids(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{KeyID: kid1}, {KeyID: kid2}}})) {
 		t.Fatalf("jwks after the rotation: %v, want %s and %s", got, kid1, kid2)
 	}
-	if kid, _ := verify(t, set, after, iss, "/signed"); kid != kid2 {
-		t.Fatalf("a token after the rotation has kid %s, want %s", kid, kid2)
+	// Until signs_from every token carries the old kid; from it on, the new one.
+	var after string
+	oldKidSeen := 0
+	for {
+		sent := time.Now()
+		tok := through(false)
+		kid, _ := verify(t, set, tok, iss, "/signed")
+		if kid == kid2 {
+			if sent.Before(signsFrom.Add(-50 * time.Millisecond)) {
+				t.Fatalf("a token of the new key at %v, before its signs_from %v", sent, signsFrom)
+			}
+			after = tok
+			break
+		}
+		if kid != kid1 {
+			t.Fatalf("a token with kid %s", kid)
+		}
+		oldKidSeen++
+		if time.Since(signsFrom) > 5*time.Second {
+			t.Fatalf("still the old kid 5 s after signs_from %v", signsFrom)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if oldKidSeen < 5 {
+		t.Fatalf("only %d tokens of the old key between the rotation and signs_from", oldKidSeen)
 	}
 	if kid, _ := verify(t, set, old, iss, "/signed"); kid != kid1 {
 		t.Fatalf("the old token has kid %s", kid)

@@ -330,10 +330,19 @@ const handlers: Handlers = {
     s.routes[k] = route({ ...s.routes[k], ...inp }); return s.routes[k]
   },
   RemoveRoute(s, _o, inp) { need(s, undefined, 'admin'); s.routes = s.routes.filter((x) => x.id !== inp.id) },
-  ListIdentityKeys: () => ({ keys: [{ id: 'idk_mock', createdAt: now(), retiresAt: null, active: true }] }),
-  RotateIdentityKey(s) {
+  ListIdentityKeys: () => ({ keys: [{ id: 'idk_mock', createdAt: now(), state: 'current', signsFrom: now(), signsUntil: null, retiresAt: null, active: true }], maxAge: 300 }),
+  RotateIdentityKey(s, _o, inp) {
     need(s, undefined, 'admin')
-    return { keys: [{ id: id('idk'), createdAt: now(), retiresAt: null, active: true }, { id: 'idk_mock', createdAt: now(), retiresAt: new Date(Date.now() + 86400000).toISOString(), active: false }] }
+    // The new key signs once the key set's max-age (300 s) has passed, or at once with now.
+    const from = inp.now ? now() : new Date(Date.now() + 300_000).toISOString()
+    const retires = new Date(Date.parse(from) + 86400000).toISOString()
+    return {
+      keys: [
+        { id: id('idk'), createdAt: now(), state: inp.now ? 'current' : 'next', signsFrom: from, signsUntil: null, retiresAt: null, active: !!inp.now },
+        { id: 'idk_mock', createdAt: now(), state: inp.now ? 'retiring' : 'current', signsFrom: now(), signsUntil: from, retiresAt: retires, active: !inp.now },
+      ],
+      maxAge: 300,
+    }
   },
   ListScopes(s, _o, inp) {
     const by = new Map<string, string[]>()

@@ -193,10 +193,14 @@ export interface IdentityKey {
   createdAt: string
   id: string
   retiresAt: string | null
+  signsFrom: string
+  signsUntil: string | null
+  state: 'next' | 'current' | 'retiring'
 }
 
 export interface IdentityKeyList {
   keys: IdentityKey[]
+  maxAge: number
 }
 
 export interface ImportKeysResult {
@@ -615,7 +619,9 @@ export interface RemoveRouteInput {
 
 export type ListIdentityKeysInput = Record<string, never>
 
-export type RotateIdentityKeyInput = Record<string, never>
+export interface RotateIdentityKeyInput {
+  now?: boolean
+}
 
 export interface ListScopesInput {
   org?: string
@@ -838,9 +844,9 @@ export interface Operations {
   UpdateRoute: { in: UpdateRouteInput; out: Route }
   /** Remove a route. */
   RemoveRoute: { in: RemoveRouteInput; out: void }
-  /** The public keys that sign the gateway's X-Keygate-Jwt, the active one first. */
+  /** The public keys that sign the gateway's X-Keygate-Jwt: the next one, the one that signs, the retiring ones. */
   ListIdentityKeys: { in: ListIdentityKeysInput; out: IdentityKeyList }
-  /** Make a new identity signing key; the old one stays published for 24 hours. */
+  /** Make a new identity signing key: published at once, it signs once the key set's max-age has passed (now: at once); the old one stays published for 24 hours after it stops signing. */
   RotateIdentityKey: { in: RotateIdentityKeyInput; out: IdentityKeyList }
   /** The scopes the routes serving the organization's keys require, with the routes that name each. */
   ListScopes: { in: ListScopesInput; out: ScopeList }
