@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -714,6 +715,47 @@ func TestSlowPathChunkedBodyOverLimit(t *testing.T) {
 		"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 	if res, err = http.ReadResponse(bufio.NewReader(c), nil); err != nil || res.StatusCode != 200 {
 		t.Fatalf("small chunked body: %v %v", res, err)
+	}
+}
+
+// TestSlowPathBodyIsReadBeforeForwarding: on a validating route either engine reads the body
+// whole before the upstream hears of the request: a body that breaks off or is malformed
+// mid-stream is answered 400 and reaches nothing; one that arrives whole is forwarded whole.
+func TestSlowPathBodyIsReadBeforeForwarding(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.Validators = &stubValidators{} })
+	e.addRoute(routes.Params{Prefix: "/checked", Upstream: e.up.URL, ValidateRequests: true, OpenAPISource: "x.json",
+		MaxBodyBytes: 100})
+	head := "POST /checked/x HTTP/1.1\r\nHost: a\r\nX-Api-Key: " + e.key.Key + "\r\nTransfer-Encoding: chunked\r\n\r\n"
+	before := e.seen.count()
+	for name, body := range map[string]string{
+		"a chunk size that is not hex": "5\r\nhello\r\nzz\r\nxx\r\n0\r\n\r\n",
+		"a chunk longer than it said":  "2\r\nhello\r\n0\r\n\r\n",
+	} {
+		c := rawRequest(t, e.srv.Listener.Addr().String(), head+body)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.StatusCode != 400 {
+			t.Errorf("%s: status %d, want 400", name, res.StatusCode)
+		}
+		res.Body.Close()
+	}
+	// Cut off after the first chunk: the client hangs up; nothing is forwarded.
+	c := rawRequest(t, e.srv.Listener.Addr().String(), head+"5\r\nhello\r\n")
+	c.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, c)
+	if n := e.seen.count(); n != before {
+		t.Fatalf("the upstream received %d requests with broken bodies", n-before)
+	}
+	c = rawRequest(t, e.srv.Listener.Addr().String(), head+"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("a whole chunked body: %v %v", res, err)
+	}
+	var ec echo
+	if err := json.NewDecoder(res.Body).Decode(&ec); err != nil || ec.Body != "hello world" {
+		t.Fatalf("the upstream got body %q (%v)", ec.Body, err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,18 +117,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if rt.MaxBodyBytes > 0 {
-		if r.ContentLength > rt.MaxBodyBytes {
-			g.reject(st, CodePayloadTooLarge)
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
-			r.Body = st.body
-		}
-	}
-	if g.learns(rt) {
-		startLearning(st, r)
+	if rt.MaxBodyBytes > 0 && r.ContentLength > rt.MaxBodyBytes {
+		g.reject(st, CodePayloadTooLarge)
+		return
 	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, st.now)
@@ -135,11 +128,60 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(st, CodeInternal)
 		return
 	}
+	if st.websocket || rt.validate != nil {
+		// As on the fast engine (readSlowBody): a body that is checked, or that would precede
+		// a tunnel, is read whole first, up to the route's limit (slowBodyCap without one),
+		// so that the upstream never sees a request the gateway then refuses: more is 413, a
+		// broken body 400, and the connection closes (the rest of the body is not read).
+		if code := readWholeBody(r, rt.MaxBodyBytes); code != "" {
+			h["Connection"] = hdrClose
+			g.reject(st, code)
+			return
+		}
+	} else if rt.MaxBodyBytes > 0 && r.Body != nil && r.Body != http.NoBody {
+		st.body = &limitedBody{rc: r.Body, left: rt.MaxBodyBytes}
+		r.Body = st.body
+	}
+	if g.learns(rt) {
+		startLearning(st, r)
+	}
 	if rt.validate != nil {
 		rt.validate.ServeHTTP(&st.rw, r.WithContext(st))
 		return
 	}
 	g.proxy.ServeHTTP(&st.rw, r.WithContext(st))
+}
+
+var hdrClose = []string{"close"}
+
+// readWholeBody replaces r's body with its bytes, read whole, at most limit (slowBodyCap when
+// limit is 0): a longer body is CodePayloadTooLarge, one that cannot be read
+// CodeMalformedRequest; nothing of either is kept. The upstream gets the body with its length.
+func readWholeBody(r *http.Request, limit int64) Code {
+	if r.Body == nil || r.Body == http.NoBody {
+		return ""
+	}
+	if limit <= 0 {
+		limit = slowBodyCap
+	}
+	if r.ContentLength > limit {
+		return CodePayloadTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	switch {
+	case err != nil:
+		return CodeMalformedRequest
+	case int64(len(b)) > limit:
+		return CodePayloadTooLarge
+	}
+	r.Body.Close()
+	r.ContentLength, r.TransferEncoding = int64(len(b)), nil
+	if len(b) == 0 {
+		r.Body = http.NoBody
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return ""
 }
 
 // ownRequest replaces r's method, target, host and header strings with copies of their own.
