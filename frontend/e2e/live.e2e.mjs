@@ -190,6 +190,31 @@ try {
   check(andj.text.trimEnd().split('\n').map((l) => JSON.parse(l)).every((e) => e.action === 'key.create'), 'the audit NDJSON holds what is shown')
   check(!audit.text.includes(key) && !andj.text.includes(key) && !audit.text.includes(password), 'the audit exports hold no secret')
   await shot(page, 'audit-filter')
+
+  // Audit paging: past the first 200 entries "Load more" reaches the oldest.
+  const made = await page.evaluate(async () => {
+    const me = await (await fetch('/api/v1/me')).json()
+    const org = me.orgs[0].id
+    let n = 0
+    for (let i = 0; i < 205; i++) {
+      const r = await fetch('/api/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+        body: JSON.stringify({ org, name: `audit page ${i}` }) })
+      if (r.ok) n++
+    }
+    return n
+  })
+  check(made === 205, `205 keys created through the console API (${made})`)
+  await page.goto(`${consoleURL}/audit`)
+  await page.getByTestId('audit-action').selectOption('key.create')
+  const auditRows = () => page.locator('tbody tr').count()
+  await page.getByTestId('audit-more').waitFor()
+  check(await auditRows() === 200, `the first page shows 200 entries (${await auditRows()})`)
+  await page.getByTestId('audit-more').scrollIntoViewIfNeeded()
+  await shot(page, 'audit-more')
+  await page.getByTestId('audit-more').click()
+  await page.locator('tbody tr', { hasText: 'cli' }).waitFor()
+  check(await auditRows() === 206, `"Load more" shows the rest, down to the CLI's first key (${await auditRows()})`)
+  check(await page.getByTestId('audit-more').count() === 0, 'no "Load more" once the oldest entry is shown')
   console.log('live e2e: all checks passed')
 } finally {
   await browser?.close()

@@ -17,6 +17,8 @@ export interface MockOptions {
   setupNeeded?: boolean
   orgs?: number
   keys?: number
+  /** auditEntries adds that many older key.update entries to the audit log (for paging). */
+  auditEntries?: number
   desktop?: boolean
   latency?: number
   fail?: Partial<Record<OpName, { code: string; detail: string; status?: number }>>
@@ -86,6 +88,10 @@ function seed(o: MockOptions) {
     { id: 1, at: ago(3600_000), actor: 'usr_ada', actorEmail: 'ada@example.com', orgId: orgs[0]?.id ?? '', action: 'key.create', target: keys[0]?.id ?? '', detail: '', clientAddr: '127.0.0.1' },
     { id: 2, at: ago(7200_000), actor: 'usr_ada', actorEmail: 'ada@example.com', orgId: orgs[0]?.id ?? '', action: 'login', target: '', detail: '', clientAddr: '127.0.0.1' },
   ]
+  for (let i = 0; i < (o.auditEntries ?? 0); i++) {
+    audit.push({ id: -i - 1, at: ago(3 * 3600_000 + i * 60_000), actor: 'usr_grace', actorEmail: 'grace@example.com', orgId: orgs[0]?.id ?? '',
+      action: 'key.update', target: `key_old${i}`, detail: `change ${i + 1}`, clientAddr: '127.0.0.1' })
+  }
   const requests: RequestEntry[] = [200, 200, 401, 404, 200, 429, 502].map((status, i) => ({
     id: i + 1, time: ago(i * 45_000 + 5000), requestId: `req_${i}abc`, method: i % 3 ? 'GET' : 'POST', path: `/demo/pets${i % 2 ? '/' + i : ''}`,
     status, latencyUs: 800 + i * 1337, keyId: status === 401 ? '' : keys[0]?.id ?? '', keyName: status === 401 ? '' : keys[0]?.name ?? '',
@@ -460,7 +466,14 @@ const handlers: Handlers = {
     if (!inp.token) throw new ApiError({ code: 'VALIDATION', status: 400, fields: [{ field: 'token', code: 'invalid', detail: 'This reset link is invalid, used or expired.' }] })
     return { email: 'ada@example.com' }
   },
-  ListAudit(s, _o, inp) { const x = org(s, inp.org); return { entries: s.audit.filter((a) => a.orgId === x.id), nextBefore: 0 } },
+  ListAudit(s, _o, inp) {
+    // Newest first by id, a page of limit (default 100) before the cursor, as the audit log pages.
+    const x = org(s, inp.org)
+    const limit = inp.limit || 100
+    const all = s.audit.filter((a) => a.orgId === x.id && (!inp.before || a.id < inp.before) && (!inp.action || a.action === inp.action)).sort((a, b) => b.id - a.id)
+    const entries = all.slice(0, limit)
+    return { entries, nextBefore: entries.length === limit ? entries[entries.length - 1].id : 0 }
+  },
   GetPreferences: (s) => ({ ...s.prefs, languages: languages.map((l) => ({ tag: l.tag, name: l.name, englishName: l.name, dir: l.dir === 'rtl' ? 'rtl' as const : 'ltr' as const })) }),
   UpdatePreferences(s, _o, inp) {
     Object.assign(s.prefs, inp)

@@ -183,6 +183,24 @@ describe('requests', () => {
 })
 
 describe('other screens', () => {
+  it('pages the audit log: "Load more" reaches the oldest entries, and a filter starts over', async () => {
+    const { transport } = renderApp({ auditEntries: 450 }, '/audit')
+    await screen.findByRole('heading', { name: 'Audit log', level: 1 })
+    const rows = () => document.querySelectorAll('tbody tr').length
+    await waitFor(() => expect(rows()).toBe(200))
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }))
+    await waitFor(() => expect(rows()).toBe(400))
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }))
+    await waitFor(() => expect(rows()).toBe(transport.state.audit.length))
+    expect(screen.getByText('change 450')).toBeTruthy() // the oldest
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull()
+    const ids = [...document.querySelectorAll('tbody tr td:nth-child(4) code')].map((c) => c.textContent)
+    expect(new Set(ids).size).toBe(ids.length) // each entry once
+    fireEvent.change(screen.getByTestId('audit-action'), { target: { value: 'login' } })
+    await waitFor(() => expect(rows()).toBe(1))
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull()
+  }, 30_000)
+
   it('renders organization, members, audit and docs without errors', async () => {
     for (const [path, title] of [['/org', 'Organization'], ['/members', 'Members'], ['/audit', 'Audit log'], ['/docs', 'API docs']] as const) {
       const { unmount } = renderApp({}, path)

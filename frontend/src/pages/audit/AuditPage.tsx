@@ -1,8 +1,10 @@
 import { useState } from 'react'
-import { useOp } from '../../api/context'
+import { useInfiniteQuery } from '@tanstack/react-query'
+import { useApi } from '../../api/context'
 import type { AuditEntry } from '../../api/types'
+import { Button } from '../../components/Button'
 import { PageHeader } from '../../components/PageHeader'
-import { EmptyState, ErrorState, Loading } from '../../components/States'
+import { EmptyState, ErrorState, InlineError, Loading } from '../../components/States'
 import { Time } from '../../components/Time'
 import { TimeRange, anyTime, rangeError, type TimeRangeValue } from '../../components/TimeRange'
 import type { Column } from '../../export/export'
@@ -33,7 +35,14 @@ export const auditColumns: Column<AuditEntry>[] = [
   { name: 'clientAddr', value: (e) => e.clientAddr },
 ]
 
-/** AuditPage lists management actions, newest first, by action, actor and time, with an export. */
+/** auditPageSize is how many entries the screen asks for at a time (ListAudit takes up to 500). */
+export const auditPageSize = 200
+
+/**
+ * AuditPage lists management actions, newest first, by action, actor and time, with an export
+ * of what is shown. It loads a page at a time: "Load more" asks for the entries before the
+ * oldest shown (ListAudit's before/nextBefore cursor), so every entry the log keeps is reachable.
+ */
 export function AuditPage() {
   const t = useT()
   const { org } = useSession()
@@ -41,9 +50,17 @@ export function AuditPage() {
   const [actor, setActor] = useState('')
   const [range, setRange] = useState<TimeRangeValue>(anyTime)
   const bad = rangeError(range) !== undefined
-  const q = useOp('ListAudit', { org: org.id, limit: 200, action: action || undefined, actor: actor.trim() || undefined,
-    from: bad ? undefined : range.from, to: bad ? undefined : range.to })
-  const entries = q.data?.entries ?? []
+  const api = useApi()
+  const input = { org: org.id, limit: auditPageSize, action: action || undefined, actor: actor.trim() || undefined,
+    from: bad ? undefined : range.from, to: bad ? undefined : range.to }
+  // Keyed under ListAudit, so what invalidates the audit log (an import, …) reloads it.
+  const q = useInfiniteQuery({
+    queryKey: ['ListAudit', input, 'pages'],
+    queryFn: ({ pageParam }) => api.call('ListAudit', { ...input, before: pageParam || undefined }),
+    initialPageParam: 0,
+    getNextPageParam: (last) => last.nextBefore || undefined,
+  })
+  const entries = q.data?.pages.flatMap((p) => p.entries ?? []) ?? []
   const label = (a: string) => {
     const id = `audit.action.${a}`
     const s = t(id)
@@ -70,7 +87,7 @@ export function AuditPage() {
           <ExportMenu what="audit" rows={entries} columns={auditColumns} />
         </span>
       </div>
-      {q.isPending ? <Loading /> : q.isError ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : entries.length === 0 ? (
+      {q.isPending ? <Loading /> : !q.data ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : entries.length === 0 ? (
         <EmptyState icon="scroll" title={t('audit.empty.title')}><p>{t('audit.empty.body')}</p></EmptyState>
       ) : (
         <div className="table-wrap">
@@ -96,6 +113,12 @@ export function AuditPage() {
               ))}
             </tbody>
           </table>
+          {q.hasNextPage || q.isFetchingNextPage ? (
+            <div className="table-more">
+              <Button onClick={() => q.fetchNextPage()} pending={q.isFetchingNextPage} data-testid="audit-more">{t('common.load_more')}</Button>
+            </div>
+          ) : null}
+          {q.isFetchNextPageError ? <InlineError error={q.error} /> : null}
         </div>
       )}
     </>
