@@ -100,8 +100,10 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// The attempt counts from its claim: one cut short by a crash, whose result was never
+		// saved, is still an attempt (record writes the same count, c.attempts+1).
 		for _, c := range batch {
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?`,
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?`,
 				s.node, now+leaseLength.Milliseconds(), c.id); err != nil {
 				return err
 			}
