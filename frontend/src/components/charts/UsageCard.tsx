@@ -5,7 +5,8 @@ import { useI18n } from '../../i18n/i18n'
 import { Card } from '../PageHeader'
 import { ErrorState, Loading } from '../States'
 import { RangePicker, useUsageRange } from './RangePicker'
-import { UsageChart, type UsageChartKind } from './UsageChart'
+import { UsageChart } from './lazy'
+import type { UsageChartKind } from './UsageChart'
 import type { RangeKind, RangeQuery } from './usage'
 
 interface Props {
