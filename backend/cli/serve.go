@@ -160,7 +160,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	beatDone, registered := make(chan struct{}), make(chan string, 1)
 	go func() {
 		defer close(beatDone)
-		if err := nodes.Heartbeat(beatCtx, st, nodes.Self{Version: Version, Address: inst.Gateway.URL(),
+		if err := nodes.Heartbeat(beatCtx, st, nodes.Self{Version: Version, AddressOf: inst.Gateway.URL,
 			Requests: inst.Gateway.Gateway().RequestsTotal}, registered); err != nil {
 			logger.Warn("nodes registry", "err", err)
 		}

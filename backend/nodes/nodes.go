@@ -36,6 +36,9 @@ type Node struct {
 type Self struct {
 	Version string
 	Address string
+	// AddressOf, when set, gives the address at each beat instead of Address: the gateway's
+	// port can change while it runs (the Gateway screen's Ports).
+	AddressOf func() string
 	// Requests returns the requests answered since start (the rate is computed from it).
 	Requests func() uint64
 }
@@ -54,10 +57,14 @@ func Heartbeat(ctx context.Context, st *store.Store, self Self, registered chan<
 	lastT := started
 	beat := func(rps int64) error {
 		now := time.Now().UnixMilli()
+		addr := self.Address
+		if self.AddressOf != nil {
+			addr = self.AddressOf()
+		}
 		_, err := st.Write.ExecContext(ctx, `INSERT INTO nodes (id, name, version, address, started_at, last_seen_at, requests_per_second)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
 			requests_per_second = excluded.requests_per_second, address = excluded.address`,
-			id, name, self.Version, self.Address, started.UnixMilli(), now, rps)
+			id, name, self.Version, addr, started.UnixMilli(), now, rps)
 		return err
 	}
 	if err := beat(0); err != nil {

@@ -153,6 +153,17 @@ func TestPortsAreSettings(t *testing.T) {
 	if got := through(t, g2, created.Key); got != "upstream ok" {
 		t.Errorf("the new port %d: %q", g2, got)
 	}
+	// The nodes registry follows the move at the next heartbeat (every 5 s).
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		var list struct{ Nodes []struct{ Address string } }
+		r := cli("nodes", "list", "--json")
+		if json.Unmarshal([]byte(r.Stdout), &list) == nil && len(list.Nodes) == 1 && list.Nodes[0].Address == "http://127.0.0.1:"+strconv.Itoa(g2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes list after the move: %+v", r)
+		}
+	}
 	var apiErr *testutil.APIError
 	if err := c.Send(ctx, "PUT", "/api/v1/gateway/ports", map[string]int{"gatewayPort": 70000}, nil); !errors.As(err, &apiErr) || apiErr.Status != 400 {
 		t.Errorf("port 70000: %v", err)
