@@ -286,6 +286,11 @@ func (a *App) ListAudit(in console.ListAuditInput) (console.AuditPage, error) {
 	return console.Do[console.AuditPage](a.ctx, a.console, "ListAudit", in)
 }
 
+// DownloadBackup runs the console operation of that name: a consistent copy of the whole SQLite database, as a file to keep (keygate restore puts it back); refused on PostgreSQL.
+func (a *App) DownloadBackup(in console.NoInput) (console.File, error) {
+	return a.saveFile(console.Do[console.File](a.ctx, a.console, "DownloadBackup", in))
+}
+
 // GetCatalog runs the console operation of that name: the message catalog of a language, for the frontend.
 func (a *App) GetCatalog(in console.LangInput) (i18n.Catalog, error) {
 	return console.Do[i18n.Catalog](a.ctx, a.console, "GetCatalog", in)

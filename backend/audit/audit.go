@@ -282,3 +282,7 @@ func clean(s string, max int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// StoreBackup is a backup of the whole database downloaded from the console (the detail has
+// its size; never its content).
+const StoreBackup = "store.backup"

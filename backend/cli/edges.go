@@ -39,6 +39,7 @@ var notOnCommandLine = map[string]string{
 	"ChangePassword":      "a signed-in account changing its own password; on the command line `users passwd --email E` sets any account's",
 	"CreatePasswordReset": "a link for a member to set a password in the browser; `users passwd --email E` sets it directly",
 	"ResetPassword":       "the reset link's page in the browser; on the command line `users passwd --email E` sets the password directly",
+	"DownloadBackup":      "the console's download of a backup; on the command line `keygate backup FILE` writes one directly from the data directory",
 }
 
 // OperationCommands returns, for the parity test, the command of each operation the command

@@ -146,6 +146,10 @@ func (s *Service) serveOp(o Operation, opts HandlerOptions) http.HandlerFunc {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
+		if f, ok := out.(File); ok {
+			writeFile(w, r, o, &f)
+			return
+		}
 		if o.Status == http.StatusNoContent {
 			w.WriteHeader(o.Status)
 			return

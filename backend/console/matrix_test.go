@@ -48,7 +48,7 @@ var policy = map[string]string{
 	"GetUsage": "member", "GetUsageTop": "member",
 	"ListMembers": "member", "AddMember": "admin", "ChangeMemberRole": "admin", "RemoveMember": "admin",
 	"ListWebhooks": "member", "AddWebhook": "admin", "RemoveWebhook": "admin", "ListWebhookDeliveries": "member", "RetryWebhookDelivery": "admin",
-	"ListAudit": "member", "GetCatalog": "public", "GetPreferences": "signedIn", "UpdatePreferences": "signedIn",
+	"ListAudit": "member", "DownloadBackup": "admin", "GetCatalog": "public", "GetPreferences": "signedIn", "UpdatePreferences": "signedIn",
 	"ChangePassword": "signedIn", "CreatePasswordReset": "admin", "ResetPassword": "public",
 }
 
@@ -159,6 +159,7 @@ func TestRoleMatrix(t *testing.T) {
 		"ChangeMemberRole":      {"PATCH", "/api/v1/members/" + target.ID, map[string]string{"org": a, "role": "developer"}},
 		"RemoveMember":          {"DELETE", "/api/v1/members/" + target.ID + q, nil},
 		"ListAudit":             {"GET", "/api/v1/audit" + q, nil},
+		"DownloadBackup":        {"GET", "/api/v1/backup", nil},
 		"ListWebhooks":          {"GET", "/api/v1/webhooks" + q, nil},
 		"AddWebhook":            {"POST", "/api/v1/webhooks", map[string]string{"org": a, "url": "http://127.0.0.1:9/hook"}},
 		"RemoveWebhook":         {"DELETE", "/api/v1/webhooks/wh_none" + q, nil},

@@ -65,6 +65,9 @@ type Operation struct {
 	Errors []int
 	// MaxBody bounds the request body (0: MaxBodyBytes); see body.
 	MaxBody int64
+	// Produces is the media type of an operation whose result is a File (a download) rather
+	// than JSON; see produces.
+	Produces string
 
 	run func(s *Service, ctx context.Context, c *Call, in any) (any, error)
 }
@@ -154,6 +157,10 @@ func (o Operation) only(m Mode) Operation { o.Mode = m; return o }
 // body raises the operation's request body limit above MaxBodyBytes (a file upload).
 func (o Operation) body(n int64) Operation { o.MaxBody = n; return o }
 
+// produces makes the operation a download: its handler returns a File, sent over HTTP as a
+// body of mediaType, and saved by the desktop binding where the user chooses.
+func (o Operation) produces(mediaType string) Operation { o.Produces = mediaType; return o }
+
 // BodyLimit is the most bytes the operation's request body may hold.
 func (o Operation) BodyLimit() int64 {
 	if o.MaxBody > 0 {
@@ -210,6 +217,9 @@ func checkTable(ops []Operation) error {
 		}
 		if o.In.Kind() != reflect.Struct || o.Out.Kind() != reflect.Struct {
 			return fmt.Errorf("operation %s: input and output must be structs", o.Name)
+		}
+		if (o.Produces != "") != (o.Out == reflect.TypeFor[File]()) {
+			return fmt.Errorf("operation %s: a File result and a media type go together", o.Name)
 		}
 		fields := map[string]reflect.Type{}
 		for _, f := range jsonFields(o.In) {

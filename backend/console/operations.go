@@ -138,6 +138,11 @@ var table = []Operation{
 	op("ListAudit", "GET /api/v1/audit", auth.NeedMember, ScopeOrg, "audit",
 		"Recorded management actions, newest first", (*Service).listAudit),
 
+	// Backup.
+	op("DownloadBackup", "GET /api/v1/backup", auth.NeedAdmin, ScopeInstance, "backup",
+		"A consistent copy of the whole SQLite database, as a file to keep (keygate restore puts it back); refused on PostgreSQL",
+		(*Service).downloadBackup).produces(BackupContentType).may(409),
+
 	// Languages and preferences.
 	op("GetCatalog", "GET /api/v1/i18n/{lang}", auth.NeedPublic, ScopeNone, "preferences",
 		"The message catalog of a language, for the frontend", (*Service).getCatalog),

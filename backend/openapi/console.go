@@ -48,6 +48,9 @@ type Operation struct {
 	// Errors are error statuses the operation may answer beyond those its shape implies (e.g.
 	// 409 when the change can clash with the current state, 401 for a sign-in).
 	Errors []int
+	// Produces is the media type of a download: the success answer is a file of that type
+	// (Out is then not described).
+	Produces string
 }
 
 // ConsoleOptions describes the console the document is for.
@@ -300,7 +303,13 @@ func (b *schemaBuilder) operation(op Operation, usedResponses map[string]bool) (
 		status = http.StatusOK
 	}
 	success := map[string]any{"description": http.StatusText(status)}
-	if hasFields(op.Out) && status != http.StatusNoContent {
+	if op.Produces != "" {
+		success["content"] = map[string]any{op.Produces: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+		success["headers"] = map[string]any{"Content-Disposition": map[string]any{
+			"description": "attachment, with the file name to save it under",
+			"schema":      map[string]any{"type": "string"},
+		}}
+	} else if hasFields(op.Out) && status != http.StatusNoContent {
 		ref, err := b.component(op.Out)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", op.Out, err)

@@ -26,6 +26,8 @@ var (
 	ErrNoDatabase = errors.New("no database")
 	// ErrExists is returned by Backup when the destination exists and overwriting was not asked for.
 	ErrExists = errors.New("file exists")
+	// ErrNotSQLite is returned by Store.Backup on PostgreSQL, whose own tools (pg_dump) back it up.
+	ErrNotSQLite = errors.New("backups are of the SQLite file; for a PostgreSQL database use pg_dump")
 )
 
 // sqliteMagic starts every SQLite 3 database file.
@@ -89,6 +91,19 @@ func Backup(ctx context.Context, dir, dest string, opts BackupOptions) error {
 		}
 		return fmt.Errorf("back up %s: %w", src, err)
 	}
+	return backupFile(ctx, src, dest, opts)
+}
+
+// Backup writes a consistent copy of s's database to dest, as the package's Backup does for a
+// data directory, while s stays open and in use. On PostgreSQL it returns ErrNotSQLite.
+func (s *Store) Backup(ctx context.Context, dest string, opts BackupOptions) error {
+	if s.Dialect != SQLite || s.Path == "" {
+		return ErrNotSQLite
+	}
+	return backupFile(ctx, s.Path, dest, opts)
+}
+
+func backupFile(ctx context.Context, src, dest string, opts BackupOptions) error {
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return fmt.Errorf("back up to %s: %w", dest, err)

@@ -58,7 +58,9 @@ func apiTable(ops []console.Operation, doc *openapi3.T) ([]byte, error) {
 			continue
 		}
 		result := fmt.Sprint(o.Status)
-		if o.Status != http.StatusNoContent {
+		if o.Produces != "" {
+			result += " a file (`" + o.Produces + "`)"
+		} else if o.Status != http.StatusNoContent {
 			op := doc.Paths.Find(o.Path).GetOperation(o.Method)
 			mt := op.Responses.Status(o.Status).Value.Content.Get("application/json")
 			if mt == nil || mt.Schema == nil {

@@ -50,6 +50,11 @@ func wailsMethods(ops []console.Operation) ([]byte, error) {
 		}
 		fmt.Fprintf(&body, "\n// %s runs the console operation of that name: %s.\n", o.Name, lowerFirst(o.Summary))
 		fmt.Fprintf(&body, "func (a *App) %s(in %s) (%s, error) {\n", o.Name, in, out)
+		if o.Produces != "" {
+			// A download: saved where the user chooses (app_export.go), never sent to the window.
+			fmt.Fprintf(&body, "\treturn a.saveFile(console.Do[%s](a.ctx, a.console, %q, in))\n}\n", out, o.Name)
+			continue
+		}
 		fmt.Fprintf(&body, "\treturn console.Do[%s](a.ctx, a.console, %q, in)\n}\n", out, o.Name)
 	}
 	paths := make([]string, 0, len(imports))

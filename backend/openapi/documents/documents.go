@@ -236,7 +236,7 @@ func ConsoleOperations() []openapi.Operation {
 		out = append(out, openapi.Operation{
 			Name: o.Name, Method: o.Method, Path: o.Path, Summary: o.Summary, Tag: o.Tag,
 			In: o.In, Out: o.Out, Status: o.Status, Access: string(o.Need), Mode: string(o.Mode),
-			Errors: o.Errors,
+			Errors: o.Errors, Produces: o.Produces,
 		})
 	}
 	return out

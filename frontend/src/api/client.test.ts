@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { createApi, detectTransport, expandPath, httpTransport, wailsTransport } from './client'
+import { createApi, detectTransport, expandPath, filenameOf, httpDownload, httpTransport, wailsTransport } from './client'
 import { ApiError } from './error'
 import { routes } from './operations'
 
@@ -214,5 +214,34 @@ describe('upload', () => {
     expect((await api.upload('ImportKeys', { org: 'o', file: '{}' }, onSent)).count).toBe(1)
     expect(call).toHaveBeenCalledWith('ImportKeys', { org: 'o', file: '{}' })
     expect(onSent).not.toHaveBeenCalled()
+  })
+})
+
+describe('httpDownload', () => {
+  it('reads the body as a stream, reports the bytes against Content-Length and names the file', async () => {
+    const parts = [new Uint8Array(3000), new Uint8Array(1096)]
+    const body = new ReadableStream<Uint8Array>({ start(c) { for (const p of parts) c.enqueue(p); c.close() } })
+    const fake = (async () => new Response(body, { headers: { 'Content-Length': '4096', 'Content-Type': 'application/vnd.sqlite3', 'Content-Disposition': 'attachment; filename="keygate-backup-20260115-120000.db"' } })) as typeof fetch
+    const seen: [number, number][] = []
+    const d = await httpDownload(fake, '/api/v1/backup', 'de', (r, t) => seen.push([r, t]))
+    expect(d.name).toBe('keygate-backup-20260115-120000.db')
+    expect(d.size).toBe(4096)
+    expect(d.blob?.size).toBe(4096)
+    expect(seen).toEqual([[0, 4096], [3000, 4096], [4096, 4096]])
+  })
+
+  it('turns a problem answer into an ApiError with its localized detail', async () => {
+    const fake = (async () => new Response(JSON.stringify({ code: 'CONFLICT', status: 409, detail: 'Nutzen Sie pg_dump.' }), { status: 409, headers: { 'Content-Type': 'application/problem+json' } })) as typeof fetch
+    await expect(httpDownload(fake, '/api/v1/backup', 'de', () => {})).rejects.toMatchObject({ code: 'CONFLICT', detail: 'Nutzen Sie pg_dump.' })
+  })
+
+  it('refuses a body shorter than its Content-Length', async () => {
+    const fake = (async () => new Response(new Uint8Array(10), { headers: { 'Content-Length': '20' } })) as typeof fetch
+    await expect(httpDownload(fake, '/x', undefined, () => {})).rejects.toBeInstanceOf(ApiError)
+  })
+
+  it('keeps only a plain file name from Content-Disposition', () => {
+    expect(filenameOf('attachment; filename="../../etc/passwd"', 'download')).toBe('download')
+    expect(filenameOf(null, 'download')).toBe('download')
   })
 })

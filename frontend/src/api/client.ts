@@ -11,8 +11,24 @@ export interface Transport {
    * desktop call crosses no network, so it has nothing to report).
    */
   upload?(name: OpName, input: object, onSent: (sent: number, total: number) => void): Promise<unknown>
+  /**
+   * download runs an operation whose answer is a file (a backup), reporting the bytes received
+   * against the answer's length as they arrive (HTTP; the desktop binding saves the file itself).
+   */
+  download?(name: OpName, input: object, onReceived: (received: number, total: number) => void): Promise<Download>
   /** follow streams the request log; without it, the log is polled. */
   follow?: Follow
+}
+
+/**
+ * Download is a file an operation answered: in a browser its bytes (blob) to hand to the
+ * user; on the desktop the path the binding saved it to ('' when the save dialog was closed).
+ */
+export interface Download {
+  name: string
+  size: number
+  blob?: Blob
+  path?: string
 }
 
 /** Api is the one interface the screens use. */
@@ -24,6 +40,8 @@ export interface Api {
    * the transport can tell; elsewhere it is call and onSent is never called.
    */
   upload<N extends OpName>(name: N, input: In<N>, onSent: (sent: number, total: number) => void): Promise<Out<N>>
+  /** download runs a file-answering operation (see Transport.download). */
+  download<N extends OpName>(name: N, input: In<N>, onReceived: (received: number, total: number) => void): Promise<Download>
   /** follow streams the request log's new entries (see follow.ts). */
   follow: Follow
 }
@@ -34,6 +52,8 @@ export function createApi(t: Transport): Api {
     call: <N extends OpName>(name: N, input: In<N>) => t.call(name, input as object) as Promise<Out<N>>,
     upload: <N extends OpName>(name: N, input: In<N>, onSent: (sent: number, total: number) => void) =>
       (t.upload ? t.upload(name, input as object, onSent) : t.call(name, input as object)) as Promise<Out<N>>,
+    download: <N extends OpName>(name: N, input: In<N>, onReceived: (received: number, total: number) => void) =>
+      t.download ? t.download(name, input as object, onReceived) : (t.call(name, input as object) as Promise<Download>),
     follow: t.follow ?? pollFollow(t),
   }
 }
@@ -137,6 +157,16 @@ export function httpTransport(opts: HttpOptions = {}): Transport & { csrf: strin
       if (name === 'Logout') t.csrf = ''
       return data
     },
+    download(name: OpName, input: object, onReceived: (received: number, total: number) => void) {
+      const route = routes[name]
+      const { path, rest } = expandPath(route.path, input as Record<string, unknown>)
+      const q = new URLSearchParams()
+      for (const [k, v] of Object.entries(rest)) {
+        if (v !== undefined && v !== null && v !== '') q.set(k, String(v))
+      }
+      const qs = q.toString()
+      return httpDownload(f, base + path + (qs ? '?' + qs : ''), opts.language?.(), onReceived)
+    },
     /** upload sends a JSON body with XMLHttpRequest, whose upload events fetch lacks. */
     upload(name: OpName, input: object, onSent: (sent: number, total: number) => void) {
       const route = routes[name]
@@ -171,6 +201,60 @@ export function httpTransport(opts: HttpOptions = {}): Transport & { csrf: strin
     },
   }
   return t
+}
+
+/** filenameOf reads the file name of a Content-Disposition header (attachment; filename="…"). */
+export function filenameOf(disposition: string | null, fallback: string): string {
+  const m = /filename="([^"/\\]+)"/.exec(disposition ?? '')
+  return m ? m[1] : fallback
+}
+
+/**
+ * httpDownload fetches a file-answering operation and reads its body as a stream, so that
+ * the bytes received can be shown against Content-Length (0 when the answer has none).
+ */
+export async function httpDownload(f: typeof fetch, url: string, lang: string | undefined, onReceived: (received: number, total: number) => void): Promise<Download> {
+  const headers: Record<string, string> = { Accept: '*/*' }
+  if (lang) headers['Accept-Language'] = lang
+  let res: Response
+  try {
+    res = await f(url, { headers, credentials: 'same-origin' })
+  } catch (e) {
+    throw new ApiError(toProblem(e))
+  }
+  if (!res.ok) {
+    const text = await res.text()
+    let data: unknown = text || res.statusText
+    try { data = JSON.parse(text) } catch { /* not JSON: the text itself */ }
+    throw new ApiError(toProblem(data, res.status))
+  }
+  const total = Number(res.headers.get('Content-Length')) || 0
+  const name = filenameOf(res.headers.get('Content-Disposition'), 'download')
+  const type = res.headers.get('Content-Type') ?? 'application/octet-stream'
+  const chunks: BlobPart[] = []
+  let received = 0
+  onReceived(0, total)
+  try {
+    if (res.body) {
+      const reader = res.body.getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        chunks.push(value)
+        received += value.byteLength
+        onReceived(received, total)
+      }
+    } else {
+      const b = await res.arrayBuffer()
+      chunks.push(b)
+      received = b.byteLength
+      onReceived(received, total)
+    }
+  } catch (e) {
+    throw new ApiError(toProblem(e))
+  }
+  if (total && received !== total) throw new ApiError(toProblem(new Error(`the download ended after ${received} of ${total} bytes`)))
+  return { name, size: received, blob: new Blob(chunks, { type }) }
 }
 
 /** detectTransport picks Wails bindings inside the desktop window and HTTP everywhere else. */

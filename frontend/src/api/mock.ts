@@ -50,6 +50,18 @@ export function mockTransport(o: MockOptions = {}): Transport & { state: ReturnT
       const out = await handle(state, o, name, input)
       return out === undefined ? out : structuredClone(out)
     },
+    /** download answers a file operation with a small SQLite-looking file, in four steps. */
+    async download(name: OpName, input: object, onReceived: (received: number, total: number) => void) {
+      await t.call(name, input)
+      const bytes = new Uint8Array(4096)
+      bytes.set(new TextEncoder().encode('SQLite format 3\0'))
+      for (let i = 1; i <= 4; i++) {
+        if (o.latency) await new Promise((r) => setTimeout(r, o.latency))
+        onReceived((bytes.length / 4) * i, bytes.length)
+      }
+      const fileName = 'keygate-backup-20260115-120000.db'
+      return o.desktop ? { name: fileName, size: bytes.length, path: '/home/ada/' + fileName } : { name: fileName, size: bytes.length, blob: new Blob([bytes]) }
+    },
   }
   return t
 }
@@ -473,6 +485,10 @@ const handlers: Handlers = {
     const all = s.audit.filter((a) => a.orgId === x.id && (!inp.before || a.id < inp.before) && (!inp.action || a.action === inp.action)).sort((a, b) => b.id - a.id)
     const entries = all.slice(0, limit)
     return { entries, nextBefore: entries.length === limit ? entries[entries.length - 1].id : 0 }
+  },
+  DownloadBackup(s) {
+    need(s, undefined, 'admin')
+    return {}
   },
   GetPreferences: (s) => ({ ...s.prefs, languages: languages.map((l) => ({ tag: l.tag, name: l.name, englishName: l.name, dir: l.dir === 'rtl' ? 'rtl' as const : 'ltr' as const })) }),
   UpdatePreferences(s, _o, inp) {

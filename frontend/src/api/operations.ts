@@ -784,6 +784,8 @@ export interface ListAuditInput {
   to?: string
 }
 
+export type DownloadBackupInput = Record<string, never>
+
 export interface GetCatalogInput {
   lang: string
 }
@@ -906,6 +908,8 @@ export interface Operations {
   ResetPassword: { in: ResetPasswordInput; out: ResetPasswordOutput }
   /** Recorded management actions, newest first. */
   ListAudit: { in: ListAuditInput; out: AuditPage }
+  /** A consistent copy of the whole SQLite database, as a file to keep (keygate restore puts it back); refused on PostgreSQL. */
+  DownloadBackup: { in: DownloadBackupInput; out: Record<string, never> }
   /** The message catalog of a language, for the frontend. */
   GetCatalog: { in: GetCatalogInput; out: Catalog }
   /** The caller's language and theme, and the languages on offer. */
@@ -976,6 +980,7 @@ export const routes: Record<OpName, { method: Method; path: string }> = {
   CreatePasswordReset: { method: 'POST', path: '/api/v1/members/{userId}/password-reset' },
   ResetPassword: { method: 'POST', path: '/api/v1/password-reset' },
   ListAudit: { method: 'GET', path: '/api/v1/audit' },
+  DownloadBackup: { method: 'GET', path: '/api/v1/backup' },
   GetCatalog: { method: 'GET', path: '/api/v1/i18n/{lang}' },
   GetPreferences: { method: 'GET', path: '/api/v1/preferences' },
   UpdatePreferences: { method: 'PUT', path: '/api/v1/preferences' },

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { renderApp } from '../test/render'
 import { maskHeaders } from './requests/RequestDrawer'
@@ -207,5 +207,38 @@ describe('other screens', () => {
       expect(await screen.findByRole('heading', { name: title, level: 1 })).toBeTruthy()
       unmount()
     }
+  })
+})
+
+describe('backup', () => {
+  it('downloads a backup with a progress bar, then says what was saved', async () => {
+    renderApp({ latency: 5 }, '/gateway')
+    const button = await screen.findByRole('button', { name: 'Download a backup' })
+    expect(screen.getByText('keygate restore FILE')).toBeTruthy()
+    const created = vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:backup')
+    fireEvent.click(button)
+    await screen.findByRole('progressbar')
+    const done = await screen.findByTestId('backup-done')
+    expect(done.textContent).toContain('Downloaded keygate-backup-20260115-120000.db (4 kB)')
+    expect(created).toHaveBeenCalledOnce()
+    created.mockRestore()
+  })
+
+  it('shows where the desktop app saved it', async () => {
+    renderApp({ desktop: true }, '/gateway')
+    fireEvent.click(await screen.findByRole('button', { name: 'Download a backup' }))
+    expect((await screen.findByTestId('backup-done')).textContent).toContain('Saved to /home/ada/keygate-backup-20260115-120000.db')
+  })
+
+  it('shows the server’s reason when the backup is refused', async () => {
+    renderApp({ fail: { DownloadBackup: { code: 'CONFLICT', status: 409, detail: 'This instance keeps its data in PostgreSQL: back it up with pg_dump.' } } }, '/gateway')
+    fireEvent.click(await screen.findByRole('button', { name: 'Download a backup' }))
+    expect((await screen.findByTestId('backup-error')).textContent).toContain('back it up with pg_dump')
+  })
+
+  it('is not offered to members', async () => {
+    renderApp({ role: 'member' }, '/gateway')
+    await screen.findByRole('heading', { name: 'Gateway', level: 1 })
+    expect(screen.queryByRole('button', { name: 'Download a backup' })).toBeNull()
   })
 })

@@ -19,7 +19,7 @@ const knownActions = [
   'invitation.accept', 'invitation.decline', 'user.create', 'user.remove', 'user.password',
   'route.add', 'route.update', 'route.remove', 'settings.update', 'gateway.start', 'gateway.stop',
   'webhook.add', 'webhook.remove', 'webhook.retry', 'login', 'login.fail', 'logout', 'setup.complete',
-  'preferences.update', 'access.denied',
+  'preferences.update', 'access.denied', 'store.backup',
 ]
 
 /** auditColumns are the exported fields: what the table shows, with ids and e-mail addresses. */

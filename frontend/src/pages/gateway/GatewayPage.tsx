@@ -7,6 +7,7 @@ import { GatewaySettingsCard } from './GatewaySettingsCard'
 import { NodesCard } from './NodesCard'
 import { PortsCard } from './PortsCard'
 import { UsageOverviewCard } from './UsageOverviewCard'
+import { BackupCard } from './BackupCard'
 
 export function GatewayPage() {
   const t = useT()
@@ -21,6 +22,8 @@ export function GatewayPage() {
       <RoutesCard admin={admin} />
       <GatewaySettingsCard admin={admin} />
       <PortsCard admin={admin} />
+      {/* The instance-wide admin things live here (ports, nodes, identity keys); a backup is of the whole instance. */}
+      {admin ? <BackupCard /> : null}
     </>
   )
 }
