@@ -33,6 +33,9 @@ func (a *App) SaveExport(name, content string) (string, error) {
 	return path, nil
 }
 
+// chooseSavePath asks where to save a file (the native dialog; tests replace it).
+var chooseSavePath = saveFileDialog
+
 // saveFile saves the file a download operation made (a backup) with the native "save as"
 // dialog and deletes the temporary one. The window's fetch could read it too, but its bytes
 // would then cross the bridge as text; here they go from disk to disk. Path in the answer is
@@ -42,7 +45,7 @@ func (a *App) saveFile(f console.File, err error) (console.File, error) {
 		return console.File{}, err
 	}
 	defer f.Close()
-	path, err := saveFileDialog(a.ctx, f.Name, "Save backup")
+	path, err := chooseSavePath(a.ctx, f.Name, "Save backup")
 	if err != nil || path == "" {
 		return console.File{Name: f.Name, Size: f.Size}, err
 	}
