@@ -457,3 +457,39 @@ func execOn(t *testing.T, path, q string) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreBackup: an open store backs itself up (the console's download) while it stays open
+// and writable, with the same checks as Backup; a PostgreSQL store refuses with ErrNotSQLite
+// and writes nothing.
+func TestStoreBackup(t *testing.T) {
+	dir := t.TempDir()
+	st := openDir(t, dir)
+	defer st.Close()
+	put(t, st, "k", "kept")
+	dest := filepath.Join(t.TempDir(), "b.db")
+	if err := st.Backup(ctx, dest, store.BackupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, st, "k", "after") // the store is still open and writable
+	b, _ := sql.Open("sqlite3", "file:"+dest+"?mode=ro")
+	defer b.Close()
+	if v := setting(t, b, "k"); v != "kept" {
+		t.Errorf("backup has k=%q, want kept", v)
+	}
+	if err := st.Backup(ctx, dest, store.BackupOptions{}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("onto an existing file: %v, want ErrExists", err)
+	}
+
+	pg, err := store.OpenPostgres(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	other := filepath.Join(t.TempDir(), "pg.db")
+	if err := pg.Backup(ctx, other, store.BackupOptions{}); !errors.Is(err, store.ErrNotSQLite) {
+		t.Fatalf("PostgreSQL: %v, want ErrNotSQLite", err)
+	}
+	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("PostgreSQL: a file was written (%v)", err)
+	}
+}
