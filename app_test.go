@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/keygate/keygate/backend/cli"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/problem"
@@ -326,13 +328,32 @@ func TestAppGatewayPort(t *testing.T) {
 	if st, _ := a.GetGatewayStatus(console.NoInput{}); !st.Running || st.Listen != "127.0.0.1:"+strconv.Itoa(second) {
 		t.Fatalf("after a restart: %+v", st)
 	}
+	// The command line beside the running app: the gateway follows within a second or so.
+	third := listen.Port(freeAddr(t))
+	var out, errb strings.Builder
+	if code := cli.Run(t.Context(), []string{"--data-dir", dir, "gateway", "ports", "set", "--gateway-port", strconv.Itoa(third)},
+		strings.NewReader(""), &out, &errb, cli.Options{}); code != 0 {
+		t.Fatalf("keygate gateway ports set: %d %s", code, errb.String())
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st, _ := a.GetGatewayStatus(console.NoInput{}); st.Running && st.Listen == "127.0.0.1:"+strconv.Itoa(third) {
+			break
+		}
+		if time.Now().After(deadline) {
+			st, _ := a.GetGatewayStatus(console.NoInput{})
+			t.Fatalf("the gateway did not follow the command line's port %d: %+v", third, st)
+		}
+	}
+	if _, err := http.Get("http://127.0.0.1:" + strconv.Itoa(second) + "/"); err == nil {
+		t.Errorf("the old port %d still answers", second)
+	}
 	a.shutdown(t.Context())
 
 	env := freeAddr(t)
 	t.Setenv(listen.EnvGateway, env)
 	a = open()
 	p, err = a.GetPorts(console.NoInput{})
-	if err != nil || p.Gateway.FixedBy != listen.EnvGateway || p.Gateway.Listen != env || p.Gateway.Port != second {
+	if err != nil || p.Gateway.FixedBy != listen.EnvGateway || p.Gateway.Listen != env || p.Gateway.Port != third {
 		t.Fatalf("with %s: %+v %v", listen.EnvGateway, p, err)
 	}
 }

@@ -96,9 +96,9 @@ func runGateway(ctx context.Context, env *Env, args []string) error {
 }
 
 // runPorts shows and changes the gateway's and the console's ports. A command runs no
-// listener: the new ports are stored (after checking they are free) and a running desktop app
-// or `keygate serve` takes them up at its next start; the console's Gateway screen moves a
-// running gateway at once.
+// listener: the new ports are stored (after checking they are free); a running desktop app or
+// `keygate serve` whose gateway port is not fixed by a flag follows the gateway's on its change
+// feed within a second, and takes the console's at its next start.
 func runPorts(ctx context.Context, env *Env, verb string, args []string) error {
 	f := env.newFlags("gateway ports " + verb)
 	asJSON := f.Bool("json", false, "print JSON")

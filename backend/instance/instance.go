@@ -95,6 +95,8 @@ type Instance struct {
 	keysDone chan error
 	stopHook context.CancelFunc
 	hookDone chan error
+	stopPort context.CancelFunc
+	portDone chan struct{}
 }
 
 // Open builds an instance: opens the store if needed, makes sure the default organization
@@ -195,7 +197,53 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	if i.Console, err = console.New(deps); err != nil {
 		return nil, err
 	}
+	if o.LongRunning && i.Gateway != nil && deps.Listen.Gateway != nil && deps.Listen.Gateway.FixedBy == "" {
+		i.followPort(context.WithoutCancel(ctx))
+	}
 	return i, nil
+}
+
+// followPort moves the gateway when its stored port changes in another process (`keygate
+// gateway ports set` beside the running app or server, seen through the change feed within a
+// second); the console's UpdatePorts moves it itself before storing. The move runs off the
+// feed's goroutine, one at a time; a port that cannot be used leaves the gateway where it is
+// (GetPorts then reports the setting as pending) and is logged.
+func (i *Instance) followPort(ctx context.Context) {
+	ctx, i.stopPort = context.WithCancel(ctx)
+	i.portDone = make(chan struct{})
+	kick := make(chan struct{}, 1)
+	unsubscribe := i.Store.Changes().Subscribe(func(c store.Change) {
+		if c.Touches("settings") {
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		}
+	})
+	go func() {
+		defer close(i.portDone)
+		defer unsubscribe()
+		failed := 0 // the port last refused: not tried again until the setting changes
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+			}
+			p, err := listen.Stored(ctx, i.Store, listen.Gateway)
+			if err != nil || p == 0 || p == listen.Port(i.Gateway.Status().Listen) || p == failed {
+				continue
+			}
+			addr := listen.WithPort(listen.DefaultGateway, p)
+			if err := i.Gateway.Move(ctx, addr); err != nil {
+				failed = p
+				i.Logger.Warn("the gateway's port setting changed, but the gateway cannot move there", "addr", addr, "err", err)
+				continue
+			}
+			failed = 0
+			i.Logger.Info("the gateway moved to its new port setting", "addr", addr)
+		}
+	}()
 }
 
 // Documents is the source of the console and gateway OpenAPI documents; consoleURL may be
@@ -213,6 +261,11 @@ func (i *Instance) Documents(version string, consoleURL func() string) *document
 // and closes the store if Open opened it. It returns what could not be saved.
 func (i *Instance) Close(ctx context.Context) error {
 	var errs []error
+	if i.stopPort != nil {
+		i.stopPort()
+		<-i.portDone
+		i.stopPort = nil
+	}
 	if i.Gateway != nil {
 		if err := i.Gateway.Stop(ctx); err != nil {
 			i.Logger.Warn("gateway stop", "err", err)

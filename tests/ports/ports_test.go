@@ -1,7 +1,8 @@
 // Package ports_test checks the gateway's and the console's ports as settings end to end: the
 // real keygate binary, its CLI, and `keygate serve` over sockets. The CLI stores the ports,
 // serve listens on them, the console API moves the running gateway (the old port refuses, the
-// new one forwards), the change survives a restart, and $KEYGATE_LISTEN and --listen override
+// new one forwards, the nodes registry follows), the CLI beside the running server moves it
+// too (change feed), the change survives a restart, and $KEYGATE_LISTEN and --listen override
 // the setting in that order.
 package ports_test
 
@@ -164,6 +165,20 @@ func TestPortsAreSettings(t *testing.T) {
 			t.Fatalf("nodes list after the move: %+v", r)
 		}
 	}
+	// The command line beside the running server: the gateway follows on the change feed.
+	g5 := freePort(t)
+	if r := cli("gateway", "ports", "set", "--gateway-port", strconv.Itoa(g5)); r.Code != 0 {
+		t.Fatalf("ports set beside the server: %+v", r)
+	}
+	for deadline := time.Now().Add(5 * time.Second); through(t, g5, created.Key) != "upstream ok"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the running gateway did not follow the command line to port %d", g5)
+		}
+	}
+	if got := through(t, g2, created.Key); got != "" {
+		t.Errorf("port %d still answers after the command line moved the gateway: %q", g2, got)
+	}
+	g2 = g5 // what the restart below must find
 	var apiErr *testutil.APIError
 	if err := c.Send(ctx, "PUT", "/api/v1/gateway/ports", map[string]int{"gatewayPort": 70000}, nil); !errors.As(err, &apiErr) || apiErr.Status != 400 {
 		t.Errorf("port 70000: %v", err)
