@@ -64,7 +64,7 @@ test: setup-test test-generated build test-go test-fuzz test-frontend test-e2e t
 # PG_PACKAGES are the store-backed packages whose tests run a second time on PostgreSQL (a
 # throwaway server per package, see backend/testutil/pgtest); the store's own tests cover both
 # engines in every run.
-PG_PACKAGES := ./backend/store/ ./backend/identity/ ./backend/keys/ ./backend/keys/keyfile/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/ ./backend/nodes/ ./backend/learn/ ./backend/orgs/ ./backend/usage/ ./backend/webhooks/
+PG_PACKAGES := ./backend/store/ ./backend/identity/ ./backend/keys/ ./backend/keys/keyfile/ ./backend/auth/ ./backend/routes/ ./backend/audit/ ./backend/console/ ./backend/nodes/ ./backend/learn/ ./backend/orgs/ ./backend/usage/ ./backend/webhooks/ ./backend/instance/
 
 test-go: setup-test
 	go vet $(GO_PACKAGES)

@@ -2,13 +2,17 @@ package instance_test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/testutil"
 )
 
@@ -67,5 +71,62 @@ func TestOpenKeepsTheCallersStore(t *testing.T) {
 	}
 	if err := st.Read.PingContext(context.Background()); err != nil {
 		t.Fatalf("Close closed the caller's store: %v", err)
+	}
+}
+
+// TestGatewayFollowsItsPortSetting: a long-running instance whose gateway port is the setting
+// moves its running gateway when the stored port changes (as `keygate gateway ports set` in
+// another process does), on both store engines' change feeds; one fixed by a flag does not.
+func TestGatewayFollowsItsPortSetting(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.NewStore(t)
+	free := func() int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	first, second := free(), free()
+	if err := listen.Save(ctx, st, first, 0); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+	if err := inst.Gateway.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := inst.Gateway.Status().Listen; got != "127.0.0.1:"+strconv.Itoa(first) {
+		t.Fatalf("the gateway listens on %s, want the stored port %d", got, first)
+	}
+	if err := listen.Save(ctx, st, second, 0); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); inst.Gateway.Status().Listen != "127.0.0.1:"+strconv.Itoa(second); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not follow its stored port: %+v", inst.Gateway.Status())
+		}
+	}
+	if !inst.Gateway.Status().Running {
+		t.Fatal("the gateway stopped on its way to the new port")
+	}
+
+	fixed := "127.0.0.1:" + strconv.Itoa(free())
+	other, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{},
+		GatewayListen: listen.Override{Addr: fixed, By: "--listen"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	if err := listen.Save(ctx, st, free(), 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the change feed has spoken by now (SQLite polls every 200 ms)
+	if got := other.Gateway.Status().Listen; got != fixed {
+		t.Fatalf("a gateway fixed by a flag followed the setting: %s", got)
 	}
 }
