@@ -51,6 +51,9 @@ type operation struct {
 	// responses are the documented statuses ("default" excluded), with their JSON schema
 	// (nil when the answer has no body).
 	responses map[int]*openapi3.Schema
+	// media are the documented statuses' media types ("application/json", or a file's, e.g.
+	// "application/vnd.sqlite3" for a backup).
+	media map[int]string
 }
 
 func (o *operation) String() string { return o.id + " (" + o.method + " " + o.template + ")" }
@@ -67,7 +70,8 @@ func operations(t *testing.T, doc *openapi3.T) []*operation {
 	var out []*operation
 	for template, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			o := &operation{id: op.OperationID, method: method, template: template, responses: map[int]*openapi3.Schema{}}
+			o := &operation{id: op.OperationID, method: method, template: template, responses: map[int]*openapi3.Schema{},
+				media: map[int]string{}}
 			for _, p := range append(item.Parameters, op.Parameters...) {
 				switch p.Value.In {
 				case "path":
@@ -92,10 +96,11 @@ func operations(t *testing.T, doc *openapi3.T) []*operation {
 					t.Fatalf("%s: response %q", o, code)
 				}
 				var schema *openapi3.Schema
-				for _, mt := range r.Value.Content {
+				for name, mt := range r.Value.Content {
 					if mt.Schema != nil {
 						schema = mt.Schema.Value
 					}
+					o.media[status] = name
 				}
 				o.responses[status] = schema
 				if status/100 == 2 {
@@ -753,6 +758,13 @@ func (h *consoleRun) check(rq *request, res *http.Response, b []byte) {
 	if schema == nil {
 		if len(bytes.TrimSpace(b)) > 0 {
 			h.fail(rq, fmt.Sprintf("%d has a body", status), status, "a body where none is documented: %s", snippet(b))
+		}
+		return
+	}
+	if want := o.media[status]; status < 400 && want != "application/json" && want != "" {
+		// A file (a backup): the documented media type, and something in it.
+		if mt != want || len(b) == 0 {
+			h.fail(rq, "file answer", status, "Content-Type %q, want %s; %d bytes", res.Header.Get("Content-Type"), want, len(b))
 		}
 		return
 	}
