@@ -264,6 +264,18 @@ func TestRouteChangesPickedUpWithinASecond(t *testing.T) {
 	}
 }
 
+// switchAndEcho answers an upgrade to proto with 101 and then echoes what the client sends.
+func switchAndEcho(w http.ResponseWriter, proto string) {
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n", proto)
+	brw.Flush()
+	io.Copy(c, brw)
+}
+
 func TestUpgrades(t *testing.T) {
 	seen := make(chan http.Header, 10)
 	// The upstream echoes bytes after a WebSocket handshake, and (misbehaving on purpose)
@@ -275,14 +287,7 @@ func TestUpgrades(t *testing.T) {
 			io.WriteString(w, "plain")
 			return
 		}
-		c, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n", proto)
-		brw.Flush()
-		io.Copy(c, brw)
+		switchAndEcho(w, proto)
 	}))
 	defer up.Close()
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -772,14 +777,7 @@ func TestSlowAnswersOutlastTheHeadTimeout(t *testing.T) {
 			io.WriteString(w, "slow")
 			return
 		}
-		c, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n", proto)
-		brw.Flush()
-		io.Copy(c, brw)
+		switchAndEcho(w, proto)
 	}))
 	defer up.Close()
 	e := newEnv(t, func(c *gateway.Config) { c.ReadHeaderTimeout = head })

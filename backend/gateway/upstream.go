@@ -339,8 +339,10 @@ func (r *relay) Read(p []byte) (int, error) {
 func (r *relay) CloseWithError(err error) error {
 	fasthttp.ReleaseResponse(r.up)
 	r.release(r.keep && r.eof)
-	if r.done != nil {
-		r.done(r, err)
+	// done puts the request's state back in the pool: it must run once.
+	if done := r.done; done != nil {
+		r.done = nil
+		done(r, err)
 	}
 	return nil
 }
