@@ -283,14 +283,14 @@ func TestFailedAuthLimitUnderConcurrency(t *testing.T) {
 		gate.KeyVerifier = c.Keys
 		c.Keys = gate
 	})
-	// Hold every check until all n are in it (or a second has passed): all have passed the
+	// Hold every check until all n are in it (or ten seconds have passed): all have passed the
 	// limit's first look before any has failed.
 	go func() {
 		defer close(gate.open)
 		for range n {
 			select {
 			case <-gate.arrived:
-			case <-time.After(time.Second):
+			case <-time.After(10 * time.Second):
 				return
 			}
 		}

@@ -412,7 +412,7 @@ func TestServerSentEventsFlushImmediately(t *testing.T) {
 		if l != "data: first\n" {
 			t.Fatalf("first line %q", l)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("first event not delivered while the upstream is still streaming")
 	}
 }
@@ -477,7 +477,7 @@ func TestClientGoneIsLogged499(t *testing.T) {
 	if _, err := http.DefaultClient.Do(req); err == nil {
 		t.Fatal("request not cancelled")
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if got := e.gw.Requests(gateway.Filter{Route: "/hang"}); len(got) == 1 {
 			if got[0].Status != 499 || got[0].ErrorCode != string(gateway.CodeClientClosed) {

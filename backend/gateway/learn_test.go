@@ -35,7 +35,7 @@ func (l *recordingLearner) take() []learn.Observation {
 // await takes the observations once n have arrived (or after 2 s): the gateway hands an
 // exchange over when the response has been streamed, which can be just after the client read it.
 func (l *recordingLearner) await(n int) []learn.Observation {
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		l.mu.Lock()
 		have := len(l.obs)
 		l.mu.Unlock()

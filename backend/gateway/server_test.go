@@ -15,6 +15,8 @@ import (
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/store"
+	"github.com/keygate/keygate/backend/testutil"
 )
 
 func TestCORS(t *testing.T) {
@@ -428,7 +430,7 @@ func TestSettingsReload(t *testing.T) {
 		AllowedOrigins: []string{"https://docs.example.com"}, UpstreamTimeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for e.gw.UpstreamTimeout() != 5*time.Second {
 		if time.Now().After(deadline) {
 			t.Fatal("timeout setting not picked up")
@@ -443,6 +445,38 @@ func TestSettingsReload(t *testing.T) {
 	res = e.do("GET", "/x", map[string]string{"Origin": "https://app.example.com", "x-api-key": e.key.Key}, nil)
 	if res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
 		t.Fatal("configured origin dropped")
+	}
+}
+
+// TestSettingsChangedBeforeRunAreFollowed: a setting stored after New read the settings but
+// before Run subscribed to the change feed (the feed already running for another subscriber,
+// so no start-up Resync comes) is still picked up.
+func TestSettingsChangedBeforeRunAreFollowed(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.NewStore(t)
+	defer st.Changes().Subscribe(func(store.Change) {})()
+	for !st.Changes().Listening() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rs := routes.New(st, testutil.NewClock())
+	gw, err := gateway.New(ctx, gateway.Config{Store: st, Keys: keys.New(st), Routes: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.UpdateSettings(ctx, routes.Settings{UpstreamTimeout: 7 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if gw.UpstreamTimeout() != routes.DefaultUpstreamTimeout {
+		t.Fatal("the gateway followed the feed before Run")
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); gw.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); gw.UpstreamTimeout() != 7*time.Second; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a setting stored before Run subscribed was never picked up")
+		}
 	}
 }
 

@@ -243,10 +243,10 @@ func TestRevokeByAnotherProcess(t *testing.T) {
 	if _, err := keys.New(st2).Revoke(ctx, "", c.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for f.verify(t, c.Key).Code != keys.CodeRevoked {
 		if time.Now().After(deadline) {
-			t.Fatal("revoke by another process not honoured within 1 s")
+			t.Fatal("revoke by another process not honoured within 10 s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -268,7 +268,7 @@ func TestNegativeEntryNeverHidesNewKey(t *testing.T) {
 	if _, err := f.st.Write.Exec(`INSERT INTO key_secrets (hash, key_id, created_at) VALUES (?, ?, 0)`, h[:], c.ID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for f.verify(t, future.Raw).Code != keys.CodeValid {
 		if time.Now().After(deadline) {
 			t.Fatal("a new key stayed hidden by a negative cache entry")

@@ -33,7 +33,7 @@ func TestFlushWaitsForAFlushInProgress(t *testing.T) {
 	}
 	first := make(chan error, 1)
 	go func() { first <- svc.FlushUsage(ctx) }()
-	for deadline := time.Now().Add(2 * time.Second); ; {
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		svc.usage.mu.Lock()
 		taken := len(svc.usage.pending) == 0
 		svc.usage.mu.Unlock()

@@ -206,6 +206,7 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 	if err != nil {
 		return Route{}, wrap("add route", err)
 	}
+	s.st.Changes().Publish("routes")
 	out, err := s.Get(ctx, id)
 	out.Warning, out.WarningDetail = warning.code, warning.detail
 	return out, err
@@ -248,6 +249,7 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 	if err != nil {
 		return Route{}, wrap("update route", err)
 	}
+	s.st.Changes().Publish("routes")
 	out, err := s.Get(ctx, id)
 	out.Warning, out.WarningDetail = warning.code, warning.detail
 	return out, err
@@ -262,6 +264,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.st.Changes().Publish("routes")
 	return nil
 }
 

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/keygate/keygate/backend/routes"
+	"github.com/keygate/keygate/backend/store"
 	"github.com/keygate/keygate/backend/testutil"
 )
 
@@ -274,4 +276,52 @@ func TestPutKeepsConfiguredSettings(t *testing.T) {
 	if _, err := s.Put(ctx, routes.Params{Prefix: "/", Upstream: "ftp://x"}); !errors.Is(err, routes.ErrInvalidUpstream) {
 		t.Fatalf("bad upstream: %v", err)
 	}
+}
+
+// TestChangesArePublished: adding, updating and removing a route reach this process's
+// subscribers before the call returns, so the gateway's table follows at once. (On PostgreSQL
+// the listener also brings each change back by NOTIFY, at a time of its own: the counts there
+// are lower bounds.)
+func TestChangesArePublished(t *testing.T) {
+	st := testutil.NewStore(t)
+	s := routes.New(st, testutil.NewClock())
+	ctx := context.Background()
+	var mu sync.Mutex
+	n := 0
+	defer st.Changes().Subscribe(func(c store.Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Table == "routes" {
+			n++
+		}
+	})()
+	want := func(k int, after string) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if n < k || (st.Dialect == store.SQLite && n != k) {
+			t.Fatalf("after %s: %d announcements, want %d", after, n, k)
+		}
+	}
+	r, err := s.Add(ctx, routes.Params{Prefix: "/a", Upstream: "http://127.0.0.1:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(1, "Add")
+	if _, err := s.Update(ctx, r.ID, routes.Params{Prefix: "/a", Upstream: "http://127.0.0.1:9001"}); err != nil {
+		t.Fatal(err)
+	}
+	want(2, "Update")
+	if err := s.Remove(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(3, "Remove")
+	if err := s.Remove(ctx, r.ID); !errors.Is(err, routes.ErrNotFound) {
+		t.Fatalf("removing a removed route: %v", err)
+	}
+	want(3, "removing a removed route")
+	if _, err := s.Add(ctx, routes.Params{Prefix: "/b", Upstream: "::bad"}); err == nil {
+		t.Fatal("a bad upstream was accepted")
+	}
+	want(3, "a refused route")
 }

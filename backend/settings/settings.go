@@ -76,18 +76,28 @@ func (s *Store) Set(ctx context.Context, values map[string]string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	changed := false
 	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
 		const up = `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
 			WHERE settings.value != excluded.value`
 		for _, n := range names {
-			if _, err := tx.ExecContext(ctx, up, n, values[n]); err != nil {
+			res, err := tx.ExecContext(ctx, up, n, values[n])
+			if err != nil {
 				return err
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				changed = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store settings: %w", err)
+	}
+	if changed {
+		// This process's caches (the gateway's settings, the port it follows) hear it now;
+		// other processes through the database.
+		s.st.Changes().Publish("settings")
 	}
 	return nil
 }

@@ -85,7 +85,17 @@ func (c *Changes) Publish(table string) { c.emit(Change{Table: table}) }
 // Subscribe calls fn for every change until the returned function is called. fn runs on the
 // publisher's goroutine or the watcher's: it must be quick and must not block (drop a cache,
 // signal a reloader), and must not unsubscribe.
+//
+// Before Subscribe returns, fn is called once with an unknown change (Table ""): whatever its
+// owner read before subscribing may already be stale, since a change published before the
+// subscription reached nobody. (The first subscriber also gets the watcher's Resync.)
 func (c *Changes) Subscribe(fn func(Change)) (unsubscribe func()) {
+	unsubscribe = c.subscribe(fn)
+	fn(Change{})
+	return unsubscribe
+}
+
+func (c *Changes) subscribe(fn func(Change)) (unsubscribe func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := c.next
