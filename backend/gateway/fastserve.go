@@ -168,8 +168,9 @@ func releaseState(st *reqState) {
 const slowBodyCap = 8 << 20
 
 // readSlowBody reads a streamed request body into the request, at most limit bytes
-// (slowBodyCap when limit is 0): a longer body is CodePayloadTooLarge, a body that cannot be
-// read CodeMalformedRequest; nothing of either is kept.
+// (slowBodyCap when limit is 0), and gives it its length in place of chunked encoding: a
+// longer body is CodePayloadTooLarge, a body that cannot be read CodeMalformedRequest; nothing
+// of either is kept.
 func readSlowBody(ctx *fasthttp.RequestCtx, limit int64) Code {
 	if limit <= 0 {
 		limit = slowBodyCap
@@ -185,6 +186,8 @@ func readSlowBody(ctx *fasthttp.RequestCtx, limit int64) Code {
 		return CodePayloadTooLarge
 	}
 	ctx.Request.SetBody(b)
+	// Held whole, the body goes on with its length: some upstreams refuse a chunked request.
+	ctx.Request.Header.SetContentLength(len(b))
 	return ""
 }
 

@@ -846,3 +846,32 @@ func TestImportedKeyInAuthorizationIsStripped(t *testing.T) {
 		t.Errorf("a token that is no key: Authorization %q, want it forwarded", got)
 	}
 }
+
+// TestValidatedBodiesKeepTheirLength: a body the slower path (request validation) reads into
+// memory reaches the upstream whole and with a Content-Length — also when the client streamed
+// it chunked — since some upstreams refuse chunked requests.
+func TestValidatedBodiesKeepTheirLength(t *testing.T) {
+	v := &stubValidators{}
+	e := newEnv(t, func(c *gateway.Config) { c.Validators = v })
+	e.addRoute(routes.Params{Prefix: "/checked", Upstream: e.up.URL, ValidateRequests: true, OpenAPISource: "x.json"})
+	hdr := map[string]string{"x-api-key": e.key.Key, "Content-Type": "application/json"}
+	const body = `{"name":"rex"}`
+	for _, c := range []struct {
+		name string
+		body io.Reader
+	}{
+		{"with a length", strings.NewReader(body)},
+		{"chunked", io.MultiReader(strings.NewReader(body))},
+	} {
+		res := e.do("POST", "/checked/pets", hdr, c.body)
+		var got echo
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", c.name, res.StatusCode, err)
+		}
+		up := e.seen.last()
+		if got.Body != body || up.ContentLength != int64(len(body)) || len(up.TransferEncoding) != 0 {
+			t.Errorf("%s: upstream got %q with length %d, transfer encoding %v; want %q with length %d",
+				c.name, got.Body, up.ContentLength, up.TransferEncoding, body, len(body))
+		}
+	}
+}
