@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
@@ -206,8 +207,10 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 // followPort moves the gateway when its stored port changes in another process (`keygate
 // gateway ports set` beside the running app or server, seen through the change feed within a
 // second); the console's UpdatePorts moves it itself before storing. The move runs off the
-// feed's goroutine, one at a time; a port that cannot be used leaves the gateway where it is
-// (GetPorts then reports the setting as pending) and is logged.
+// feed's goroutine, one at a time. A port that cannot be used yet (the process that had it is
+// still stopping, another program holds it) leaves the gateway where it is (GetPorts then
+// reports the setting as pending) and is tried again after 1 s, 2 s, 4 s … up to every
+// portRetryMax, until the gateway gets it or the setting changes; it is logged once.
 func (i *Instance) followPort(ctx context.Context) {
 	ctx, i.stopPort = context.WithCancel(ctx)
 	i.portDone = make(chan struct{})
@@ -223,28 +226,44 @@ func (i *Instance) followPort(ctx context.Context) {
 	go func() {
 		defer close(i.portDone)
 		defer unsubscribe()
-		failed := 0 // the port last refused: not tried again until the setting changes
+		retry := time.NewTimer(0)
+		retry.Stop()
+		defer retry.Stop()
+		failed, backoff := 0, time.Duration(0) // the port last refused, and the wait before its next try
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-kick:
+			case <-retry.C:
 			}
 			p, err := listen.Stored(ctx, i.Store, listen.Gateway)
-			if err != nil || p == 0 || p == listen.Port(i.Gateway.Status().Listen) || p == failed {
+			if err != nil || p == 0 || p == listen.Port(i.Gateway.Status().Listen) {
 				continue
+			}
+			if p != failed {
+				backoff = 0
 			}
 			addr := listen.WithPort(listen.DefaultGateway, p)
 			if err := i.Gateway.Move(ctx, addr); err != nil {
+				if p != failed {
+					i.Logger.Warn("the gateway's port setting changed, but the gateway cannot move there yet; trying again",
+						"addr", addr, "err", err)
+				}
 				failed = p
-				i.Logger.Warn("the gateway's port setting changed, but the gateway cannot move there", "addr", addr, "err", err)
+				backoff = min(max(2*backoff, time.Second), portRetryMax)
+				retry.Reset(backoff)
 				continue
 			}
-			failed = 0
+			failed, backoff = 0, 0
+			retry.Stop()
 			i.Logger.Info("the gateway moved to its new port setting", "addr", addr)
 		}
 	}()
 }
+
+// portRetryMax is the longest wait between two tries of a port the gateway could not move to.
+var portRetryMax = 30 * time.Second
 
 // Documents is the source of the console and gateway OpenAPI documents; consoleURL may be
 // nil (the desktop's console has no URL).

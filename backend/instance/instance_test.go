@@ -130,3 +130,46 @@ func TestGatewayFollowsItsPortSetting(t *testing.T) {
 		t.Fatalf("a gateway fixed by a flag followed the setting: %s", got)
 	}
 }
+
+// TestGatewayRetriesABusyPort: a stored port another program still holds leaves the gateway
+// where it is, and the gateway moves there once the port is free, without another change.
+func TestGatewayRetriesABusyPort(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.NewStore(t)
+	first, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstPort := first.Addr().(*net.TCPAddr).Port
+	first.Close()
+	if err := listen.Save(ctx, st, firstPort, 0); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+	if err := inst.Gateway.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	if err := listen.Save(ctx, st, busyPort, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // the feed has spoken, the move failed
+	if got := inst.Gateway.Status().Listen; got != "127.0.0.1:"+strconv.Itoa(firstPort) || !inst.Gateway.Status().Running {
+		t.Fatalf("with its new port busy the gateway is at %s (running %v), want still at %d", got, inst.Gateway.Status().Running, firstPort)
+	}
+	busy.Close()
+	want := "127.0.0.1:" + strconv.Itoa(busyPort)
+	for deadline := time.Now().Add(10 * time.Second); inst.Gateway.Status().Listen != want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never moved to its port once it was free: %+v", inst.Gateway.Status())
+		}
+	}
+}
