@@ -15,8 +15,9 @@ import (
 // /.well-known/jwks.json.
 type IdentityKeyList struct {
 	Keys []identity.Key `json:"keys"`
-	// MaxAge is how long upstreams may cache the key set, in seconds: a rotated key signs
-	// that long after the rotation.
+	// MaxAge is how long upstreams may cache the key set, in seconds — the longer of this
+	// process's and the one the running server advertises: a rotated key signs that long
+	// after the rotation.
 	MaxAge int `json:"maxAge"`
 }
 
@@ -35,7 +36,19 @@ func (s *Service) listIdentityKeys(ctx context.Context, _ *Call, _ *NoInput) (Id
 		return IdentityKeyList{}, errNoIdentity
 	}
 	ks, err := s.Identity.List(ctx)
-	return IdentityKeyList{Keys: ks, MaxAge: int(s.Identity.MaxAge() / time.Second)}, err
+	if err != nil {
+		return IdentityKeyList{}, err
+	}
+	return s.identityKeyList(ctx, ks)
+}
+
+// identityKeyList is ks with the max-age a rotation waits for (identity.Service.Lead).
+func (s *Service) identityKeyList(ctx context.Context, ks []identity.Key) (IdentityKeyList, error) {
+	lead, err := s.Identity.Lead(ctx)
+	if err != nil {
+		return IdentityKeyList{}, err
+	}
+	return IdentityKeyList{Keys: ks, MaxAge: int(lead / time.Second)}, nil
 }
 
 func (s *Service) rotateIdentityKey(ctx context.Context, c *Call, in *RotateIdentityKeyInput) (IdentityKeyList, error) {
@@ -53,5 +66,5 @@ func (s *Service) rotateIdentityKey(ctx context.Context, c *Call, in *RotateIden
 		}
 		s.record(ctx, c, inst.ID, audit.IdentityRotate, r.Key.ID, detail)
 	}
-	return IdentityKeyList{Keys: r.Keys, MaxAge: int(s.Identity.MaxAge() / time.Second)}, nil
+	return s.identityKeyList(ctx, r.Keys)
 }

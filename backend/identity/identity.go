@@ -33,6 +33,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,6 +43,7 @@ import (
 	"github.com/keygate/keygate/backend/clock"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/seal"
+	"github.com/keygate/keygate/backend/settings"
 	"github.com/keygate/keygate/backend/store"
 )
 
@@ -180,6 +182,31 @@ func New(st *store.Store, o Options) *Service {
 		o.MaxAge = DefaultMaxAge
 	}
 	return &Service{st: st, seal: o.Seal, clock: o.Clock, maxAge: o.MaxAge, tokens: map[tokenKey]*token{}}
+}
+
+// Advertise stores this service's MaxAge as the one the key set is served with, for a process
+// that serves it (keygate serve, the desktop app): a rotation by any process — the CLI beside
+// it, a node with another setting — then waits for the longer of its own max-age and this one.
+func (s *Service) Advertise(ctx context.Context) error {
+	secs := strconv.FormatInt(int64(s.maxAge/time.Second), 10)
+	if err := settings.New(s.st).Set(ctx, map[string]string{settings.IdentityJWKSMaxAge: secs}); err != nil {
+		return fmt.Errorf("store the key set's max-age: %w", err)
+	}
+	return nil
+}
+
+// Lead is how long after a rotation the new key starts signing: this service's max-age, or
+// the one a server advertises (Advertise) when that is longer.
+func (s *Service) Lead(ctx context.Context) (time.Duration, error) {
+	v, err := settings.New(s.st).Get(ctx, settings.IdentityJWKSMaxAge)
+	if err != nil {
+		return 0, err
+	}
+	lead := s.maxAge
+	if n, err := strconv.ParseInt(v[settings.IdentityJWKSMaxAge], 10, 64); err == nil && n > 0 {
+		lead = max(lead, time.Duration(n)*time.Second)
+	}
+	return lead, nil
 }
 
 // MaxAge is how long upstreams may cache the key set: the gateway serves JWKSPath with it as
@@ -448,12 +475,16 @@ func (s *Service) Rotate(ctx context.Context, now bool) (Rotation, error) {
 	if _, err := s.box(); err != nil {
 		return Rotation{}, err // before anything changes
 	}
+	lead, err := s.Lead(ctx)
+	if err != nil {
+		return Rotation{}, fmt.Errorf("rotate identity key: %w", err)
+	}
 	var id string
-	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM identity_keys WHERE retires_at IS NOT NULL AND retires_at <= ?`, t.UnixMilli()); err != nil {
 			return err
 		}
-		at := t.Add(s.maxAge)
+		at := t.Add(lead)
 		if n, err := openKeys(ctx, tx); err != nil {
 			return err
 		} else if now || n == 0 {

@@ -411,3 +411,37 @@ func BenchmarkTokenCached(b *testing.B) {
 		s.Token(context.Background(), c)
 	}
 }
+
+// TestRotationWaitsForTheAdvertisedMaxAge: a server that serves the key set with a longer
+// max-age than the rotating process's own (the CLI beside it, another node) makes the rotation
+// wait for that one; a shorter one does not shorten the rotating process's own lead.
+func TestRotationWaitsForTheAdvertisedMaxAge(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	ctx := context.Background()
+	server := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk, MaxAge: time.Hour})
+	if err := server.Advertise(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.JWKS(ctx); err != nil { // the first key
+		t.Fatal(err)
+	}
+	cli := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	r, err := cli.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := clk.Now().Add(time.Hour); !r.Key.SignsFrom.Equal(want) {
+		t.Fatalf("the CLI's rotation signs from %v, want the server's hour: %v", r.Key.SignsFrom, want)
+	}
+	long := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk, MaxAge: 2 * time.Hour})
+	if r, err = long.Rotate(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := clk.Now().Add(2 * time.Hour); !r.Key.SignsFrom.Equal(want) {
+		t.Fatalf("a longer own max-age: signs from %v, want %v", r.Key.SignsFrom, want)
+	}
+	if r, err = cli.Rotate(ctx, true); err != nil || !r.Key.SignsFrom.Equal(clk.Now()) {
+		t.Fatalf("an emergency rotation still signs at once: %+v %v", r.Key, err)
+	}
+}

@@ -154,6 +154,11 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	}
 	i.Identity = identity.New(i.Store, identity.Options{Seal: secretsKey(i.Store, o.DataDir), Clock: clk, MaxAge: jwksMaxAge})
 	if o.LongRunning {
+		// This process serves the key set with its max-age: rotations by other processes wait
+		// for it.
+		if err := i.Identity.Advertise(ctx); err != nil {
+			i.Logger.Warn("rotations by other processes may not wait for this server's key-set max-age", "err", err)
+		}
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		i.stopKeys, i.keysDone = stop, make(chan error, 1)
 		go func() { i.keysDone <- i.Keys.Run(runCtx) }()

@@ -31,6 +31,9 @@ const (
 	DesktopWindow           = "desktop.window"      // main: the desktop window's last size and position, JSON
 	GatewayPort             = "listen.gateway_port" // listen: the gateway's port, when no flag or variable sets it
 	ConsolePort             = "listen.console_port" // listen: serve's console port, likewise
+	// IdentityJWKSMaxAge is the key set's max-age (seconds) the last started server advertises
+	// (identity): a rotation by any process waits at least this long before the new key signs.
+	IdentityJWKSMaxAge = "identity.jwks_max_age_s"
 )
 
 // Store reads and writes settings.
