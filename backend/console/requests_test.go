@@ -54,7 +54,7 @@ func TestListRequestsKeepsStoredEntriesWithARepeatedRequestID(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); lg.gw.Run(runCtx) }()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for n := 0; n < 4; {
 		if time.Now().After(deadline) {
 			t.Fatal("the new entry was not persisted")

@@ -175,7 +175,7 @@ func TestRequestStreamFollowsAndResumes(t *testing.T) {
 	// Missed while disconnected: one from each source.
 	gw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/missed/1", nil))
 	storeEntry(t, srv, "/missed/2", 500)
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for n := 0; n < 7; {
 		if time.Now().After(deadline) {
 			t.Fatal("the gateway did not persist its entry")

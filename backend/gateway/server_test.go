@@ -325,7 +325,7 @@ func TestRequestLog(t *testing.T) {
 	}
 	// Persisted within a couple of seconds, with no secret anywhere in the table.
 	var rows []gateway.Entry
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for len(rows) < 3 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		var err error
@@ -375,7 +375,7 @@ func TestPersistedRequestLogIsPruned(t *testing.T) {
 	for i := range 12 {
 		e.do("GET", fmt.Sprintf("/x/%d", i), nil, nil)
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	var n int
 	for n == 0 {
 		if time.Now().After(deadline) {

@@ -343,7 +343,7 @@ func TestRotationReachesOtherServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		after, _ := other.JWKS(ctx)
 		if !bytes.Equal(after, before) && bytes.Contains(after, []byte(r.Key.ID)) {

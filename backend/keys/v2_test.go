@@ -450,7 +450,7 @@ func TestQuotaRefillAndEdit(t *testing.T) {
 		go f.svc.Run(runCtx)
 		f.svc.FlushUsage(ctx)
 		f.st.Changes().Publish("keys")
-		deadline := time.Now().Add(3 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			r := f.verify(t, c.Key)
 			if *r.Key.QuotaRemaining == 10 || time.Now().After(deadline) {

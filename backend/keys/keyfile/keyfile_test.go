@@ -165,7 +165,7 @@ func TestForeignLookupOnlyOnceImported(t *testing.T) {
 	if _, err := b.Import(ctx, org2, "t", recs[:1], false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, _ := a.Verify(ctx, baKey("A"))
 		if r.Valid {
