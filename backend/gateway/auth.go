@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/store"
@@ -19,6 +21,10 @@ type presented struct {
 	// methodOverrides are the values of the method-override headers (methodOverrideHeaders):
 	// an upstream that honours one runs that method, so its scopes are required too.
 	methodOverrides []string
+	// fast or std is the request itself, whose body formMethods reads for a _method field on
+	// a route whose scopes depend on the method; the other is nil.
+	fast *fasthttp.RequestCtx
+	std  *http.Request
 	// sessionOK says the console session cookie may count (SessionAllowed).
 	sessionOK bool
 }

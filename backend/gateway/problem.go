@@ -35,6 +35,9 @@ const (
 	CodeUnknownHost      = problem.CodeUnknownHost
 	// CodeMalformedRequest is a request head the gateway refuses to interpret.
 	CodeMalformedRequest = problem.CodeMalformedRequest
+	// CodeMalformedBody: a multipart body the gateway had to read for a _method field and
+	// could not take apart (400).
+	CodeMalformedBody = problem.CodeMalformedBody
 	// CodeHeadersTooLarge: the request head is over the header limit (431).
 	CodeHeadersTooLarge = problem.CodeHeadersTooLarge
 	// CodeRequestTimeout: the client did not send its request head in time (408).
@@ -76,6 +79,7 @@ func init() {
 		{503, CodeStoreUnavailable, "The gateway cannot reach its database to check this credential; try again shortly."},
 		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
 		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
+		{400, CodeMalformedBody, "The request body could not be read as the multipart form its Content-Type names; this route reads a form's _method field, because its operations need scopes that depend on the method."},
 		{431, CodeHeadersTooLarge, "The request head (request line and headers) is larger than this gateway accepts."},
 		{408, CodeRequestTimeout, "The request head did not arrive in time."},
 		{403, CodeInsufficientScope, "The key lacks a scope this operation requires."}, // the answer names it (scopes.go)

@@ -71,9 +71,12 @@ func newRouteScopes(r routes.Route) *routeScopes {
 
 // requireScopes checks that have (the key's scopes; nil for a console session, which holds
 // none) covers what the request needs on rt: the operation its method and path reach and, for
-// each method-override header it carries, the operation that method reaches (an upstream that
-// honours the header runs that one). Else it keeps the answer naming the first missing scope
-// in st and returns CodeInsufficientScope.
+// each method the request names otherwise — in a method-override header and, on a route whose
+// scopes depend on the method, in a _method parameter or form field (methodparam.go) — the
+// operation that method reaches (an upstream that honours it runs that one). Else it keeps the
+// answer naming the first missing scope in st and returns CodeInsufficientScope; a body that
+// had to be read and could not be is that code instead (CodePayloadTooLarge, CodeMalformedBody,
+// CodeMalformedRequest).
 func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, p presented) Code {
 	if rt.scopes == nil {
 		return ""
@@ -81,16 +84,88 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, p presen
 	if code := g.requireMethodScopes(st, rt, have, p.method, p.path); code != "" {
 		return code
 	}
-	for _, v := range p.methodOverrides {
+	if code := g.requireNamedMethods(st, rt, have, p.path, p.methodOverrides); code != "" {
+		return code
+	}
+	if !rt.scopes.match.MethodDependent() {
+		return ""
+	}
+	var buf [4]string
+	named := urlencodedMethods(buf[:0], p.rawQuery)
+	named, code := formMethods(named, rt, p)
+	if code != "" {
+		return code
+	}
+	return g.requireNamedMethods(st, rt, have, p.path, named)
+}
+
+// requireNamedMethods requires the scopes of each method the values name (comma lists, any
+// case).
+func (g *Gateway) requireNamedMethods(st *reqState, rt *route, have []string, path string, values []string) Code {
+	for _, v := range values {
 		for m := range strings.SplitSeq(v, ",") {
 			if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
-				if code := g.requireMethodScopes(st, rt, have, m, p.path); code != "" {
+				if code := g.requireMethodScopes(st, rt, have, m, path); code != "" {
 					return code
 				}
 			}
 		}
 	}
 	return ""
+}
+
+// formMethods appends to dst the _method values of p's body when its Content-Type is one a
+// framework reads that field from (bodyKindOf). The body is read whole first, at most the
+// route's body limit (slowBodyCap without one), and forwarded as it came: a longer body is
+// CodePayloadTooLarge, a broken one CodeMalformedRequest, a multipart body that cannot be taken
+// apart CodeMalformedBody — never forwarded unchecked.
+func formMethods(dst []string, rt *route, p presented) ([]string, Code) {
+	var ct string
+	switch {
+	case p.fast != nil:
+		ct = b2s(p.fast.Request.Header.ContentType())
+	case p.std != nil:
+		ct = p.std.Header.Get("Content-Type")
+	default:
+		return dst, ""
+	}
+	kind := bodyKindOf(p.method, ct)
+	if kind == bodyNone {
+		return dst, ""
+	}
+	var body []byte
+	var code Code
+	if p.fast != nil {
+		body, code = fastBody(p.fast, rt.MaxBodyBytes)
+	} else {
+		body, code = readWholeBody(p.std, rt.MaxBodyBytes)
+	}
+	if code != "" {
+		return dst, code
+	}
+	dst, err := bodyMethods(dst, kind, ct, body)
+	if err != nil {
+		return dst, CodeMalformedBody
+	}
+	return dst, ""
+}
+
+// fastBody is the fast engine's request body, read into the request first when it streams
+// (readSlowBody), at most limit bytes (slowBodyCap when limit is 0).
+func fastBody(ctx *fasthttp.RequestCtx, limit int64) ([]byte, Code) {
+	if limit <= 0 {
+		limit = slowBodyCap
+	}
+	if ctx.Request.IsBodyStream() {
+		if code := readSlowBody(ctx, limit); code != "" {
+			return nil, code
+		}
+	}
+	b := ctx.Request.Body()
+	if int64(len(b)) > limit {
+		return nil, CodePayloadTooLarge
+	}
+	return b, ""
 }
 
 func (g *Gateway) requireMethodScopes(st *reqState, rt *route, have []string, method, path string) Code {
@@ -108,8 +183,8 @@ func (g *Gateway) requireMethodScopes(st *reqState, rt *route, have []string, me
 
 // methodOverrideHeaders are the headers with which common frameworks let a request name the
 // method to run instead of its own (Express's method-override, ASP.NET Core's
-// UseHttpMethodOverride, Symfony, Laravel, Rails' Rack::MethodOverride reads a form field
-// instead, which the gateway does not read).
+// UseHttpMethodOverride, Symfony, Laravel); the _method parameter and form field are
+// methodparam.go's.
 var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // methodOverrides collects those headers' values from a net/http request's header.

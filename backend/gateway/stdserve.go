@@ -110,9 +110,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: r.Header["X-Api-Key"], authorization: r.Header["Authorization"],
 			cookie: r.Header["Cookie"], rawQuery: r.URL.RawQuery, method: r.Method, path: r.URL.Path,
-			methodOverrides: methodOverrides(r.Header), sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
+			methodOverrides: methodOverrides(r.Header), std: r, sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
 		setRateHeaders(h, st)
 		if code != "" {
+			if code == CodePayloadTooLarge || code == CodeMalformedRequest {
+				h["Connection"] = hdrClose // a body read in part (formMethods): the rest is not read
+			}
 			g.reject(st, code)
 			return
 		}
@@ -133,7 +136,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// a tunnel, is read whole first, up to the route's limit (slowBodyCap without one),
 		// so that the upstream never sees a request the gateway then refuses: more is 413, a
 		// broken body 400, and the connection closes (the rest of the body is not read).
-		if code := readWholeBody(r, rt.MaxBodyBytes); code != "" {
+		if _, code := readWholeBody(r, rt.MaxBodyBytes); code != "" {
 			h["Connection"] = hdrClose
 			g.reject(st, code)
 			return
@@ -155,24 +158,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var hdrClose = []string{"close"}
 
 // readWholeBody replaces r's body with its bytes, read whole, at most limit (slowBodyCap when
-// limit is 0): a longer body is CodePayloadTooLarge, one that cannot be read
+// limit is 0), and returns them: a longer body is CodePayloadTooLarge, one that cannot be read
 // CodeMalformedRequest; nothing of either is kept. The upstream gets the body with its length.
-func readWholeBody(r *http.Request, limit int64) Code {
+func readWholeBody(r *http.Request, limit int64) ([]byte, Code) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return ""
+		return nil, ""
 	}
 	if limit <= 0 {
 		limit = slowBodyCap
 	}
 	if r.ContentLength > limit {
-		return CodePayloadTooLarge
+		return nil, CodePayloadTooLarge
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	switch {
 	case err != nil:
-		return CodeMalformedRequest
+		return nil, CodeMalformedRequest
 	case int64(len(b)) > limit:
-		return CodePayloadTooLarge
+		return nil, CodePayloadTooLarge
 	}
 	r.Body.Close()
 	r.ContentLength, r.TransferEncoding = int64(len(b)), nil
@@ -181,7 +184,7 @@ func readWholeBody(r *http.Request, limit int64) Code {
 	} else {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
-	return ""
+	return b, ""
 }
 
 // ownRequest replaces r's method, target, host and header strings with copies of their own.

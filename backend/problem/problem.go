@@ -67,6 +67,10 @@ const (
 	// framing (two lengths, a Transfer-Encoding other than chunked), bare LF, folded or
 	// malformed lines.
 	CodeMalformedRequest Code = "MALFORMED_REQUEST"
+	// CodeMalformedBody (400) is a request body the gateway had to read and could not: a
+	// multipart form it cannot take apart, on a route whose scopes depend on the method, where
+	// a _method field would name another operation.
+	CodeMalformedBody Code = "MALFORMED_BODY"
 	// CodeHeadersTooLarge (431) is a request head over the gateway's header limit.
 	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
 	// CodeRequestTimeout (408) is a client too slow to send its request head.

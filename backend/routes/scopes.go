@@ -387,6 +387,12 @@ func (m *ScopeMatcher) operation(method, path string, loose bool) int {
 	return -1
 }
 
+// MethodDependent reports whether what a request needs can depend on its method: the route's
+// document gives operations their own scopes. Only then can a method named elsewhere than the
+// request line (an override header, a _method parameter or form field) change what is needed,
+// so the gateway reads a form body for one only on such a route.
+func (m *ScopeMatcher) MethodDependent() bool { return m != nil && len(m.ops) > 0 }
+
 // Required returns what a request needs: the route's own scopes; those of the operation that
 // matches method and path (decoded once, prefix included), or the document's default when none
 // does; and, as also, those of the operation a lenient upstream could take the request for when

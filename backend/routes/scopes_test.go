@@ -236,3 +236,23 @@ func TestScopeMatcherLooseReadings(t *testing.T) {
 		}
 	}
 }
+
+// TestMethodDependent: only a document that gives operations their own scopes makes what a
+// request needs depend on its method (the gateway reads a _method form field only then).
+func TestMethodDependent(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    routes.Route
+		want bool
+	}{
+		{"no scopes", routes.Route{}, false},
+		{"route scopes only", routes.Route{Scopes: []string{"pets"}}, false},
+		{"document default only", routes.Route{DocumentScopes: &routes.DocumentScopes{Default: []string{"pets:read"}}}, false},
+		{"an operation", routes.Route{DocumentScopes: &routes.DocumentScopes{Operations: []routes.OperationScopes{
+			{Method: "DELETE", Path: "/pets/{id}", Scopes: []string{"pets:delete"}}}}}, true},
+	} {
+		if got := routes.NewScopeMatcher(tt.r).MethodDependent(); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// methodParamEnv is a gateway with a route at /pets whose document wants pets:write for
+// POST /pets/items and pets:delete for DELETE /pets/items/{id}, a key of each kind, and a
+// route at /plain that requires nothing.
+type methodParamEnv struct {
+	*env
+	writer, deleter keys.Created
+}
+
+func newMethodParamEnv(t *testing.T, maxBody int64) *methodParamEnv {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.routes.ReadScopesWith(func(context.Context, routes.Route) (*routes.DocumentScopes, error) {
+		return &routes.DocumentScopes{Operations: []routes.OperationScopes{
+			{Method: "POST", Path: "/pets/items", Scopes: []string{"pets:write"}},
+			{Method: "DELETE", Path: "/pets/items/{id}", Scopes: []string{"pets:delete"}},
+		}}, nil
+	})
+	e.addRoute(routes.Params{Prefix: "/pets", Upstream: e.up.URL, OpenAPISource: "doc.json", MaxBodyBytes: maxBody})
+	e.addRoute(routes.Params{Prefix: "/plain", Upstream: e.up.URL})
+	writer, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "writer", CreatedBy: "test", Scopes: []string{"pets:write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleter, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "deleter", CreatedBy: "test",
+		Scopes: []string{"pets:write", "pets:delete"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &methodParamEnv{env: e, writer: writer, deleter: deleter}
+}
+
+// send posts body (with its Content-Type, none when ct is "") through the gateway; chunked
+// hides the length, so the body streams in chunks.
+func (e *methodParamEnv) send(key, method, target, ct, body string, chunked bool) *http.Response {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+		if chunked {
+			r = io.MultiReader(r) // not a *strings.Reader: no length, so chunked
+		}
+	}
+	req, err := http.NewRequest(method, e.srv.URL+target, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header["X-Api-Key"] = []string{key}
+	if ct != "" {
+		req.Header["Content-Type"] = []string{ct}
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+const multipartCT = "multipart/form-data; boundary=XyZ"
+
+func multipartBody(name, value string) string {
+	return "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n--XyZ--\r\n"
+}
+
+// TestMethodParamNeedsItsScopes: Rails, Laravel, Symfony and Express (method-override with a
+// getter) run the method a _method query parameter or form field names instead of the
+// request's own, so on a route whose operations have their own scopes a POST carrying
+// _method=DELETE needs the DELETE operation's scopes too — in the query or in an urlencoded,
+// multipart or JSON body, whatever the spelling of the name as those frameworks read it, the
+// case of the value or a repeated field. Nothing reaches the upstream without them, and with
+// them the upstream gets the body unchanged.
+func TestMethodParamNeedsItsScopes(t *testing.T) {
+	e := newMethodParamEnv(t, 0)
+	const form = "application/x-www-form-urlencoded"
+	for _, tt := range []struct {
+		name, target, ct, body string
+		chunked                bool
+	}{
+		{"query", "/pets/items/7?_method=DELETE", "", "", false},
+		{"query lower case", "/pets/items/7?_method=delete", "", "", false},
+		{"query after others", "/pets/items/7?a=1&b=2&_method=Delete", "", "", false},
+		{"query repeated", "/pets/items/7?_method=GET&_method=DELETE", "", "", false},
+		{"query escaped name", "/pets/items/7?%5Fmethod=DELETE", "", "", false},
+		{"query escaped letter", "/pets/items/7?_%6Dethod=DELETE", "", "", false},
+		{"query escaped value", "/pets/items/7?_method=DEL%45TE", "", "", false},
+		{"query PHP dot", "/pets/items/7?.method=DELETE", "", "", false},
+		{"query PHP leading space", "/pets/items/7?+_method=DELETE", "", "", false},
+		{"query PHP bracket", "/pets/items/7?[method=DELETE", "", "", false},
+		{"query array", "/pets/items/7?_method[]=DELETE", "", "", false},
+		{"query upper-case name", "/pets/items/7?_METHOD=DELETE", "", "", false},
+		{"query semicolon", "/pets/items/7?a=1;_method=DELETE", "", "", false},
+		{"query blanks", "/pets/items/7?_method=+DELETE+", "", "", false},
+		{"form", "/pets/items/7", form, "_method=DELETE", false},
+		{"form charset, any case", "/pets/items/7", "Application/X-WWW-Form-Urlencoded; charset=utf-8", "name=rex&_method=delete", false},
+		{"form chunked", "/pets/items/7", form, "name=rex&_method=DELETE", true},
+		{"form repeated", "/pets/items/7", form, "_method=PATCH&_method=DELETE", false},
+		{"form escaped name", "/pets/items/7", form, "%5f%6d%65%74%68%6f%64=DELETE", false},
+		{"form with query decoy", "/pets/items/7?_method=GET", form, "_method=DELETE", false},
+		{"POST without Content-Type (Rack reads a form)", "/pets/items/7", "", "_method=DELETE", false},
+		{"multipart", "/pets/items/7", multipartCT, multipartBody("_method", "DELETE"), false},
+		{"multipart chunked", "/pets/items/7", multipartCT, multipartBody("_method", "delete"), true},
+		{"multipart mixed", "/pets/items/7", "multipart/mixed; boundary=XyZ", multipartBody("_method", "DELETE"), false},
+		{"multipart array name", "/pets/items/7", multipartCT, multipartBody("_method[]", "DELETE"), false},
+		{"JSON (Laravel)", "/pets/items/7", "application/json", `{"name":"rex","_method":"DELETE"}`, false},
+		{"JSON escaped key", "/pets/items/7", "application/json", `{"\u005fmethod":"delete"}`, false},
+		{"JSON +json", "/pets/items/7", "application/vnd.api+json; charset=utf-8", `{"_method":"DELETE"}`, false},
+		{"JSON list", "/pets/items/7", "application/json", `{"_method":["DELETE"]}`, false},
+		{"JSON repeated", "/pets/items/7", "application/json", `{"_method":"GET","_method":"DELETE"}`, false},
+	} {
+		before := e.seen.count()
+		res := e.send(e.writer.Key, "POST", tt.target, tt.ct, tt.body, tt.chunked)
+		if p := readProblem(t, res); res.StatusCode != 403 || p.Code != gateway.CodeInsufficientScope || !strings.Contains(p.Detail, "pets:delete") {
+			t.Errorf("%s: %d %+v, want 403 naming pets:delete", tt.name, res.StatusCode, p)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s: reached the upstream", tt.name)
+		}
+		// The key that holds the DELETE operation's scope passes, and the upstream gets the
+		// body and its type as sent.
+		res = e.send(e.deleter.Key, "POST", tt.target, tt.ct, tt.body, tt.chunked)
+		var got echo
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&got) != nil {
+			t.Errorf("%s with pets:delete: %d, want 200", tt.name, res.StatusCode)
+			continue
+		}
+		if got.Body != tt.body || got.Header.Get("Content-Type") != tt.ct && tt.ct != "" {
+			t.Errorf("%s: upstream got %q (%q), want %q (%q)", tt.name, got.Body, got.Header.Get("Content-Type"), tt.body, tt.ct)
+		}
+	}
+	// What names no method, or a method whose operation needs nothing, adds nothing.
+	for _, tt := range []struct{ name, target, ct, body string }{
+		{"override to GET", "/pets/items?_method=GET", "", ""},
+		{"form override to GET", "/pets/items", form, "_method=get"},
+		{"_method as a value", "/pets/items?q=_method", form, "name=_method&x=_method%3DDELETE"},
+		{"longer name", "/pets/items?_methods=DELETE&my_method=DELETE", form, "x_method=DELETE"},
+		{"JSON nested", "/pets/items", "application/json", `{"pet":{"_method":"DELETE"}}`},
+		{"JSON not an object", "/pets/items", "application/json", `["_method","DELETE"]`},
+		{"broken JSON", "/pets/items", "application/json", `{"_method":`},
+		{"other type", "/pets/items", "text/plain", "_method=DELETE"},
+		{"multipart field holding _method", "/pets/items", multipartCT, multipartBody("note", "_method=DELETE")},
+	} {
+		res := e.send(e.writer.Key, "POST", tt.target, tt.ct, tt.body, false)
+		var got echo
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&got) != nil || got.Body != tt.body {
+			t.Errorf("%s: %d, body %q, want 200 with the body", tt.name, res.StatusCode, got.Body)
+		}
+	}
+}
+
+// TestMethodParamBodyCannotBeChecked: on a route whose scopes depend on the method, a form or
+// JSON body the gateway cannot read for a _method field is refused, never forwarded unchecked:
+// over the route's body limit (or 8 MiB without one) 413, a multipart body it cannot take apart
+// 400 MALFORMED_BODY. A route whose scopes do not depend on the method forwards the same bodies
+// without reading them.
+func TestMethodParamBodyCannotBeChecked(t *testing.T) {
+	e := newMethodParamEnv(t, 1024)
+	big := "_method=DELETE&pad=" + strings.Repeat("a", 2048)
+	for _, tt := range []struct {
+		name, ct, body string
+		chunked        bool
+		status         int
+		code           gateway.Code
+	}{
+		{"form over the route's limit", "application/x-www-form-urlencoded", big, false, 413, gateway.CodePayloadTooLarge},
+		{"chunked form over the route's limit", "application/x-www-form-urlencoded", big, true, 413, gateway.CodePayloadTooLarge},
+		{"multipart without a boundary", "multipart/form-data", multipartBody("_method", "DELETE"), false, 400, gateway.CodeMalformedBody},
+		{"multipart cut short", multipartCT, "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE", false, 400, gateway.CodeMalformedBody},
+		{"multipart unreadable disposition", multipartCT, "--XyZ\r\nContent-Disposition: form-data; name=\"_method\r\n\r\nDELETE\r\n--XyZ--\r\n", false, 400, gateway.CodeMalformedBody},
+	} {
+		before := e.seen.count()
+		res := e.send(e.deleter.Key, "POST", "/pets/items/7", tt.ct, tt.body, tt.chunked)
+		if p := readProblem(t, res); res.StatusCode != tt.status || p.Code != tt.code {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, res.StatusCode, p.Code, tt.status, tt.code)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s: reached the upstream", tt.name)
+		}
+		// The same body on a route without method-dependent scopes is not read by the gateway.
+		if res := e.send(e.deleter.Key, "POST", "/plain/x", tt.ct, tt.body, tt.chunked); res.StatusCode != 200 {
+			t.Errorf("%s on /plain: %d, want 200", tt.name, res.StatusCode)
+		}
+	}
+	// Without a route limit the gateway reads at most 8 MiB of such a body.
+	e2 := newMethodParamEnv(t, 0)
+	huge := "_method=GET&pad=" + strings.Repeat("a", 8<<20)
+	res := e2.send(e2.deleter.Key, "POST", "/pets/items/7", "application/x-www-form-urlencoded", huge, true)
+	if p := readProblem(t, res); res.StatusCode != 413 || p.Code != gateway.CodePayloadTooLarge {
+		t.Errorf("9 MiB form: %d %s, want 413 PAYLOAD_TOO_LARGE", res.StatusCode, p.Code)
+	}
+	if res := e2.send(e2.deleter.Key, "POST", "/plain/x", "application/x-www-form-urlencoded", huge, true); res.StatusCode != 200 {
+		t.Errorf("9 MiB form on /plain: %d, want 200", res.StatusCode)
+	}
+	// A body of another type is forwarded as before, whatever its size.
+	if res := e2.send(e2.deleter.Key, "POST", "/pets/items/7", "application/octet-stream", huge, true); res.StatusCode != 200 {
+		t.Errorf("9 MiB octet-stream: %d, want 200", res.StatusCode)
+	}
+}
