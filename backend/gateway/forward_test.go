@@ -107,6 +107,19 @@ func TestForwardedHeaders(t *testing.T) {
 			wantAbsent(t, ec, "X-Rewrite-Url")
 			wantAbsent(t, ec, "X_original_url")
 		}},
+		{"client path and method overrides of other stacks dropped", "/x", map[string]string{"x-api-key": k,
+			"X-Original-URI": "/admin/delete", "x-original-path": "/admin", "X_Original_Path": "/admin",
+			"X-Envoy-Original-Path": "/admin", "X-ORIGINAL-METHOD": "DELETE", "x_original_method": "DELETE",
+			"X-Forwarded-Path": "/admin", "X-Forwarded-Uri": "/admin/delete", "x-forwarded-method": "DELETE",
+			"X_Forwarded_Prefix": "/admin", "X_Forwarded_Uri": "/admin"}, func(t *testing.T, ec echo) {
+			for name := range ec.Header {
+				switch n := strings.ToLower(strings.ReplaceAll(name, "_", "-")); {
+				case strings.HasPrefix(n, "x-original-"), n == "x-envoy-original-path",
+					n == "x-forwarded-path", n == "x-forwarded-uri", n == "x-forwarded-method", n == "x-forwarded-prefix":
+					t.Errorf("header %s reached the upstream", name)
+				}
+			}
+		}},
 		{"well-formed request id kept", "/x", map[string]string{"x-api-key": k, "X-Request-Id": "abc-123"}, func(t *testing.T, ec echo) {
 			wantHeader(t, ec, "X-Request-Id", "abc-123")
 		}},
@@ -175,6 +188,18 @@ func TestTrustedProxy(t *testing.T) {
 	if got := e.gw.Requests(gateway.Filter{Limit: 1}); len(got) != 1 || got[0].ClientAddr != "203.0.113.7" {
 		t.Fatalf("logged client %+v, want 203.0.113.7", got)
 	}
+	// What a trusted proxy says about the public URL passes (Traefik's StripPrefix sets
+	// X-Forwarded-Prefix); a path or method other than the one it sent the gateway never does,
+	// nor any underscore spelling, which no proxy sends.
+	ec = readEcho(t, e.do("GET", "/x", map[string]string{"x-api-key": e.key.Key, "X-Forwarded-Prefix": "/api",
+		"X-Forwarded-Uri": "/api/x", "X-Original-URI": "/admin", "X-Envoy-Original-Path": "/admin",
+		"X-Original-Method": "DELETE", "X_Forwarded_Prefix": "/admin"}, nil))
+	wantHeader(t, ec, "X-Forwarded-Prefix", "/api")
+	wantHeader(t, ec, "X-Forwarded-Uri", "/api/x")
+	wantAbsent(t, ec, "X-Original-Uri")
+	wantAbsent(t, ec, "X-Envoy-Original-Path")
+	wantAbsent(t, ec, "X-Original-Method")
+	wantAbsent(t, ec, "X_forwarded_prefix")
 }
 
 func wantHeader(t *testing.T, ec echo, name, want string) {

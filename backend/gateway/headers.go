@@ -165,12 +165,18 @@ func (g *Gateway) carriesForeignKey(ctx context.Context, vs []string) bool {
 }
 
 // managedHeader reports whether a client-supplied header must not reach the upstream because
-// the gateway owns it: X-Keygate-*, X-Request-Id, any spelling of X-Api-Key (a key's place),
-// X-Original-Url and X-Rewrite-Url (with which IIS, Symfony and Zend-era frameworks let a
-// request name another path than the one the gateway checked scopes and routes on), and —
-// unless the peer is a trusted proxy — X-Forwarded-*, Forwarded and X-Real-Ip. Names are
-// compared with '_' read as '-', because many upstream frameworks (CGI, PHP, Django, …) read
-// X_Keygate_Key_Id as X-Keygate-Key-Id.
+// the gateway owns it: X-Keygate-*, X-Request-Id, any spelling of X-Api-Key (a key's place);
+// the headers with which an upstream stack lets a request name another path or method than
+// the one the gateway routed and checked scopes on — X-Original-Url and X-Rewrite-Url (IIS
+// URL Rewrite, Symfony and Zend-era frameworks), X-Original-Uri and X-Original-Method (nginx
+// auth_request setups, read by Authelia-style authorizers), X-Original-Path and
+// X-Envoy-Original-Path (Envoy's record of a rewritten path) — from any peer, since a proxy in
+// front of the gateway sends it the path it rewrote to; and, unless the peer is a trusted
+// proxy, X-Forwarded-* (among them X-Forwarded-Prefix, -Path, -Uri and -Method, which Spring,
+// ASP.NET Core, Kong, Traefik and APISIX forward-auth readers act on), Forwarded and
+// X-Real-Ip. A trusted proxy's X-Forwarded-Method still counts for scopes (methodOverrides).
+// Names are compared with '_' read as '-', because many upstream frameworks (CGI, PHP,
+// Django, …) read X_Keygate_Key_Id as X-Keygate-Key-Id.
 func managedHeader(name string, trustedPeer bool) bool {
 	if len(name) < 9 {
 		return false
@@ -182,7 +188,8 @@ func managedHeader(name string, trustedPeer bool) bool {
 	}
 	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 	switch {
-	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key", n == "x-original-url", n == "x-rewrite-url":
+	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key", n == "x-original-url", n == "x-rewrite-url",
+		n == "x-original-uri", n == "x-original-path", n == "x-original-method", n == "x-envoy-original-path":
 		return true
 	case trustedPeer:
 		// The proxy wrote these; still drop underscore variants, which no proxy sends.

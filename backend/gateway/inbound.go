@@ -197,6 +197,12 @@ func (in *inbound) header(name, value string, trustedPeer bool) error {
 		case strings.EqualFold(name, "X-Method-Override"):
 			in.add(&in.methodOverride, value)
 		}
+	case 18:
+		// Forwarded only from a trusted proxy (managedHeader): then an upstream that runs the
+		// method it names needs that method's scopes.
+		if trustedPeer && strings.EqualFold(name, "X-Forwarded-Method") {
+			in.add(&in.methodOverride, value)
+		}
 	case 22:
 		if strings.EqualFold(name, "X-Http-Method-Override") {
 			in.add(&in.methodOverride, value)

@@ -21,8 +21,8 @@ type methodParamEnv struct {
 	writer, deleter keys.Created
 }
 
-func newMethodParamEnv(t *testing.T, maxBody int64) *methodParamEnv {
-	e := newEnv(t)
+func newMethodParamEnv(t *testing.T, maxBody int64, opts ...envOption) *methodParamEnv {
+	e := newEnv(t, opts...)
 	ctx := context.Background()
 	e.routes.ReadScopesWith(func(context.Context, routes.Route) (*routes.DocumentScopes, error) {
 		return &routes.DocumentScopes{Operations: []routes.OperationScopes{
@@ -209,5 +209,47 @@ func TestMethodParamBodyCannotBeChecked(t *testing.T) {
 	// A body of another type is forwarded as before, whatever its size.
 	if res := e2.send(e2.deleter.Key, "POST", "/pets/items/7", "application/octet-stream", huge, true); res.StatusCode != 200 {
 		t.Errorf("9 MiB octet-stream: %d, want 200", res.StatusCode)
+	}
+}
+
+// TestForwardedMethodNeedsItsScopes: a trusted proxy's X-Forwarded-Method reaches the upstream
+// (APISIX and Traefik forward-auth readers act on it), so the method it names needs its
+// scopes, as an override header's does; from any other peer the header is dropped.
+func TestForwardedMethodNeedsItsScopes(t *testing.T) {
+	proxies, err := gateway.ParseTrustedProxies([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newMethodParamEnv(t, 0, func(c *gateway.Config) { c.TrustedProxies = proxies })
+	for _, v := range []string{"DELETE", "delete", "GET, DELETE"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/pets/items/7", nil)
+		req.Header["X-Api-Key"] = []string{e.writer.Key}
+		req.Header["x-forwarded-method"] = []string{v}
+		before := e.seen.count()
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := readProblem(t, res); res.StatusCode != 403 || !strings.Contains(p.Detail, "pets:delete") {
+			t.Errorf("X-Forwarded-Method %q: %d %+v, want 403 naming pets:delete", v, res.StatusCode, p)
+		}
+		res.Body.Close()
+		if e.seen.count() != before {
+			t.Errorf("X-Forwarded-Method %q reached the upstream", v)
+		}
+	}
+	// An untrusted peer's header is dropped, so it adds nothing.
+	u := newMethodParamEnv(t, 0)
+	req, _ := http.NewRequest("POST", u.srv.URL+"/pets/items/7", nil)
+	req.Header["X-Api-Key"] = []string{u.writer.Key}
+	req.Header["X-Forwarded-Method"] = []string{"DELETE"}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var got echo
+	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&got) != nil || got.Header.Get("X-Forwarded-Method") != "" {
+		t.Errorf("untrusted X-Forwarded-Method: %d, upstream saw %q, want 200 without it", res.StatusCode, got.Header.Get("X-Forwarded-Method"))
 	}
 }

@@ -187,11 +187,16 @@ func (g *Gateway) requireMethodScopes(st *reqState, rt *route, have []string, me
 // methodparam.go's.
 var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// methodOverrides collects those headers' values from a net/http request's header.
-func methodOverrides(h http.Header) []string {
+// methodOverrides collects those headers' values from a net/http request's header, and a
+// trusted proxy's X-Forwarded-Method (forwarded from it only: managedHeader), which APISIX
+// and Traefik forward-auth readers act on.
+func methodOverrides(h http.Header, trustedPeer bool) []string {
 	var out []string
 	for _, n := range methodOverrideHeaders {
 		out = append(out, h[n]...)
+	}
+	if trustedPeer {
+		out = append(out, h["X-Forwarded-Method"]...)
 	}
 	return out
 }

@@ -110,7 +110,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: r.Header["X-Api-Key"], authorization: r.Header["Authorization"],
 			cookie: r.Header["Cookie"], rawQuery: r.URL.RawQuery, method: r.Method, path: r.URL.Path,
-			methodOverrides: methodOverrides(r.Header), std: r, sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
+			methodOverrides: methodOverrides(r.Header, st.trusted), std: r, sessionOK: g.cfg.Sessions != nil && SessionAllowed(r.Header, r.Host, originOK, rt.ConsoleSession)})
 		setRateHeaders(h, st)
 		if code != "" {
 			if code == CodePayloadTooLarge || code == CodeMalformedRequest {
