@@ -56,7 +56,7 @@ export default tseslint.config(
     files: ['e2e/**/*.mjs', 'scripts/**/*.mjs'],
     // Node globals, plus browser globals used inside page.evaluate() callbacks.
     languageOptions: {
-      globals: Object.fromEntries(['process', 'console', 'setTimeout', 'clearTimeout', 'URL', 'fetch', 'Buffer',
+      globals: Object.fromEntries(['process', 'console', 'setTimeout', 'clearTimeout', 'URL', 'fetch', 'AbortSignal', 'Buffer',
         'document', 'window', 'navigator', 'NodeFilter', 'localStorage', 'sessionStorage'].map((g) => [g, 'readonly'])),
     },
   },

@@ -4,29 +4,18 @@
 // the account ends); everything is in the audit log.
 //
 //   node e2e/accounts.e2e.mjs          (SCREENSHOTS=1 also writes docs/screenshots/*.png)
-import { chromium } from 'playwright-core'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { bin, launch, serve, shots } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bin = process.env.KEYGATE_BIN || resolve(here, '../../bin/keygate')
-const shots = resolve(here, '../../docs/screenshots')
 const takeShots = process.env.SCREENSHOTS === '1'
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium'
 const admin = { email: 'ada@example.com', password: 'accounts admin password' }
 const member = { email: 'grace@example.com', password: 'accounts member password' }
 const changed = 'changed on the preferences screen'
 const reset = 'set through the reset link'
 
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer()
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
-  s.on('error', rej)
-})
 function check(cond, msg) {
   if (!cond) throw new Error(`FAIL: ${msg}`)
   console.log(`ok - ${msg}`)
@@ -44,17 +33,9 @@ let server, browser
 try {
   kg(['users', 'add', '--email', admin.email, '--name', 'Ada Lovelace', '--role', 'admin'], admin.password + '\n')
   kg(['users', 'add', '--email', member.email, '--name', 'Grace Hopper', '--role', 'member'], member.password + '\n')
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const base = `http://127.0.0.1:${consolePort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KEYGATE_LANG: 'en' } })
-  await new Promise((res, rej) => {
-    let out = ''
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] })
+  server = await serve(dataDir, { demo: false, showStderr: true })
+  const base = server.console
+  browser = await launch()
 
   const signIn = async (page, who, password) => {
     await page.goto(`${base}/login`)
@@ -148,6 +129,6 @@ try {
   console.log('accounts e2e: all checks passed')
 } finally {
   await browser?.close()
-  server?.kill('SIGTERM')
+  await server?.stop()
   rmSync(dataDir, { recursive: true, force: true })
 }

@@ -3,27 +3,14 @@
 // it" through the gateway returns the upstream's 200 with a key and 401 without one.
 //
 //   node e2e/docs.e2e.mjs            (uses ../bin/keygate, or $KEYGATE_BIN; make build first)
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { join } from 'node:path'
+import { bin, launch, serve } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bin = process.env.KEYGATE_BIN || resolve(here, '../../bin/keygate')
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium'
 const email = 'docs-admin@example.com'
 const password = 'docs viewer e2e password'
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
-    s.on('error', rej)
-  })
-}
 
 function check(cond, msg) {
   if (!cond) throw new Error(msg)
@@ -36,17 +23,10 @@ let server, browser
 try {
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
   const key = JSON.parse(kg(['keys', 'create', '--name', 'docs e2e', '--json'])).key
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const consoleURL = `http://127.0.0.1:${consolePort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((res, rej) => {
-    let out = ''
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
+  server = await serve(dataDir, { showStderr: true })
+  const consoleURL = server.console
 
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] })
+  browser = await launch()
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
   // The network is cut off: anything but this machine is refused and remembered.
   const outside = []
@@ -109,6 +89,6 @@ try {
   console.log('docs e2e: all checks passed')
 } finally {
   await browser?.close()
-  server?.kill('SIGTERM')
+  await server?.stop()
   rmSync(dataDir, { recursive: true, force: true })
 }

@@ -1,25 +1,15 @@
 // End-to-end: the Docs screen's Learned view against the real `keygate serve --demo`. The /demo
 // route learns, traffic goes through the gateway, and the view shows the learned document, what
 // is new, and adopts it as the route's document.
-import { chromium } from 'playwright-core'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { bin, launch, serve } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bin = process.env.KEYGATE_BIN || resolve(here, '../../bin/keygate')
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium'
 const email = 'learned-admin@example.com'
 const password = 'learned view e2e password'
 
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer()
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
-  s.on('error', rej)
-})
 function check(cond, msg) {
   if (!cond) throw new Error(`FAIL: ${msg}`)
   console.log(`ok - ${msg}`)
@@ -31,16 +21,9 @@ let server, browser
 try {
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
   const key = JSON.parse(kg(['keys', 'create', '--name', 'learned e2e', '--json'])).key
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const consoleURL = `http://127.0.0.1:${consolePort}`
-  const gatewayURL = `http://127.0.0.1:${gwPort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((res, rej) => {
-    let out = ''
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
+  server = await serve(dataDir, { showStderr: true })
+  const consoleURL = server.console
+  const gatewayURL = server.gateway
   // The CLI beside the running server turns learning on; the gateway follows within a second.
   kg(['routes', 'update', '/demo', '--learn'])
   await new Promise((r) => setTimeout(r, 1500))
@@ -51,7 +34,7 @@ try {
   }
   await new Promise((r) => setTimeout(r, 2500)) // the learner writes once a second
 
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] })
+  browser = await launch()
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
   const page = await ctx.newPage()
   const login = await page.request.post(`${consoleURL}/api/v1/session`, { data: { email, password }, headers: { Origin: consoleURL } })
@@ -79,6 +62,6 @@ try {
   console.log('learned e2e: all checks passed')
 } finally {
   await browser?.close()
-  server?.kill('SIGTERM')
+  await server?.stop()
   rmSync(dataDir, { recursive: true, force: true })
 }

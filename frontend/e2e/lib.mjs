@@ -1,7 +1,7 @@
-// Shared pieces of the e2e scripts that start their own `keygate serve --demo` with a signed-in
-// admin (docs-i18n.e2e.mjs, a11y.e2e.mjs).
+// Shared pieces of the e2e scripts: serve() is the one way they start `keygate serve`; start()
+// adds a fresh data dir, one signed-in admin and a browser on top of it.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -27,6 +27,83 @@ export function check(cond, msg) {
   console.log(`ok - ${msg}`)
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * serve runs `keygate serve` on dataDir (which the caller owns: it may restart a server on it,
+ * or prepare it with the CLI or sqlite3 first) and resolves once GET /readyz on the console
+ * answers 200. The ports are free loopback ports passed as --listen/--console-listen, or given
+ * ones; portFlags: false leaves the flags out (the ports are stored settings). The server gets
+ * KEYGATE_LANG=en unless env says otherwise. Its stdout and stderr are kept for log();
+ * showStderr also copies stderr to this process's stderr as it comes. If the server exits or is
+ * not ready within timeout ms, serve rejects with what it printed.
+ */
+export async function serve(dataDir, {
+  demo = true, args = [], env = {}, showStderr = false,
+  gatewayPort, consolePort, portFlags = true, timeout = 30_000,
+} = {}) {
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run "make build" (or npm run build && go build -o bin/keygate .) first`)
+  const gw = gatewayPort ?? await freePort()
+  const con = consolePort ?? await freePort()
+  const listen = portFlags ? ['--listen', `127.0.0.1:${gw}`, '--console-listen', `127.0.0.1:${con}`] : []
+  const argv = ['--data-dir', dataDir, 'serve', ...(demo ? ['--demo'] : []), ...listen, ...args]
+  const proc = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEYGATE_LANG: 'en', ...env } })
+  let out = ''
+  proc.stdout.on('data', (d) => { out += d })
+  proc.stderr.on('data', (d) => { out += d; if (showStderr) process.stderr.write(d) })
+  let exited = null // why the server is gone, once it is
+  const gone = new Promise((r) => {
+    proc.once('error', (e) => { exited = `could not be started (${e.message})`; r() })
+    proc.once('exit', (code, signal) => { exited ??= `exited with ${signal ?? code}`; r() })
+  })
+  const what = `keygate ${argv.join(' ')}`
+  const consoleURL = `http://127.0.0.1:${con}`
+  const deadline = Date.now() + timeout
+  for (;;) {
+    if (exited) throw new Error(`${what} ${exited} before it was ready:\n${out}`)
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      await gone
+      throw new Error(`${what} was not ready within ${timeout / 1000} s:\n${out}`)
+    }
+    const ready = await fetch(`${consoleURL}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
+    if (ready) break
+    await sleep(150)
+  }
+  return {
+    console: consoleURL,
+    gateway: `http://127.0.0.1:${gw}`,
+    /** log is everything the server has printed so far, stdout and stderr. */
+    log: () => out,
+    /** waitForLog resolves with the first match of re in what the server printed. */
+    async waitForLog(re, ms = 10_000) {
+      const end = Date.now() + ms
+      for (;;) {
+        const m = out.match(re)
+        if (m) return m
+        if (exited) throw new Error(`${what} ${exited} before printing ${re}:\n${out}`)
+        if (Date.now() > end) throw new Error(`${what} did not print ${re} within ${ms / 1000} s:\n${out}`)
+        await sleep(100)
+      }
+    },
+    /** stop sends SIGTERM and resolves when the server has exited (it is killed after 20 s). */
+    async stop() {
+      if (!exited) proc.kill('SIGTERM')
+      const late = setTimeout(() => { process.stderr.write(`${what} still running 20 s after SIGTERM: killed\n`); proc.kill('SIGKILL') }, 20_000)
+      await gone
+      clearTimeout(late)
+    },
+  }
+}
+
+/** launch starts headless Chromium ($CHROMIUM or /usr/bin/chromium) with nothing of its own on the network. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  })
+}
+
 /**
  * start runs `keygate serve --demo` on free ports with a fresh data dir and one admin. With
  * portSettings the ports are stored settings (`keygate gateway ports set`) instead of
@@ -36,28 +113,17 @@ export async function start({ email = 'e2e-admin@example.com', password = 'e2e a
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-e2e-'))
   const kg = (args, input) => execFileSync(bin, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8', env: { ...process.env, KEYGATE_LANG: 'en' } })
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const listen = portSettings ? [] : ['--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`]
-  if (portSettings) kg(['gateway', 'ports', 'set', '--gateway-port', String(gwPort), '--console-port', String(consolePort)])
-  const server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', ...listen],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEYGATE_LANG: 'en' } })
-  let out = ''
-  server.stderr.on('data', (d) => { out += d })
-  await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  })
-  const consoleURL = `http://127.0.0.1:${consolePort}`
+  const [gatewayPort, consolePort] = [await freePort(), await freePort()]
+  if (portSettings) kg(['gateway', 'ports', 'set', '--gateway-port', String(gatewayPort), '--console-port', String(consolePort)])
+  const server = await serve(dataDir, { gatewayPort, consolePort, portFlags: !portSettings })
+  const browser = await launch()
+  const consoleURL = server.console
   return {
     console: consoleURL,
-    gateway: `http://127.0.0.1:${gwPort}`,
+    gateway: server.gateway,
     browser,
     kg,
+    log: server.log,
     /** context opens a browser context signed in as the admin, with the network cut off. */
     async context(opts = {}) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts })
@@ -71,8 +137,7 @@ export async function start({ email = 'e2e-admin@example.com', password = 'e2e a
     },
     async stop() {
       await browser.close().catch(() => {})
-      server.kill('SIGTERM')
-      await new Promise((r) => { if (server.exitCode !== null) r(); else server.once('exit', r) })
+      await server.stop()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

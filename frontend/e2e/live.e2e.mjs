@@ -5,28 +5,17 @@
 // nor a withheld header value.
 //
 //   node e2e/live.e2e.mjs            (SCREENSHOTS=1 also writes docs/screenshots/requests-live.png …)
-import { chromium } from 'playwright-core'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { bin, launch, repo, serve } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const repo = resolve(here, '../..')
-const bin = process.env.KEYGATE_BIN || resolve(repo, 'bin/keygate')
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium'
 const shots = process.env.SCREENSHOTS === '1' ? join(repo, 'docs', 'screenshots') : process.env.LIVE_SHOTS
 const email = 'live-admin@example.com'
 const password = 'live log e2e password'
 const withheld = 'e2e-withheld-value-7731' // sent in a header whose value the log must not keep
 
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer()
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
-  s.on('error', rej)
-})
 function check(cond, msg) {
   if (!cond) throw new Error(`FAIL: ${msg}`)
   console.log(`ok - ${msg}`)
@@ -64,20 +53,13 @@ let server, browser
 try {
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
   const key = JSON.parse(kg(['keys', 'create', '--name', 'Live e2e', '--json'])).key
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const consoleURL = `http://127.0.0.1:${consolePort}`
-  const gatewayURL = `http://127.0.0.1:${gwPort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((res, rej) => {
-    let out = ''
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
+  server = await serve(dataDir, { showStderr: true })
+  const consoleURL = server.console
+  const gatewayURL = server.gateway
   const call = (path) => fetch(gatewayURL + path, { headers: { 'x-api-key': key, 'x-private-note': withheld } })
   check((await call('/demo/pets')).ok, 'a request through the gateway before the screen opens')
 
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] })
+  browser = await launch()
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })
   const page = await ctx.newPage()
   const login = await page.request.post(`${consoleURL}/api/v1/session`, { data: { email, password }, headers: { Origin: consoleURL } })
@@ -218,6 +200,6 @@ try {
   console.log('live e2e: all checks passed')
 } finally {
   await browser?.close()
-  server?.kill('SIGTERM')
+  await server?.stop()
   rmSync(dataDir, { recursive: true, force: true })
 }

@@ -5,18 +5,13 @@
 //   node e2e/run.mjs                 all flows (npm run e2e runs these and e2e/docs.e2e.mjs)
 //   npm run screenshots              also write docs/screenshots/*.png (SCREENSHOTS=1)
 //   node e2e/run.mjs --only keys     flows whose name contains "keys"
-import { spawn } from 'node:child_process'
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launch, serve, shots } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '..', '..')
-const bin = process.env.KEYGATE_BIN || join(repo, 'bin', 'keygate')
-const shots = join(repo, 'docs', 'screenshots')
 const args = process.argv.slice(2)
 const takeShots = args.includes('--screenshots') || process.env.SCREENSHOTS === '1'
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : ''
@@ -25,49 +20,22 @@ const admin = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'corre
 const member = { email: 'grace@example.com', name: 'Grace Hopper', password: 'another long secret' }
 const outsider = { email: 'eve@example.com', name: 'Eve', password: 'outsider password' }
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => ok(port))
-    })
-  })
-}
-
 function assert(cond, msg) {
   if (!cond) throw new Error(msg)
 }
 
+/** startServer runs `keygate serve --demo` on a fresh data dir, which has no admin yet: the
+ * first-admin flow opens the setup link it prints. */
 async function startServer() {
-  if (!existsSync(bin)) throw new Error(`${bin} not found: run "make build" (or npm run build && go build -o bin/keygate .) first`)
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-e2e-'))
-  const [gw, con] = [await freePort(), await freePort()]
-  const proc = spawn(bin, ['serve', '--data-dir', dataDir, '--demo', '--listen', `127.0.0.1:${gw}`, '--console-listen', `127.0.0.1:${con}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KEYGATE_LANG: 'en' },
-  })
-  let out = ''
-  proc.stdout.on('data', (d) => { out += d })
-  proc.stderr.on('data', (d) => { out += d })
-  const deadline = Date.now() + 20_000
-  while (!/setup#token=\w+/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`keygate serve exited: ${out}`)
-    if (Date.now() > deadline) throw new Error(`no setup link from keygate serve: ${out}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const setupLink = out.match(/(http:\/\/\S+\/setup#token=\w+)/)[1]
-  return {
-    console: `http://127.0.0.1:${con}`,
-    gateway: `http://127.0.0.1:${gw}`,
-    setupLink,
-    log: () => out,
-    async stop() {
-      proc.kill('SIGTERM')
-      await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.once('exit', r) })
-      rmSync(dataDir, { recursive: true, force: true })
-    },
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true })
+  try {
+    const server = await serve(dataDir)
+    const [, setupLink] = await server.waitForLog(/(http:\/\/\S+\/setup#token=\w+)/)
+    return { ...server, setupLink, async stop() { await server.stop(); removeDataDir() } }
+  } catch (e) {
+    removeDataDir()
+    throw e
   }
 }
 
@@ -611,11 +579,7 @@ flow('no button or tab label overflows at 960×640 in es, de, ar and ja', async 
 
 async function main() {
   const srv = await startServer()
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  })
+  const browser = await launch()
   const state = {}
   const results = []
   try {

@@ -7,13 +7,12 @@
 //   node e2e/usage.e2e.mjs                  all flows
 //   SCREENSHOTS=1 node e2e/usage.e2e.mjs    also write docs/screenshots/usage-*.png
 //   node e2e/usage.e2e.mjs --only gateway   flows whose name contains "gateway"
-import { chromium } from 'playwright-core'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bin, freePort, overflowing, shot, signIn, throughGateway, useLanguage } from './lib.mjs'
+import { bin, launch, overflowing, serve, shot, signIn, throughGateway, useLanguage } from './lib.mjs'
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : ''
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -25,35 +24,6 @@ function assert(cond, msg) {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'keygate-usage-e2e-'))
 const kg = (args, input) => execFileSync(bin, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8', env: { ...process.env, KEYGATE_LANG: 'en' } })
-
-async function startServer() {
-  const [gw, con] = [await freePort(), await freePort()]
-  const proc = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gw}`, '--console-listen', `127.0.0.1:${con}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KEYGATE_LANG: 'en' },
-  })
-  let out = ''
-  proc.stdout.on('data', (d) => { out += d })
-  proc.stderr.on('data', (d) => { out += d })
-  const consoleURL = `http://127.0.0.1:${con}`
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`keygate serve exited: ${out}`)
-    if (Date.now() > deadline) throw new Error(`keygate serve did not start: ${out}`)
-    const up = await fetch(`${consoleURL}/readyz`).then((r) => r.ok, () => false)
-    if (up) break
-    await new Promise((r) => setTimeout(r, 150))
-  }
-  return {
-    console: consoleURL,
-    gateway: `http://127.0.0.1:${gw}`,
-    log: () => out,
-    async stop() {
-      proc.kill('SIGTERM')
-      await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.once('exit', r) })
-    },
-  }
-}
 
 const flows = []
 const flow = (name, fn) => flows.push({ name, fn })
@@ -302,12 +272,8 @@ let failed = 0
 try {
   kg(['users', 'add', '--email', admin.email, '--role', 'admin'], admin.password + '\n')
   const state = { key: JSON.parse(kg(['keys', 'create', '--name', 'Usage key', '--json'])) }
-  srv = await startServer()
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  })
+  srv = await serve(dataDir)
+  browser = await launch()
   for (const f of flows) {
     if (only && !f.name.includes(only) && !f.name.startsWith('Requests screen')) continue
     const t0 = Date.now()

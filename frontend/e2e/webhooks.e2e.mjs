@@ -5,28 +5,18 @@
 // signed, the deliveries table showing its status, a refused delivery (410) shown as failed and
 // sent again from the UI, key.quota_exhausted when a key's last request passes the gateway,
 // and removing the endpoint.
-import { chromium } from 'playwright-core'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer as createHTTPServer } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { bin, freePort, launch, serve, shots as screenshots } from './lib.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const bin = process.env.KEYGATE_BIN || resolve(here, '../../bin/keygate')
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium'
-const shots = process.env.SCREENSHOTS ? resolve(here, '../../docs/screenshots') : ''
+const shots = process.env.SCREENSHOTS ? screenshots : ''
 const email = 'hooks-admin@example.com'
 const password = 'webhooks e2e password'
 
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer()
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)) })
-  s.on('error', rej)
-})
 function check(cond, msg) {
   if (!cond) throw new Error(`FAIL: ${msg}`)
   console.log(`ok - ${msg}`)
@@ -82,17 +72,10 @@ try {
   await new Promise((r) => receiver.listen(rcPort, '127.0.0.1', r))
   const hookURL = `http://127.0.0.1:${rcPort}/keygate`
   kg(['users', 'add', '--email', email, '--role', 'admin'], password + '\n')
-  const [gwPort, consolePort] = [await freePort(), await freePort()]
-  const consoleURL = `http://127.0.0.1:${consolePort}`
-  server = spawn(bin, ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${gwPort}`, '--console-listen', `127.0.0.1:${consolePort}`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((res, rej) => {
-    let out = ''
-    const timer = setTimeout(() => rej(new Error(`keygate serve did not start:\n${out}`)), 20000)
-    server.stdout.on('data', (d) => { out += d; if (out.includes('Keygate console:')) { clearTimeout(timer); res() } })
-    server.on('exit', (code) => rej(new Error(`keygate serve exited with ${code}:\n${out}`)))
-  })
+  server = await serve(dataDir, { showStderr: true })
+  const consoleURL = server.console
 
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] })
+  browser = await launch()
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: consoleURL })
   const page = await ctx.newPage()
@@ -157,7 +140,7 @@ try {
   const quotaHook = JSON.parse(kg(['webhooks', 'add', `http://127.0.0.1:${rcPort}/quota`, '--event', 'key.quota_exhausted', '--json']))
   quotaSecret = quotaHook.secret
   const metered = JSON.parse(kg(['keys', 'create', '--name', 'metered', '--quota', '1', '--json']))
-  const gw = (k) => fetch(`http://127.0.0.1:${gwPort}/demo/pets`, { headers: { 'x-api-key': k } })
+  const gw = (k) => fetch(`${server.gateway}/demo/pets`, { headers: { 'x-api-key': k } })
   check((await gw(metered.key)).status === 200, 'the metered key makes its one request through the gateway')
   check((await gw(metered.key)).status === 429, 'the next one is refused: QUOTA_EXCEEDED')
   await until('key.quota_exhausted at the receiver', () => quotaReceived.length >= 1)
@@ -178,7 +161,7 @@ try {
   console.log('webhooks e2e: all checks passed')
 } finally {
   await browser?.close()
-  server?.kill('SIGTERM')
+  await server?.stop()
   receiver.close()
   rmSync(dataDir, { recursive: true, force: true })
 }
