@@ -18,6 +18,7 @@ type presented struct {
 	apiKey, authorization, cookie []string // the values of those headers
 	rawQuery                      string
 	method, path                  string // for the scopes an operation requires
+	rawPath                       string // path as sent, escaped (fast engine; std: p.std's)
 	// methodOverrides are the values of the method-override headers (methodOverrideHeaders):
 	// an upstream that honours one runs that method, so its scopes are required too.
 	methodOverrides []string

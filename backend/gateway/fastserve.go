@@ -100,7 +100,7 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
-			rawQuery: in.rawQuery, method: in.method, path: in.path, methodOverrides: in.methodOverride, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
+			rawQuery: in.rawQuery, method: in.method, path: in.path, rawPath: in.rawPath, methodOverrides: in.methodOverride, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
 				SessionAllowed(in.sessionHeaders(), in.host, st.originOK, rt.ConsoleSession)})
 		if code != "" {
 			g.answerFast(ctx, st, snap, code)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -251,5 +252,55 @@ func TestForwardedMethodNeedsItsScopes(t *testing.T) {
 	var got echo
 	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&got) != nil || got.Header.Get("X-Forwarded-Method") != "" {
 		t.Errorf("untrusted X-Forwarded-Method: %d, upstream saw %q, want 200 without it", res.StatusCode, got.Header.Get("X-Forwarded-Method"))
+	}
+}
+
+// TestScopeReadingsOverTheWire sends request lines as written (no client normalizes them)
+// and checks that each reading an upstream could make of the method and path needs the
+// scopes of the operation it reaches: a lower-case method, HEAD for GET, an absolute-form
+// target, and an escaped slash inside a segment — which Express and most routers match as one
+// segment ({id} = "7/x") while the decoded path has one more and matches no operation.
+func TestScopeReadingsOverTheWire(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.routes.ReadScopesWith(func(context.Context, routes.Route) (*routes.DocumentScopes, error) {
+		return &routes.DocumentScopes{Operations: []routes.OperationScopes{
+			{Method: "GET", Path: "/pets/items/{id}", Scopes: []string{"pets:read"}},
+			{Method: "DELETE", Path: "/pets/items/{id}", Scopes: []string{"pets:delete"}},
+		}}, nil
+	})
+	e.addRoute(routes.Params{Prefix: "/pets", Upstream: e.up.URL, OpenAPISource: "doc.json"})
+	none, err := e.keys.Create(ctx, keys.CreateParams{OrgID: e.org.ID, Name: "none", CreatedBy: "test", Scopes: []string{"pets:write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := e.srv.Listener.Addr().String()
+	for _, tt := range []struct{ line, want string }{
+		{"delete /pets/items/7", "pets:delete"},
+		{"Delete /pets/items/7", "pets:delete"},
+		{"HEAD /pets/items/7", "pets:read"},
+		{"head /pets/items/7", "pets:read"},
+		{"DELETE http://" + addr + "/pets/items/7", "pets:delete"},
+		{"POST http://" + addr + "/pets/items/7?_method=DELETE", "pets:delete"},
+		{"DELETE /pets/items/7%2Fx", "pets:delete"},
+		{"DELETE /pets/items/7%2fx", "pets:delete"},
+		{"DELETE /pets/items/7%252Fx", "pets:delete"},
+		{"GET /pets/items/a%2Fb%2Fc", "pets:read"},
+		{"POST /pets/items/7%2Fx?_method=DELETE", "pets:delete"},
+	} {
+		before := e.seen.count()
+		c := rawRequest(t, addr, tt.line+" HTTP/1.1\r\nHost: "+addr+"\r\nX-Api-Key: "+none.Key+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.line, err)
+		}
+		res.Body.Close()
+		// The scope is named in WWW-Authenticate, which a HEAD's answer carries too.
+		if res.StatusCode != 403 || !strings.Contains(res.Header.Get("Www-Authenticate"), `scope="`+tt.want+`"`) {
+			t.Errorf("%s: %d %q, want 403 naming %s", tt.line, res.StatusCode, res.Header.Get("Www-Authenticate"), tt.want)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s reached the upstream", tt.line)
+		}
 	}
 }

@@ -81,11 +81,24 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, p presen
 	if rt.scopes == nil {
 		return ""
 	}
-	if code := g.requireMethodScopes(st, rt, have, p.method, p.path); code != "" {
-		return code
+	// The path as sent too: an upstream that routes before decoding reads an escaped slash
+	// as part of a segment ("/pets/7%2Fx" is DELETE /pets/{id} with id "7/x" in Express),
+	// where the decoded path has a segment more and may match no operation.
+	paths := [2]string{p.path, p.rawPath}
+	if p.std != nil {
+		paths[1] = p.std.URL.EscapedPath()
 	}
-	if code := g.requireNamedMethods(st, rt, have, p.path, p.methodOverrides); code != "" {
-		return code
+	n := 1
+	if paths[1] != paths[0] && paths[1] != "" {
+		n = 2
+	}
+	for _, path := range paths[:n] {
+		if code := g.requireMethodScopes(st, rt, have, p.method, path); code != "" {
+			return code
+		}
+		if code := g.requireNamedMethods(st, rt, have, path, p.methodOverrides); code != "" {
+			return code
+		}
 	}
 	if !rt.scopes.match.MethodDependent() {
 		return ""
@@ -96,7 +109,12 @@ func (g *Gateway) requireScopes(st *reqState, rt *route, have []string, p presen
 	if code != "" {
 		return code
 	}
-	return g.requireNamedMethods(st, rt, have, p.path, named)
+	for _, path := range paths[:n] {
+		if code := g.requireNamedMethods(st, rt, have, path, named); code != "" {
+			return code
+		}
+	}
+	return ""
 }
 
 // requireNamedMethods requires the scopes of each method the values name (comma lists, any
