@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -318,6 +319,67 @@ func (s *Service) anyForeign(ctx context.Context) (bool, error) {
 // ForeignKeys reports whether this instance holds imported keys whose secrets are not in
 // Keygate's format (so the offline format check cannot reject strings before a lookup).
 func (s *Service) ForeignKeys(ctx context.Context) (bool, error) { return s.anyForeign(ctx) }
+
+// ForeignSecrets reports which of words are the secret of a key (of any status: a revoked,
+// expired or rolled-away secret is a secret still), for masking them where logs keep text a
+// client sent: keys with secrets in another format (imported) have no shape to be told by.
+// While no such key exists it answers nothing at once (one atomic load); otherwise it hashes
+// the words and reads the store in batches, never the verification cache, whose entries for
+// the keys in use the words must not evict. An error means the store could not say.
+func (s *Service) ForeignSecrets(ctx context.Context, words []string) (map[string]bool, error) {
+	if len(words) == 0 {
+		return nil, nil
+	}
+	some, known := s.foreign.accepts(func() (bool, error) { return s.anyForeign(ctx) })
+	if !known {
+		return nil, errors.New("look up secrets: the store cannot say whether imported keys exist")
+	}
+	if !some {
+		return nil, nil
+	}
+	byHash := make(map[Hash]string, len(words))
+	hashes := make([]any, 0, len(words))
+	for _, w := range words {
+		if len(w) == 0 || len(w) > maxForeignLen {
+			continue
+		}
+		h := Hash(sha256.Sum256([]byte(w)))
+		if _, dup := byHash[h]; !dup {
+			byHash[h] = w
+			hashes = append(hashes, h[:])
+		}
+	}
+	found := map[string]bool{}
+	for len(hashes) > 0 {
+		n := min(len(hashes), foreignLookupChunk)
+		q := `SELECT hash FROM key_secrets WHERE hash IN (?` + strings.Repeat(", ?", n-1) + `)`
+		rows, err := s.st.Read.QueryContext(ctx, q, hashes[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("look up secrets: %w", err)
+		}
+		for rows.Next() {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up secrets: %w", err)
+			}
+			var h Hash
+			copy(h[:], b)
+			found[byHash[h]] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("look up secrets: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	return found, nil
+}
+
+// foreignLookupChunk is how many hashes one ForeignSecrets query asks about (under SQLite's
+// oldest limit of 999 parameters).
+const foreignLookupChunk = 500
 
 // foreignFlag remembers whether any key has secrets in another format: the state in the low two
 // bits (unknown, none, some) and a generation above them, in one word, so the hot path reads it
