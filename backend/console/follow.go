@@ -77,7 +77,7 @@ func (s *Service) followRequests(ctx context.Context, c *Call, in *FollowRequest
 		if err != nil {
 			return err
 		}
-		es, err := gateway.QueryRequests(ctx, s.Store, f)
+		es, err := gateway.QueryRequests(ctx, s.Store, f, s.Keys)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Service) followRequests(ctx context.Context, c *Call, in *FollowRequest
 			if top <= last {
 				break
 			}
-			es, err := gateway.RequestsBetween(ctx, s.Store, f, last, top)
+			es, err := gateway.RequestsBetween(ctx, s.Store, f, last, top, s.Keys)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil

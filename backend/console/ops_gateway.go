@@ -368,7 +368,7 @@ func (s *Service) listRequests(ctx context.Context, c *Call, in *ListRequestsInp
 		}
 	}
 	if len(out) < limit {
-		stored, err := gateway.QueryRequests(ctx, s.Store, f)
+		stored, err := gateway.QueryRequests(ctx, s.Store, f, s.Keys)
 		if err != nil {
 			return RequestList{}, err
 		}

@@ -242,6 +242,9 @@ type Gateway struct {
 	// realClock says cfg.Clock is the real clock: a log entry's time is then the end of the
 	// request the latency was measured with (one clock reading instead of two).
 	realClock bool
+	// mask is what every log of request text goes through (Config.Keys when it finds
+	// imported secrets).
+	mask logMask
 }
 
 // New returns a Gateway with routes and settings loaded from the store.
@@ -266,6 +269,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.slow = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(g.serveSlow))
 	_, g.realClock = cfg.Clock.(clock.Real)
+	if f, ok := cfg.Keys.(SecretFinder); ok {
+		g.mask = logMask{f}
+	}
 	g.noRoute = g.metrics.forRoute("")
 	g.metrics.skipped = func() uint64 {
 		g.requests.mu.Lock()
@@ -390,7 +396,7 @@ func (g *Gateway) persistLogUpTo(ctx context.Context, budget int) error {
 	if g.cfg.RequestLogKeep > 0 && g.cfg.RequestLogKeep < keep {
 		keep = g.cfg.RequestLogKeep
 	}
-	if err := persist(ctx, g.cfg.Store, batch, keep); err != nil {
+	if err := persist(ctx, g.cfg.Store, batch, keep, g.mask); err != nil {
 		return err
 	}
 	if len(batch) > 0 {
@@ -449,7 +455,9 @@ func (g *Gateway) AnswerHosts(hosts []string) {
 }
 
 // Requests returns the latest entries of the in-memory request log, newest first.
-func (g *Gateway) Requests(f Filter) []Entry { return g.requests.recent(f) }
+func (g *Gateway) Requests(f Filter) []Entry {
+	return g.requests.recent(context.Background(), f, g.mask)
+}
 
 // Metrics is the Prometheus text handler, for the console listener to mount at /metrics.
 func (g *Gateway) Metrics() http.Handler { return g.metrics }

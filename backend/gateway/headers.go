@@ -51,10 +51,13 @@ const (
 
 // LoggedHeaders is what the request log keeps of request headers: every name (at most 64, in
 // order), and values only for the allowlist (loggedValueHeaders), each cut to 512 bytes after
-// anything shaped like a Keygate key is replaced. Other values become "[redacted]", one per
-// value. It is used before anything is stored or shown, and again on rows read back, so older
-// rows never show more than new ones.
-func LoggedHeaders(h http.Header) http.Header {
+// anything shaped like a credential is replaced (maskShapes; logMask masks imported keys too).
+// Other values become "[redacted]", one per value. It is used before anything is stored or
+// shown, and again on rows read back, so older rows never show more than new ones.
+func LoggedHeaders(h http.Header) http.Header { return cutValues(keptHeaders(h)) }
+
+// keptHeaders is LoggedHeaders before values are cut, so that logMask sees whole words.
+func keptHeaders(h http.Header) http.Header {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -69,7 +72,7 @@ func LoggedHeaders(h http.Header) http.Header {
 		keep := loggedValueHeaders[strings.ToLower(k)]
 		for _, v := range h[k] {
 			if keep {
-				vs = append(vs, loggedValue(v))
+				vs = append(vs, maskShapes(v))
 			} else {
 				vs = append(vs, Redacted)
 			}
@@ -79,18 +82,16 @@ func LoggedHeaders(h http.Header) http.Header {
 	return out
 }
 
-// loggedValue masks key-shaped words of an allowlisted value (a key pasted into User-Agent)
-// and cuts it. Masking comes first: a key cut in two is no longer key-shaped.
-func loggedValue(v string) string {
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '=' || r == '"' }) {
-		if _, err := keys.Parse(f); err == nil {
-			v = strings.ReplaceAll(v, f, Redacted)
+// cutValues cuts each value of h to maxLoggedValueBytes, in place.
+func cutValues(h http.Header) http.Header {
+	for _, vs := range h {
+		for i, v := range vs {
+			if len(v) > maxLoggedValueBytes {
+				vs[i] = v[:maxLoggedValueBytes]
+			}
 		}
 	}
-	if len(v) > maxLoggedValueBytes {
-		v = v[:maxLoggedValueBytes]
-	}
-	return v
+	return h
 }
 
 // ForwardedHost returns the X-Forwarded-Host and X-Forwarded-Proto the upstream gets. They

@@ -119,7 +119,7 @@ func TestRedactMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := gateway.QueryRequests(context.Background(), st, gateway.Filter{})
+	rows, err := gateway.QueryRequests(context.Background(), st, gateway.Filter{}, nil)
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("%d rows, %v", len(rows), err)
 	}

@@ -61,7 +61,7 @@ func checkPersist(t *testing.T, st *store.Store) {
 		return b
 	}
 	n := 2*persistChunk + 7
-	if err := persist(ctx, st, batch(0, n), 100_000); err != nil {
+	if err := persist(ctx, st, batch(0, n), 100_000, logMask{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := st.Read.QueryContext(ctx, `SELECT id, at, request_id, path, status, latency_us, org_id, headers FROM request_log ORDER BY id`)
@@ -88,7 +88,7 @@ func checkPersist(t *testing.T, st *store.Store) {
 		t.Fatalf("%d rows stored, want %d", k, n)
 	}
 	// Pruning to keep rows: the newest keep survive.
-	if err := persist(ctx, st, batch(n, 3), 10); err != nil {
+	if err := persist(ctx, st, batch(n, 3), 10, logMask{}); err != nil {
 		t.Fatal(err)
 	}
 	var count int
@@ -106,26 +106,26 @@ func checkPersist(t *testing.T, st *store.Store) {
 	if err != nil || top != last+3 {
 		t.Fatalf("last id %d (%v), want %d", top, err, last+3)
 	}
-	tail, err := RequestsBetween(ctx, st, Filter{}, top-5, top-1)
+	tail, err := RequestsBetween(ctx, st, Filter{}, top-5, top-1, nil)
 	if err != nil || len(tail) != 4 || tail[0].ID != top-4 || tail[3].ID != top-1 {
 		t.Fatalf("between: %v %+v", err, tail)
 	}
-	if tail, _ = RequestsBetween(ctx, st, Filter{Limit: 2}, top-5, top); len(tail) != 2 || tail[0].ID != top-4 {
+	if tail, _ = RequestsBetween(ctx, st, Filter{Limit: 2}, top-5, top, nil); len(tail) != 2 || tail[0].ID != top-4 {
 		t.Fatalf("between, limit 2: %+v", tail)
 	}
 	status := fmt.Sprint(200 + (n+1)%300)
-	if tail, _ = RequestsBetween(ctx, st, Filter{Status: status}, 0, top); len(tail) != 1 || tail[0].RequestID != fmt.Sprintf("r%04d", n+1) {
+	if tail, _ = RequestsBetween(ctx, st, Filter{Status: status}, 0, top, nil); len(tail) != 1 || tail[0].RequestID != fmt.Sprintf("r%04d", n+1) {
 		t.Fatalf("between, status %s: %+v", status, tail)
 	}
 	at := func(k int) time.Time { return t0.Add(time.Duration(k) * time.Millisecond) }
-	ranged, err := QueryRequests(ctx, st, Filter{From: at(n + 1), To: at(n + 2)})
+	ranged, err := QueryRequests(ctx, st, Filter{From: at(n + 1), To: at(n + 2)}, nil)
 	if err != nil || len(ranged) != 1 || ranged[0].RequestID != fmt.Sprintf("r%04d", n+1) {
 		t.Fatalf("from..to: %v %+v", err, ranged)
 	}
-	if ranged, _ = QueryRequests(ctx, st, Filter{From: at(n + 1)}); len(ranged) != 2 || ranged[0].RequestID != fmt.Sprintf("r%04d", n+2) {
+	if ranged, _ = QueryRequests(ctx, st, Filter{From: at(n + 1)}, nil); len(ranged) != 2 || ranged[0].RequestID != fmt.Sprintf("r%04d", n+2) {
 		t.Fatalf("from only: %+v", ranged)
 	}
-	if ranged, _ = QueryRequests(ctx, st, Filter{To: at(n - 7)}); len(ranged) != 0 {
+	if ranged, _ = QueryRequests(ctx, st, Filter{To: at(n - 7)}, nil); len(ranged) != 0 {
 		t.Fatalf("before every kept row: %+v", ranged)
 	}
 }
@@ -137,7 +137,7 @@ func TestRingTimeRange(t *testing.T) {
 	for i := range 5 {
 		l.add(&Entry{Time: t0.Add(time.Duration(i) * time.Second), Path: fmt.Sprint(i)})
 	}
-	got := l.recent(Filter{From: t0.Add(time.Second), To: t0.Add(3 * time.Second)})
+	got := l.recent(context.Background(), Filter{From: t0.Add(time.Second), To: t0.Add(3 * time.Second)}, logMask{})
 	if len(got) != 2 || got[0].Path != "2" || got[1].Path != "1" {
 		t.Fatalf("%+v", got)
 	}

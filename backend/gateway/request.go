@@ -129,7 +129,8 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 		g.observe(st, r, status)
 	}
 	if g.log.Enabled(st.Context, slog.LevelDebug) {
-		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
+		id, path := g.loggedIDAndPath(st.Context, e.RequestID, e.Path)
+		g.log.Debug("request", "request_id", id, "method", e.Method, "path", path, "status", status,
 			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
 	}
 	if p != nil {
@@ -206,7 +207,8 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		g.observeFast(st, status)
 	}
 	if g.log.Enabled(ctx, slog.LevelDebug) {
-		g.log.Debug("request", "request_id", e.RequestID, "method", e.Method, "path", e.Path, "status", status,
+		id, path := g.loggedIDAndPath(ctx, e.RequestID, e.Path)
+		g.log.Debug("request", "request_id", id, "method", e.Method, "path", path, "status", status,
 			"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
 	}
 	releaseState(st)

@@ -17,8 +17,8 @@ import (
 )
 
 // Entry is one request in the request log. It never holds a secret: header values are kept
-// only for a short allowlist of harmless headers (LoggedHeaders), and the path is recorded
-// without its query string.
+// only for a short allowlist of harmless headers (LoggedHeaders), the path is recorded without
+// its query string, and credentials pasted into what is kept are masked (logMask).
 type Entry struct {
 	ID         int64       `json:"id,omitempty"`
 	Time       time.Time   `json:"time"`
@@ -37,7 +37,7 @@ type Entry struct {
 	Headers    http.Header `json:"headers"`
 
 	seq     uint64
-	raw     http.Header // the inbound headers, unmasked: only ever read through LoggedHeaders
+	raw     http.Header // the inbound headers, unmasked: only ever read through logMask
 	rawHead []byte      // or the raw header block (fasthttp engine), parsed only when read
 	// clientIP is ClientAddr before it is formatted (fasthttp engine: when the entry is read).
 	clientIP netip.Addr
@@ -160,8 +160,8 @@ func (l *requestLog) add(e *Entry) {
 	l.mu.Unlock()
 }
 
-// recent returns matching entries, newest first, with headers masked.
-func (l *requestLog) recent(f Filter) []Entry {
+// recent returns matching entries, newest first, masked.
+func (l *requestLog) recent(ctx context.Context, f Filter, m logMask) []Entry {
 	limit := f.limit()
 	out := []Entry{}
 	l.mu.Lock()
@@ -175,9 +175,8 @@ func (l *requestLog) recent(f Filter) []Entry {
 	l.mu.Unlock()
 	for i := range out {
 		out[i] = out[i].withClientAddr()
-		out[i].Headers = LoggedHeaders(out[i].inboundHeaders())
-		out[i].raw, out[i].rawHead = nil, nil
 	}
+	m.entries(ctx, out)
 	return out
 }
 
@@ -203,11 +202,15 @@ func (l *requestLog) unpersisted(max int) (batch []Entry, skipped uint64) {
 	return batch, skipped
 }
 
-// persist writes batch to the request_log table and prunes it to keep rows.
-func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) error {
+// persist writes batch, masked, to the request_log table and prunes it to keep rows.
+func persist(ctx context.Context, st *store.Store, batch []Entry, keep int, m logMask) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	for i := range batch {
+		batch[i] = batch[i].withClientAddr()
+	}
+	m.entries(ctx, batch) // before the transaction: a lookup must not wait for the writer
 	return st.Tx(ctx, func(tx *sql.Tx) error {
 		// One multi-row INSERT per chunk: one round trip for up to persistChunk rows instead of
 		// one per row (on PostgreSQL each is a network round trip). Rows keep their order, so
@@ -217,9 +220,8 @@ func persist(ctx context.Context, st *store.Store, batch []Entry, keep int) erro
 			n := min(len(batch), persistChunk)
 			args = args[:0]
 			for i := range batch[:n] {
-				batch[i] = batch[i].withClientAddr()
 				e := &batch[i]
-				hb, err := json.Marshal(LoggedHeaders(e.inboundHeaders()))
+				hb, err := json.Marshal(e.Headers)
 				if err != nil {
 					return err
 				}
@@ -267,9 +269,11 @@ func buildInsertRequestLog(rows int) string {
 }
 
 // QueryRequests reads the persisted request log, newest first: what the console shows when the
-// gateway is not running in this process, or for history older than the in-memory ring.
-func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
-	return queryRequests(ctx, st, f, nil)
+// gateway is not running in this process, or for history older than the in-memory ring. Rows
+// are masked again as they are read (logMask, with secrets: nil masks by shape only), so rows
+// written before a masking rule existed show no more than new ones.
+func QueryRequests(ctx context.Context, st *store.Store, f Filter, secrets SecretFinder) ([]Entry, error) {
+	return queryRequests(ctx, st, f, nil, logMask{secrets})
 }
 
 // RequestsBetween reads the persisted entries with after < id <= upTo, oldest first, at most
@@ -278,8 +282,8 @@ func QueryRequests(ctx context.Context, st *store.Store, f Filter) ([]Entry, err
 // on both engines, see store.Store), so no row with a smaller id can appear after a larger one
 // was seen: reading on from the last id misses nothing and repeats nothing, whichever node
 // wrote the rows. upTo bounds the scan to new rows even when none of them match f.
-func RequestsBetween(ctx context.Context, st *store.Store, f Filter, after, upTo int64) ([]Entry, error) {
-	return queryRequests(ctx, st, f, &[2]int64{max(after, 0), upTo})
+func RequestsBetween(ctx context.Context, st *store.Store, f Filter, after, upTo int64, secrets SecretFinder) ([]Entry, error) {
+	return queryRequests(ctx, st, f, &[2]int64{max(after, 0), upTo}, logMask{secrets})
 }
 
 // LastRequestID is the largest id in the persisted request log (0 when it is empty).
@@ -292,7 +296,7 @@ func LastRequestID(ctx context.Context, st *store.Store) (int64, error) {
 }
 
 // queryRequests reads newest first, or, given ids (after, upTo], those oldest first.
-func queryRequests(ctx context.Context, st *store.Store, f Filter, ids *[2]int64) ([]Entry, error) {
+func queryRequests(ctx context.Context, st *store.Store, f Filter, ids *[2]int64, m logMask) ([]Entry, error) {
 	var where []string
 	var args []any
 	if ids != nil {
@@ -357,13 +361,15 @@ func queryRequests(ctx context.Context, st *store.Store, f Filter, ids *[2]int64
 			return nil, fmt.Errorf("query request log: %w", err)
 		}
 		e.Time = time.UnixMilli(at).UTC()
-		var stored http.Header
-		if err := json.Unmarshal([]byte(hj), &stored); err != nil {
-			stored = http.Header{}
+		if err := json.Unmarshal([]byte(hj), &e.Headers); err != nil {
+			e.Headers = http.Header{}
 		}
-		e.Headers = LoggedHeaders(stored) // rows written before the allowlist show no more
-
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query request log: %w", err)
+	}
+	rows.Close()        // the lookups of m may need a reading connection
+	m.entries(ctx, out) // rows written before the allowlist or a masking rule show no more
+	return out, nil
 }

@@ -281,7 +281,7 @@ func (g *Gateway) FastServer() *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
-		Logger:                       fastLogger{g.log},
+		Logger:                       fastLogger{g.log, g.mask},
 		SecureErrorLogMessage:        true, // never the request's contents (keys) in a log line
 		ErrorHandler:                 fastError,
 	}
@@ -332,8 +332,11 @@ func (c *connSet) closeAll() {
 
 // fastLogger takes fasthttp's messages at debug level without the request line fasthttp puts
 // in front of them (its target may carry a key in the query string) and with anything shaped
-// like a key masked.
-type fastLogger struct{ log *slog.Logger }
+// like a credential masked (logMask).
+type fastLogger struct {
+	log  *slog.Logger
+	mask logMask
+}
 
 func (l fastLogger) Printf(format string, args ...any) {
 	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -342,5 +345,5 @@ func (l fastLogger) Printf(format string, args ...any) {
 	if format == "%.3f %s - %s" && len(args) == 3 {
 		format, args = "%s", args[2:]
 	}
-	l.log.Debug("fasthttp: " + loggedValue(fmt.Sprintf(format, args...)))
+	l.log.Debug("fasthttp: " + l.mask.text(context.Background(), fmt.Sprintf(format, args...)))
 }

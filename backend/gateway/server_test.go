@@ -329,7 +329,7 @@ func TestRequestLog(t *testing.T) {
 	for len(rows) < 3 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		var err error
-		if rows, err = gateway.QueryRequests(context.Background(), e.st, gateway.Filter{}); err != nil {
+		if rows, err = gateway.QueryRequests(context.Background(), e.st, gateway.Filter{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -387,7 +387,7 @@ func TestPersistedRequestLogIsPruned(t *testing.T) {
 	if n != 7 {
 		t.Fatalf("%d rows kept, want 7", n)
 	}
-	rows, err := gateway.QueryRequests(context.Background(), e.st, gateway.Filter{})
+	rows, err := gateway.QueryRequests(context.Background(), e.st, gateway.Filter{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

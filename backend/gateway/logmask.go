@@ -1,0 +1,272 @@
+package gateway
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// SecretFinder tells which words of logged text are secrets that have no shape to be told by:
+// keys imported in another format (Better Auth's, plain keys). *keys.Service is one; the gateway
+// uses Config.Keys when it is one, and the console passes its key service to QueryRequests.
+type SecretFinder interface {
+	// ForeignSecrets answers which of words are a key's secret (of any status). It answers at
+	// once, without hashing or a lookup, while no key with a secret in another format exists.
+	ForeignSecrets(ctx context.Context, words []string) (map[string]bool, error)
+}
+
+// logMask is the one place that decides what the logs keep of the text a request sent: the
+// path, the client's X-Request-Id and the allowlisted header values, in the request log (the
+// ring the console reads, the rows written, the rows read back, the live stream) and in the
+// gateway's own log lines. A credential can be pasted into any of them (a key in User-Agent,
+// a session cookie in the path, an imported key in X-Request-Id, "?api_key=" sent
+// percent-encoded as part of the path), so each goes through:
+//
+//   - maskShapes, offline: anything shaped like a Keygate key (checksum or not), a webhook
+//     secret, or a long random token (session cookies, reset and setup tokens, most imported
+//     keys) — see isRandomToken;
+//   - then, when the finder says keys with secrets in another format exist, every word of at
+//     least minForeignWord characters is looked up by hash (one query for a whole batch).
+//
+// It runs when entries are written or read, never on the request path (but for the debug log
+// line, when debug logging is on). The query string is never logged at all.
+type logMask struct{ finder SecretFinder }
+
+// minForeignWord is the shortest word looked up as a possible imported secret.
+const minForeignWord = 8
+
+// loggedIDAndPath masks a request's id and path for the debug log line, as the request log
+// masks them. Only with debug logging on: then a path with long words may cost a lookup.
+func (g *Gateway) loggedIDAndPath(ctx context.Context, id, path string) (string, string) {
+	es := []Entry{{RequestID: id, Path: path}}
+	g.mask.entries(ctx, es)
+	return es[0].RequestID, es[0].Path
+}
+
+// text masks one string (a log message of the HTTP engine).
+func (m logMask) text(ctx context.Context, s string) string {
+	s = maskShapes(s)
+	if m.finder == nil {
+		return s
+	}
+	words := map[string]bool{}
+	foreignWords(s, words)
+	return replaceFound(s, m.find(ctx, words))
+}
+
+// entries masks the headers (names; allowlisted values), path and request id of es in place and
+// drops what they were made from.
+func (m logMask) entries(ctx context.Context, es []Entry) {
+	for i := range es {
+		e := &es[i]
+		if e.raw != nil || e.rawHead != nil {
+			e.Headers = keptHeaders(e.inboundHeaders())
+			e.raw, e.rawHead = nil, nil
+		} else {
+			e.Headers = keptHeaders(e.Headers)
+		}
+		e.Path = maskShapes(e.Path)
+		e.RequestID = maskShapes(e.RequestID)
+	}
+	defer func() {
+		for i := range es {
+			cutValues(es[i].Headers) // after masking: a secret cut in two is no longer found
+		}
+	}()
+	if m.finder == nil || len(es) == 0 {
+		return
+	}
+	words := map[string]bool{}
+	for i := range es {
+		e := &es[i]
+		foreignWords(e.Path, words)
+		foreignWords(e.RequestID, words)
+		for _, vs := range e.Headers {
+			for _, v := range vs {
+				foreignWords(v, words)
+			}
+		}
+	}
+	found := m.find(ctx, words)
+	if len(found) == 0 {
+		return
+	}
+	for i := range es {
+		e := &es[i]
+		e.Path = replaceFound(e.Path, found)
+		e.RequestID = replaceFound(e.RequestID, found)
+		for _, vs := range e.Headers {
+			for j, v := range vs {
+				vs[j] = replaceFound(v, found)
+			}
+		}
+	}
+}
+
+// find looks the candidate words up; when the lookup fails (the database is unreachable) every
+// finest candidate (true in words) counts as found: the logs lose detail for a while rather
+// than keep a secret.
+func (m logMask) find(ctx context.Context, words map[string]bool) []string {
+	if len(words) == 0 {
+		return nil
+	}
+	list := make([]string, 0, len(words))
+	for w := range words {
+		list = append(list, w)
+	}
+	got, err := m.finder.ForeignSecrets(ctx, list)
+	var found []string
+	for _, w := range list {
+		if err != nil && words[w] || got[w] {
+			found = append(found, w)
+		}
+	}
+	// Longest first: a word that holds a shorter found word is replaced whole.
+	sort.Slice(found, func(i, j int) bool { return len(found[i]) > len(found[j]) })
+	return found
+}
+
+func replaceFound(s string, found []string) string {
+	for _, w := range found {
+		if strings.Contains(s, w) {
+			s = strings.ReplaceAll(s, w, Redacted)
+		}
+	}
+	return s
+}
+
+// foreignWords adds the words of s that could be an imported key's secret: the pieces between
+// blanks and quoting or list punctuation, and their pieces between URL and assignment
+// punctuation (so "token=SECRET", "/v1/SECRET/x", "key:SECRET" and "(SECRET)" each yield SECRET).
+// The finest pieces are marked true.
+func foreignWords(s string, into map[string]bool) {
+	if len(s) < minForeignWord || s == Redacted {
+		return
+	}
+	for _, coarse := range strings.FieldsFunc(s, coarseSeparator) {
+		if !strings.ContainsFunc(coarse, fineSeparator) {
+			addWord(coarse, true, into)
+			continue
+		}
+		addWord(coarse, false, into)
+		for _, fine := range strings.FieldsFunc(coarse, fineSeparator) {
+			addWord(fine, true, into)
+		}
+	}
+}
+
+func addWord(w string, finest bool, into map[string]bool) {
+	if len(w) >= minForeignWord && len(w) <= maxForeignWord && !strings.Contains(w, Redacted) {
+		into[w] = into[w] || finest
+	}
+}
+
+// maxForeignWord is the longest secret an import accepts.
+const maxForeignWord = 512
+
+func coarseSeparator(r rune) bool {
+	return r <= ' ' || r == 0x7f || strings.ContainsRune(",;\"'()<>[]{}|\\`", r)
+}
+
+func fineSeparator(r rune) bool { return strings.ContainsRune("=:/?&#@!*$+%", r) }
+
+// maskShapes replaces, offline, what is shaped like a credential: a Keygate key (a prefix of
+// lowercase letters and digits, '_', 38 or more base62 characters — with or without a valid
+// checksum, since a key with a typo still holds almost all of its secret), a webhook secret
+// (whsec_ and base64) and any long random token (isRandomToken: a key without its prefix, a
+// session cookie, a reset or setup token, a Better Auth key).
+func maskShapes(s string) string {
+	if len(s) < 32 {
+		return s
+	}
+	var b strings.Builder
+	last := 0 // s[last:i] is not yet written
+	for i := 0; i < len(s); {
+		if !tokenChar(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && tokenChar(s[j]) {
+			j++
+		}
+		run := s[i:j]
+		masked := isRandomToken(run) || keyShaped(run)
+		if !masked && strings.Contains(run, "whsec_") {
+			// base64 goes on with + / =
+			for j < len(s) && strings.IndexByte("+/=", s[j]) >= 0 || j < len(s) && tokenChar(s[j]) {
+				j++
+			}
+			masked = j-i >= len("whsec_")+20
+		}
+		if masked {
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// tokenChar: the characters of keys and tokens (base62, base64url).
+func tokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// keyShaped reports whether run holds a Keygate key's shape: '_' preceded by a lowercase letter
+// or digit and followed by 38 or more base62 characters.
+func keyShaped(run string) bool {
+	for i := 1; i < len(run); i++ {
+		if run[i] != '_' || !(run[i-1] >= 'a' && run[i-1] <= 'z' || run[i-1] >= '0' && run[i-1] <= '9') {
+			continue
+		}
+		n := 0
+		for k := i + 1; k < len(run) && isBase62(run[k]); k++ {
+			n++
+		}
+		if n >= 38 {
+			return true
+		}
+	}
+	return false
+}
+
+func isBase62(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// isRandomToken reports whether a run of token characters looks like random key material: at
+// least 32 characters with upper- and lowercase letters, and either a digit or both cases
+// making up a quarter of the letters each. Random base62 or base64url of that length fails
+// this about once in 100,000; hex digests, UUIDs, version strings, words and camelCase names
+// without digits are kept.
+func isRandomToken(run string) bool {
+	if len(run) < 32 {
+		return false
+	}
+	var upper, lower, digit int
+	for i := 0; i < len(run); i++ {
+		switch c := run[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= '0' && c <= '9':
+			digit++
+		}
+	}
+	if upper == 0 || lower == 0 {
+		return false
+	}
+	letters := upper + lower
+	return digit > 0 || upper*4 >= letters && lower*4 >= letters
+}
+
+var _ SecretFinder = (*keys.Service)(nil)

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/backend/keys"
+)
+
+// TestMaskShapes: every credential shape, pasted anywhere in a logged string, is masked; what
+// is not a credential is kept as it was.
+func TestMaskShapes(t *testing.T) {
+	k, err := keys.Generate("kg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := k.Raw
+	body := strings.TrimPrefix(key, "kg_")
+	session := "Xq3_-vB9kLmN0pQrStUvWxYz12345678AbCdEfGhIjK"   // base64url of 32 bytes: 43 characters
+	reset := "aZ3kQ9mB2nC8xV7lP1oI4uY6tR5eW0qS"                // 32 base62 characters, like reset and setup tokens
+	letters := "ba_" + strings.Repeat("QwErTyUiOpAsDfGh", 4)   // Better Auth's default: 64 letters
+	whsec := "whsec_3q2+7w/bAc9Dk1Lm5Nn0Pp8Qq4Rr6Ss+Tt7Uu2Vv=" // webhook secret (base64 with + / =)
+	for _, tc := range []struct{ name, in, secret string }{
+		{"key alone", key, key},
+		{"key in parentheses", "app/1.0 (" + key + ")", key},
+		{"key after a colon", "key:" + key, key},
+		{"key after a slash", "/v1/" + key + "/items", key},
+		{"key glued to a word", "token" + key, body},
+		{"key with a character appended", key + "x", body},
+		{"key with a wrong checksum", key[:len(key)-1] + "0", body[:30]},
+		{"key without its prefix", "ua " + body, body},
+		{"key in a query sent in the path", "/x?api_key=" + key, key},
+		{"session cookie value", "ua/1 " + session, session},
+		{"reset token", "/reset/" + reset, reset},
+		{"Better Auth key", "sdk " + letters, letters},
+		{"Better Auth key without prefix", "sdk=" + letters[3:], letters[3:]},
+		{"webhook secret", "hook " + whsec + " end", whsec[6:]},
+	} {
+		got := maskShapes(tc.in)
+		if strings.Contains(got, tc.secret) || !strings.Contains(got, Redacted) {
+			t.Errorf("%s: %q masked as %q", tc.name, tc.in, got)
+		}
+	}
+	for _, keep := range []string{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		`"33a64df551425fcc55e4d42a148795d9f25f89d4"`,        // hex ETag
+		"123e4567-e89b-12d3-a456-426614174000",              // UUID
+		"/api/v1/getUserAccountSettingsForOrganizationName", // camelCase, no digit
+		"sec-gw-12345", "application/vnd.github.v3+json", "kg_short",
+		"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", // uppercase hex
+	} {
+		if got := maskShapes(keep); got != keep {
+			t.Errorf("%q changed to %q", keep, got)
+		}
+	}
+}
+
+// finderFunc is a SecretFinder over a fixed set of secrets; err makes every lookup fail.
+type finderFunc struct {
+	secrets map[string]bool
+	err     error
+	asked   [][]string
+}
+
+func (f *finderFunc) ForeignSecrets(_ context.Context, words []string) (map[string]bool, error) {
+	f.asked = append(f.asked, words)
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]bool{}
+	for _, w := range words {
+		if f.secrets[w] {
+			out[w] = true
+		}
+	}
+	return out, nil
+}
+
+// TestLogMaskForeignSecrets: an imported key (no shape: short, one case, or only letters) is
+// masked wherever an entry keeps text — allowlisted header values, path, request id — in one
+// lookup per batch; a lookup that fails masks every candidate word.
+func TestLogMaskForeignSecrets(t *testing.T) {
+	secret := "imported-plain-key-2024" // no credential shape at all
+	f := &finderFunc{secrets: map[string]bool{secret: true}}
+	m := logMask{f}
+	es := []Entry{
+		{Path: "/v1/" + secret + "/items", RequestID: secret, raw: http.Header{
+			"User-Agent":    {"app/1.0 (" + secret + ")"},
+			"Origin":        {"https://x.example/?k=" + secret},
+			"Accept":        {"application/json"},
+			"Authorization": {"Bearer " + secret},
+		}},
+		{Path: "/x%3Fapi_key=" + secret, rawHead: []byte("User-Agent: key:" + secret + "\r\nX-Request-Id: " + secret + "\r\n")},
+		{Path: "/plain", raw: http.Header{"User-Agent": {strings.Repeat("y", 500) + " " + secret}}},
+	}
+	m.entries(context.Background(), es)
+	if len(f.asked) != 1 {
+		t.Fatalf("%d lookups for one batch, want 1", len(f.asked))
+	}
+	for i, e := range es {
+		all := e.Path + " " + e.RequestID
+		for _, vs := range e.Headers {
+			all += " " + strings.Join(vs, " ")
+		}
+		if strings.Contains(all, secret) || strings.Contains(all, secret[:12]) {
+			t.Errorf("entry %d keeps the imported secret: %q", i, all)
+		}
+		if e.raw != nil || e.rawHead != nil {
+			t.Errorf("entry %d keeps its raw headers", i)
+		}
+	}
+	if got := es[0].Headers.Get("Accept"); got != "application/json" {
+		t.Errorf("Accept = %q", got)
+	}
+	if got := es[0].Path; got != "/v1/"+Redacted+"/items" {
+		t.Errorf("path = %q", got)
+	}
+	if v := es[2].Headers.Get("User-Agent"); len(v) > maxLoggedValueBytes {
+		t.Errorf("User-Agent not cut: %d bytes", len(v))
+	}
+
+	// The store cannot answer: candidate words are masked, short ones kept.
+	down := logMask{&finderFunc{err: errors.New("store down")}}
+	es = []Entry{{Path: "/v1/items/" + secret, raw: http.Header{"User-Agent": {"curl/8.5.0"}}}}
+	down.entries(context.Background(), es)
+	if es[0].Path != "/v1/items/"+Redacted || es[0].Headers.Get("User-Agent") != "curl/8.5.0" {
+		t.Errorf("with the store down: path %q, User-Agent %q", es[0].Path, es[0].Headers.Get("User-Agent"))
+	}
+}
