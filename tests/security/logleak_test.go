@@ -1,0 +1,229 @@
+package security_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func init() {
+	attacks = append(attacks, attack{"class 14: no credential reaches a log through the path, the request id or an allowlisted header", credentialsInLoggedText})
+}
+
+// randomLetters returns n random characters of alphabet.
+func randomLetters(n int, alphabet string) string {
+	b := make([]byte, n)
+	for i := range b {
+		x, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[x.Int64()]
+	}
+	return string(b)
+}
+
+// importBetterAuth imports Better Auth rows (hashed, as the plugin stores them) for the given
+// secrets with `keygate keys import` and waits until the gateway accepts the first.
+func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
+	t.Helper()
+	var rows []map[string]any
+	for i, sec := range secrets {
+		h := sha256.Sum256([]byte(sec))
+		rows = append(rows, map[string]any{"id": fmt.Sprint("sec", i), "name": fmt.Sprint("imported ", i), "prefix": "ba_",
+			"key": base64.RawURLEncoding.EncodeToString(h[:]), "enabled": true, "rateLimitEnabled": false,
+			"createdAt": "2025-01-02T03:04:05.678Z"})
+	}
+	b, _ := json.Marshal(rows)
+	file := filepath.Join(t.TempDir(), "apikeys.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli(t, s, "", "keys", "import", file, "--format", "better-auth")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req := s.newReq(http.MethodGet, "/logleak/ready", nil)
+		req.Header.Set("x-api-key", secrets[0])
+		if status, _, _ := s.gw(t, s.ip(), req); status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the imported key never worked at the gateway")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// credentialsInLoggedText pastes every kind of credential the suite handles — a Keygate key,
+// two keys imported from Better Auth (one with the plugin's default 64 mixed-case letters, one
+// of 24 lowercase letters with no shape to tell it by), a console session cookie and a password
+// reset token — into each place a request's text is kept: allowlisted headers (User-Agent,
+// Origin, X-Request-Id) bare, in parentheses, after "key:" or "=", the path (a segment, a
+// matrix parameter, a query string sent percent-encoded, a fragment sent raw), the query string
+// of a route that does not take keys there and of one that does, and Referer. The request log
+// read back by an admin of the instance organization (who sees every entry) from memory, after
+// persistence and through the live stream must hold none of them; the sweep then searches the
+// server's debug log and every database file for each.
+func credentialsInLoggedText(t *testing.T, s *suite) {
+	ip := s.ip()
+	foreignMixed := "ba_" + randomLetters(64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	foreignPlain := "ba_" + randomLetters(24, "abcdefghijklmnopqrstuvwxyz")
+	s.remember(foreignMixed, "key imported from Better Auth (64 letters)")
+	s.remember(foreignPlain, "key imported from Better Auth (24 lowercase letters)")
+	importBetterAuth(t, s, foreignMixed, foreignPlain)
+
+	admin := s.login(t, ip, adminEmail)
+	member := s.login(t, ip, memberEmail)
+	session := sessionCookie(member.HTTP, s.srv.ConsoleURL)
+	var reset struct {
+		Token string `json:"token"`
+		Path  string `json:"path"`
+	}
+	if err := admin.Send(context.Background(), http.MethodPost, "/api/v1/members/"+s.userIDs[memberEmail]+"/password-reset", map[string]any{"org": s.orgA}, &reset); err != nil {
+		t.Fatalf("password reset link: %v", err)
+	}
+	resetToken := reset.Token
+	if resetToken == "" {
+		if _, frag, ok := strings.Cut(reset.Path, "#token="); ok {
+			resetToken = frag
+		}
+	}
+	if resetToken == "" {
+		t.Fatalf("no reset token in %+v", reset)
+	}
+	s.remember(resetToken, "password reset token")
+
+	creds := map[string]string{"key A": s.keyA.Key, "imported key (64 letters)": foreignMixed,
+		"imported key (24 lowercase)": foreignPlain, "session cookie": session, "reset token": resetToken}
+	var ids []string
+	send := func(what, path string, hdr map[string]string) {
+		t.Helper()
+		id := requestID("leak")
+		req := s.newReq(http.MethodGet, "/", nil)
+		u, err := url.Parse(s.srv.GatewayURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL = u
+		req.Header.Set("X-Request-Id", id)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := client(ip).Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for name, c := range creds {
+			if strings.Contains(string(body), c) {
+				t.Errorf("%s: the answer (%d) holds the %s", what, res.StatusCode, name)
+			}
+		}
+		if hdr["X-Request-Id"] == "" {
+			ids = append(ids, id)
+		}
+	}
+	for name, c := range creds {
+		esc := url.PathEscape(c)
+		send(name+" in User-Agent", "/public/ua", map[string]string{"User-Agent": c})
+		send(name+" in User-Agent (parentheses)", "/public/ua", map[string]string{"User-Agent": "probe/1.0 (" + c + ")"})
+		send(name+" in User-Agent (key:)", "/public/ua", map[string]string{"User-Agent": "probe key:" + c + " end"})
+		send(name+" in User-Agent (token=)", "/public/ua", map[string]string{"User-Agent": "probe token=" + c + ";"})
+		send(name+" in Origin", "/public/origin", map[string]string{"Origin": "https://" + c + ".example"})
+		send(name+" in Referer", "/public/referer", map[string]string{"Referer": "https://app.example/cb?key=" + c})
+		send(name+" as X-Request-Id", "/public/rid", map[string]string{"X-Request-Id": c})
+		send(name+" in a path segment", "/public/"+esc+"/items", nil)
+		send(name+" in a path segment of an authenticated route (401)", "/logleak/"+esc, nil)
+		send(name+" in a matrix parameter", "/public/x;api_key="+esc, nil)
+		send(name+" in a query string sent in the path", "/public/x%3Fapi_key%3D"+esc, nil)
+		send(name+" in the query (no query keys on the route)", "/public/q?api_key="+esc+"&token="+esc, nil)
+		send(name+" in the query of a route that takes ?api_key=", "/qk/q?api_key="+esc+"&other="+esc, nil)
+		send(name+" as an unknown key (one character more)", "/logleak/unknown", map[string]string{"x-api-key": c + "x"})
+		// A fragment is never sent by a client, but a raw socket can.
+		raw(t, ip, s.gatewayAddr(), "GET /public/frag#"+c+" HTTP/1.1\r\nHost: "+s.gatewayAddr()+"\r\nConnection: close\r\n\r\n", 5*time.Second)
+	}
+	// The imported keys authenticate like any key; only their ids are logged.
+	send("imported key as x-api-key", "/logleak/valid", map[string]string{"x-api-key": foreignMixed})
+	send("imported key as Bearer", "/logleak/valid", map[string]string{"Authorization": "Bearer " + foreignPlain})
+
+	// Read back: from memory at once, then from the database once the entries are persisted
+	// (the in-memory ring holds the latest 2,000 only; other attacks run meanwhile).
+	check := func(where string, data []byte) {
+		t.Helper()
+		for name, c := range creds {
+			if strings.Contains(string(data), c) {
+				t.Errorf("%s holds the %s", where, name)
+			}
+			if body := c[3:]; strings.HasPrefix(c, "ba_") && strings.Contains(string(data), body) {
+				t.Errorf("%s holds the %s without its prefix", where, name)
+			}
+		}
+	}
+	missing := func(data []byte) int {
+		n := 0
+		for _, id := range ids {
+			if !strings.Contains(string(data), id) {
+				n++
+			}
+		}
+		return n
+	}
+	var list []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var body json.RawMessage
+		if err := admin.Send(context.Background(), http.MethodGet, "/api/v1/requests?limit=1000&org="+s.orgA, nil, &body); err != nil {
+			t.Fatalf("ListRequests: %v", err)
+		}
+		list = body
+		if missing(list) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if n := missing(list); n > len(ids)/2 {
+		t.Fatalf("%d of %d requests not in the log read back: the check would prove nothing", n, len(ids))
+	}
+	if !strings.Contains(string(list), "[redacted]") {
+		t.Error("nothing masked in the log read back")
+	}
+	check("the request log (ListRequests)", list)
+
+	// The live stream starts with the newest 1,000 persisted rows.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.srv.ConsoleURL+"/api/v1/requests/stream?limit=1000&org="+s.orgA, nil)
+	res, err := admin.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("request stream: %d %s", res.StatusCode, b)
+	}
+	var streamed strings.Builder
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<22)
+	for sc.Scan() {
+		streamed.WriteString(sc.Text() + "\n")
+		if missing([]byte(streamed.String())) == 0 {
+			break
+		}
+	}
+	if streamed.Len() == 0 || !strings.Contains(streamed.String(), "event: request") {
+		t.Fatal("the stream sent no entry")
+	}
+	check("the live request stream", []byte(streamed.String()))
+}
