@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	attacks = append(attacks, attack{"class 14: no credential reaches a log through the path, the request id or an allowlisted header", credentialsInLoggedText})
+	attacks = append(attacks, attack{"class 15: no credential reaches a log through the path, the request id or an allowlisted header", credentialsInLoggedText})
 }
 
 // randomLetters returns n random characters of alphabet.
