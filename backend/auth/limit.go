@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +43,10 @@ func accountKey(email string) string {
 	if len(email) > 254 {
 		email = email[:254]
 	}
-	return "login:account:" + strings.ToLower(email)
+	// Hashed: the field holds whatever was typed — a password in the wrong box, a pasted key —
+	// and a shared limiter (Redis) stores its keys as they are.
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return "login:account:" + hex.EncodeToString(sum[:16])
 }
 
 func addrKey(addr string) string { return "login:addr:" + addr }

@@ -89,3 +89,16 @@ func TestAttemptsBurst(t *testing.T) {
 		t.Fatalf("setup attempt from a fresh address: %v", err)
 	}
 }
+
+// TestAttemptKeysHoldNoTypedText: what was typed as the address (a password in the wrong box)
+// does not become a limiter key, which a shared limiter (Redis) stores as it is; addresses that
+// differ only in case or blanks are one account.
+func TestAttemptKeysHoldNoTypedText(t *testing.T) {
+	typed := "Hunter2-my-actual-password"
+	if k := accountKey(typed); strings.Contains(strings.ToLower(k), strings.ToLower(typed)) {
+		t.Fatalf("limiter key %q holds what was typed", k)
+	}
+	if accountKey(" A@Example.com ") != accountKey("a@example.com") || accountKey("a@example.com") == accountKey("b@example.com") {
+		t.Fatal("account keys do not follow the address")
+	}
+}

@@ -87,6 +87,20 @@ func (s *Service) getMe(ctx context.Context, c *Call, _ *NoInput) (Me, error) {
 	return me, nil
 }
 
+// unknownAddress is the target of a failed sign-in to an address no account has.
+const unknownAddress = "(no account with this address)"
+
+// loginTarget is what the audit log names for a failed sign-in: the account's address when an
+// account has the one typed, else unknownAddress. What was typed is not kept: the e-mail field
+// is where a password typed into the wrong box or a pasted key ends up.
+func (s *Service) loginTarget(ctx context.Context, typed string) string {
+	u, err := s.Auth.UserByEmail(ctx, typed)
+	if err != nil {
+		return unknownAddress
+	}
+	return u.Email
+}
+
 func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOutput, error) {
 	e := &Error{Status: 400, Code: problem.CodeValidation}
 	if strings.TrimSpace(in.Email) == "" {
@@ -104,11 +118,11 @@ func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOu
 		var rl *auth.RateLimitedError
 		switch {
 		case errors.Is(err, auth.ErrBadCredentials):
-			s.record(ctx, c, "", audit.LoginFail, email, "wrong e-mail address or password")
+			s.record(ctx, c, "", audit.LoginFail, s.loginTarget(ctx, email), "wrong e-mail address or password")
 		case errors.As(err, &rl) && !rl.Repeated:
 			// Only a lockout's first refusal: the rest cost an attacker nothing and would each
 			// cost the store a synchronous write.
-			s.record(ctx, c, "", audit.LoginFail, email, "rate limited")
+			s.record(ctx, c, "", audit.LoginFail, s.loginTarget(ctx, email), "rate limited")
 		}
 		return SessionOutput{}, err
 	}

@@ -72,7 +72,8 @@ func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
 // matrix parameter, a query string sent percent-encoded, a fragment sent raw), the query string
 // of a route that does not take keys there and of one that does, and Referer. The request log
 // read back by an admin of the instance organization (who sees every entry) from memory, after
-// persistence and through the live stream must hold none of them; the sweep then searches the
+// persistence and through the live stream must hold none of them, nor the audit log after
+// sign-ins with a password or a key typed as the address; the sweep then searches the
 // server's debug log and every database file for each.
 func credentialsInLoggedText(t *testing.T, s *suite) {
 	ip := s.ip()
@@ -226,4 +227,24 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 		t.Fatal("the stream sent no entry")
 	}
 	check("the live request stream", []byte(streamed.String()))
+
+	// The e-mail field of a sign-in: a password typed into the wrong box, a pasted key. The
+	// audit log (read by the instance's admin, who sees sign-ins) names no such text.
+	for _, typed := range []string{passwords[memberEmail], s.keyA.Key, foreignPlain} {
+		bad := s.console(ip)
+		if err := bad.SignIn(context.Background(), typed, "not-the-password-1"); err == nil {
+			t.Fatalf("signed in with %q as the address", typed)
+		}
+	}
+	var audit json.RawMessage
+	if err := admin.Send(context.Background(), http.MethodGet, "/api/v1/audit?org="+s.orgA+"&limit=500", nil, &audit); err != nil {
+		t.Fatalf("ListAudit: %v", err)
+	}
+	if !strings.Contains(string(audit), "(no account with this address)") {
+		t.Fatal("the failed sign-ins are not in the audit log read back: the check would prove nothing")
+	}
+	check("the audit log", audit)
+	if strings.Contains(string(audit), passwords[memberEmail]) {
+		t.Error("the audit log holds a password typed as the address")
+	}
 }
