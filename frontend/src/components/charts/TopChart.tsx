@@ -2,7 +2,8 @@ import { useId, useState } from 'react'
 import { Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } from 'recharts'
 import type { TopItem } from '../../api/operations'
 import { useI18n } from '../../i18n/i18n'
-import { Button } from '../Button'
+import { ChartTable, ViewToggle } from './ChartTable'
+import { axis, gridStroke, tooltip } from './look'
 import { errorRate, ms, percent } from './usage'
 
 interface Props {
@@ -29,55 +30,34 @@ export function TopChart({ title, items, by, testId }: Props) {
     : t('usage.top.summary', { Title: title, List: list.format(items.map((it) => t('usage.top.item', { Name: nameOf(it), Requests: number(it.total ?? 0) }))) })
   const rtl = dir === 'rtl'
   const data = items.map((it) => ({ name: bidi(nameOf(it)), total: it.total ?? 0 }))
-  const axisTick = { fill: 'var(--text-2)', fontSize: 12 }
   return (
     <figure className="chart chart-top" data-testid={testId}>
       <figcaption className="chart-title">{title}</figcaption>
       <p id={captionId} className="sr-only">{text}</p>
       {items.length === 0 ? <p className="muted">{t('usage.empty')}</p> : (
         <>
-          <div className="chart-actions">
-            <Button size="sm" variant="ghost" icon={table ? 'activity' : 'scroll'} onClick={() => setTable(!table)} aria-pressed={table}>
-              {table ? t('usage.view.chart') : t('usage.view.table')}
-            </Button>
-          </div>
+          <ViewToggle table={table} onChange={setTable} />
           {table ? (
-            <div className="table-wrap table-flush chart-table">
-              <table className="table">
-                <caption className="sr-only">{text}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('usage.col.name')}</th>
-                    <th scope="col" className="num">{t('usage.col.requests')}</th>
-                    <th scope="col" className="num">{t('usage.series.error_rate')}</th>
-                    <th scope="col" className="num">{t('usage.series.rejected')}</th>
-                    <th scope="col" className="num">{t('usage.series.p95')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((it) => (
-                    <tr key={it.keyId + it.route}>
-                      <th scope="row">{by === 'route' && it.route ? <code dir="ltr">{it.route}</code> : <bdi>{nameOf(it)}</bdi>}</th>
-                      <td className="num" data-col="total">{number(it.total ?? 0)}</td>
-                      <td className="num">{percent(i18n, errorRate(it))}</td>
-                      <td className="num">{number(it.rejected ?? 0)}</td>
-                      <td className="num">{ms(i18n, it.p95Ms)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <ChartTable caption={text}
+              columns={[t('usage.col.name'), t('usage.col.requests'), t('usage.series.error_rate'), t('usage.series.rejected'), t('usage.series.p95')]}>
+              {items.map((it) => (
+                <tr key={it.keyId + it.route}>
+                  <th scope="row">{by === 'route' && it.route ? <code dir="ltr">{it.route}</code> : <bdi>{nameOf(it)}</bdi>}</th>
+                  <td className="num" data-col="total">{number(it.total ?? 0)}</td>
+                  <td className="num">{percent(i18n, errorRate(it))}</td>
+                  <td className="num">{number(it.rejected ?? 0)}</td>
+                  <td className="num">{ms(i18n, it.p95Ms)}</td>
+                </tr>
+              ))}
+            </ChartTable>
           ) : (
             <div className="chart-plot" role="img" aria-labelledby={captionId} style={{ blockSize: 40 + items.length * 28 }}>
               <BarChart responsive layout="vertical" data={data} style={{ inlineSize: '100%', blockSize: 40 + items.length * 28 }}
                 margin={{ top: 4, right: 12, bottom: 4, left: 12 }}>
-                <CartesianGrid stroke="var(--border)" horizontal={false} />
-                <XAxis type="number" reversed={rtl} allowDecimals={false} tick={axisTick} tickFormatter={(v: number) => number(v)}
-                  stroke="var(--border-strong)" />
-                <YAxis type="category" dataKey="name" orientation={rtl ? 'right' : 'left'} width={120} tick={axisTick}
-                  stroke="var(--border-strong)" />
-                <Tooltip formatter={(v) => number(Number(v))} cursor={{ fill: 'var(--surface-hover)' }}
-                  contentStyle={{ background: 'var(--surface)', border: '1px solid var(--border)', borderRadius: 8, color: 'var(--text)' }} />
+                <CartesianGrid stroke={gridStroke} horizontal={false} />
+                <XAxis type="number" reversed={rtl} allowDecimals={false} {...axis} tickFormatter={(v: number) => number(v)} />
+                <YAxis type="category" dataKey="name" orientation={rtl ? 'right' : 'left'} width={120} {...axis} />
+                <Tooltip formatter={(v) => number(Number(v))} {...tooltip} />
                 <Bar dataKey="total" name={t('usage.col.requests')} fill="var(--chart-ok)" isAnimationActive={false} />
               </BarChart>
             </div>

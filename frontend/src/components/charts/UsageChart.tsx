@@ -2,7 +2,8 @@ import { useId, useState } from 'react'
 import { Bar, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from 'recharts'
 import type { Series } from '../../api/operations'
 import { useI18n } from '../../i18n/i18n'
-import { Button } from '../Button'
+import { ChartTable, ViewToggle } from './ChartTable'
+import { axis, gridStroke, tooltip } from './look'
 import { errorRate, ms, percent, summary, tickFormat, when } from './usage'
 
 /** What a UsageChart draws: answers by class with the p95 latency, or the error rate. */
@@ -40,7 +41,6 @@ export function UsageChart({ series, kind = 'traffic', height = 220, testId }: P
     rate: b.total ? errorRate(b) : null,
   }))
   const tick = tickFormat(lang, series)
-  const axisTick = { fill: 'var(--text-2)', fontSize: 12 }
   const names: Record<string, string> = {
     ok: t('usage.series.ok'),
     clientErrors: t('usage.series.client_errors'),
@@ -57,58 +57,36 @@ export function UsageChart({ series, kind = 'traffic', height = 220, testId }: P
   return (
     <figure className="chart" data-testid={testId} data-kind={kind}>
       <figcaption id={captionId} className="chart-summary">{text}</figcaption>
-      <div className="chart-actions">
-        <Button size="sm" variant="ghost" icon={table ? 'activity' : 'scroll'} onClick={() => setTable(!table)} aria-pressed={table}>
-          {table ? t('usage.view.chart') : t('usage.view.table')}
-        </Button>
-      </div>
+      <ViewToggle table={table} onChange={setTable} />
       {table ? (
-        <div className="table-wrap table-flush chart-table">
-          <table className="table">
-            <caption className="sr-only">{text}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('usage.col.time')}</th>
-                <th scope="col" className="num">{t('usage.col.requests')}</th>
-                <th scope="col" className="num">{t('usage.series.ok')}</th>
-                <th scope="col" className="num">{t('usage.series.client_errors')}</th>
-                <th scope="col" className="num">{t('usage.series.server_errors')}</th>
-                <th scope="col" className="num">{t('usage.series.rejected')}</th>
-                <th scope="col" className="num">{t('usage.series.error_rate')}</th>
-                <th scope="col" className="num">{t('usage.series.p50')}</th>
-                <th scope="col" className="num">{t('usage.series.p95')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {series.buckets.map((b) => (
-                <tr key={b.start} data-start={b.start}>
-                  <th scope="row"><time dateTime={b.start}>{when(lang, b.start)}</time></th>
-                  <td className="num" data-col="total">{number(b.total ?? 0)}</td>
-                  <td className="num" data-col="ok">{number(b.ok ?? 0)}</td>
-                  <td className="num" data-col="clientErrors">{number(b.clientErrors ?? 0)}</td>
-                  <td className="num" data-col="serverErrors">{number(b.serverErrors ?? 0)}</td>
-                  <td className="num" data-col="rejected">{number(b.rejected ?? 0)}</td>
-                  <td className="num" data-col="errorRate">{b.total ? percent(i18n, errorRate(b)) : '—'}</td>
-                  <td className="num" data-col="p50">{ms(i18n, b.p50Ms)}</td>
-                  <td className="num" data-col="p95">{ms(i18n, b.p95Ms)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ChartTable caption={text} columns={[t('usage.col.time'), t('usage.col.requests'), t('usage.series.ok'),
+          t('usage.series.client_errors'), t('usage.series.server_errors'), t('usage.series.rejected'),
+          t('usage.series.error_rate'), t('usage.series.p50'), t('usage.series.p95')]}>
+          {series.buckets.map((b) => (
+            <tr key={b.start} data-start={b.start}>
+              <th scope="row"><time dateTime={b.start}>{when(lang, b.start)}</time></th>
+              <td className="num" data-col="total">{number(b.total ?? 0)}</td>
+              <td className="num" data-col="ok">{number(b.ok ?? 0)}</td>
+              <td className="num" data-col="clientErrors">{number(b.clientErrors ?? 0)}</td>
+              <td className="num" data-col="serverErrors">{number(b.serverErrors ?? 0)}</td>
+              <td className="num" data-col="rejected">{number(b.rejected ?? 0)}</td>
+              <td className="num" data-col="errorRate">{b.total ? percent(i18n, errorRate(b)) : '—'}</td>
+              <td className="num" data-col="p50">{ms(i18n, b.p50Ms)}</td>
+              <td className="num" data-col="p95">{ms(i18n, b.p95Ms)}</td>
+            </tr>
+          ))}
+        </ChartTable>
       ) : (
         <div className="chart-plot" role="img" aria-labelledby={captionId} style={{ blockSize: height }}>
           <ComposedChart responsive data={data} style={{ inlineSize: '100%', blockSize: height }}
             margin={{ top: 8, right: 8, bottom: 0, left: 8 }} barCategoryGap={1}>
-            <CartesianGrid stroke="var(--border)" vertical={false} />
-            <XAxis dataKey="t" type="category" reversed={rtl} tickFormatter={tick} tick={axisTick} stroke="var(--border-strong)"
-              minTickGap={24} />
+            <CartesianGrid stroke={gridStroke} vertical={false} />
+            <XAxis dataKey="t" type="category" reversed={rtl} tickFormatter={tick} {...axis} minTickGap={24} />
             {kind === 'traffic' ? (
               <>
-                <YAxis yAxisId="n" orientation={rtl ? 'right' : 'left'} allowDecimals={false} tick={axisTick}
-                  tickFormatter={(v: number) => number(v)} stroke="var(--border-strong)" width={48} />
-                <YAxis yAxisId="ms" orientation={rtl ? 'left' : 'right'} tick={axisTick} tickFormatter={(v: number) => ms(i18n, v)}
-                  stroke="var(--border-strong)" width={84} />
+                <YAxis yAxisId="n" orientation={rtl ? 'right' : 'left'} allowDecimals={false} {...axis}
+                  tickFormatter={(v: number) => number(v)} width={48} />
+                <YAxis yAxisId="ms" orientation={rtl ? 'left' : 'right'} {...axis} tickFormatter={(v: number) => ms(i18n, v)} width={84} />
                 <Bar yAxisId="n" dataKey="ok" name={names.ok} stackId="a" fill="var(--chart-ok)" isAnimationActive={false} />
                 <Bar yAxisId="n" dataKey="clientErrors" name={names.clientErrors} stackId="a" fill="var(--chart-4xx)" isAnimationActive={false} />
                 <Bar yAxisId="n" dataKey="serverErrors" name={names.serverErrors} stackId="a" fill="var(--chart-5xx)" isAnimationActive={false} />
@@ -117,8 +95,8 @@ export function UsageChart({ series, kind = 'traffic', height = 220, testId }: P
               </>
             ) : (
               <>
-                <YAxis yAxisId="rate" orientation={rtl ? 'right' : 'left'} domain={[0, 1]} tick={axisTick}
-                  tickFormatter={(v: number) => percent(i18n, v)} stroke="var(--border-strong)" width={48} />
+                <YAxis yAxisId="rate" orientation={rtl ? 'right' : 'left'} domain={[0, 1]} {...axis}
+                  tickFormatter={(v: number) => percent(i18n, v)} width={48} />
                 <Line yAxisId="rate" dataKey="rate" name={names.rate} type="monotone" stroke="var(--chart-5xx)" strokeWidth={2}
                   dot={{ r: 2.5, fill: 'var(--chart-5xx)', strokeWidth: 0 }} isAnimationActive={false} />
               </>
@@ -126,9 +104,8 @@ export function UsageChart({ series, kind = 'traffic', height = 220, testId }: P
             <Tooltip
               labelFormatter={(v) => when(lang, Number(v))}
               formatter={(v, _name, item) => format(v, String(item.dataKey))}
-              contentStyle={{ background: 'var(--surface)', border: '1px solid var(--border)', borderRadius: 8, color: 'var(--text)' }}
+              {...tooltip}
               labelStyle={{ color: 'var(--text)' }}
-              cursor={{ fill: 'var(--surface-hover)' }}
             />
           </ComposedChart>
         </div>
