@@ -50,6 +50,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 	// The strings above point into st's copy of the head (or are new), never into the
 	// request's buffer, which the edits below may reuse.
 
+	dropTrailers(h)
 	for _, n := range named {
 		if !isEndToEndRequired(n) {
 			h.Del(n)
@@ -140,6 +141,28 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		rl.done = func(r *relay, werr error) { g.relayDone(ctx, st, r, werr) }
 		resp.SetBodyStream(body, rl.length)
 	}
+}
+
+// dropTrailers removes a request's trailer fields and the names its Trailer header announced:
+// the gateway forwards no request trailer. fasthttp keeps the trailers of a body it read whole
+// (readSlowBody: validated routes, WebSocket upgrades, form bodies read for _method) apart
+// from the head and, once the Trailer header goes (it is hop-by-hop), moves them into the
+// head, where the upstream would read as headers what the gateway never checked: a
+// method-override header, X-Original-Url, … Deleting a name also deletes a head field of the
+// same name, which is safe: it only ever forwards less.
+func dropTrailers(h *fasthttp.RequestHeader) {
+	keys := h.PeekTrailerKeys()
+	if len(keys) == 0 {
+		return
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = string(k)
+	}
+	for _, n := range names {
+		h.Del(n)
+	}
+	h.Del("Trailer") // and the names: received trailers are announced as if sent in the head
 }
 
 // The identity and forwarding headers' names in canonical form (see setCanonical).

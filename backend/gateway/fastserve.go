@@ -188,6 +188,9 @@ func readSlowBody(ctx *fasthttp.RequestCtx, limit int64) Code {
 	if int64(len(b)) > limit {
 		return CodePayloadTooLarge
 	}
+	// The trailer came with the body: it is dropped before the length replaces the chunked
+	// framing, which would move it into the head (dropTrailers).
+	dropTrailers(&ctx.Request.Header)
 	ctx.Request.SetBody(b)
 	// Held whole, the body goes on with its length: some upstreams refuse a chunked request.
 	ctx.Request.Header.SetContentLength(len(b))

@@ -304,3 +304,41 @@ func TestScopeReadingsOverTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTrailersNotForwarded: fields a chunked body's trailer carries were never checked
+// (the scopes and the header rules see the head), so none reaches the upstream — neither as
+// trailers nor as headers, which is what they became on the fast engine once the gateway read
+// such a body whole (a form read for _method, a validated route).
+func TestRequestTrailersNotForwarded(t *testing.T) {
+	e := newMethodParamEnv(t, 0)
+	addr := e.srv.Listener.Addr().String()
+	for _, path := range []string{"/pets/items/7", "/plain/x"} {
+		for _, ct := range []string{"application/x-www-form-urlencoded", "application/octet-stream"} {
+			for _, announce := range []string{"Trailer: X-HTTP-Method-Override, X-Original-URL, X-Custom\r\n", ""} {
+				before := e.seen.count()
+				c := rawRequest(t, addr, "POST "+path+" HTTP/1.1\r\nHost: "+addr+"\r\nX-Api-Key: "+e.writer.Key+
+					"\r\nContent-Type: "+ct+"\r\n"+announce+"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"+
+					"6\r\na=1&b=\r\n0\r\nX-HTTP-Method-Override: DELETE\r\nX-Original-URL: /admin\r\nX-Custom: 1\r\n\r\n")
+				res, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if e.seen.count() != before+1 {
+					t.Errorf("%s %s %q: %d, not forwarded once", path, ct, announce, res.StatusCode)
+					continue
+				}
+				r := e.seen.last()
+				for _, n := range []string{"X-Http-Method-Override", "X-Original-Url", "X-Custom"} {
+					if _, ok := r.Header[n]; ok {
+						t.Errorf("%s %s %q: trailer %s reached the upstream as a header", path, ct, announce, n)
+					}
+					if _, ok := r.Trailer[n]; ok {
+						t.Errorf("%s %s %q: trailer %s reached the upstream", path, ct, announce, n)
+					}
+				}
+			}
+		}
+	}
+}

@@ -26,6 +26,8 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetURL(rt.target)
 
+	// Request trailers are not forwarded (see dropTrailers): fields the gateway never checked.
+	out.Trailer = nil
 	h := out.Header
 	delete(h, "X-Api-Key")
 	if av := h["Authorization"]; len(av) > 0 && (st.cred == CredentialBearer || carriesKey(av) || g.carriesForeignKey(st.Context, av)) {
