@@ -187,7 +187,7 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 			cfg.Identity = i.Identity
 		}
 		if cfg.Learner == nil {
-			cfg.Learner = learn.New(i.Store, learn.Options{Clock: clk, Logger: i.Logger})
+			cfg.Learner = learn.New(i.Store, learn.Options{Clock: clk, Logger: i.Logger, Secrets: i.Keys.ForeignSecrets})
 		}
 		if cfg.Limiter == nil {
 			cfg.Limiter = i.Limiter

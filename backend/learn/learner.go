@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	FlushEvery    time.Duration
 	Clock         clock.Clock
 	Logger        *slog.Logger
+	// Secrets tells which path segments are a key's secret (keys.Service.ForeignSecrets): a
+	// segment that reads like a word is stored as it is, and an imported key has no shape to
+	// tell it from one. Nil: none is looked up.
+	Secrets func(ctx context.Context, words []string) (map[string]bool, error)
 }
 
 // Stats are the learner's counters since it started.
@@ -58,6 +63,8 @@ type Learner struct {
 	running  atomic.Bool
 	// pending is the worker's: shapes not yet written, by route and operation key.
 	pending map[string]map[string]*Operation
+	// words is the worker's memo of literal segments looked up in Secrets (an API has few).
+	words map[string]bool
 }
 
 // New returns a Learner writing to st; start its worker with Run.
@@ -153,11 +160,59 @@ func (l *Learner) drain() {
 	}
 }
 
+// maxMemoWords bounds the memo of looked-up segments; past it the memo starts again.
+const maxMemoWords = 10_000
+
+// secretSegment replaces a path segment that is a key's secret: it reads as a token, so the
+// learned path has a parameter there, never the secret.
+const secretSegment = "{secret}"
+
+// hideSecrets replaces the segments of p that would be kept literally and are a key's secret
+// (Options.Secrets). Each segment is looked up once; when the lookup fails, every such segment
+// of at least 8 characters is replaced.
+func (l *Learner) hideSecrets(p string) string {
+	if l.opts.Secrets == nil || len(p) < 8 {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	var ask []string
+	for _, seg := range segs {
+		if _, known := l.words[seg]; !known && len(seg) >= 8 && SegmentKind(seg) == "" {
+			ask = append(ask, seg)
+		}
+	}
+	if len(ask) > 0 {
+		found, err := l.opts.Secrets(context.Background(), ask)
+		if l.words == nil || len(l.words) > maxMemoWords {
+			l.words = map[string]bool{}
+		}
+		for _, seg := range ask {
+			if err != nil {
+				l.words[seg] = true // not remembered as a word: asked again next time
+				defer delete(l.words, seg)
+				continue
+			}
+			l.words[seg] = found[seg]
+		}
+	}
+	changed := false
+	for i, seg := range segs {
+		if l.words[seg] {
+			segs[i], changed = secretSegment, true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
+}
+
 // take shapes one observation at once and lets its values go.
 func (l *Learner) take(ob Observation) {
 	if ob.RouteID == "" || ob.Method == "" {
 		return
 	}
+	ob.Path = l.hideSecrets(ob.Path)
 	op := Shape(ob)
 	ops := l.pending[ob.RouteID]
 	if ops == nil {
