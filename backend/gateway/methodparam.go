@@ -212,7 +212,8 @@ func multipartMethods(dst []string, contentType string, body []byte) ([]string, 
 			if err != nil {
 				return dst, errFormBody
 			}
-			if isMethodParam(dp["name"]) {
+			// PHP's parser also strips single quotes (name='_method'), which Go keeps.
+			if isMethodParam(strings.Trim(dp["name"], `'" `)) {
 				named = true
 			}
 		}

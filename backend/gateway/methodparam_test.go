@@ -118,6 +118,9 @@ func TestMethodParamNeedsItsScopes(t *testing.T) {
 		{"multipart chunked", "/pets/items/7", multipartCT, multipartBody("_method", "delete"), true},
 		{"multipart mixed", "/pets/items/7", "multipart/mixed; boundary=XyZ", multipartBody("_method", "DELETE"), false},
 		{"multipart array name", "/pets/items/7", multipartCT, multipartBody("_method[]", "DELETE"), false},
+		{"multipart single-quoted name (PHP)", "/pets/items/7", multipartCT, strings.Replace(multipartBody("_method", "DELETE"), `name="_method"`, `name='_method'`, 1), false},
+		{"multipart unquoted name", "/pets/items/7", multipartCT, strings.Replace(multipartBody("_method", "DELETE"), `name="_method"`, `name=_method`, 1), false},
+		{"Slim's _METHOD", "/pets/items/7", form, "_METHOD=DELETE", false},
 		{"JSON (Laravel)", "/pets/items/7", "application/json", `{"name":"rex","_method":"DELETE"}`, false},
 		{"JSON escaped key", "/pets/items/7", "application/json", `{"\u005fmethod":"delete"}`, false},
 		{"JSON +json", "/pets/items/7", "application/vnd.api+json; charset=utf-8", `{"_method":"DELETE"}`, false},
@@ -339,6 +342,32 @@ func TestRequestTrailersNotForwarded(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestMethodParamUnderEachContentType: a request with two Content-Type lines reaches the
+// upstream with both on the net/http engine, and an upstream may read the body as either, so
+// the gateway reads it as each; fasthttp keeps and forwards only the last, the one it reads.
+func TestMethodParamUnderEachContentType(t *testing.T) {
+	e := newMethodParamEnv(t, 0)
+	addr := e.srv.Listener.Addr().String()
+	for _, cts := range [][2]string{{"text/plain", "application/x-www-form-urlencoded"}, {"application/x-www-form-urlencoded", "text/plain"}} {
+		before := e.seen.count()
+		c := rawRequest(t, addr, "POST /pets/items/7 HTTP/1.1\r\nHost: "+addr+"\r\nX-Api-Key: "+e.writer.Key+
+			"\r\nContent-Type: "+cts[0]+"\r\nContent-Type: "+cts[1]+"\r\nContent-Length: 14\r\nConnection: close\r\n\r\n_method=DELETE")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if e.seen.count() != before {
+			// Forwarded only as a body no upstream reads as a form: one Content-Type, not a form.
+			if ct := e.seen.last().Header["Content-Type"]; len(ct) != 1 || ct[0] != "text/plain" {
+				t.Errorf("%q: %d, reached the upstream with Content-Type %q", cts, res.StatusCode, ct)
+			}
+		} else if res.StatusCode != 403 {
+			t.Errorf("%q: %d, want 403", cts, res.StatusCode)
 		}
 	}
 }

@@ -137,33 +137,47 @@ func (g *Gateway) requireNamedMethods(st *reqState, rt *route, have []string, pa
 // route's body limit (slowBodyCap without one), and forwarded as it came: a longer body is
 // CodePayloadTooLarge, a broken one CodeMalformedRequest, a multipart body that cannot be taken
 // apart CodeMalformedBody — never forwarded unchecked.
+//
+// fasthttp keeps one Content-Type (the upstream gets that one); net/http forwards every
+// Content-Type line a request has, and an upstream may take any of them, so the body is read
+// as each of them in turn.
 func formMethods(dst []string, rt *route, p presented) ([]string, Code) {
-	var ct string
+	var one [1]string
+	var cts []string
 	switch {
 	case p.fast != nil:
-		ct = b2s(p.fast.Request.Header.ContentType())
+		one[0] = b2s(p.fast.Request.Header.ContentType())
+		cts = one[:]
 	case p.std != nil:
-		ct = p.std.Header.Get("Content-Type")
+		if cts = p.std.Header["Content-Type"]; len(cts) == 0 {
+			cts = one[:]
+		}
 	default:
 		return dst, ""
 	}
-	kind := bodyKindOf(p.method, ct)
-	if kind == bodyNone {
-		return dst, ""
-	}
 	var body []byte
-	var code Code
-	if p.fast != nil {
-		body, code = fastBody(p.fast, rt.MaxBodyBytes)
-	} else {
-		body, code = readWholeBody(p.std, rt.MaxBodyBytes)
-	}
-	if code != "" {
-		return dst, code
-	}
-	dst, err := bodyMethods(dst, kind, ct, body)
-	if err != nil {
-		return dst, CodeMalformedBody
+	read := false
+	for _, ct := range cts {
+		kind := bodyKindOf(p.method, ct)
+		if kind == bodyNone {
+			continue
+		}
+		if !read {
+			var code Code
+			if p.fast != nil {
+				body, code = fastBody(p.fast, rt.MaxBodyBytes)
+			} else {
+				body, code = readWholeBody(p.std, rt.MaxBodyBytes)
+			}
+			if code != "" {
+				return dst, code
+			}
+			read = true
+		}
+		var err error
+		if dst, err = bodyMethods(dst, kind, ct, body); err != nil {
+			return dst, CodeMalformedBody
+		}
 	}
 	return dst, ""
 }
