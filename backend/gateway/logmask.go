@@ -181,6 +181,57 @@ func maskShapes(s string) string {
 	if len(s) < 32 {
 		return s
 	}
+	return maskBase64(maskTokens(s))
+}
+
+// maskBase64 replaces runs of standard base64 (with + / =) of 32 characters or more that hold
+// + or =, or whose /-separated pieces average 12 characters or more, when one of the pieces
+// between + / = has 12 or more characters mixed as random ones are (mixedLikeRandom): a
+// webhook secret without its whsec_, random bytes in base64 — but not a path of words and ids.
+func maskBase64(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !base64Char(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && base64Char(s[j]) {
+			j++
+		}
+		run := s[i:j]
+		if len(run) >= 32 && strings.ContainsAny(run, "+/=") &&
+			(strings.ContainsAny(run, "+=") || len(run)/(strings.Count(run, "/")+1) >= 12) && randomPiece(run) {
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// randomPiece reports whether a piece of run between + / = has 12 or more characters mixed as
+// random ones are.
+func randomPiece(run string) bool {
+	for _, p := range strings.FieldsFunc(run, func(r rune) bool { return r == '+' || r == '/' || r == '=' }) {
+		if len(p) >= 12 && mixedLikeRandom(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func base64Char(c byte) bool { return tokenChar(c) || c == '+' || c == '/' || c == '=' }
+
+// maskTokens replaces the runs of token characters that are key-shaped or random, and webhook
+// secrets.
+func maskTokens(s string) string {
 	var b strings.Builder
 	last := 0 // s[last:i] is not yet written
 	for i := 0; i < len(s); {
@@ -247,10 +298,11 @@ func isBase62(c byte) bool {
 // making up a quarter of the letters each. Random base62 or base64url of that length fails
 // this about once in 100,000; hex digests, UUIDs, version strings, words and camelCase names
 // without digits are kept.
-func isRandomToken(run string) bool {
-	if len(run) < 32 {
-		return false
-	}
+func isRandomToken(run string) bool { return len(run) >= 32 && mixedLikeRandom(run) }
+
+// mixedLikeRandom: upper- and lowercase letters, and either a digit or both cases making up a
+// quarter of the letters each.
+func mixedLikeRandom(run string) bool {
 	var upper, lower, digit int
 	for i := 0; i < len(run); i++ {
 		switch c := run[i]; {

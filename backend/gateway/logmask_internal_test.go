@@ -38,6 +38,8 @@ func TestMaskShapes(t *testing.T) {
 		{"Better Auth key", "sdk " + letters, letters},
 		{"Better Auth key without prefix", "sdk=" + letters[3:], letters[3:]},
 		{"webhook secret", "hook " + whsec + " end", whsec[6:]},
+		{"webhook secret without whsec_", "/hooks/" + whsec[6:], whsec[6:]},
+		{"base64 with slashes only", "ua Ab3dEfGhIjKlMn0/pQrStUvWx9zAbCd/EfGhIjKlMn0", "pQrStUvWx9zAbCd"},
 	} {
 		got := maskShapes(tc.in)
 		if strings.Contains(got, tc.secret) || !strings.Contains(got, Redacted) {
@@ -51,6 +53,8 @@ func TestMaskShapes(t *testing.T) {
 		"/api/v1/getUserAccountSettingsForOrganizationName", // camelCase, no digit
 		"sec-gw-12345", "application/vnd.github.v3+json", "kg_short",
 		"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", // uppercase hex
+		"/api/v2/Organizations/Acme/Members/12345/Permissions",             // a path of words and ids
+		"/orders/8f2c0b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f/items",
 	} {
 		if got := maskShapes(keep); got != keep {
 			t.Errorf("%q changed to %q", keep, got)

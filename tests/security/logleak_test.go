@@ -66,8 +66,8 @@ func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
 
 // credentialsInLoggedText pastes every kind of credential the suite handles — a Keygate key,
 // two keys imported from Better Auth (one with the plugin's default 64 mixed-case letters, one
-// of 24 lowercase letters with no shape to tell it by), a console session cookie and a password
-// reset token — into each place a request's text is kept: allowlisted headers (User-Agent,
+// of 24 lowercase letters with no shape to tell it by), a console session cookie, a password
+// reset token and a webhook signing secret (with and without whsec_) — into each place a request's text is kept: allowlisted headers (User-Agent,
 // Origin, X-Request-Id) bare, in parentheses, after "key:" or "=", the path (a segment, a
 // matrix parameter, a query string sent percent-encoded, a fragment sent raw), the query string
 // of a route that does not take keys there and of one that does, and Referer. The request log
@@ -103,9 +103,18 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 		t.Fatalf("no reset token in %+v", reset)
 	}
 	s.remember(resetToken, "password reset token")
+	var hook struct {
+		Secret string `json:"secret"`
+	}
+	if err := admin.Send(context.Background(), http.MethodPost, "/api/v1/webhooks", map[string]any{"org": s.orgA,
+		"url": s.up.srv.URL + "/hook", "events": []string{"key.expired"}}, &hook); err != nil || !strings.HasPrefix(hook.Secret, "whsec_") {
+		t.Fatalf("webhook: %+v %v", hook, err)
+	}
+	s.remember(hook.Secret, "webhook signing secret")
 
 	creds := map[string]string{"key A": s.keyA.Key, "imported key (64 letters)": foreignMixed,
-		"imported key (24 lowercase)": foreignPlain, "session cookie": session, "reset token": resetToken}
+		"imported key (24 lowercase)": foreignPlain, "session cookie": session, "reset token": resetToken,
+		"webhook secret": hook.Secret, "webhook secret without whsec_": strings.TrimPrefix(hook.Secret, "whsec_")}
 	var ids []string
 	send := func(what, path string, hdr map[string]string) {
 		t.Helper()
