@@ -93,6 +93,11 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 		g.finishFast(ctx, st, start)
 		return
 	}
+	if snap.looseRoute(rt, in.path) != nil {
+		g.answerFast(ctx, st, snap, CodeAmbiguousPath)
+		g.finishFast(ctx, st, start)
+		return
+	}
 	st.route, st.orgID = rt, rt.OrgID
 	if len(in.upgrade) > 0 {
 		st.websocket = len(in.upgrade) == 1 && strings.EqualFold(strings.TrimSpace(in.upgrade[0]), "websocket") &&

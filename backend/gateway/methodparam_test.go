@@ -371,3 +371,35 @@ func TestMethodParamUnderEachContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestLooseReadingOfAnotherRoute: a request whose path matches a route only as a lenient
+// upstream reads it (letter case, ';' parameters, escapes, an extension) would reach, through
+// a shorter route to the same upstream, the operations the longer route guards with scopes.
+// The gateway refuses it rather than let the shorter route's rules apply.
+func TestLooseReadingOfAnotherRoute(t *testing.T) {
+	e := newMethodParamEnv(t, 0) // "/" (a key, no scope) and "/pets" go to the same upstream
+	addr := e.srv.Listener.Addr().String()
+	for _, target := range []string{"/PETS/items/7", "/Pets/items/7", "/pets;x/items/7", "/pets%3bx/items/7",
+		"/%2570ets/items/7", "/pet%2573/items/7", "/pets%20/items/7", "/pets.json"} {
+		before := e.seen.count()
+		c := rawRequest(t, addr, "DELETE "+target+" HTTP/1.1\r\nHost: "+addr+"\r\nX-Api-Key: "+e.writer.Key+"\r\nConnection: close\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(body), string(gateway.CodeAmbiguousPath)) {
+			t.Errorf("DELETE %s: %d %s, want 400 %s", target, res.StatusCode, body, gateway.CodeAmbiguousPath)
+		}
+		if e.seen.count() != before {
+			t.Errorf("DELETE %s reached the upstream", target)
+		}
+	}
+	// Paths that only look alike pass through their own route.
+	for _, target := range []string{"/petshop/x", "/pet/x", "/other/pets/items/7", "/plain/PETS"} {
+		if res := e.send(e.writer.Key, "DELETE", target, "", "", false); res.StatusCode != 200 {
+			t.Errorf("DELETE %s: %d, want 200", target, res.StatusCode)
+		}
+	}
+}

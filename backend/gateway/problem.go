@@ -35,6 +35,8 @@ const (
 	CodeUnknownHost      = problem.CodeUnknownHost
 	// CodeMalformedRequest is a request head the gateway refuses to interpret.
 	CodeMalformedRequest = problem.CodeMalformedRequest
+	// CodeAmbiguousPath: the path reads as another, guarded route's when read loosely (400).
+	CodeAmbiguousPath = problem.CodeAmbiguousPath
 	// CodeMalformedBody: a multipart body the gateway had to read for a _method field and
 	// could not take apart (400).
 	CodeMalformedBody = problem.CodeMalformedBody
@@ -79,6 +81,7 @@ func init() {
 		{503, CodeStoreUnavailable, "The gateway cannot reach its database to check this credential; try again shortly."},
 		{421, CodeUnknownHost, "This gateway listens on loopback and answers only its own host names."},
 		{400, CodeMalformedRequest, "The request is not unambiguous HTTP/1.1: check its line endings, header lines, Content-Length and Transfer-Encoding."},
+		{400, CodeAmbiguousPath, "The path matches another route's prefix when letter case, percent-escapes, ';' parameters or an extension are ignored, as some upstreams read paths; write it as that route's prefix is written."},
 		{400, CodeMalformedBody, "The request body could not be read as the multipart form its Content-Type names; this route reads a form's _method field, because its operations need scopes that depend on the method."},
 		{431, CodeHeadersTooLarge, "The request head (request line and headers) is larger than this gateway accepts."},
 		{408, CodeRequestTimeout, "The request head did not arrive in time."},

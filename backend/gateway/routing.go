@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +26,64 @@ type snapshot struct {
 	table   *routes.Table[*route]
 	origins *OriginList
 	timeout time.Duration
+	// byLength is every route, longest prefix first, for looseRoute; foldPrefix says some
+	// prefix has an upper-case letter (then any path may read as it in another case).
+	byLength   []*route
+	foldPrefix bool
+}
+
+// looseRoute returns the route a lenient upstream would take path (decoded) for — the longest
+// prefix it matches segment by segment as routes.ScopeMatcher's loose reading goes: any case,
+// decoded again, cut at ';', blanks trimmed, a last segment with an extension — when that is
+// another route than rt and it asks for a credential or scopes. Through rt, a shorter route to
+// the same upstream, such a request would reach that route's operations without its rules
+// ("/PETS/7" through "/" for "/pets"). Paths that read only as written cost one scan of their
+// bytes.
+func (s *snapshot) looseRoute(rt *route, path string) *route {
+	if !s.foldPrefix && !needsLooseRouting(path) {
+		return nil
+	}
+	for _, r := range s.byLength {
+		if looseHasPrefix(path, r.Prefix) {
+			if r == rt || !r.AuthRequired && r.scopes == nil {
+				return nil
+			}
+			return r
+		}
+	}
+	return nil
+}
+
+// needsLooseRouting reports whether a lenient reading of path can differ from path itself.
+func needsLooseRouting(path string) bool {
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case 'A' <= c && c <= 'Z', c == ';', c == '%', c == ' ', c == '\t', c == '.':
+			return true
+		}
+	}
+	return false
+}
+
+// looseHasPrefix reports whether path's segments begin with prefix's, read loosely.
+func looseHasPrefix(path, prefix string) bool {
+	pre := strings.Trim(prefix, "/")
+	rest := strings.TrimPrefix(path, "/")
+	for pre != "" {
+		want, preTail, preMore := strings.Cut(pre, "/")
+		seg, tail, more := strings.Cut(rest, "/")
+		seg = routes.LooseSegment(seg)
+		n := len(want)
+		ext := !more && !preMore && len(seg) > n+1 && seg[n] == '.' && strings.EqualFold(seg[:n], want)
+		if !strings.EqualFold(seg, want) && !ext {
+			return false
+		}
+		if preMore && !more {
+			return false
+		}
+		pre, rest = preTail, tail
+	}
+	return true
 }
 
 type route struct {
@@ -79,11 +139,16 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		timeout = g.cfg.UpstreamTimeout
 	}
 	g.transport.setTimeout(timeout)
+	byLength := slices.Clone(values)
+	sort.SliceStable(byLength, func(i, j int) bool { return len(byLength[i].Prefix) > len(byLength[j].Prefix) })
+	fold := slices.ContainsFunc(prefixes, func(p string) bool { return strings.ToLower(p) != p })
 	g.snap.Store(&snapshot{
-		rev:     rev,
-		table:   routes.NewTable(prefixes, values),
-		origins: NewOriginList(g.cfg.AllowedOrigins, set.AllowedOrigins),
-		timeout: timeout,
+		rev:        rev,
+		table:      routes.NewTable(prefixes, values),
+		origins:    NewOriginList(g.cfg.AllowedOrigins, set.AllowedOrigins),
+		timeout:    timeout,
+		byLength:   byLength,
+		foldPrefix: fold,
 	})
 	return nil
 }

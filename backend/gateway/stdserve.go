@@ -92,6 +92,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(st, CodeNoRoute)
 		return
 	}
+	if snap.looseRoute(rt, r.URL.Path) != nil {
+		g.reject(st, CodeAmbiguousPath)
+		return
+	}
 	st.route = rt
 	st.orgID = rt.OrgID
 

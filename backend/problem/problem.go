@@ -67,6 +67,10 @@ const (
 	// framing (two lengths, a Transfer-Encoding other than chunked), bare LF, folded or
 	// malformed lines.
 	CodeMalformedRequest Code = "MALFORMED_REQUEST"
+	// CodeAmbiguousPath (400) is a path that matches one route as written and, read as
+	// lenient upstreams read paths (letter case, escapes, ';' parameters, an extension),
+	// another route that asks for more.
+	CodeAmbiguousPath Code = "AMBIGUOUS_PATH"
 	// CodeMalformedBody (400) is a request body the gateway had to read and could not: a
 	// multipart form it cannot take apart, on a route whose scopes depend on the method, where
 	// a _method field would name another operation.

@@ -324,6 +324,12 @@ const maxLooseDecodes = 5
 // Jetty, Spring) and without surrounding blanks (Spring's trimmed tokens). It allocates only
 // for a segment that still holds a '%'.
 func looseSegment(seg string) string {
+	return LooseSegment(seg)
+}
+
+// LooseSegment is looseSegment, for the gateway's routing (which route a lenient upstream
+// would take a path for).
+func LooseSegment(seg string) string {
 	for range maxLooseDecodes {
 		if strings.IndexByte(seg, '%') < 0 {
 			break
