@@ -172,7 +172,8 @@ func (g *Gateway) carriesForeignKey(ctx context.Context, vs []string) bool {
 // URL Rewrite, Symfony and Zend-era frameworks), X-Original-Uri and X-Original-Method (nginx
 // auth_request setups, read by Authelia-style authorizers), X-Original-Path and
 // X-Envoy-Original-Path (Envoy's record of a rewritten path) — from any peer, since a proxy in
-// front of the gateway sends it the path it rewrote to; and, unless the peer is a trusted
+// front of the gateway sends it the path it rewrote to; an underscore spelling of a
+// method-override header (the scope check reads those spelled with '-'); and, unless the peer is a trusted
 // proxy, X-Forwarded-* (among them X-Forwarded-Prefix, -Path, -Uri and -Method, which Spring,
 // ASP.NET Core, Kong, Traefik and APISIX forward-auth readers act on), Forwarded and
 // X-Real-Ip. A trusted proxy's X-Forwarded-Method still counts for scopes (methodOverrides).
@@ -191,6 +192,10 @@ func managedHeader(name string, trustedPeer bool) bool {
 	switch {
 	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key", n == "x-original-url", n == "x-rewrite-url",
 		n == "x-original-uri", n == "x-original-path", n == "x-original-method", n == "x-envoy-original-path":
+		return true
+	case strings.IndexByte(name, '_') >= 0 && (n == "x-http-method-override" || n == "x-http-method" || n == "x-method-override"):
+		// A method override the scope check reads only as spelled with '-' (methodOverrideHeaders):
+		// CGI and PHP read X_HTTP_Method_Override as one, so it must not pass unread.
 		return true
 	case trustedPeer:
 		// The proxy wrote these; still drop underscore variants, which no proxy sends.

@@ -403,3 +403,30 @@ func TestLooseReadingOfAnotherRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderscoreOverrideHeaders: CGI, PHP (Symfony, Laravel) and Django read X_HTTP_Method_Override
+// as X-HTTP-Method-Override, so an underscore spelling of an override header is an override
+// too: it never reaches the upstream.
+func TestUnderscoreOverrideHeaders(t *testing.T) {
+	e := newMethodParamEnv(t, 0)
+	addr := e.srv.Listener.Addr().String()
+	for _, h := range []string{"X_HTTP_Method_Override", "x_http_method_override", "X_HTTP_Method", "X_Method_Override", "X-HTTP_Method-Override"} {
+		c := rawRequest(t, addr, "POST /pets/items/7 HTTP/1.1\r\nHost: "+addr+"\r\nX-Api-Key: "+e.writer.Key+"\r\n"+h+": DELETE\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got echo
+		json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			for name := range got.Header {
+				if n := strings.ToLower(strings.ReplaceAll(name, "_", "-")); n == "x-http-method-override" || n == "x-http-method" || n == "x-method-override" {
+					t.Errorf("%s: reached the upstream as %s", h, name)
+				}
+			}
+		} else if res.StatusCode != 403 {
+			t.Errorf("%s: %d, want 200 without it or 403", h, res.StatusCode)
+		}
+	}
+}
