@@ -242,6 +242,8 @@ type Gateway struct {
 	// realClock says cfg.Clock is the real clock: a log entry's time is then the end of the
 	// request the latency was measured with (one clock reading instead of two).
 	realClock bool
+	// remasked says no row written before logMask is left (Run's goroutine only).
+	remasked bool
 	// mask is what every log of request text goes through (Config.Keys when it finds
 	// imported secrets).
 	mask logMask
@@ -347,6 +349,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 			if err := g.persistLogUpTo(ctx, budget); err != nil && ctx.Err() == nil {
 				g.log.Warn("persist request log", "err", err)
+			}
+			if !g.remasked {
+				done, err := remaskStored(ctx, g.cfg.Store, g.mask, remaskBatch)
+				if err != nil && ctx.Err() == nil {
+					g.log.Warn("mask older request log rows", "err", err)
+				}
+				g.remasked = done
 			}
 		}
 	}

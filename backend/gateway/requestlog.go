@@ -258,14 +258,67 @@ func insertRequestLog(rows int) string {
 func buildInsertRequestLog(rows int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO request_log (at, request_id, method, path, status, latency_us,
-		key_id, key_name, user_id, org_id, route, error_code, client_addr, headers) VALUES `)
+		key_id, key_name, user_id, org_id, route, error_code, client_addr, headers, masked) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)")
 	}
 	return b.String()
+}
+
+// remaskBatch is how many older rows one pass of remaskStored masks (one pass a second).
+const remaskBatch = 500
+
+// remaskStored masks up to limit rows written before logMask existed (masked = 0: path,
+// request id and header values as they were kept then) and marks them done; it reports whether
+// none is left. The database is written with secure_delete, so the old text does not linger.
+func remaskStored(ctx context.Context, st *store.Store, m logMask, limit int) (bool, error) {
+	rows, err := st.Read.QueryContext(ctx, `SELECT id, path, request_id, headers FROM request_log
+		WHERE masked = 0 ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return false, fmt.Errorf("read older request log rows: %w", err)
+	}
+	var es []Entry
+	for rows.Next() {
+		var e Entry
+		var hj string
+		if err := rows.Scan(&e.ID, &e.Path, &e.RequestID, &hj); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("read older request log rows: %w", err)
+		}
+		if json.Unmarshal([]byte(hj), &e.Headers) != nil {
+			e.Headers = http.Header{}
+		}
+		es = append(es, e)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return false, fmt.Errorf("read older request log rows: %w", err)
+	}
+	if len(es) == 0 {
+		return true, nil
+	}
+	m.entries(ctx, es)
+	err = st.Tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range es {
+			hb, err := json.Marshal(e.Headers)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE request_log SET path = ?, request_id = ?, headers = ?, masked = 1
+				WHERE id = ?`, e.Path, e.RequestID, string(hb), e.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("mask older request log rows: %w", err)
+	}
+	return len(es) < limit, nil
 }
 
 // QueryRequests reads the persisted request log, newest first: what the console shows when the
