@@ -146,7 +146,8 @@ func formMethods(dst []string, rt *route, p presented) ([]string, Code) {
 	var cts []string
 	switch {
 	case p.fast != nil:
-		one[0] = b2s(p.fast.Request.Header.ContentType())
+		// A copy: reading the body below edits the header whose buffer holds the value.
+		one[0] = string(p.fast.Request.Header.ContentType())
 		cts = one[:]
 	case p.std != nil:
 		if cts = p.std.Header["Content-Type"]; len(cts) == 0 {
