@@ -72,7 +72,7 @@ func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
 // matrix parameter, a query string sent percent-encoded, a fragment sent raw), the query string
 // of a route that does not take keys there and of one that does, and Referer. The request log
 // read back by an admin of the instance organization (who sees every entry) from memory, after
-// persistence and through the live stream must hold none of them, nor the audit log after
+// persistence, through the live stream and in /metrics must hold none of them, nor the audit log after
 // sign-ins with a password or a key typed as the address; the sweep then searches the
 // server's debug log and every database file for each.
 func credentialsInLoggedText(t *testing.T, s *suite) {
@@ -236,6 +236,18 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 		t.Fatal("the stream sent no entry")
 	}
 	check("the live request stream", []byte(streamed.String()))
+
+	// Metrics (unauthenticated on the console listener) are labelled by route prefix and code.
+	mres, err := client(ip).Get(s.srv.ConsoleURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	if !strings.Contains(string(metrics), "keygate_gateway_requests_total") {
+		t.Fatalf("/metrics: %d %.200s", mres.StatusCode, metrics)
+	}
+	check("/metrics", metrics)
 
 	// The e-mail field of a sign-in: a password typed into the wrong box, a pasted key. The
 	// audit log (read by the instance's admin, who sees sign-ins) names no such text.
