@@ -430,3 +430,32 @@ func TestUnderscoreOverrideHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightReachesNoOperation: a CORS preflight is answered by the gateway without a key
+// and never forwarded, so an OPTIONS without a key reaches no scoped operation: with an
+// allowed or a foreign origin, naming DELETE or an override header, and without
+// Access-Control-Request-Method (then it is an ordinary request and needs a key).
+func TestPreflightReachesNoOperation(t *testing.T) {
+	e := newMethodParamEnv(t, 0)
+	for _, tt := range []struct {
+		name   string
+		hdr    map[string]string
+		status int
+	}{
+		{"allowed origin", map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "DELETE"}, 204},
+		{"allowed origin, override header", map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "x-http-method-override", "X-HTTP-Method-Override": "DELETE"}, 204},
+		{"foreign origin", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "DELETE"}, 403},
+		{"no request method", map[string]string{"Origin": "https://app.example.com"}, 401},
+		{"no origin", map[string]string{"Access-Control-Request-Method": "DELETE"}, 401},
+	} {
+		before := e.seen.count()
+		res := e.do("OPTIONS", "/pets/items/7?_method=DELETE", tt.hdr, nil)
+		if res.StatusCode != tt.status {
+			t.Errorf("%s: %d, want %d", tt.name, res.StatusCode, tt.status)
+		}
+		if e.seen.count() != before {
+			t.Errorf("%s: reached the upstream", tt.name)
+		}
+	}
+}
