@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -400,6 +401,19 @@ func TestLooseReadingOfAnotherRoute(t *testing.T) {
 	for _, target := range []string{"/petshop/x", "/pet/x", "/other/pets/items/7", "/plain/PETS"} {
 		if res := e.send(e.writer.Key, "DELETE", target, "", "", false); res.StatusCode != 200 {
 			t.Errorf("DELETE %s: %d, want 200", target, res.StatusCode)
+		}
+	}
+	// A guarded route on an upstream server of its own cannot be reached through "/": paths
+	// that read loosely as its prefix go to "/"'s server as they are.
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the admin upstream got %s %s", r.Method, r.URL)
+	}))
+	defer admin.Close()
+	e.addRoute(routes.Params{Prefix: "/admin", Upstream: admin.URL})
+	for _, target := range []string{"/ADMIN/x", "/admin.html", "/Admin;v=1/x"} {
+		before := e.seen.count()
+		if res := e.send(e.writer.Key, "GET", target, "", "", false); res.StatusCode != 200 || e.seen.count() != before+1 {
+			t.Errorf("GET %s: %d, want 200 from the upstream of /", target, res.StatusCode)
 		}
 	}
 }

@@ -35,23 +35,30 @@ type snapshot struct {
 // looseRoute returns the route a lenient upstream would take path (decoded) for — the longest
 // prefix it matches segment by segment as routes.ScopeMatcher's loose reading goes: any case,
 // decoded again, cut at ';', blanks trimmed, a last segment with an extension — when that is
-// another route than rt and it asks for a credential or scopes. Through rt, a shorter route to
-// the same upstream, such a request would reach that route's operations without its rules
-// ("/PETS/7" through "/" for "/pets"). Paths that read only as written cost one scan of their
-// bytes.
+// another route than rt, it asks for a credential or scopes, and it goes to the same upstream
+// server (scheme, host and port) as rt. Through rt such a request would reach that route's
+// operations without its rules ("/PETS/7" through "/" for "/pets"); an upstream server of its
+// own cannot be reached through another route, so its paths pass as written ("/API.html" on a
+// public site beside an "/api" route elsewhere). Paths that read only as written cost one
+// scan of their bytes.
 func (s *snapshot) looseRoute(rt *route, path string) *route {
 	if !s.foldPrefix && !needsLooseRouting(path) {
 		return nil
 	}
 	for _, r := range s.byLength {
 		if looseHasPrefix(path, r.Prefix) {
-			if r == rt || !r.AuthRequired && r.scopes == nil {
+			if r == rt || !r.AuthRequired && r.scopes == nil || !sameServer(r.target, rt.target) {
 				return nil
 			}
 			return r
 		}
 	}
 	return nil
+}
+
+// sameServer reports whether a and b name one upstream server (their paths may differ).
+func sameServer(a, b *url.URL) bool {
+	return a != nil && b != nil && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }
 
 // needsLooseRouting reports whether a lenient reading of path can differ from path itself.
