@@ -77,7 +77,8 @@ func keptHeaders(h http.Header) http.Header {
 				vs = append(vs, Redacted)
 			}
 		}
-		out[k] = vs
+		n := loggedName(k)
+		out[n] = append(out[n], vs...)
 	}
 	return out
 }

@@ -45,6 +45,24 @@ func (g *Gateway) loggedIDAndPath(ctx context.Context, id, path string) (string,
 	return es[0].RequestID, es[0].Path
 }
 
+// loggedName is what the request log keeps of a header name: the name, unless it is shaped
+// like a credential or holds 20 or more letters, digits and '_' without a '-' (no real header
+// name does; a key sent as a header's name does, after either engine has changed its case,
+// which a lookup could no longer match).
+func loggedName(name string) string {
+	run := 0
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; isBase62(c) || c == '_' {
+			if run++; run >= 20 {
+				return Redacted
+			}
+		} else {
+			run = 0
+		}
+	}
+	return maskShapes(name)
+}
+
 // text masks one string (a log message of the HTTP engine).
 func (m logMask) text(ctx context.Context, s string) string {
 	s = maskShapes(s)

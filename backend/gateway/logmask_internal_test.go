@@ -62,6 +62,22 @@ func TestMaskShapes(t *testing.T) {
 	}
 }
 
+// TestLoggedNames: a credential sent as a header's name (either engine changes its case) is not
+// kept; real header names are.
+func TestLoggedNames(t *testing.T) {
+	k, _ := keys.Generate("kg")
+	for _, name := range []string{http.CanonicalHeaderKey(k.Raw), "Ba_" + strings.Repeat("q", 24), "X-Token-" + "Ab3dEfGhIjKlMn0pQrStUvWx9z"} {
+		if got := LoggedHeaders(http.Header{name: {"1"}}); len(got[Redacted]) != 1 || len(got) != 1 {
+			t.Errorf("header name %q logged as %v", name, got)
+		}
+	}
+	for _, name := range []string{"X-Amz-Server-Side-Encryption-Customer-Algorithm", "Sec-Websocket-Extensions", "Access-Control-Request-Headers", "X_Forwarded_For"} {
+		if got := LoggedHeaders(http.Header{name: {"v"}}); len(got[name]) != 1 {
+			t.Errorf("header name %q logged as %v", name, got)
+		}
+	}
+}
+
 // finderFunc is a SecretFinder over a fixed set of secrets; err makes every lookup fail.
 type finderFunc struct {
 	secrets map[string]bool

@@ -67,14 +67,15 @@ func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
 // credentialsInLoggedText pastes every kind of credential the suite handles — a Keygate key,
 // two keys imported from Better Auth (one with the plugin's default 64 mixed-case letters, one
 // of 24 lowercase letters with no shape to tell it by), a console session cookie, a password
-// reset token and a webhook signing secret (with and without whsec_) — into each place a request's text is kept: allowlisted headers (User-Agent,
-// Origin, X-Request-Id) bare, in parentheses, after "key:" or "=", the path (a segment, a
-// matrix parameter, a query string sent percent-encoded, a fragment sent raw), the query string
-// of a route that does not take keys there and of one that does, and Referer. The request log
-// read back by an admin of the instance organization (who sees every entry) from memory, after
-// persistence, through the live stream and in /metrics must hold none of them, nor the audit log after
-// sign-ins with a password or a key typed as the address; the sweep then searches the
-// server's debug log and every database file for each.
+// reset token and a webhook signing secret (with and without whsec_) — into each place a
+// request's text is kept: a header's name, allowlisted headers (User-Agent, Origin,
+// X-Request-Id) bare, in parentheses, after "key:" or "=", the path (a segment, a matrix
+// parameter, a query string sent percent-encoded, a fragment sent raw), the query string of a
+// route that does not take keys there and of one that does, and Referer. The request log read
+// back by an admin of the instance organization (who sees every entry) from memory, after
+// persistence, through the live stream and in /metrics must hold none of them, nor the audit
+// log after sign-ins with a password or a key typed as the address; the sweep then searches
+// the server's debug log and every database file for each.
 func credentialsInLoggedText(t *testing.T, s *suite) {
 	ip := s.ip()
 	foreignMixed := "ba_" + randomLetters(64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -159,6 +160,9 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 		send(name+" in a query string sent in the path", "/public/x%3Fapi_key%3D"+esc, nil)
 		send(name+" in the query (no query keys on the route)", "/public/q?api_key="+esc+"&token="+esc, nil)
 		send(name+" in the query of a route that takes ?api_key=", "/qk/q?api_key="+esc+"&other="+esc, nil)
+		if !strings.ContainsAny(c, "+/=") { // a valid header name
+			send(name+" as a header's name", "/public/name", map[string]string{c: "1"})
+		}
 		send(name+" as an unknown key (one character more)", "/logleak/unknown", map[string]string{"x-api-key": c + "x"})
 		// A fragment is never sent by a client, but a raw socket can.
 		raw(t, ip, s.gatewayAddr(), "GET /public/frag#"+c+" HTTP/1.1\r\nHost: "+s.gatewayAddr()+"\r\nConnection: close\r\n\r\n", 5*time.Second)
