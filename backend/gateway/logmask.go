@@ -207,31 +207,11 @@ func maskShapes(s string) string {
 // between + / = has 12 or more characters mixed as random ones are (mixedLikeRandom): a
 // webhook secret without its whsec_, random bytes in base64 — but not a path of words and ids.
 func maskBase64(s string) string {
-	var b strings.Builder
-	last := 0
-	for i := 0; i < len(s); {
-		if !base64Char(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && base64Char(s[j]) {
-			j++
-		}
+	return maskRuns(s, base64Char, func(i, j int) (int, bool) {
 		run := s[i:j]
-		if len(run) >= 32 && strings.ContainsAny(run, "+/=") &&
-			(strings.ContainsAny(run, "+=") || len(run)/(strings.Count(run, "/")+1) >= 12) && randomPiece(run) {
-			b.WriteString(s[last:i])
-			b.WriteString(Redacted)
-			last = j
-		}
-		i = j
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+		return j, len(run) >= 32 && strings.ContainsAny(run, "+/=") &&
+			(strings.ContainsAny(run, "+=") || len(run)/(strings.Count(run, "/")+1) >= 12) && randomPiece(run)
+	})
 }
 
 // randomPiece reports whether a piece of run between + / = has 12 or more characters mixed as
@@ -250,32 +230,43 @@ func base64Char(c byte) bool { return tokenChar(c) || c == '+' || c == '/' || c 
 // maskTokens replaces the runs of token characters that are key-shaped or random, and webhook
 // secrets.
 func maskTokens(s string) string {
+	return maskRuns(s, tokenChar, func(i, j int) (int, bool) {
+		run := s[i:j]
+		if isRandomToken(run) || keyShaped(run) {
+			return j, true
+		}
+		if !strings.Contains(run, "whsec_") {
+			return j, false
+		}
+		// base64 goes on with + / =
+		for j < len(s) && base64Char(s[j]) {
+			j++
+		}
+		return j, j-i >= len("whsec_")+20
+	})
+}
+
+// maskRuns replaces with Redacted each longest run s[i:j] of bytes for which in holds when
+// judge(i, j) says so; judge also says where the run ends (it may take in more of s).
+func maskRuns(s string, in func(byte) bool, judge func(i, j int) (end int, mask bool)) string {
 	var b strings.Builder
 	last := 0 // s[last:i] is not yet written
 	for i := 0; i < len(s); {
-		if !tokenChar(s[i]) {
+		if !in(s[i]) {
 			i++
 			continue
 		}
 		j := i
-		for j < len(s) && tokenChar(s[j]) {
+		for j < len(s) && in(s[j]) {
 			j++
 		}
-		run := s[i:j]
-		masked := isRandomToken(run) || keyShaped(run)
-		if !masked && strings.Contains(run, "whsec_") {
-			// base64 goes on with + / =
-			for j < len(s) && strings.IndexByte("+/=", s[j]) >= 0 || j < len(s) && tokenChar(s[j]) {
-				j++
-			}
-			masked = j-i >= len("whsec_")+20
-		}
-		if masked {
+		end, mask := judge(i, j)
+		if mask {
 			b.WriteString(s[last:i])
 			b.WriteString(Redacted)
-			last = j
+			last = end
 		}
-		i = j
+		i = end
 	}
 	if last == 0 {
 		return s

@@ -16,14 +16,18 @@ import (
 // persistChunk rows; a batch of several full chunks and a remainder must arrive whole, every
 // column in place, in the batch's order (ids grow with time), and the pruning to keep rows
 // still applies — on SQLite and, when installed, PostgreSQL.
-func TestPersistWritesEveryRowInOrder(t *testing.T) {
+func TestPersistWritesEveryRowInOrder(t *testing.T) { onBothEngines(t, "persist", checkPersist) }
+
+// onBothEngines runs check against a fresh SQLite store and, when PostgreSQL is installed, a
+// fresh database of its own named db.
+func onBothEngines(t *testing.T, db string, check func(*testing.T, *store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := store.OpenURL(context.Background(), t.TempDir(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		checkPersist(t, st)
+		check(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		srv, err := pgtest.Start()
@@ -34,15 +38,15 @@ func TestPersistWritesEveryRowInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer srv.Stop()
-		if err := srv.CreateDatabase(context.Background(), "persist"); err != nil {
+		if err := srv.CreateDatabase(context.Background(), db); err != nil {
 			t.Fatal(err)
 		}
-		st, err := store.OpenURL(context.Background(), t.TempDir(), srv.DatabaseURL("persist"))
+		st, err := store.OpenURL(context.Background(), t.TempDir(), srv.DatabaseURL(db))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		checkPersist(t, st)
+		check(t, st)
 	})
 }
 

@@ -2,46 +2,16 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/store"
-	"github.com/keygate/keygate/backend/testutil/pgtest"
 )
 
 // TestRemaskStored: rows written before the log mask (masked = 0) are masked in batches and
 // marked, in the database itself; rows written since are left alone. On both engines.
-func TestRemaskStored(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := store.OpenURL(context.Background(), t.TempDir(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		checkRemask(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		srv, err := pgtest.Start()
-		if errors.Is(err, pgtest.ErrNotInstalled) {
-			t.Skip(err)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Stop()
-		if err := srv.CreateDatabase(context.Background(), "remask"); err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.OpenURL(context.Background(), t.TempDir(), srv.DatabaseURL("remask"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		checkRemask(t, st)
-	})
-}
+func TestRemaskStored(t *testing.T) { onBothEngines(t, "remask", checkRemask) }
 
 func checkRemask(t *testing.T, st *store.Store) {
 	ctx := context.Background()
