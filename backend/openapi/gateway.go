@@ -135,9 +135,9 @@ var gatewayResponses = []struct {
 	status, name, desc string
 	applies            func(r Route, documented bool) bool
 }{
-	{"400", "RequestInvalid", "The request does not match the upstream's OpenAPI document (VALIDATION); `fields` names each failing parameter or body field. Also: the path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), or the request is not unambiguous HTTP/1.1 (MALFORMED_REQUEST).",
+	{"400", "RequestInvalid", "The request does not match the upstream's OpenAPI document (VALIDATION); `fields` names each failing parameter or body field. Also: the path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), reads in another letter case or decoded again as another guarded route's on the same upstream (AMBIGUOUS_PATH), the request is not unambiguous HTTP/1.1 (MALFORMED_REQUEST), or a multipart body Keygate had to read for a `_method` field cannot be taken apart (MALFORMED_BODY).",
 		func(r Route, documented bool) bool { return r.ValidateRequests && documented }},
-	{"400", "BadRequest", "The path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), or the request is not unambiguous HTTP/1.1: bare LF, folded or malformed header lines, two lengths, a Transfer-Encoding other than chunked (MALFORMED_REQUEST).",
+	{"400", "BadRequest", "The path has a `.`, `..` or empty segment in any encoding (INVALID_PATH), or reads in another letter case or decoded again as another guarded route's on the same upstream (AMBIGUOUS_PATH); or the request is not unambiguous HTTP/1.1: bare LF, folded or malformed header lines, two lengths, a Transfer-Encoding other than chunked (MALFORMED_REQUEST); or a multipart body Keygate had to read for a `_method` field cannot be taken apart (MALFORMED_BODY).",
 		func(r Route, documented bool) bool { return !(r.ValidateRequests && documented) }},
 	{"401", "Unauthorized", "Keygate refused the credential: none was sent (MISSING_CREDENTIAL), or the key is malformed, unknown, expired or revoked.",
 		func(r Route, _ bool) bool { return r.AuthRequired }},
