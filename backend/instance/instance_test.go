@@ -13,6 +13,7 @@ import (
 	"github.com/keygate/keygate/backend/instance"
 	"github.com/keygate/keygate/backend/keys"
 	"github.com/keygate/keygate/backend/listen"
+	"github.com/keygate/keygate/backend/store"
 	"github.com/keygate/keygate/backend/testutil"
 )
 
@@ -80,29 +81,9 @@ func TestOpenKeepsTheCallersStore(t *testing.T) {
 func TestGatewayFollowsItsPortSetting(t *testing.T) {
 	ctx := context.Background()
 	st := testutil.NewStore(t)
-	free := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
+	free := func() int { return freePort(t) }
 	first, second := free(), free()
-	if err := listen.Save(ctx, st, first, 0); err != nil {
-		t.Fatal(err)
-	}
-	inst, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inst.Close(ctx)
-	if err := inst.Gateway.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := inst.Gateway.Status().Listen; got != "127.0.0.1:"+strconv.Itoa(first) {
-		t.Fatalf("the gateway listens on %s, want the stored port %d", got, first)
-	}
+	inst := startOnStoredPort(t, st, first)
 	if err := listen.Save(ctx, st, second, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -136,23 +117,8 @@ func TestGatewayFollowsItsPortSetting(t *testing.T) {
 func TestGatewayRetriesABusyPort(t *testing.T) {
 	ctx := context.Background()
 	st := testutil.NewStore(t)
-	first, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstPort := first.Addr().(*net.TCPAddr).Port
-	first.Close()
-	if err := listen.Save(ctx, st, firstPort, 0); err != nil {
-		t.Fatal(err)
-	}
-	inst, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inst.Close(ctx)
-	if err := inst.Gateway.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	firstPort := freePort(t)
+	inst := startOnStoredPort(t, st, firstPort)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -172,4 +138,37 @@ func TestGatewayRetriesABusyPort(t *testing.T) {
 			t.Fatalf("the gateway never moved to its port once it was free: %+v", inst.Gateway.Status())
 		}
 	}
+}
+
+// freePort is a loopback port nothing listens on at the moment.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startOnStoredPort stores port as the gateway's, opens a long-running instance (closed when the
+// test ends) and starts its gateway, which must listen there.
+func startOnStoredPort(t *testing.T, st *store.Store, port int) *instance.Instance {
+	t.Helper()
+	ctx := context.Background()
+	if err := listen.Save(ctx, st, port, 0); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := instance.Open(ctx, instance.Options{Store: st, LongRunning: true, Gateway: &gateway.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Close(ctx) })
+	if err := inst.Gateway.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := inst.Gateway.Status().Listen; got != "127.0.0.1:"+strconv.Itoa(port) {
+		t.Fatalf("the gateway listens on %s, want the stored port %d", got, port)
+	}
+	return inst
 }
