@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/backend/clock"
+	"github.com/keygate/keygate/backend/mailaddr"
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/store"
 )
@@ -106,7 +107,7 @@ type Filter struct {
 	// Action keeps entries of this action (exact, e.g. "key.create").
 	Action string
 	// Actor keeps entries by this actor: a user id, "cli", "local", "anonymous", or a user's
-	// e-mail address (any case).
+	// e-mail address (compared by mailaddr.Key).
 	Actor string
 	// From and To bound the time: From inclusive, To exclusive; zero is unbounded.
 	From, To time.Time
@@ -232,8 +233,8 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 		args = append(args, f.Action)
 	}
 	if f.Actor != "" {
-		q += ` AND (a.actor = ? OR lower(u.email) = lower(?))`
-		args = append(args, f.Actor, f.Actor)
+		q += ` AND (a.actor = ? OR u.email_key = ?)`
+		args = append(args, f.Actor, mailaddr.Key(f.Actor))
 	}
 	if !f.From.IsZero() {
 		q += ` AND a.at >= ?`

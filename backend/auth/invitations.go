@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/mailaddr"
 )
 
 // InvitationTTL is how long an invitation can be accepted.
@@ -52,12 +52,12 @@ func (s *Service) Invite(ctx context.Context, orgID, email string, role Role, in
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		// Expired invitations are of no more use: each new one clears them, so the table holds
 		// at most the invitations of the last InvitationTTL.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE expires_at <= ? OR (org_id = ? AND email = ?)`,
-			now.UnixMilli(), orgID, strings.ToLower(email)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE expires_at <= ? OR (org_id = ? AND email_key = ?)`,
+			now.UnixMilli(), orgID, mailaddr.Key(email)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email, role, inviter, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, orgID, strings.ToLower(email), string(role), inviter,
+		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email_key, role, inviter, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, orgID, mailaddr.Key(email), string(role), inviter,
 			now.UnixMilli(), now.Add(InvitationTTL).UnixMilli())
 		return err
 	})
@@ -75,7 +75,7 @@ func (s *Service) Invitations(ctx context.Context, userID string) ([]Invitation,
 	}
 	rows, err := s.st.Read.QueryContext(ctx, `SELECT i.id, i.org_id, o.name, i.role, i.created_at, i.expires_at
 		FROM invitations i JOIN orgs o ON o.id = i.org_id
-		WHERE i.email = ? AND i.expires_at > ? ORDER BY i.created_at, i.id`, strings.ToLower(u.Email), s.now().UnixMilli())
+		WHERE i.email_key = ? AND i.expires_at > ? ORDER BY i.created_at, i.id`, mailaddr.Key(u.Email), s.now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keygate/keygate/backend/mailaddr"
 	"github.com/keygate/keygate/backend/ratelimit"
 )
 
@@ -43,9 +44,10 @@ func accountKey(email string) string {
 	if len(email) > 254 {
 		email = email[:254]
 	}
-	// Hashed: the field holds whatever was typed — a password in the wrong box, a pasted key —
-	// and a shared limiter (Redis) stores its keys as they are.
-	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	// By the account's address key, so no spelling of one address (case, ß/ss, full width)
+	// gets attempts of its own. Hashed: the field holds whatever was typed — a password in the
+	// wrong box, a pasted key — and a shared limiter (Redis) stores its keys as they are.
+	sum := sha256.Sum256([]byte(mailaddr.Key(email)))
 	return "login:account:" + hex.EncodeToString(sum[:16])
 }
 

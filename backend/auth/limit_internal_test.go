@@ -101,4 +101,13 @@ func TestAttemptKeysHoldNoTypedText(t *testing.T) {
 	if accountKey(" A@Example.com ") != accountKey("a@example.com") || accountKey("a@example.com") == accountKey("b@example.com") {
 		t.Fatal("account keys do not follow the address")
 	}
+	// One account, one budget, however its address is spelled.
+	for _, spelling := range []string{"ÜNAL@example.com", "u\u0308nal@example.com", "ünal@ＥＸＡＭＰＬＥ.com"} {
+		if accountKey(spelling) != accountKey("ünal@example.com") {
+			t.Errorf("accountKey(%q) differs from ünal@example.com's", spelling)
+		}
+	}
+	if accountKey("straße@example.de") != accountKey("STRASSE@example.de") {
+		t.Error("accountKey: straße and STRASSE are one account")
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/keygate/keygate/backend/cookies"
 	"github.com/keygate/keygate/backend/ids"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/mailaddr"
 )
 
 // Cookie names. Over HTTPS the __Secure- prefix makes browsers refuse the cookie unless it is
@@ -108,7 +109,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 	}()
 	var phc string
 	var userID string
-	err = s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&userID, &phc)
+	err = s.st.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email_key = ?`, mailaddr.Key(email)).Scan(&userID, &phc)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Same work as for a real account, so timing does not reveal which addresses exist.
 		if phc, err = s.dummyHash(); err != nil {

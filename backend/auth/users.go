@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keygate/keygate/backend/ids"
+	"github.com/keygate/keygate/backend/mailaddr"
 )
 
 // User is what may be shown about an account: never its password hash.
@@ -126,14 +127,15 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 
 func insertUser(ctx context.Context, tx *sql.Tx, u User, phc string) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = ?`, u.Email).Scan(&n); err != nil {
+	key := mailaddr.Key(u.Email)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email_key = ?`, key).Scan(&n); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	if n > 0 {
 		return ErrEmailTaken
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, password_hash, language, theme, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, u.Name, phc, u.Language, u.Theme, u.CreatedAt.UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, email_key, name, password_hash, language, theme, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, key, u.Name, phc, u.Language, u.Theme, u.CreatedAt.UnixMilli()); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	return nil
@@ -188,10 +190,11 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 	return u, nil
 }
 
-// UserByEmail returns one user by address (compared without regard to case).
+// UserByEmail returns one user by address (compared by mailaddr.Key: without regard to case, in
+// all of Unicode, on both engines).
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.st.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`,
-		strings.TrimSpace(email)))
+	u, err := scanUser(s.st.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`,
+		mailaddr.Key(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrUserNotFound
 	}
@@ -232,11 +235,12 @@ func (s *Service) Principal(ctx context.Context, userID string) (Principal, erro
 	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Roles: roles}, nil
 }
 
-// Members lists an organization's members, admins first, then by address.
+// Members lists an organization's members, admins first, then by address key (byte order, the
+// same on both engines).
 func (s *Service) Members(ctx context.Context, orgID string) ([]Member, error) {
 	rows, err := s.st.Read.QueryContext(ctx, `SELECT u.id, u.email, u.name, m.role, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?
-		ORDER BY CASE m.role WHEN 'admin' THEN 0 WHEN 'developer' THEN 1 ELSE 2 END, u.email`, orgID)
+		ORDER BY CASE m.role WHEN 'admin' THEN 0 WHEN 'developer' THEN 1 ELSE 2 END, u.email_key, u.id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}

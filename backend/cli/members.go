@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/mailaddr"
 )
 
 const membersUsage = `members list [--org ORG_ID] [--json]
@@ -110,7 +110,7 @@ func userExists(ctx context.Context, env *Env, email string) bool {
 		return false
 	}
 	for _, u := range list.Users {
-		if strings.EqualFold(u.Email, strings.TrimSpace(email)) {
+		if mailaddr.Key(u.Email) == mailaddr.Key(email) {
 			return true
 		}
 	}
@@ -125,7 +125,7 @@ func userID(ctx context.Context, env *Env, ref string) string {
 		return ref
 	}
 	for _, u := range list.Users {
-		if u.ID == ref || strings.EqualFold(u.Email, strings.TrimSpace(ref)) {
+		if u.ID == ref || mailaddr.Key(u.Email) == mailaddr.Key(ref) {
 			return u.ID
 		}
 	}

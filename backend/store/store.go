@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,7 +183,12 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// step, when set, runs right after sql in the same transaction (goSteps).
+	step func(context.Context, *sql.Tx) error
 }
+
+// migrateTo, when not 0, stops migrations at that version (tests build older databases).
+var migrateTo int
 
 // migrations returns the dialect's migrations in order. Each dialect has the same numbered
 // files (checked here, so a migration written for one engine only fails every open, and the
@@ -215,7 +221,7 @@ func migrations(d Dialect) ([]migration, error) {
 			if err != nil {
 				return nil, err
 			}
-			ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+			ms = append(ms, migration{version: v, name: e.Name(), sql: string(b), step: goSteps[e.Name()]})
 		}
 		sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 		for i := range ms {
@@ -231,8 +237,17 @@ func migrations(d Dialect) ([]migration, error) {
 			return nil, fmt.Errorf("migrations differ between sqlite/ and postgres/ (every migration needs both dialects, same file name): %s", firstDifference(a, b))
 		}
 	}
+	for name := range goSteps {
+		if !slices.ContainsFunc(a, func(m migration) bool { return m.name == name }) {
+			return nil, fmt.Errorf("migration step %s names no migration file", name)
+		}
+	}
 	if len(sets[d]) == 0 {
 		return nil, fmt.Errorf("no migrations for dialect %q", d)
+	}
+	if migrateTo > 0 {
+		i := sort.Search(len(sets[d]), func(i int) bool { return sets[d][i].version > migrateTo })
+		return sets[d][:i], nil
 	}
 	return sets[d], nil
 }
@@ -341,6 +356,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply migration %s/%s: %w", s.Dialect, m.name, err)
+			}
+			if m.step != nil {
+				if err := m.step(ctx, tx); err != nil {
+					return fmt.Errorf("%s: apply migration %s/%s: %w", s.Name, s.Dialect, m.name, err)
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, latest); err != nil {
