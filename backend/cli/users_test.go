@@ -156,3 +156,42 @@ func TestUsersPasswdByEmail(t *testing.T) {
 		t.Fatalf("user.password recorded %d times, want 1: %+v", n, es)
 	}
 }
+
+// TestUsersByAddressInAnyCase: the commands that take an address find the account in any
+// Unicode case of it, and a second account for another case of it is refused.
+func TestUsersByAddressInAnyCase(t *testing.T) {
+	dir := t.TempDir()
+	const pw = "a long enough password"
+	var root struct{ UserID string }
+	ok(t, dir, pw+"\n", &root, "users", "add", "--email", "Ünal@example.com", "--role", "admin", "--json")
+	if r := run(t, dir, pw+"\n", "users", "add", "--email", "ünal@EXAMPLE.com", "--role", "member"); r.code != 1 ||
+		!strings.Contains(r.stderr, "already") {
+		t.Fatalf("second account in another case: %+v", r)
+	}
+	var other struct{ ID string }
+	ok(t, dir, "", &other, "orgs", "create", "Other", "--json")
+	// An existing account, so an invitation and no password asked for.
+	var m struct {
+		Invited bool
+		Email   string
+	}
+	ok(t, dir, "", &m, "members", "add", "--email", "ÜNAL@example.com", "--role", "member", "--org", other.ID, "--json")
+	if !m.Invited {
+		t.Fatalf("members add in another case: %+v", m)
+	}
+	var u struct{ ID, Email string }
+	ok(t, dir, "another long password\n", &u, "users", "passwd", "--email", "ünal@example.COM", "--json")
+	if u.ID != root.UserID || u.Email != "Ünal@example.com" {
+		t.Fatalf("passwd in another case: %+v, want %s shown as typed first", u, root.UserID)
+	}
+	var role struct{ UserID, Role string }
+	ok(t, dir, "", &role, "members", "role", "ünal@EXAMPLE.com", "admin", "--json")
+	if role.UserID != root.UserID {
+		t.Fatalf("members role in another case: %+v", role)
+	}
+	var users struct{ Users []struct{ Email string } }
+	ok(t, dir, "", &users, "users", "list", "--json")
+	if len(users.Users) != 1 || users.Users[0].Email != "Ünal@example.com" {
+		t.Fatalf("users list: %+v", users)
+	}
+}
