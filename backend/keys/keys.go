@@ -276,6 +276,10 @@ func New(st *store.Store, opts ...Option) *Service {
 
 // Create makes a key and returns it with its secret, which is never retrievable again.
 func (s *Service) Create(ctx context.Context, p CreateParams) (Created, error) {
+	return s.create(ctx, p, nil)
+}
+
+func (s *Service) create(ctx context.Context, p CreateParams, rec Recorder) (Created, error) {
 	name, err := ValidName(p.Name)
 	if err != nil {
 		return Created{}, err
@@ -339,9 +343,11 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Created, error) {
 			quota, p.RefillAmount, p.RefillInterval.Milliseconds(), lastRefill); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO key_secrets (hash, key_id, created_at) VALUES (?, ?, ?)`,
-			h[:], id, now.UnixMilli())
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO key_secrets (hash, key_id, created_at) VALUES (?, ?, ?)`,
+			h[:], id, now.UnixMilli()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, rec, Key{}, id, true)
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("create key: %w", err)
@@ -525,6 +531,10 @@ func (s *Service) SetRateLimit(ctx context.Context, orgID, id string, limit int,
 // changes. A revoked key cannot be changed (ErrRevoked). The next request sees the change: this
 // process's cache is dropped before Update returns, other processes' by the change feed.
 func (s *Service) Update(ctx context.Context, orgID, id string, p UpdateParams) (Key, error) {
+	return s.update(ctx, orgID, id, p, nil)
+}
+
+func (s *Service) update(ctx context.Context, orgID, id string, p UpdateParams, rec Recorder) (Key, error) {
 	now := s.now()
 	var set []string
 	var args []any
@@ -623,8 +633,10 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p UpdateParams) 
 	if len(set) == 0 && !quotaEdited {
 		return k, nil
 	}
-	// write runs the UPDATE; remaining is the count to store (memory mode: the count in force
-	// at the moment of writing, so no request taken meanwhile is lost).
+	// write runs the UPDATE and records it, in one transaction; remaining is the count to store
+	// (memory mode: the count in force at the moment of writing, so no request taken meanwhile
+	// is lost).
+	inMemoryEdit := quotaEdited && !s.quotas.inStore
 	write := func(remaining int64) (int64, error) {
 		set, args := set, args
 		if quotaEdited {
@@ -642,15 +654,20 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p UpdateParams) 
 			set = append(set, "quota_gen = quota_gen + 1")
 		}
 		var gen int64
-		err := s.st.Write.QueryRowContext(ctx, `UPDATE keys SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING quota_gen`,
-			append(args, id)...).Scan(&gen)
+		err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+			if err := tx.QueryRowContext(ctx, `UPDATE keys SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING quota_gen`,
+				append(args, id)...).Scan(&gen); err != nil {
+				return err
+			}
+			return s.record(ctx, tx, rec, k, id, !inMemoryEdit)
+		})
 		if err != nil {
 			return 0, fmt.Errorf("update key %s: %w", id, err)
 		}
 		return gen, nil
 	}
 	switch {
-	case quotaEdited && !s.quotas.inStore:
+	case inMemoryEdit:
 		err = s.quotas.edit(&k, next, p.Quota != nil, write)
 	case quotaEdited:
 		_, err = write(next.remaining)
@@ -667,15 +684,15 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p UpdateParams) 
 // Disable turns a key off without revoking it: it answers DISABLED until Enable. Disabling a
 // disabled key changes nothing; the bool says whether this call changed the key.
 func (s *Service) Disable(ctx context.Context, orgID, id, by string) (Key, bool, error) {
-	return s.setDisabled(ctx, orgID, id, by, true)
+	return s.setDisabled(ctx, orgID, id, by, true, nil)
 }
 
 // Enable turns a disabled key back on; enabling an enabled key changes nothing.
 func (s *Service) Enable(ctx context.Context, orgID, id string) (Key, bool, error) {
-	return s.setDisabled(ctx, orgID, id, "", false)
+	return s.setDisabled(ctx, orgID, id, "", false, nil)
 }
 
-func (s *Service) setDisabled(ctx context.Context, orgID, id, by string, off bool) (Key, bool, error) {
+func (s *Service) setDisabled(ctx context.Context, orgID, id, by string, off bool, rec Recorder) (Key, bool, error) {
 	k, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return Key{}, false, err
@@ -690,11 +707,24 @@ func (s *Service) setDisabled(ctx context.Context, orgID, id, by string, off boo
 	if off {
 		q, args = `UPDATE keys SET disabled_at = ?, disabled_by = ? WHERE id = ? AND disabled_at IS NULL`, []any{s.now().UnixMilli(), by, id}
 	}
-	res, err := s.st.Write.ExecContext(ctx, q, args...)
+	var n int64
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.record(ctx, tx, rec, k, id, true)
+	})
 	if err != nil {
-		return Key{}, false, fmt.Errorf("disable key %s: %w", id, err)
+		verb := "enable"
+		if off {
+			verb = "disable"
+		}
+		return Key{}, false, fmt.Errorf("%s key %s: %w", verb, id, err)
 	}
-	n, _ := res.RowsAffected()
 	s.changed(id)
 	k, err = s.Get(ctx, orgID, id)
 	return k, n > 0, err
@@ -703,6 +733,10 @@ func (s *Service) setDisabled(ctx context.Context, orgID, id, by string, off boo
 // Revoke tombstones a key: every secret of it stops working before Revoke returns.
 // Revoking a revoked key changes nothing and is not an error.
 func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, error) {
+	return s.revoke(ctx, orgID, id, reason, nil)
+}
+
+func (s *Service) revoke(ctx context.Context, orgID, id, reason string, rec Recorder) (Key, error) {
 	k, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return Key{}, err
@@ -712,9 +746,19 @@ func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, er
 		if utf8.RuneCountInString(reason) > MaxReasonLen {
 			return Key{}, ErrInvalidReason
 		}
-		if _, err := s.st.Write.ExecContext(ctx,
-			`UPDATE keys SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,
-			s.now().UnixMilli(), reason, id); err != nil {
+		err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE keys SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,
+				s.now().UnixMilli(), reason, id)
+			if err != nil {
+				return err
+			}
+			// Only the call that revoked the key records it (not one that lost a race to another).
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err
+			}
+			return s.record(ctx, tx, rec, k, id, true)
+		})
+		if err != nil {
 			return Key{}, fmt.Errorf("revoke key %s: %w", id, err)
 		}
 	}
@@ -725,6 +769,10 @@ func (s *Service) Revoke(ctx context.Context, orgID, id, reason string) (Key, er
 // Roll gives a key a new secret under the same id. The old secrets keep working for grace,
 // then answer REVOKED.
 func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duration) (Created, error) {
+	return s.roll(ctx, orgID, id, grace, nil)
+}
+
+func (s *Service) roll(ctx context.Context, orgID, id string, grace time.Duration, rec Recorder) (Created, error) {
 	if grace < 0 || grace > 30*24*time.Hour {
 		return Created{}, ErrInvalidGrace
 	}
@@ -763,8 +811,10 @@ func (s *Service) Roll(ctx context.Context, orgID, id string, grace time.Duratio
 			h[:], id, now.UnixMilli()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE keys SET prefix = ?, start = ? WHERE id = ?`, nk.Prefix, nk.Start(), id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE keys SET prefix = ?, start = ? WHERE id = ?`, nk.Prefix, nk.Start(), id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, rec, k, id, true)
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("roll key %s: %w", id, err)
