@@ -123,8 +123,9 @@ type Log struct {
 
 // Hook runs inside the transaction that records an entry, so that what it writes (the
 // webhooks' outbox) commits with the entry or not at all. e is the entry as stored (At set,
-// text cleaned).
-type Hook func(ctx context.Context, tx *sql.Tx, e Entry) error
+// text cleaned); subject is what the entry is about as that same transaction left it (the
+// keys.Key of a key change recorded with RecordTx), or nil when the recorder passed none.
+type Hook func(ctx context.Context, tx *sql.Tx, e Entry, subject any) error
 
 // OnRecord adds a hook to every later Record. It is wiring: call it before the Log is used.
 func (l *Log) OnRecord(h Hook) { l.hooks = append(l.hooks, h) }
@@ -155,37 +156,27 @@ var ErrInvalidTimeRange error = &problem.Invalid{Field: "to", Code: "range", Msg
 var ErrInvalidEntry = errors.New("audit entry needs an actor and an action")
 
 // Record appends e, stamping the time. Control characters are replaced so that an entry can be
-// printed on one line. The hooks run in the same transaction; when one fails, the entry is
-// recorded without them (the audit trail matters more) and the hook's error is returned
-// wrapped in ErrHook.
+// printed on one line. The hooks run in the same transaction (with no subject); when one fails,
+// the entry is recorded without them (the audit trail matters more) and the hook's error is
+// returned wrapped in ErrHook. A change that must commit with its entry uses RecordTx.
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	if e.Actor == "" || e.Action == "" {
-		return ErrInvalidEntry
-	}
-	at := l.clock.Now().UTC()
-	e = Entry{At: at.Truncate(time.Millisecond), Actor: clean(e.Actor, 128), OrgID: clean(e.OrgID, 64),
-		Action: clean(e.Action, 64), Target: clean(e.Target, 256), Detail: clean(e.Detail, 1024),
-		ClientAddr: clean(e.ClientAddr, 128)}
-	insert := func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, org_id, action, target, detail, client_addr)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), e.Actor, e.OrgID, e.Action, e.Target, e.Detail, e.ClientAddr)
+	e, err := l.stamp(e)
+	if err != nil {
 		return err
 	}
 	var hookErr error
-	err := l.st.Tx(ctx, func(tx *sql.Tx) error {
-		if err := insert(ctx, tx); err != nil {
+	err = l.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := insert(ctx, tx, e); err != nil {
 			return err
 		}
-		for _, h := range l.hooks {
-			if err := h(ctx, tx, e); err != nil {
-				hookErr = err
-				return err
-			}
+		if err := l.runHooks(ctx, tx, e, nil); err != nil {
+			hookErr = err
+			return err
 		}
 		return nil
 	})
 	if hookErr != nil {
-		err = l.st.Tx(ctx, func(tx *sql.Tx) error { return insert(ctx, tx) })
+		err = l.st.Tx(ctx, func(tx *sql.Tx) error { return insert(ctx, tx, e) })
 		if err == nil {
 			err = fmt.Errorf("%w (%s): %w", ErrHook, e.Action, hookErr)
 			l.maybePrune(ctx)
@@ -196,6 +187,53 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
 	}
 	l.maybePrune(ctx)
+	return nil
+}
+
+// RecordTx appends e in the caller's transaction tx and runs the hooks there with subject, the
+// thing the entry is about as tx has it: the change, its entry and what the hooks write
+// (the webhooks' outbox) commit together or not at all. Any error, a hook's included, is
+// returned and the caller rolls tx back. Once tx has committed, the caller calls Committed.
+func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, e Entry, subject any) error {
+	e, err := l.stamp(e)
+	if err != nil {
+		return err
+	}
+	if err := insert(ctx, tx, e); err != nil {
+		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
+	}
+	if err := l.runHooks(ctx, tx, e, subject); err != nil {
+		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Committed counts an entry recorded with RecordTx whose transaction has committed towards
+// the log's pruning, which cannot run inside that transaction.
+func (l *Log) Committed(ctx context.Context) { l.maybePrune(ctx) }
+
+// stamp checks e, cleans its text and sets its time.
+func (l *Log) stamp(e Entry) (Entry, error) {
+	if e.Actor == "" || e.Action == "" {
+		return Entry{}, ErrInvalidEntry
+	}
+	return Entry{At: l.clock.Now().UTC().Truncate(time.Millisecond), Actor: clean(e.Actor, 128), OrgID: clean(e.OrgID, 64),
+		Action: clean(e.Action, 64), Target: clean(e.Target, 256), Detail: clean(e.Detail, 1024),
+		ClientAddr: clean(e.ClientAddr, 128)}, nil
+}
+
+func insert(ctx context.Context, tx *sql.Tx, e Entry) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, org_id, action, target, detail, client_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.At.UnixMilli(), e.Actor, e.OrgID, e.Action, e.Target, e.Detail, e.ClientAddr)
+	return err
+}
+
+func (l *Log) runHooks(ctx context.Context, tx *sql.Tx, e Entry, subject any) error {
+	for _, h := range l.hooks {
+		if err := h(ctx, tx, e, subject); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

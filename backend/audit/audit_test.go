@@ -63,7 +63,7 @@ func TestRecordHooks(t *testing.T) {
 	ctx := context.Background()
 	var seen []audit.Entry
 	fail := false
-	l.OnRecord(func(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	l.OnRecord(func(ctx context.Context, tx *sql.Tx, e audit.Entry, _ any) error {
 		seen = append(seen, e)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "hook."+e.Target, "x"); err != nil {
 			return err
@@ -150,5 +150,65 @@ func TestListFilters(t *testing.T) {
 	}
 	if _, err := l.List(ctx, audit.Filter{From: start, To: start}); !errors.Is(err, audit.ErrInvalidTimeRange) {
 		t.Fatalf("empty range: %v", err)
+	}
+}
+
+// TestRecordTx: an entry recorded in the caller's transaction runs the hooks there with the
+// subject passed; a hook's failure is returned (not swallowed as Record does), so the caller's
+// rollback leaves neither its change, nor the entry, nor what the hook wrote.
+func TestRecordTx(t *testing.T) {
+	st := testutil.NewStore(t)
+	l := audit.New(st, testutil.NewClock())
+	ctx := context.Background()
+	broken := errors.New("hook broke")
+	var subjects []any
+	l.OnRecord(func(ctx context.Context, tx *sql.Tx, e audit.Entry, subject any) error {
+		subjects = append(subjects, subject)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "hook."+e.Target, "x"); err != nil {
+			return err
+		}
+		if e.Target == "key_2" {
+			return broken
+		}
+		return nil
+	})
+	change := func(target string) error {
+		return st.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "change."+target, "x"); err != nil {
+				return err
+			}
+			return l.RecordTx(ctx, tx, audit.Entry{Actor: "cli", OrgID: "org_a", Action: audit.KeyRevoke, Target: target}, "subject of "+target)
+		})
+	}
+	if err := change("key_1"); err != nil {
+		t.Fatal(err)
+	}
+	l.Committed(ctx)
+	if err := change("key_2"); !errors.Is(err, broken) || errors.Is(err, audit.ErrHook) {
+		t.Fatalf("failing hook in the caller's transaction: %v", err)
+	}
+	if err := st.Tx(ctx, func(tx *sql.Tx) error { return l.RecordTx(ctx, tx, audit.Entry{Action: audit.KeyRevoke}, nil) }); !errors.Is(err, audit.ErrInvalidEntry) {
+		t.Fatalf("entry without actor: %v", err)
+	}
+	if len(subjects) != 2 || subjects[0] != "subject of key_1" || subjects[1] != "subject of key_2" {
+		t.Fatalf("the hook saw subjects %v", subjects)
+	}
+	all, _ := l.List(ctx, audit.Filter{})
+	if len(all) != 1 || all[0].Target != "key_1" {
+		t.Fatalf("entries %+v, want only key_1's", all)
+	}
+	var names []string
+	rows, err := st.Read.Query(`SELECT name FROM settings WHERE name LIKE 'hook.%' OR name LIKE 'change.%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	if strings.Join(names, " ") != "change.key_1 hook.key_1" {
+		t.Fatalf("committed rows %v: the failed change must leave nothing", names)
 	}
 }

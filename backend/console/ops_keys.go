@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"strings"
@@ -138,18 +139,20 @@ func (s *Service) listKeys(ctx context.Context, _ *Call, in *ListKeysInput) (key
 }
 
 func (s *Service) createKey(ctx context.Context, c *Call, in *CreateKeyInput) (keys.Created, error) {
-	k, err := s.Keys.Create(ctx, keys.CreateParams{OrgID: in.Org, Name: in.Name, Expires: in.Expires,
+	k, err := s.keyChanges(c, in.Org, func(_, k keys.Key) (string, string) {
+		detail := quote(k.Name)
+		if k.ExpiresAt != nil {
+			detail += ", expires " + k.ExpiresAt.Format(time.RFC3339)
+		}
+		return audit.KeyCreate, detail
+	}).Create(ctx, keys.CreateParams{OrgID: in.Org, Name: in.Name, Expires: in.Expires,
 		CreatedBy: c.createdBy(), RateLimit: in.RateLimit, RateWindow: seconds(in.RateWindowSeconds),
 		Scopes: in.Scopes, Metadata: in.Metadata, AllowIPs: in.AllowIPs, Quota: in.Quota,
 		RefillAmount: in.RefillAmount, RefillInterval: seconds64(in.RefillIntervalSeconds)})
 	if err != nil {
 		return keys.Created{}, err
 	}
-	detail := quote(k.Name)
-	if k.ExpiresAt != nil {
-		detail += ", expires " + k.ExpiresAt.Format(time.RFC3339)
-	}
-	s.record(ctx, c, in.Org, audit.KeyCreate, k.ID, detail)
+	s.Audit.Committed(ctx)
 	return k, nil
 }
 
@@ -170,74 +173,74 @@ func (s *Service) updateKey(ctx context.Context, c *Call, in *UpdateKeyInput) (k
 	if in.RefillAmount != nil {
 		p.Refill = &keys.Refill{Amount: *in.RefillAmount, Interval: seconds64(*in.RefillIntervalSeconds)}
 	}
-	old, err := s.Keys.Get(ctx, in.Org, in.ID)
-	if err != nil {
-		return keys.Key{}, err
-	}
-	k, err := s.Keys.Update(ctx, in.Org, in.ID, p)
-	if err != nil {
-		return keys.Key{}, err
-	}
 	// The audit entry names what changed, never metadata values.
-	var changed []string
-	renamed := old.Name != k.Name
-	if renamed {
-		changed = append(changed, quote(old.Name)+" → "+quote(k.Name))
-	}
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{{"expires", in.Expires != nil}, {"scopes", in.Scopes != nil}, {"metadata", in.Metadata != nil},
-		{"allowIps", in.AllowIPs != nil}, {"rateLimit", in.RateLimit != nil || in.RateWindowSeconds != nil},
-		{"quota", in.Quota != nil || in.RemoveQuota || in.RefillAmount != nil}} {
-		if f.set {
-			changed = append(changed, f.name)
+	entry := func(old, k keys.Key) (string, string) {
+		var changed []string
+		renamed := old.Name != k.Name
+		if renamed {
+			changed = append(changed, quote(old.Name)+" → "+quote(k.Name))
+		}
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"expires", in.Expires != nil}, {"scopes", in.Scopes != nil}, {"metadata", in.Metadata != nil},
+			{"allowIps", in.AllowIPs != nil}, {"rateLimit", in.RateLimit != nil || in.RateWindowSeconds != nil},
+			{"quota", in.Quota != nil || in.RemoveQuota || in.RefillAmount != nil}} {
+			if f.set {
+				changed = append(changed, f.name)
+			}
+		}
+		switch {
+		case len(changed) == 0:
+			return "", ""
+		case renamed && len(changed) == 1:
+			return audit.KeyRename, changed[0]
+		default:
+			return audit.KeyUpdate, quote(k.Name) + ": " + strings.Join(changed, ", ")
 		}
 	}
-	switch {
-	case len(changed) == 0:
-	case renamed && len(changed) == 1:
-		s.record(ctx, c, in.Org, audit.KeyRename, k.ID, changed[0])
-	default:
-		s.record(ctx, c, in.Org, audit.KeyUpdate, k.ID, quote(k.Name)+": "+strings.Join(changed, ", "))
+	k, err := s.keyChanges(c, in.Org, entry).Update(ctx, in.Org, in.ID, p)
+	if err != nil {
+		return keys.Key{}, err
 	}
+	s.Audit.Committed(ctx)
 	return k, nil
 }
 
 func (s *Service) disableKey(ctx context.Context, c *Call, in *KeyInput) (keys.Key, error) {
-	k, changed, err := s.Keys.Disable(ctx, in.Org, in.ID, c.createdBy())
+	k, changed, err := s.keyChanges(c, in.Org, func(_, k keys.Key) (string, string) {
+		return audit.KeyDisable, quote(k.Name)
+	}).Disable(ctx, in.Org, in.ID, c.createdBy())
 	if err != nil {
 		return keys.Key{}, err
 	}
 	if changed {
-		s.record(ctx, c, in.Org, audit.KeyDisable, k.ID, quote(k.Name))
+		s.Audit.Committed(ctx)
 	}
 	return k, nil
 }
 
 func (s *Service) enableKey(ctx context.Context, c *Call, in *KeyInput) (keys.Key, error) {
-	k, changed, err := s.Keys.Enable(ctx, in.Org, in.ID)
+	k, changed, err := s.keyChanges(c, in.Org, func(_, k keys.Key) (string, string) {
+		return audit.KeyEnable, quote(k.Name)
+	}).Enable(ctx, in.Org, in.ID)
 	if err != nil {
 		return keys.Key{}, err
 	}
 	if changed {
-		s.record(ctx, c, in.Org, audit.KeyEnable, k.ID, quote(k.Name))
+		s.Audit.Committed(ctx)
 	}
 	return k, nil
 }
 
 func (s *Service) revokeKey(ctx context.Context, c *Call, in *RevokeKeyInput) (keys.Key, error) {
-	before, err := s.Keys.Get(ctx, in.Org, in.ID)
+	k, err := s.keyChanges(c, in.Org, func(_, k keys.Key) (string, string) {
+		return audit.KeyRevoke, strings.TrimSpace(quote(k.Name) + " " + k.RevokeReason)
+	}).Revoke(ctx, in.Org, in.ID, in.Reason)
 	if err != nil {
 		return keys.Key{}, err
 	}
-	k, err := s.Keys.Revoke(ctx, in.Org, in.ID, in.Reason)
-	if err != nil {
-		return keys.Key{}, err
-	}
-	if before.RevokedAt == nil {
-		s.record(ctx, c, in.Org, audit.KeyRevoke, k.ID, strings.TrimSpace(quote(k.Name)+" "+k.RevokeReason))
-	}
+	s.Audit.Committed(ctx)
 	return k, nil
 }
 
@@ -246,10 +249,28 @@ func (s *Service) rollKey(ctx context.Context, c *Call, in *RollKeyInput) (keys.
 	if in.GraceSeconds != nil {
 		grace = seconds(*in.GraceSeconds)
 	}
-	k, err := s.Keys.Roll(ctx, in.Org, in.ID, grace)
+	k, err := s.keyChanges(c, in.Org, func(_, k keys.Key) (string, string) {
+		return audit.KeyRoll, fmt.Sprintf("%s, old secret works for %s", quote(k.Name), grace)
+	}).Roll(ctx, in.Org, in.ID, grace)
 	if err != nil {
 		return keys.Created{}, err
 	}
-	s.record(ctx, c, in.Org, audit.KeyRoll, k.ID, fmt.Sprintf("%s, old secret works for %s", quote(k.Name), grace))
+	s.Audit.Committed(ctx)
 	return k, nil
+}
+
+// keyChanges are the key changes of an operation that record themselves: the audit entry that
+// entry describes (an action of "" records none) is written, and the audit log's hooks run
+// (the webhook event, from the key as changed), in the key change's own transaction. So the
+// change, its entry and its event commit together or not at all, and a failure to record
+// fails the operation instead of leaving a change nobody can trace.
+func (s *Service) keyChanges(c *Call, org string, entry func(before, after keys.Key) (action, detail string)) keys.Changes {
+	return s.Keys.Recording(func(ctx context.Context, tx *sql.Tx, before, after keys.Key) error {
+		action, detail := entry(before, after)
+		if action == "" {
+			return nil
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Actor: c.actor(), OrgID: org, Action: action, Target: after.ID,
+			Detail: detail, ClientAddr: c.ClientAddr}, after)
+	})
 }

@@ -36,7 +36,8 @@ type KeyData struct {
 
 // auditEvents maps the audit log's key actions to event types: the audit log is the one seam
 // through which every key change made by the console, the desktop or the CLI passes, and its
-// hook runs in the entry's transaction.
+// hook runs in the transaction of the key change itself (see keys.Recorder), which passes the
+// key as it changed it.
 var auditEvents = map[string]string{
 	audit.KeyCreate:  KeyCreated,
 	audit.KeyRename:  KeyUpdated,
@@ -47,18 +48,21 @@ var auditEvents = map[string]string{
 	audit.KeyEnable:  KeyEnabled,
 }
 
-// AuditHook is the audit.Hook that turns recorded key changes into events.
-func (s *Service) AuditHook(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+// ErrNoKey means a key action reached the hook with a subject that is not the key it names.
+var ErrNoKey = errors.New("key event without its key")
+
+// AuditHook is the audit.Hook that turns recorded key changes into events, in the change's
+// transaction, from the key that transaction passes as the subject. An entry recorded without
+// a subject (audit.Log.Record, outside any key change) makes no event: nothing here reads a key
+// outside the transaction that changed it.
+func (s *Service) AuditHook(ctx context.Context, tx *sql.Tx, e audit.Entry, subject any) error {
 	event, ok := auditEvents[e.Action]
-	if !ok || e.OrgID == "" || e.Target == "" {
+	if !ok || e.OrgID == "" || e.Target == "" || subject == nil {
 		return nil
 	}
-	k, err := s.o.Keys.Get(ctx, e.OrgID, e.Target)
-	if errors.Is(err, keys.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
+	k, ok := subject.(keys.Key)
+	if !ok || k.ID != e.Target || k.OrgID != e.OrgID {
+		return fmt.Errorf("enqueue %s for %s: %w", event, e.Target, ErrNoKey)
 	}
 	return s.enqueue(ctx, tx, event, e.At, KeyData{OrgID: e.OrgID, Key: k, Actor: e.Actor})
 }
