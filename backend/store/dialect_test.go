@@ -116,7 +116,7 @@ func TestRevisionTriggers(t *testing.T) {
 		setup := []string{
 			`INSERT INTO orgs (id, name, created_at) VALUES ('o', 'O', 0)`,
 			`INSERT INTO keys (id, org_id, name, prefix, start, created_at, created_by) VALUES ('k', 'o', 'n', 'kg', 'kg_x', 0, 't')`,
-			`INSERT INTO users (id, email, password_hash, created_at) VALUES ('u', 'u@x', 'x', 0)`,
+			`INSERT INTO users (id, email, email_key, password_hash, created_at) VALUES ('u', 'u@x', 'u@x', 'x', 0)`,
 			`INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ('\x01', 'u', 'c', 0, 0, 1)`,
 		}
 		if st.Dialect == store.Postgres {

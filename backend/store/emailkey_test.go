@@ -76,6 +76,15 @@ func TestEmailKeyMigration(t *testing.T) {
 		if err := insert("usr_u2", "ünal@EXAMPLE.com", "ünal@example.com"); err == nil {
 			t.Error("a second account with the key ünal@example.com was accepted")
 		}
+		// A row without a key would escape the unique index and every lookup (0016).
+		if _, err := st.Write.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at) VALUES ('usr_n', 'n@example.com', 'x', 3)`); err == nil ||
+			!strings.Contains(err.Error(), "email_key") {
+			t.Errorf("an account without email_key: %v, want refused", err)
+		}
+		if _, err := st.Write.ExecContext(ctx, `UPDATE users SET email_key = NULL WHERE id = 'usr_a'`); err == nil ||
+			!strings.Contains(err.Error(), "email_key") {
+			t.Errorf("clearing email_key: %v, want refused", err)
+		}
 		// Different keys are different accounts on both engines, whatever PostgreSQL's old ICU
 		// collation (which ignored the difference between ² and 2) would have said.
 		if err := insert("usr_s", "ada²@example.com", "ada²@example.com"); err != nil {
