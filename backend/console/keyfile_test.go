@@ -106,3 +106,46 @@ func TestImportExportOverHTTP(t *testing.T) {
 		t.Fatalf("on the second instance: %+v %v", r, err)
 	}
 }
+
+// TestImportCommitsWithItsAuditEntry: an import and its key.import entry are one transaction:
+// when the entry cannot be written, the import fails and no key of it exists (the keys used to
+// be imported, their entry lost). A key change's entry is held to the same in
+// backend/webhooks (TestKeyChangeCommitsWithItsEvent).
+func TestImportCommitsWithItsAuditEntry(t *testing.T) {
+	ctx := context.Background()
+	srv := testutil.NewServer(t)
+	srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
+	admin := srv.Login(t, "admin@example.com")
+	file, err := os.ReadFile("../keys/keyfile/testdata/betterauth.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "ba_" + strings.Repeat("A", 64)
+	rename := func(from, to string) {
+		t.Helper()
+		if _, err := srv.Store.Write.Exec(`ALTER TABLE ` + from + ` RENAME TO ` + to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename("audit_log", "audit_log_away")
+	p := admin.Problem("POST", "/api/v1/import/keys", map[string]any{"file": string(file)})
+	rename("audit_log_away", "audit_log")
+	if p.Status != 500 {
+		t.Fatalf("import without its audit entry: %+v, want 500", p)
+	}
+	if r, _ := srv.Keys.Verify(ctx, secret); r.Valid {
+		t.Fatal("the keys were imported while their audit entry was not written")
+	}
+	var res console.ImportKeysResult
+	if st := admin.Call("POST", "/api/v1/import/keys", map[string]any{"file": string(file)}, &res); st != 200 || res.Count != 3 {
+		t.Fatalf("import: %d %+v", st, res)
+	}
+	entries, err := srv.Audit.List(ctx, audit.Filter{Action: audit.KeyImport})
+	if err != nil || len(entries) != 1 || entries[0].Detail != "3 keys from better-auth, 3 in another format" ||
+		entries[0].OrgID != srv.Org.ID || entries[0].Actor == "" {
+		t.Fatalf("audit: %+v %v", entries, err)
+	}
+	if r, err := srv.Keys.Verify(ctx, secret); err != nil || !r.Valid {
+		t.Fatalf("the imported key does not verify: %+v %v", r, err)
+	}
+}

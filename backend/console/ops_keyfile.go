@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,7 +55,20 @@ func (s *Service) importKeys(ctx context.Context, c *Call, in *ImportKeysInput) 
 	default:
 		return ImportKeysResult{}, keyfile.ErrFormat
 	}
-	f, res, err := keyfile.Import(ctx, s.Keys, in.Org, c.createdBy(), []byte(in.File), keyfile.Format(in.Format),
+	// The format named in the audit entry is known before the import, so that the entry is
+	// written in the import's transaction (an undetectable file fails in Import as before).
+	format := keyfile.Format(in.Format)
+	if format == "" {
+		format, _ = keyfile.Detect([]byte(in.File))
+	}
+	// One entry for the whole import: no secret, no hash, no key.created webhook per key
+	// (the keys existed before, elsewhere; thousands of events would drown the endpoint).
+	importer := s.Keys.ImportRecording(func(ctx context.Context, tx *sql.Tx, res keys.ImportResult) error {
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Actor: c.actor(), OrgID: in.Org, Action: audit.KeyImport,
+			Detail:     fmt.Sprintf("%d keys from %s, %d in another format", res.Count, format, res.Foreign),
+			ClientAddr: c.ClientAddr}, nil)
+	})
+	f, res, err := keyfile.Import(ctx, importer, in.Org, c.createdBy(), []byte(in.File), format,
 		keyfile.Options{PlainKeys: in.PlainKeys, Now: s.Clock.Now()}, in.DryRun)
 	var re *keys.RowError
 	if errors.As(err, &re) {
@@ -64,9 +78,7 @@ func (s *Service) importKeys(ctx context.Context, c *Call, in *ImportKeysInput) 
 		return ImportKeysResult{}, err
 	}
 	if !res.DryRun {
-		// One entry for the whole import: no secret, no hash, no key.created webhook per key
-		// (the keys existed before, elsewhere; thousands of events would drown the endpoint).
-		s.record(ctx, c, in.Org, audit.KeyImport, "", fmt.Sprintf("%d keys from %s, %d in another format", res.Count, f, res.Foreign))
+		s.Audit.Committed(ctx)
 	}
 	return ImportKeysResult{Format: string(f), Count: res.Count, Foreign: res.Foreign, DryRun: res.DryRun}, nil
 }

@@ -77,3 +77,23 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, rec Recorder, before K
 	}
 	return rec(ctx, tx, before, after)
 }
+
+// ImportRecorder records an import in the import's own transaction, as a Recorder does a key
+// change: res is what the import wrote. A dry run writes nothing and records nothing.
+type ImportRecorder func(ctx context.Context, tx *sql.Tx, res ImportResult) error
+
+// RecordedImport is Service.Import recorded by an ImportRecorder.
+type RecordedImport struct {
+	s   *Service
+	rec ImportRecorder
+}
+
+// ImportRecording returns the import of s that records itself with rec.
+func (s *Service) ImportRecording(rec ImportRecorder) RecordedImport {
+	return RecordedImport{s: s, rec: rec}
+}
+
+// Import is Service.Import, recorded unless dryRun.
+func (r RecordedImport) Import(ctx context.Context, orgID, by string, recs []Record, dryRun bool) (ImportResult, error) {
+	return r.s.importRecords(ctx, orgID, by, recs, dryRun, r.rec)
+}

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"slices"
@@ -122,5 +123,49 @@ func TestRecordedChanges(t *testing.T) {
 	}
 	if got, _ := f.svc.Get(ctx, f.org, k.ID); got.QuotaRemaining == nil || *got.QuotaRemaining != less {
 		t.Fatalf("quota after the recorded edit: %v", got.QuotaRemaining)
+	}
+}
+
+// TestRecordedImport: an import made through ImportRecording runs its recorder in the import's
+// transaction with the result; a dry run records nothing; the recorder's failure leaves no key
+// of the import.
+func TestRecordedImport(t *testing.T) {
+	f := newFixture(t)
+	secret := "ba_" + strings.Repeat("Qx", 31)
+	recs := func() []keys.Record {
+		return []keys.Record{{Name: "imported", Foreign: true, Secrets: []keys.Secret{{Hash: sha256.Sum256([]byte(secret))}}}}
+	}
+	var seen []keys.ImportResult
+	fail := true
+	imp := f.svc.ImportRecording(func(ctx context.Context, tx *sql.Tx, res keys.ImportResult) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)`, "recorded."+strconv.Itoa(len(seen)), "x"); err != nil {
+			return err
+		}
+		seen = append(seen, res)
+		if fail {
+			return errors.New("recorder broke")
+		}
+		return nil
+	})
+	if _, err := imp.Import(ctx, f.org, "test", recs(), true); err != nil || len(seen) != 0 {
+		t.Fatalf("dry run: %v, recorded %v", err, seen)
+	}
+	if _, err := imp.Import(ctx, f.org, "test", recs(), false); err == nil || len(seen) != 1 {
+		t.Fatalf("failing recorder: %v, recorded %v", err, seen)
+	}
+	if r := f.verify(t, secret); r.Valid {
+		t.Fatal("the import outlived its failed record")
+	}
+	fail = false
+	if res, err := imp.Import(ctx, f.org, "test", recs(), false); err != nil || res.Count != 1 || seen[1] != res {
+		t.Fatalf("import: %+v %v, recorded %v", res, err, seen)
+	}
+	if r := f.verify(t, secret); !r.Valid {
+		t.Fatalf("the imported key: %+v", r)
+	}
+	var n int
+	f.st.Read.QueryRow(`SELECT count(*) FROM settings WHERE name LIKE 'recorded.%'`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d recorder rows, want 1", n)
 	}
 }

@@ -123,6 +123,10 @@ type ImportResult struct {
 // that already exists, or appears twice, is such an error. With dryRun everything is checked
 // (the store included) and nothing is written. by is the importing actor (the keys' creator).
 func (s *Service) Import(ctx context.Context, orgID, by string, recs []Record, dryRun bool) (ImportResult, error) {
+	return s.importRecords(ctx, orgID, by, recs, dryRun, nil)
+}
+
+func (s *Service) importRecords(ctx context.Context, orgID, by string, recs []Record, dryRun bool, rec ImportRecorder) (ImportResult, error) {
 	if orgID == "" || by == "" {
 		return ImportResult{}, errors.New("import keys: no organization or actor given")
 	}
@@ -169,7 +173,13 @@ func (s *Service) Import(ctx context.Context, orgID, by string, recs []Record, d
 		if dryRun {
 			return errDryRun
 		}
-		return insertRecords(ctx, tx, orgID, by, recs, rows)
+		if err := insertRecords(ctx, tx, orgID, by, recs, rows); err != nil {
+			return err
+		}
+		if rec == nil {
+			return nil
+		}
+		return rec(ctx, tx, res)
 	}
 	err := s.st.Tx(ctx, write)
 	if errors.Is(err, errDryRun) {

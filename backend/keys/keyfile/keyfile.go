@@ -162,7 +162,10 @@ type Importer interface {
 	Import(ctx context.Context, orgID, by string, recs []keys.Record, dryRun bool) (keys.ImportResult, error)
 }
 
-var _ Importer = (*keys.Service)(nil)
+var (
+	_ Importer = (*keys.Service)(nil)
+	_ Importer = keys.RecordedImport{}
+)
 
 // Import reads data in format f ("" detects it) and imports its keys into organization orgID
 // as by, all or none (dryRun: checks everything, writes nothing). A refusal names the row and
