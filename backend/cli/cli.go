@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/config"
 	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/instance"
@@ -171,19 +170,6 @@ func (e *Env) printUsage(w io.Writer) {
 	fmt.Fprintln(w, e.t("cli.usage.data_dir", map[string]any{"Env": config.EnvDataDir}))
 	fmt.Fprintln(w, e.t("cli.usage.database", map[string]any{"Env": config.EnvDatabaseURL}))
 	fmt.Fprintln(w, e.t("cli.usage.command_help", nil))
-}
-
-// record writes an audit entry for a management action done from the command line. The
-// action has already happened, so a failure to record it is a warning, not an error.
-func (e *Env) record(ctx context.Context, entry audit.Entry) {
-	st, err := e.Store(ctx)
-	if err == nil {
-		entry.Actor = audit.ActorCLI
-		err = audit.New(st, nil).Record(ctx, entry)
-	}
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "keygate: warning: audit log: %v\n", err)
-	}
 }
 
 // ResolvedDataDir returns the data directory the command line and environment select.
