@@ -2,7 +2,9 @@ package webhooks_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -116,5 +118,36 @@ func TestKeyChangeCommitsWithItsEvent(t *testing.T) {
 	}
 	if got := entries(); len(got) != len(wantEntries)+1 || got[0] != audit.KeyDisable+" "+k.ID {
 		t.Fatalf("audit log %v", got)
+	}
+}
+
+// TestAuditHookTakesTheKeyItIsGiven: the hook makes a key event only from the key the
+// recording transaction hands it: an entry recorded without one (audit.Log.Record) makes none,
+// and a subject that is not the entry's key is refused, rolling the transaction back.
+func TestAuditHookTakesTheKeyItIsGiven(t *testing.T) {
+	r := newRig(t)
+	r.add(t, newReceiver(t, r.clock))
+	ctx := context.Background()
+	a := do[keys.Created](t, r, "CreateKey", console.CreateKeyInput{Name: "a"})
+	b := do[keys.Created](t, r, "CreateKey", console.CreateKeyInput{Name: "b"})
+	before := len(r.deliveries(t, webhooks.DeliveryFilter{}))
+	if err := r.inst.Audit.Record(ctx, audit.Entry{Actor: audit.ActorCLI, OrgID: r.org, Action: audit.KeyDisable, Target: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.deliveries(t, webhooks.DeliveryFilter{})); n != before {
+		t.Fatalf("an entry without its key made %d events", n-before)
+	}
+	kb, err := r.inst.Keys.Get(ctx, r.org, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.inst.Store.Tx(ctx, func(tx *sql.Tx) error {
+		return r.inst.Audit.RecordTx(ctx, tx, audit.Entry{Actor: audit.ActorCLI, OrgID: r.org, Action: audit.KeyDisable, Target: a.ID}, kb)
+	})
+	if !errors.Is(err, webhooks.ErrNoKey) {
+		t.Fatalf("another key as the subject: %v", err)
+	}
+	if n := len(r.deliveries(t, webhooks.DeliveryFilter{})); n != before {
+		t.Fatalf("a refused subject made %d events", n-before)
 	}
 }
