@@ -46,6 +46,14 @@ go build -o "$work/upstream" ./scripts/bench/upstream
 go build -o "$work/driver" ./scripts/bench/driver
 go build -o "$work/bareproxy" ./scripts/bench/bareproxy
 go build -o "$work/candidate" ./scripts/bench/candidate
+# The event-loop candidate is a module of its own (Keygate's module does not depend on gnet).
+gnet=""
+if (cd scripts/bench/gnetcand && go build -o "$work/gnetcand" .) 2>"$work/gnet.log"; then
+  gnet="$work/gnetcand"
+else
+  echo "bench: could not build the gnet candidate (cand-gnet skipped):" >&2
+  sed 's/^/  /' "$work/gnet.log" >&2
+fi
 
 keygate="${KEYGATE_BIN:-}"
 if [ -z "$keygate" ]; then
@@ -60,4 +68,4 @@ if [ -z "$keygate" ]; then
 fi
 
 "$work/driver" -upstream "$work/upstream" -bareproxy "$work/bareproxy" -keygate "$keygate" -nginx "$(command -v nginx)" \
-  -caddy "$(command -v caddy)" -candidate "$work/candidate" -wrk "$(command -v wrk)" -scripts scripts/bench
+  -caddy "$(command -v caddy)" -candidate "$work/candidate" -gnet "$gnet" -wrk "$(command -v wrk)" -scripts scripts/bench

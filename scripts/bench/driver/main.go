@@ -107,7 +107,7 @@ func envSettings() (settings, error) {
 type benchCase struct {
 	Name    string // short id, used by BENCH_CASES
 	Title   string
-	Target  string // "upstream", "nginx", "caddy", "goproxy", "fasthttp", "lean" or "keygate": whose process is measured
+	Target  string // "upstream", "nginx", "caddy", "goproxy", "fasthttp", "lean", "gnet" or "keygate": whose process is measured
 	Latency bool   // run with LatencyConns instead of Conns
 	Want    int    // the status every answer must have
 	url     func(e *env) string
@@ -158,6 +158,9 @@ var cases = []benchCase{
 		url: func(e *env) string { return e.bareProxy + "/bench" }},
 	{Name: "cand-fasthttp", Title: "engine candidate: fasthttp Server + HostClient, key check", Target: "fasthttp", Want: 200,
 		url:     func(e *env) string { return e.candidate["fasthttp"] + "/bench" },
+		headers: apiKey(func(e *env) string { return e.key })},
+	{Name: "cand-gnet", Title: "engine candidate: gnet event loops (server and upstream on one loop), key check", Target: "gnet", Want: 200,
+		url:     func(e *env) string { return e.candidate["gnet"] + "/bench" },
 		headers: apiKey(func(e *env) string { return e.key })},
 	{Name: "cand-lean", Title: "engine candidate: net/http Server + lean upstream pool, key check", Target: "lean", Want: 200,
 		url:     func(e *env) string { return e.candidate["lean"] + "/bench" },
@@ -249,6 +252,7 @@ func main() {
 		nginxBin    = flag.String("nginx", "nginx", "nginx binary (empty: skip the nginx cases)")
 		caddyBin    = flag.String("caddy", "", "caddy binary (empty: skip the Caddy cases)")
 		candBin     = flag.String("candidate", "", "engine candidate binary (empty: skip the cand-* cases)")
+		gnetBin     = flag.String("gnet", "", "event-loop engine candidate binary, scripts/bench/gnetcand (empty: skip cand-gnet)")
 		wrkBin      = flag.String("wrk", "wrk", "wrk binary")
 		dir         = flag.String("scripts", "scripts/bench", "directory holding nginx.conf.tmpl, report.lua and statuses.lua")
 	)
@@ -273,7 +277,7 @@ func main() {
 	defer stop()
 	r := &runner{s: s, wrk: *wrkBin, scripts: *dir}
 	code := r.run(ctx, binaries{keygate: *keygateBin, upstream: *upstreamBin, nginx: *nginxBin, bare: *bareBin,
-		caddy: *caddyBin, candidate: *candBin})
+		caddy: *caddyBin, candidate: *candBin, gnet: *gnetBin})
 	os.Exit(code)
 }
 
@@ -305,7 +309,7 @@ func (r *runner) note(format string, a ...any) {
 
 // binaries are the programs a run measures; an empty one skips its cases.
 type binaries struct {
-	keygate, upstream, nginx, bare, caddy, candidate string
+	keygate, upstream, nginx, bare, caddy, candidate, gnet string
 }
 
 func (r *runner) run(ctx context.Context, bins binaries) int {
@@ -363,10 +367,14 @@ func (r *runner) run(ctx context.Context, bins binaries) int {
 			have["caddy"] = true
 		}
 	}
-	if bins.candidate != "" {
-		e.candidate, e.candidatePID = map[string]string{}, map[string]int{}
-		for _, engine := range []string{"fasthttp", "lean"} {
-			if err := r.startCandidate(ctx, bins.candidate, engine, e); err != nil {
+	e.candidate, e.candidatePID = map[string]string{}, map[string]int{}
+	for _, engine := range []string{"fasthttp", "lean", "gnet"} {
+		bin := bins.candidate
+		if engine == "gnet" {
+			bin = bins.gnet // a module of its own (scripts/bench/gnetcand)
+		}
+		if bin != "" {
+			if err := r.startCandidate(ctx, bin, engine, e); err != nil {
 				r.note("candidate %s skipped: %v", engine, err)
 			} else {
 				have[engine] = true
@@ -1197,7 +1205,7 @@ func (r *runner) serverPIDs(target string, e *env) []int {
 		return []int{e.bareProxyPID}
 	case "caddy":
 		return []int{e.caddyPID}
-	case "fasthttp", "lean":
+	case "fasthttp", "lean", "gnet":
 		return []int{e.candidatePID[target]}
 	}
 	return []int{e.upstreamPID}
@@ -1319,13 +1327,13 @@ type memory struct {
 
 func (r *runner) memory(e *env, have map[string]bool) []memory {
 	var out []memory
-	for _, t := range []string{"keygate", "nginx", "caddy", "goproxy", "fasthttp", "lean", "upstream"} {
+	for _, t := range []string{"keygate", "nginx", "caddy", "goproxy", "fasthttp", "lean", "gnet", "upstream"} {
 		if !have[t] {
 			continue
 		}
 		rss, peak := memoryKiB(r.serverPIDs(t, e))
 		name := map[string]string{"keygate": "Keygate", "nginx": "nginx (master + workers)", "caddy": "Caddy",
-			"goproxy": "bare ReverseProxy", "fasthttp": "candidate fasthttp", "lean": "candidate lean",
+			"goproxy": "bare ReverseProxy", "fasthttp": "candidate fasthttp", "lean": "candidate lean", "gnet": "candidate gnet",
 			"upstream": "upstream"}[t]
 		out = append(out, memory{Process: name, RSSKiB: rss, PeakKiB: peak})
 	}
@@ -1441,7 +1449,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 		case "keygate-open", "goproxy":
 			vsNginx = fmtRatio(r.Case, "nginx-pass")
 			vsDirect = fmtRatio(r.Case, "direct")
-		case "keygate-key", "caddy-key", "cand-fasthttp", "cand-lean":
+		case "keygate-key", "caddy-key", "cand-fasthttp", "cand-lean", "cand-gnet":
 			vsNginx = fmtRatio(r.Case, "nginx-key")
 			vsDirect = fmtRatio(r.Case, "direct")
 		case "keygate-401-missing", "keygate-401-unknown", "keygate-401-revoked", "caddy-401":
