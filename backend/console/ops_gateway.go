@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -145,11 +146,13 @@ func (s *Service) listRoutes(ctx context.Context, _ *Call, _ *NoInput) (RouteLis
 }
 
 func (s *Service) addRoute(ctx context.Context, c *Call, in *RouteInput) (routes.Route, error) {
-	r, err := s.Routes.Add(ctx, in.params())
+	r, err := s.Routes.Recording(func(ctx context.Context, tx *sql.Tx, r routes.Route) error {
+		return s.recordTx(ctx, tx, c, r.OrgID, audit.RouteAdd, r.ID, r.Prefix+" → "+r.Upstream)
+	}).Add(ctx, in.params())
 	if err != nil {
 		return routes.Route{}, err
 	}
-	s.record(ctx, c, r.OrgID, audit.RouteAdd, r.ID, r.Prefix+" → "+r.Upstream)
+	s.Audit.Committed(ctx)
 	return r, nil
 }
 
@@ -158,23 +161,24 @@ func (s *Service) updateRoute(ctx context.Context, c *Call, in *UpdateRouteInput
 		OpenAPISource: in.OpenAPISource, AuthRequired: in.AuthRequired, QueryKeyParam: in.QueryKeyParam,
 		MaxBodyBytes: in.MaxBodyBytes, ValidateRequests: in.ValidateRequests, ConsoleSession: in.ConsoleSession,
 		Learn: in.Learn, Scopes: in.Scopes, IdentityJWT: in.IdentityJWT}
-	r, err := s.Routes.Update(ctx, in.ID, p.params())
+	r, err := s.Routes.Recording(func(ctx context.Context, tx *sql.Tx, r routes.Route) error {
+		return s.recordTx(ctx, tx, c, r.OrgID, audit.RouteUpdate, r.ID, r.Prefix+" → "+r.Upstream)
+	}).Update(ctx, in.ID, p.params())
 	if err != nil {
 		return routes.Route{}, err
 	}
-	s.record(ctx, c, r.OrgID, audit.RouteUpdate, r.ID, r.Prefix+" → "+r.Upstream)
+	s.Audit.Committed(ctx)
 	return r, nil
 }
 
 func (s *Service) removeRoute(ctx context.Context, c *Call, in *RouteIDInput) (Empty, error) {
-	r, err := s.Routes.Get(ctx, in.ID)
+	err := s.Routes.Recording(func(ctx context.Context, tx *sql.Tx, r routes.Route) error {
+		return s.recordTx(ctx, tx, c, r.OrgID, audit.RouteRemove, r.ID, r.Prefix)
+	}).Remove(ctx, in.ID)
 	if err != nil {
 		return Empty{}, err
 	}
-	if err := s.Routes.Remove(ctx, in.ID); err != nil {
-		return Empty{}, err
-	}
-	s.record(ctx, c, r.OrgID, audit.RouteRemove, r.ID, r.Prefix)
+	s.Audit.Committed(ctx)
 	return Empty{}, nil
 }
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,12 +120,14 @@ func (s *Service) adoptLearnedDocument(ctx context.Context, c *Call, in *RouteID
 		return routes.Route{}, fmt.Errorf("adopt learned document: %w", err)
 	}
 	auth := r.AuthRequired
-	updated, err := s.Routes.Update(ctx, r.ID, routes.Params{Prefix: r.Prefix, Upstream: r.Upstream, StripPrefix: r.StripPrefix,
+	updated, err := s.Routes.Recording(func(ctx context.Context, tx *sql.Tx, _ routes.Route) error {
+		return s.recordTx(ctx, tx, c, r.OrgID, audit.RouteUpdate, r.ID, r.Prefix+": learned OpenAPI document adopted")
+	}).Update(ctx, r.ID, routes.Params{Prefix: r.Prefix, Upstream: r.Upstream, StripPrefix: r.StripPrefix,
 		OrgID: r.OrgID, OpenAPISource: name, AuthRequired: &auth, QueryKeyParam: r.QueryKeyParam, MaxBodyBytes: r.MaxBodyBytes,
 		ValidateRequests: r.ValidateRequests, ConsoleSession: r.ConsoleSession, Learn: r.Learn})
 	if err != nil {
 		return routes.Route{}, err
 	}
-	s.record(ctx, c, r.OrgID, audit.RouteUpdate, r.ID, r.Prefix+": learned OpenAPI document adopted")
+	s.Audit.Committed(ctx)
 	return updated, nil
 }

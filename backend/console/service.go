@@ -5,6 +5,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,6 +219,15 @@ func (s *Service) record(ctx context.Context, c *Call, org, action, target, deta
 	case err != nil:
 		s.Logger.Error("audit entry not recorded", "action", action, "target", target, "err", err)
 	}
+}
+
+// recordTx writes an operation's audit entry in tx, the transaction of the change it records,
+// so that the change and its entry commit together or not at all: a failure to record fails
+// the operation instead of leaving a change nobody can trace. Once tx has committed, the
+// operation calls s.Audit.Committed. (record is for entries with no change to go with.)
+func (s *Service) recordTx(ctx context.Context, tx *sql.Tx, c *Call, org, action, target, detail string) error {
+	return s.Audit.RecordTx(ctx, tx, audit.Entry{Actor: c.actor(), OrgID: org, Action: action, Target: target,
+		Detail: detail, ClientAddr: c.ClientAddr}, nil)
 }
 
 // Principal loads the principal of a session (for the HTTP layer and tests).

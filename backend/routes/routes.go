@@ -175,7 +175,9 @@ func (s *Service) getWhere(ctx context.Context, where string, arg any) (Route, e
 }
 
 // Add creates a route.
-func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
+func (s *Service) Add(ctx context.Context, p Params) (Route, error) { return s.add(ctx, p, nil) }
+
+func (s *Service) add(ctx context.Context, p Params, rec Recorder) (Route, error) {
 	r, err := validate(p)
 	if err != nil {
 		return Route{}, err
@@ -201,7 +203,12 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 			id, r.Prefix, r.Upstream, r.StripPrefix, r.OrgID, r.OpenAPISource, r.AuthRequired,
 			r.QueryKeyParam, r.MaxBodyBytes, r.ValidateRequests, r.ConsoleSession, r.Learn, string(scopes), docScopes,
 			r.IdentityJWT, now, now)
-		return err
+		if err != nil || rec == nil {
+			return err
+		}
+		added := r
+		added.ID = id
+		return rec(ctx, tx, added)
 	})
 	if err != nil {
 		return Route{}, wrap("add route", err)
@@ -214,6 +221,10 @@ func (s *Service) Add(ctx context.Context, p Params) (Route, error) {
 
 // Update replaces the editable fields of the route with that id.
 func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error) {
+	return s.update(ctx, id, p, nil)
+}
+
+func (s *Service) update(ctx context.Context, id string, p Params, rec Recorder) (Route, error) {
 	r, err := validate(p)
 	if err != nil {
 		return Route{}, err
@@ -244,7 +255,10 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		if rec == nil {
+			return nil
+		}
+		return rec(ctx, tx, r)
 	})
 	if err != nil {
 		return Route{}, wrap("update route", err)
@@ -256,13 +270,34 @@ func (s *Service) Update(ctx context.Context, id string, p Params) (Route, error
 }
 
 // Remove deletes the route with that id.
-func (s *Service) Remove(ctx context.Context, id string) error {
-	res, err := s.st.Write.ExecContext(ctx, `DELETE FROM routes WHERE id = ?`, id)
+func (s *Service) Remove(ctx context.Context, id string) error { return s.remove(ctx, id, nil) }
+
+func (s *Service) remove(ctx context.Context, id string, rec Recorder) error {
+	var prev Route
+	if rec != nil {
+		var err error
+		if prev, err = s.Get(ctx, id); err != nil {
+			return err
+		}
+	}
+	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM routes WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if rec == nil {
+			return nil
+		}
+		return rec(ctx, tx, prev)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("remove route %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	s.st.Changes().Publish("routes")
 	return nil
