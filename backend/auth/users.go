@@ -288,6 +288,13 @@ func (s *Service) AddMembership(ctx context.Context, userID, orgID string, role 
 	return s.Member(ctx, orgID, userID)
 }
 
+// AddMembershipTx gives an existing user a role in an organization in the caller's
+// transaction tx: an organization's creator becomes its admin in the transaction that creates
+// it (and records it), so that there is no organization without them.
+func (s *Service) AddMembershipTx(ctx context.Context, tx *sql.Tx, userID, orgID string, role Role) error {
+	return insertMembership(ctx, tx, userID, orgID, role, s.now())
+}
+
 // ChangeRole sets a member's role; demoting the organization's last admin is refused.
 func (s *Service) ChangeRole(ctx context.Context, orgID, userID string, role Role) (Member, error) {
 	if _, err := ParseRole(string(role)); err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -66,16 +67,19 @@ func (s *Service) listOrgs(ctx context.Context, c *Call, _ *NoInput) (OrgList, e
 }
 
 func (s *Service) createOrg(ctx context.Context, c *Call, in *CreateOrgInput) (OrgView, error) {
-	o, err := s.Orgs.Create(ctx, in.Name)
+	// The organization, its creator's membership and its entry are one transaction.
+	o, err := s.Orgs.Recording(func(ctx context.Context, tx *sql.Tx, _, o orgs.Org) error {
+		if !c.Principal.Local {
+			if err := s.Auth.AddMembershipTx(ctx, tx, c.Principal.UserID, o.ID, auth.RoleAdmin); err != nil {
+				return err
+			}
+		}
+		return s.recordTx(ctx, tx, c, o.ID, audit.OrgCreate, o.ID, o.Name)
+	}).Create(ctx, in.Name)
 	if err != nil {
 		return OrgView{}, err
 	}
-	if !c.Principal.Local {
-		if _, err := s.Auth.AddMembership(ctx, c.Principal.UserID, o.ID, auth.RoleAdmin); err != nil {
-			return OrgView{}, err
-		}
-	}
-	s.record(ctx, c, o.ID, audit.OrgCreate, o.ID, o.Name)
+	s.Audit.Committed(ctx)
 	return view(o, auth.RoleAdmin), nil
 }
 
@@ -88,15 +92,13 @@ func (s *Service) getOrg(ctx context.Context, c *Call, in *OrgInput) (OrgView, e
 }
 
 func (s *Service) renameOrg(ctx context.Context, c *Call, in *RenameOrgInput) (OrgView, error) {
-	old, err := s.Orgs.Get(ctx, in.Org)
+	o, err := s.Orgs.Recording(func(ctx context.Context, tx *sql.Tx, old, o orgs.Org) error {
+		return s.recordTx(ctx, tx, c, o.ID, audit.OrgRename, o.ID, quote(old.Name)+" → "+quote(o.Name))
+	}).Rename(ctx, in.Org, in.Name)
 	if err != nil {
 		return OrgView{}, err
 	}
-	o, err := s.Orgs.Rename(ctx, in.Org, in.Name)
-	if err != nil {
-		return OrgView{}, err
-	}
-	s.record(ctx, c, o.ID, audit.OrgRename, o.ID, quote(old.Name)+" → "+quote(o.Name))
+	s.Audit.Committed(ctx)
 	return view(o, c.Principal.RoleIn(o.ID)), nil
 }
 

@@ -108,6 +108,10 @@ func (s *Service) IsInstance(ctx context.Context, id string) (bool, error) {
 
 // Create makes an organization named name (trimmed, 1–64 characters).
 func (s *Service) Create(ctx context.Context, name string) (Org, error) {
+	return s.create(ctx, name, nil)
+}
+
+func (s *Service) create(ctx context.Context, name string, rec Recorder) (Org, error) {
 	name, err := ValidName(name)
 	if err != nil {
 		return Org{}, err
@@ -115,8 +119,10 @@ func (s *Service) Create(ctx context.Context, name string) (Org, error) {
 	var o Org
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		o, err = insert(ctx, tx, name, s.clock.Now())
-		return err
+		if o, err = insert(ctx, tx, name, s.clock.Now()); err != nil || rec == nil {
+			return err
+		}
+		return rec(ctx, tx, Org{}, o)
 	})
 	if err != nil {
 		return Org{}, fmt.Errorf("create organization: %w", err)
@@ -126,16 +132,40 @@ func (s *Service) Create(ctx context.Context, name string) (Org, error) {
 
 // Rename changes an organization's name.
 func (s *Service) Rename(ctx context.Context, id, name string) (Org, error) {
+	return s.rename(ctx, id, name, nil)
+}
+
+func (s *Service) rename(ctx context.Context, id, name string, rec Recorder) (Org, error) {
 	name, err := ValidName(name)
 	if err != nil {
 		return Org{}, err
 	}
-	res, err := s.st.Write.ExecContext(ctx, `UPDATE orgs SET name = ? WHERE id = ?`, name, id)
+	var before Org
+	if rec != nil {
+		if before, err = s.Get(ctx, id); err != nil {
+			return Org{}, err
+		}
+	}
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ? WHERE id = ?`, name, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if rec == nil {
+			return nil
+		}
+		after := before
+		after.Name = name
+		return rec(ctx, tx, before, after)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Org{}, ErrNotFound
+	}
 	if err != nil {
 		return Org{}, fmt.Errorf("rename organization %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Org{}, ErrNotFound
 	}
 	return s.Get(ctx, id)
 }
