@@ -8,6 +8,7 @@ import (
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/backend/webhooks"
 )
 
 // auditedChange is an operation that changes state and records an audit entry of action.
@@ -98,5 +99,82 @@ func auditedChanges() []auditedChange {
 				return "DELETE", "/api/v1/routes/" + addRoute(t, srv, "/removed"), nil
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool { return !routeAt("/removed", "")(t, srv) }},
+		{name: "create organization", action: audit.OrgCreate,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+				return "POST", "/api/v1/orgs", map[string]any{"name": "Made"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				os, err := srv.Orgs.List(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range os {
+					if o.Name == "Made" {
+						if m, err := srv.Auth.Members(ctx, o.ID); err != nil || len(m) != 1 || m[0].Role != auth.RoleAdmin {
+							t.Fatalf("the new organization's members: %+v %v, want its creator as admin", m, err)
+						}
+						return true
+					}
+				}
+				return false
+			}},
+		{name: "rename organization", action: audit.OrgRename,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+				return "PATCH", "/api/v1/orgs/" + srv.Org.ID, map[string]any{"name": "Renamed"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				o, err := srv.Orgs.Get(ctx, srv.Org.ID)
+				return err == nil && o.Name == "Renamed"
+			}},
+		{name: "add webhook", action: audit.WebhookAdd,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+				return "POST", "/api/v1/webhooks?org=" + srv.Org.ID, map[string]any{"url": "https://hooks.example.com/added"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				es, err := srv.Webhooks.List(ctx, srv.Org.ID)
+				return err == nil && len(es) == 1
+			}},
+		{name: "remove webhook", action: audit.WebhookRemove,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+				e := addEndpoint(t, srv)
+				return "DELETE", "/api/v1/webhooks/" + e.ID + "?org=" + srv.Org.ID, nil
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				es, err := srv.Webhooks.List(ctx, srv.Org.ID)
+				return err == nil && len(es) == 0
+			}},
+		{name: "retry webhook delivery", action: audit.WebhookRetry,
+			setup: func(t *testing.T, srv *testutil.Server, admin *testutil.Client) (string, string, any) {
+				addEndpoint(t, srv)
+				if st := admin.Call("POST", "/api/v1/keys?org="+srv.Org.ID, map[string]any{"name": "evented"}, nil); st != 201 {
+					t.Fatalf("create key: %d", st)
+				}
+				if _, err := srv.Store.Write.Exec(`UPDATE webhook_deliveries SET status = 'failed'`); err != nil {
+					t.Fatal(err)
+				}
+				return "POST", "/api/v1/webhook-deliveries/" + delivery(t, srv).ID + "/retry?org=" + srv.Org.ID, nil
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return delivery(t, srv).Status == webhooks.StatusPending
+			}},
 	}
+}
+
+func addEndpoint(t *testing.T, srv *testutil.Server) webhooks.CreatedEndpoint {
+	t.Helper()
+	e, err := srv.Webhooks.Add(context.Background(), webhooks.AddParams{OrgID: srv.Org.ID, URL: "https://hooks.example.com/x", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// delivery is the one webhook delivery of the server's organization.
+func delivery(t *testing.T, srv *testutil.Server) webhooks.Delivery {
+	t.Helper()
+	p, err := srv.Webhooks.Deliveries(context.Background(), webhooks.DeliveryFilter{OrgID: srv.Org.ID})
+	if err != nil || len(p.Deliveries) != 1 {
+		t.Fatalf("deliveries: %+v %v, want one", p, err)
+	}
+	return p.Deliveries[0]
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -55,24 +56,28 @@ func (s *Service) listWebhooks(ctx context.Context, _ *Call, in *ListWebhooksInp
 }
 
 func (s *Service) addWebhook(ctx context.Context, c *Call, in *AddWebhookInput) (webhooks.CreatedEndpoint, error) {
-	e, err := s.Webhooks.Add(ctx, webhooks.AddParams{OrgID: in.Org, URL: in.URL, Events: in.Events, CreatedBy: c.createdBy()})
+	e, err := s.Webhooks.Recording(func(ctx context.Context, tx *sql.Tx, e webhooks.Endpoint) error {
+		events := "every event"
+		if len(e.Events) > 0 {
+			events = strings.Join(e.Events, " ")
+		}
+		return s.recordTx(ctx, tx, c, in.Org, audit.WebhookAdd, e.ID, e.URL+" ("+events+")")
+	}).Add(ctx, webhooks.AddParams{OrgID: in.Org, URL: in.URL, Events: in.Events, CreatedBy: c.createdBy()})
 	if err != nil {
 		return webhooks.CreatedEndpoint{}, err
 	}
-	events := "every event"
-	if len(e.Events) > 0 {
-		events = strings.Join(e.Events, " ")
-	}
-	s.record(ctx, c, in.Org, audit.WebhookAdd, e.ID, e.URL+" ("+events+")")
+	s.Audit.Committed(ctx)
 	return e, nil
 }
 
 func (s *Service) removeWebhook(ctx context.Context, c *Call, in *WebhookInput) (Empty, error) {
-	e, err := s.Webhooks.Remove(ctx, in.Org, in.ID)
+	_, err := s.Webhooks.Recording(func(ctx context.Context, tx *sql.Tx, e webhooks.Endpoint) error {
+		return s.recordTx(ctx, tx, c, in.Org, audit.WebhookRemove, e.ID, e.URL)
+	}).Remove(ctx, in.Org, in.ID)
 	if err != nil {
 		return Empty{}, err
 	}
-	s.record(ctx, c, in.Org, audit.WebhookRemove, e.ID, e.URL)
+	s.Audit.Committed(ctx)
 	return Empty{}, nil
 }
 
@@ -82,10 +87,12 @@ func (s *Service) listWebhookDeliveries(ctx context.Context, _ *Call, in *ListWe
 }
 
 func (s *Service) retryWebhookDelivery(ctx context.Context, c *Call, in *WebhookDeliveryInput) (webhooks.Delivery, error) {
-	d, err := s.Webhooks.Retry(ctx, in.Org, in.ID)
+	d, err := s.Webhooks.RetryRecorded(ctx, in.Org, in.ID, func(ctx context.Context, tx *sql.Tx, d webhooks.Delivery) error {
+		return s.recordTx(ctx, tx, c, in.Org, audit.WebhookRetry, d.ID, d.Event+" → "+d.URL)
+	})
 	if err != nil {
 		return webhooks.Delivery{}, err
 	}
-	s.record(ctx, c, in.Org, audit.WebhookRetry, d.ID, d.Event+" → "+d.URL)
+	s.Audit.Committed(ctx)
 	return d, nil
 }

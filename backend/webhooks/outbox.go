@@ -234,11 +234,35 @@ func (s *Service) Delivery(ctx context.Context, orgID, id string) (Delivery, err
 // Retry sends a delivery again now: a failed one gets a fresh round of attempts, a pending
 // one is moved forward. A delivered one is sent again too (a receiver that lost it asks).
 func (s *Service) Retry(ctx context.Context, orgID, id string) (Delivery, error) {
+	return s.retry(ctx, orgID, id, nil)
+}
+
+func (s *Service) retry(ctx context.Context, orgID, id string, rec RetryRecorder) (Delivery, error) {
 	if _, err := s.Delivery(ctx, orgID, id); err != nil {
 		return Delivery{}, err
 	}
-	if _, err := s.st.Write.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0,
-		next_attempt_at = ?, delivered_at = NULL WHERE id = ? AND org_id = ?`, s.now().UnixMilli(), id, orgID); err != nil {
+	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0,
+			next_attempt_at = ?, delivered_at = NULL WHERE id = ? AND org_id = ?`, s.now().UnixMilli(), id, orgID); err != nil {
+			return err
+		}
+		if rec == nil {
+			return nil
+		}
+		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
+			LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ? AND d.org_id = ?`, id, orgID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrDeliveryNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return rec(ctx, tx, d)
+	})
+	if errors.Is(err, ErrDeliveryNotFound) {
+		return Delivery{}, err
+	}
+	if err != nil {
 		return Delivery{}, fmt.Errorf("retry webhook delivery %s: %w", id, err)
 	}
 	s.nudge()

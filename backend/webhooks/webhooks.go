@@ -282,6 +282,10 @@ func ValidEvents(in []string) ([]string, error) {
 
 // Add creates an endpoint and returns it with its secret, which is never shown again.
 func (s *Service) Add(ctx context.Context, p AddParams) (CreatedEndpoint, error) {
+	return s.add(ctx, p, nil)
+}
+
+func (s *Service) add(ctx context.Context, p AddParams, rec Recorder) (CreatedEndpoint, error) {
 	u, uerr := ValidURL(p.URL)
 	events, eerr := ValidEvents(p.Events)
 	if err := errors.Join(uerr, eerr); err != nil {
@@ -318,7 +322,10 @@ func (s *Service) Add(ctx context.Context, p AddParams) (CreatedEndpoint, error)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, org_id, url, events, secret, created_at, created_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, p.OrgID, u, string(ev), sealed, now.UnixMilli(), p.CreatedBy)
-		return err
+		if err != nil || rec == nil {
+			return err
+		}
+		return rec(ctx, tx, Endpoint{ID: id, OrgID: p.OrgID, URL: u, Events: events, CreatedAt: now, CreatedBy: p.CreatedBy})
 	})
 	if err != nil {
 		if errors.Is(err, ErrTooMany) {
@@ -382,6 +389,10 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (Endpoint, error) {
 // Remove deletes an endpoint with its deliveries, pending ones included: nothing more is sent
 // to it.
 func (s *Service) Remove(ctx context.Context, orgID, id string) (Endpoint, error) {
+	return s.remove(ctx, orgID, id, nil)
+}
+
+func (s *Service) remove(ctx context.Context, orgID, id string, rec Recorder) (Endpoint, error) {
 	e, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return Endpoint{}, err
@@ -390,8 +401,15 @@ func (s *Service) Remove(ctx context.Context, orgID, id string) (Endpoint, error
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE endpoint_id = ?`, id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = ? AND org_id = ?`, id, orgID)
-		return err
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = ? AND org_id = ?`, id, orgID)
+		if err != nil || rec == nil {
+			return err
+		}
+		// Only the call that removed the endpoint records it (not one that lost a race).
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return rec(ctx, tx, e)
 	})
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("remove webhook endpoint %s: %w", id, err)
