@@ -45,6 +45,10 @@ func (s *Service) Accounts(ctx context.Context) ([]Account, error) {
 // DeleteUser removes an account with its memberships and sessions. Removing the last admin of
 // an organization is refused (ErrLastAdmin), as for a single membership.
 func (s *Service) DeleteUser(ctx context.Context, userID string) (User, error) {
+	return s.deleteUser(ctx, userID, nil)
+}
+
+func (s *Service) deleteUser(ctx context.Context, userID string, rec Recorder) (User, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
 		return User{}, err
@@ -70,8 +74,10 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) (User, error) {
 			}
 		}
 		// Memberships and sessions go with the account (ON DELETE CASCADE).
-		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID); err != nil {
+			return err
+		}
+		return record(ctx, tx, rec, Change{User: u})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("delete user: %w", err)
@@ -82,6 +88,10 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) (User, error) {
 // SetPassword gives an account a new password and ends its sessions (and unused reset links), so
 // whoever knew the old one is signed out.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) (User, error) {
+	return s.setPassword(ctx, userID, password, nil)
+}
+
+func (s *Service) setPassword(ctx context.Context, userID, password string, rec Recorder) (User, error) {
 	if err := ValidPassword(password); err != nil {
 		return User{}, err
 	}
@@ -94,7 +104,10 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) (Use
 		return User{}, err
 	}
 	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
-		return setPasswordTx(ctx, tx, userID, phc, "")
+		if err := setPasswordTx(ctx, tx, userID, phc, ""); err != nil {
+			return err
+		}
+		return record(ctx, tx, rec, Change{User: u})
 	})
 	if errors.Is(err, ErrUserNotFound) {
 		return User{}, err

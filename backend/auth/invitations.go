@@ -35,6 +35,10 @@ type Invitation struct {
 // organization is renewed with the new role and expiry. The answer is the same whether or not an
 // account has the address (the caller must not learn it).
 func (s *Service) Invite(ctx context.Context, orgID, email string, role Role, inviter string) (Invitation, error) {
+	return s.invite(ctx, orgID, email, role, inviter, nil)
+}
+
+func (s *Service) invite(ctx context.Context, orgID, email string, role Role, inviter string, rec Recorder) (Invitation, error) {
 	email, err := ValidEmail(email)
 	if err != nil {
 		return Invitation{}, err
@@ -59,7 +63,10 @@ func (s *Service) Invite(ctx context.Context, orgID, email string, role Role, in
 		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email_key, role, inviter, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, orgID, mailaddr.Key(email), string(role), inviter,
 			now.UnixMilli(), now.Add(InvitationTTL).UnixMilli())
-		return err
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, rec, Change{Invitation: inv})
 	})
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invite: %w", err)
@@ -112,6 +119,10 @@ func (s *Service) invitation(ctx context.Context, userID, id string) (Invitation
 // AcceptInvitation makes userID a member of the invitation's organization with its role and
 // deletes the invitation. Only the account the invitation is addressed to can accept it.
 func (s *Service) AcceptInvitation(ctx context.Context, userID, id string) (Invitation, error) {
+	return s.acceptInvitation(ctx, userID, id, nil)
+}
+
+func (s *Service) acceptInvitation(ctx context.Context, userID, id string, rec Recorder) (Invitation, error) {
 	inv, err := s.invitation(ctx, userID, id)
 	if err != nil {
 		return Invitation{}, err
@@ -124,7 +135,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, id string) (Invi
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return ErrInvitationNotFound // answered meanwhile
 		}
-		return insertMembership(ctx, tx, userID, inv.OrgID, inv.Role, s.now())
+		if err := insertMembership(ctx, tx, userID, inv.OrgID, inv.Role, s.now()); err != nil {
+			return err
+		}
+		return record(ctx, tx, rec, Change{Invitation: inv})
 	})
 	if err != nil {
 		return Invitation{}, err
@@ -134,11 +148,26 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, id string) (Invi
 
 // DeclineInvitation deletes a pending invitation addressed to userID.
 func (s *Service) DeclineInvitation(ctx context.Context, userID, id string) (Invitation, error) {
+	return s.declineInvitation(ctx, userID, id, nil)
+}
+
+func (s *Service) declineInvitation(ctx context.Context, userID, id string, rec Recorder) (Invitation, error) {
 	inv, err := s.invitation(ctx, userID, id)
 	if err != nil {
 		return Invitation{}, err
 	}
-	if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM invitations WHERE id = ?`, inv.ID); err != nil {
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE id = ?`, inv.ID)
+		if err != nil {
+			return err
+		}
+		// Only the call that declined the invitation records it (not one that lost a race).
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return record(ctx, tx, rec, Change{Invitation: inv})
+	})
+	if err != nil {
 		return Invitation{}, fmt.Errorf("decline invitation: %w", err)
 	}
 	return inv, nil

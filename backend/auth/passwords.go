@@ -39,6 +39,10 @@ var (
 // cannot guess it faster than a login could. (Not of the client address: the caller is signed
 // in, and the address limit is about anonymous guessing across accounts.)
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keepSession string) (User, error) {
+	return s.changePassword(ctx, userID, current, next, keepSession, nil)
+}
+
+func (s *Service) changePassword(ctx context.Context, userID, current, next, keepSession string, rec Recorder) (User, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
 		return User{}, err
@@ -82,21 +86,27 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	if current == next {
 		return User{}, ErrSamePassword
 	}
-	if err := s.replacePassword(ctx, userID, next, keepSession); err != nil {
+	if err := s.replacePassword(ctx, userID, next, keepSession, func(ctx context.Context, tx *sql.Tx) error {
+		return record(ctx, tx, rec, Change{User: u})
+	}); err != nil {
 		return User{}, err
 	}
 	return u, nil
 }
 
-// replacePassword stores a new password hash and ends the account's sessions but keepSession
-// (a token, or "") in one transaction. The hash is computed first, outside the write lock.
-func (s *Service) replacePassword(ctx context.Context, userID, password, keepSession string) error {
+// replacePassword stores a new password hash, ends the account's sessions but keepSession
+// (a token, or "") and runs then in one transaction. The hash is computed first, outside the
+// write lock.
+func (s *Service) replacePassword(ctx context.Context, userID, password, keepSession string, then func(context.Context, *sql.Tx) error) error {
 	phc, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
 	return s.st.Tx(ctx, func(tx *sql.Tx) error {
-		return setPasswordTx(ctx, tx, userID, phc, keepSession)
+		if err := setPasswordTx(ctx, tx, userID, phc, keepSession); err != nil {
+			return err
+		}
+		return then(ctx, tx)
 	})
 }
 
@@ -136,6 +146,10 @@ type PasswordReset struct {
 // (ErrResetOutranked), else a reset would hand them access they do not have; and not the account
 // itself (ErrResetSelf). Earlier unused tokens of the account are dropped: only the newest works.
 func (s *Service) NewPasswordReset(ctx context.Context, issuer Principal, userID string) (PasswordReset, error) {
+	return s.newPasswordReset(ctx, issuer, userID, nil)
+}
+
+func (s *Service) newPasswordReset(ctx context.Context, issuer Principal, userID string, rec Recorder) (PasswordReset, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
 		return PasswordReset{}, err
@@ -171,7 +185,11 @@ func (s *Service) NewPasswordReset(ctx context.Context, issuer Principal, userID
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?)`, h[:], u.ID, by, now.UnixMilli(), expires.UnixMilli())
-		return err
+		if err != nil {
+			return err
+		}
+		// The recorder gets no token: it is shown once and never stored.
+		return record(ctx, tx, rec, Change{User: u, Reset: PasswordReset{User: u, ExpiresAt: expires}})
 	})
 	if err != nil {
 		return PasswordReset{}, fmt.Errorf("make reset token: %w", err)
@@ -184,6 +202,10 @@ func (s *Service) NewPasswordReset(ctx context.Context, issuer Principal, userID
 // wrong token keeps its attempt. Token use and the new password are one transaction: a failure
 // leaves the token usable.
 func (s *Service) ResetPassword(ctx context.Context, token, password, clientAddr string) (User, error) {
+	return s.resetPasswordWith(ctx, token, password, clientAddr, nil)
+}
+
+func (s *Service) resetPasswordWith(ctx context.Context, token, password, clientAddr string, rec Recorder) (User, error) {
 	if token == "" || len(token) > 128 {
 		return User{}, ErrResetToken
 	}
@@ -194,14 +216,14 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, clientAddr
 	if err != nil {
 		return User{}, err
 	}
-	u, err := s.resetPassword(ctx, token, password)
+	u, err := s.resetPassword(ctx, token, password, rec)
 	if !errors.Is(err, ErrResetToken) {
 		release()
 	}
 	return u, err
 }
 
-func (s *Service) resetPassword(ctx context.Context, token, password string) (User, error) {
+func (s *Service) resetPassword(ctx context.Context, token, password string, rec Recorder) (User, error) {
 	h := sha256.Sum256([]byte(token))
 	var userID string
 	err := s.st.Read.QueryRowContext(ctx, `SELECT user_id FROM password_resets
@@ -226,7 +248,14 @@ func (s *Service) resetPassword(ctx context.Context, token, password string) (Us
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrResetToken // spent or expired meanwhile
 		}
-		return setPasswordTx(ctx, tx, userID, phc, "")
+		if err := setPasswordTx(ctx, tx, userID, phc, ""); err != nil || rec == nil {
+			return err
+		}
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+		if err != nil {
+			return err
+		}
+		return rec(ctx, tx, Change{User: u})
 	})
 	if errors.Is(err, ErrResetToken) || errors.Is(err, ErrUserNotFound) {
 		return User{}, ErrResetToken

@@ -86,6 +86,10 @@ func ValidName(s string) (string, error) {
 // CreateUser makes an account (and its membership when OrgID is set) with an argon2id hash of
 // the password.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	return s.createUser(ctx, nu, nil)
+}
+
+func (s *Service) createUser(ctx context.Context, nu NewUser, rec Recorder) (User, error) {
 	email, name, err := validNewUser(nu)
 	if err != nil {
 		return User{}, err
@@ -114,10 +118,14 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 		if err := insertUser(ctx, tx, u, phc); err != nil {
 			return err
 		}
+		c := Change{User: u}
 		if nu.OrgID != "" {
-			return insertMembership(ctx, tx, id, nu.OrgID, nu.Role, now)
+			if err := insertMembership(ctx, tx, id, nu.OrgID, nu.Role, now); err != nil {
+				return err
+			}
+			c.Member = Member{UserID: id, Email: email, Name: name, Role: nu.Role, CreatedAt: now.Truncate(time.Millisecond)}
 		}
-		return nil
+		return record(ctx, tx, rec, c)
 	})
 	if err != nil {
 		return User{}, err
@@ -297,6 +305,10 @@ func (s *Service) AddMembershipTx(ctx context.Context, tx *sql.Tx, userID, orgID
 
 // ChangeRole sets a member's role; demoting the organization's last admin is refused.
 func (s *Service) ChangeRole(ctx context.Context, orgID, userID string, role Role) (Member, error) {
+	return s.changeRole(ctx, orgID, userID, role, nil)
+}
+
+func (s *Service) changeRole(ctx context.Context, orgID, userID string, role Role, rec Recorder) (Member, error) {
 	if _, err := ParseRole(string(role)); err != nil {
 		return Member{}, err
 	}
@@ -310,9 +322,15 @@ func (s *Service) ChangeRole(ctx context.Context, orgID, userID string, role Rol
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?`,
-			string(role), orgID, userID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?`,
+			string(role), orgID, userID); err != nil || rec == nil || cur == role {
+			return err
+		}
+		m, err := memberTx(ctx, tx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		return rec(ctx, tx, Change{Member: m, OldRole: cur})
 	})
 	if err != nil {
 		return Member{}, err
@@ -323,6 +341,10 @@ func (s *Service) ChangeRole(ctx context.Context, orgID, userID string, role Rol
 // RemoveMembership takes a user out of an organization; removing its last admin is refused.
 // The account stays (it may belong to other organizations).
 func (s *Service) RemoveMembership(ctx context.Context, orgID, userID string) (Member, error) {
+	return s.removeMembership(ctx, orgID, userID, nil)
+}
+
+func (s *Service) removeMembership(ctx context.Context, orgID, userID string, rec Recorder) (Member, error) {
 	m, err := s.Member(ctx, orgID, userID)
 	if err != nil {
 		return Member{}, err
@@ -337,8 +359,11 @@ func (s *Service) RemoveMembership(ctx context.Context, orgID, userID string) (M
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+			return err
+		}
+		m.Role = cur
+		return record(ctx, tx, rec, Change{Member: m})
 	})
 	if err != nil {
 		return Member{}, err

@@ -2,23 +2,60 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
+	"github.com/keygate/keygate/backend/console"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/testutil"
 	"github.com/keygate/keygate/backend/webhooks"
 )
 
-// auditedChange is an operation that changes state and records an audit entry of action.
-// setup prepares what it acts on and returns its request; changed reports whether its change
-// is in the store.
+// auditedChange is an operation that changes state and records audit entries of actions
+// (the first action's entry unless more are named). setup prepares what it acts on and returns
+// its request; change reports whether its change is in the store.
 type auditedChange struct {
-	name   string
-	action string
-	setup  func(t *testing.T, srv *testutil.Server, admin *testutil.Client) (method, path string, body any)
-	change func(t *testing.T, srv *testutil.Server) bool
+	name    string
+	action  string
+	actions []string
+	setup   func(t *testing.T, srv *testutil.Server, admin *testutil.Client) request
+	change  func(t *testing.T, srv *testutil.Server) bool
+}
+
+// request is an operation's request, sent by client (the admin when nil); or, with op set, a
+// command-line operation called with in.
+type request struct {
+	client       *testutil.Client
+	method, path string
+	body         any
+	op           string
+	in           any
+}
+
+// send makes the request and returns its status.
+func (r request) send(t *testing.T, srv *testutil.Server) int {
+	t.Helper()
+	if r.op == "" {
+		resp, b := r.client.Do(r.method, r.path, r.body)
+		if resp.StatusCode >= 300 {
+			t.Logf("%s %s: %d %s", r.method, r.path, resp.StatusCode, b)
+		}
+		return resp.StatusCode
+	}
+	_, err := console.Do[any](context.Background(), srv.Console.CLI("en"), r.op, r.in)
+	var pe *console.ProblemError
+	switch {
+	case err == nil:
+		return 200
+	case errors.As(err, &pe):
+		t.Logf("%s: %v", r.op, err)
+		return pe.Problem.Status
+	default:
+		t.Fatalf("%s: %v", r.op, err)
+		return 0
+	}
 }
 
 // TestChangesCommitWithTheirAuditEntries: each audited change and its audit entry are one
@@ -33,7 +70,10 @@ func TestChangesCommitWithTheirAuditEntries(t *testing.T) {
 			srv := testutil.NewServer(t)
 			srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
 			admin := srv.Login(t, "admin@example.com")
-			method, path, body := tc.setup(t, srv, admin)
+			r := tc.setup(t, srv, admin)
+			if r.client == nil {
+				r.client = admin
+			}
 			if tc.change(t, srv) {
 				t.Fatal("the change is there before the operation")
 			}
@@ -44,23 +84,29 @@ func TestChangesCommitWithTheirAuditEntries(t *testing.T) {
 				}
 			}
 			rename("audit_log", "audit_log_away")
-			p := admin.Problem(method, path, body)
+			status := r.send(t, srv)
 			rename("audit_log_away", "audit_log")
-			if p.Status != 500 {
-				t.Fatalf("%s without its audit entry: %+v, want 500", tc.name, p)
+			if status != 500 {
+				t.Fatalf("%s without its audit entry: %d, want 500", tc.name, status)
 			}
 			if tc.change(t, srv) {
 				t.Fatalf("%s was made while its audit entry was not written", tc.name)
 			}
-			if resp, b := admin.Do(method, path, body); resp.StatusCode >= 300 {
-				t.Fatalf("%s: %d %s", tc.name, resp.StatusCode, b)
+			if status := r.send(t, srv); status >= 300 {
+				t.Fatalf("%s: %d", tc.name, status)
 			}
 			if !tc.change(t, srv) {
 				t.Fatalf("%s made no change", tc.name)
 			}
-			entries, err := srv.Audit.List(ctx, audit.Filter{Action: tc.action})
-			if err != nil || len(entries) != 1 || entries[0].Actor == "" {
-				t.Fatalf("%s entries: %+v %v, want one", tc.action, entries, err)
+			actions := tc.actions
+			if actions == nil {
+				actions = []string{tc.action}
+			}
+			for _, action := range actions {
+				entries, err := srv.Audit.List(ctx, audit.Filter{Action: action})
+				if err != nil || len(entries) != 1 || entries[0].Actor == "" {
+					t.Fatalf("%s entries: %+v %v, want one", action, entries, err)
+				}
 			}
 		})
 	}
@@ -84,24 +130,24 @@ func auditedChanges() []auditedChange {
 	}
 	return []auditedChange{
 		{name: "add route", action: audit.RouteAdd,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
-				return "POST", "/api/v1/routes", map[string]any{"prefix": "/added", "upstream": "http://127.0.0.1:9"}
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "POST", path: "/api/v1/routes", body: map[string]any{"prefix": "/added", "upstream": "http://127.0.0.1:9"}}
 			},
 			change: routeAt("/added", "")},
 		{name: "update route", action: audit.RouteUpdate,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
 				id := addRoute(t, srv, "/updated")
-				return "PUT", "/api/v1/routes/" + id, map[string]any{"prefix": "/updated", "upstream": "http://127.0.0.1:10"}
+				return request{method: "PUT", path: "/api/v1/routes/" + id, body: map[string]any{"prefix": "/updated", "upstream": "http://127.0.0.1:10"}}
 			},
 			change: routeAt("/updated", "http://127.0.0.1:10")},
 		{name: "remove route", action: audit.RouteRemove,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
-				return "DELETE", "/api/v1/routes/" + addRoute(t, srv, "/removed"), nil
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "DELETE", path: "/api/v1/routes/" + addRoute(t, srv, "/removed")}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool { return !routeAt("/removed", "")(t, srv) }},
 		{name: "create organization", action: audit.OrgCreate,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
-				return "POST", "/api/v1/orgs", map[string]any{"name": "Made"}
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "POST", path: "/api/v1/orgs", body: map[string]any{"name": "Made"}}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				os, err := srv.Orgs.List(ctx)
@@ -119,32 +165,32 @@ func auditedChanges() []auditedChange {
 				return false
 			}},
 		{name: "rename organization", action: audit.OrgRename,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
-				return "PATCH", "/api/v1/orgs/" + srv.Org.ID, map[string]any{"name": "Renamed"}
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "PATCH", path: "/api/v1/orgs/" + srv.Org.ID, body: map[string]any{"name": "Renamed"}}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				o, err := srv.Orgs.Get(ctx, srv.Org.ID)
 				return err == nil && o.Name == "Renamed"
 			}},
 		{name: "add webhook", action: audit.WebhookAdd,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
-				return "POST", "/api/v1/webhooks?org=" + srv.Org.ID, map[string]any{"url": "https://hooks.example.com/added"}
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "POST", path: "/api/v1/webhooks?org=" + srv.Org.ID, body: map[string]any{"url": "https://hooks.example.com/added"}}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				es, err := srv.Webhooks.List(ctx, srv.Org.ID)
 				return err == nil && len(es) == 1
 			}},
 		{name: "remove webhook", action: audit.WebhookRemove,
-			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) (string, string, any) {
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
 				e := addEndpoint(t, srv)
-				return "DELETE", "/api/v1/webhooks/" + e.ID + "?org=" + srv.Org.ID, nil
+				return request{method: "DELETE", path: "/api/v1/webhooks/" + e.ID + "?org=" + srv.Org.ID}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				es, err := srv.Webhooks.List(ctx, srv.Org.ID)
 				return err == nil && len(es) == 0
 			}},
 		{name: "retry webhook delivery", action: audit.WebhookRetry,
-			setup: func(t *testing.T, srv *testutil.Server, admin *testutil.Client) (string, string, any) {
+			setup: func(t *testing.T, srv *testutil.Server, admin *testutil.Client) request {
 				addEndpoint(t, srv)
 				if st := admin.Call("POST", "/api/v1/keys?org="+srv.Org.ID, map[string]any{"name": "evented"}, nil); st != 201 {
 					t.Fatalf("create key: %d", st)
@@ -152,10 +198,107 @@ func auditedChanges() []auditedChange {
 				if _, err := srv.Store.Write.Exec(`UPDATE webhook_deliveries SET status = 'failed'`); err != nil {
 					t.Fatal(err)
 				}
-				return "POST", "/api/v1/webhook-deliveries/" + delivery(t, srv).ID + "/retry?org=" + srv.Org.ID, nil
+				return request{method: "POST", path: "/api/v1/webhook-deliveries/" + delivery(t, srv).ID + "/retry?org=" + srv.Org.ID}
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				return delivery(t, srv).Status == webhooks.StatusPending
+			}},
+		{name: "invite member", action: audit.MemberInvite,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "POST", path: "/api/v1/members?org=" + srv.Org.ID,
+					body: map[string]any{"email": "bob@example.com", "role": "developer"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return count(t, srv, `SELECT count(*) FROM invitations`) == 1
+			}},
+		{name: "create member", actions: []string{audit.UserCreate, audit.MemberAdd},
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "POST", path: "/api/v1/members?org=" + srv.Org.ID,
+					body: map[string]any{"email": "bob@example.com", "role": "developer", "password": testutil.Password}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, err := srv.Auth.UserByEmail(ctx, "bob@example.com")
+				return err == nil
+			}},
+		{name: "accept invitation", action: audit.InvitationAccept,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				c := invited(t, srv)
+				return request{client: c, method: "POST", path: "/api/v1/invitations/" + invitationID(t, srv) + "/accept"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return count(t, srv, `SELECT count(*) FROM invitations`) == 0 && len(members(t, srv)) == 2
+			}},
+		{name: "decline invitation", action: audit.InvitationDecline,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				c := invited(t, srv)
+				return request{client: c, method: "POST", path: "/api/v1/invitations/" + invitationID(t, srv) + "/decline"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return count(t, srv, `SELECT count(*) FROM invitations`) == 0
+			}},
+		{name: "change member role", action: audit.MemberRole,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				u := srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{method: "PATCH", path: "/api/v1/members/" + u.ID + "?org=" + srv.Org.ID, body: map[string]any{"role": "member"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				m, err := srv.Auth.Member(ctx, srv.Org.ID, bob(t, srv).ID)
+				return err == nil && m.Role == auth.RoleMember
+			}},
+		{name: "remove member", action: audit.MemberRemove,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				u := srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{method: "DELETE", path: "/api/v1/members/" + u.ID + "?org=" + srv.Org.ID}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool { return len(members(t, srv)) == 1 }},
+		{name: "change password", action: audit.PasswordChange,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "PUT", path: "/api/v1/me/password",
+					body: map[string]any{"currentPassword": testutil.Password, "newPassword": "a new password of the admin"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, _, _, err := srv.Auth.Login(ctx, "admin@example.com", "a new password of the admin", "192.0.2.1", "")
+				return err == nil
+			}},
+		{name: "remove user", action: audit.UserRemove,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{op: "RemoveUser", in: console.UserInput{User: "bob@example.com"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, err := srv.Auth.UserByEmail(ctx, "bob@example.com")
+				return errors.Is(err, auth.ErrUserNotFound)
+			}},
+		{name: "set user password", action: audit.UserPassword,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{op: "SetUserPassword", in: console.UserPasswordInput{User: "bob@example.com", Password: "a new password of bob"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, _, _, err := srv.Auth.Login(ctx, "bob@example.com", "a new password of bob", "192.0.2.1", "")
+				return err == nil
+			}},
+		{name: "issue password reset", action: audit.PasswordResetIssue,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				u := srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{method: "POST", path: "/api/v1/members/" + u.ID + "/password-reset?org=" + srv.Org.ID}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return count(t, srv, `SELECT count(*) FROM password_resets`) == 1
+			}},
+		{name: "reset password", action: audit.PasswordReset,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				u := srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				r, err := srv.Auth.NewPasswordReset(ctx, auth.Principal{Local: true}, u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return request{client: srv.Client(t), method: "POST", path: "/api/v1/password-reset",
+					body: map[string]any{"token": r.Token, "password": "a new password of bob"}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, _, _, err := srv.Auth.Login(ctx, "bob@example.com", "a new password of bob", "192.0.2.1", "")
+				return err == nil
 			}},
 	}
 }
@@ -177,4 +320,51 @@ func delivery(t *testing.T, srv *testutil.Server) webhooks.Delivery {
 		t.Fatalf("deliveries: %+v %v, want one", p, err)
 	}
 	return p.Deliveries[0]
+}
+
+func count(t *testing.T, srv *testutil.Server, query string) int {
+	t.Helper()
+	var n int
+	if err := srv.Store.Read.QueryRow(query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func members(t *testing.T, srv *testutil.Server) []auth.Member {
+	t.Helper()
+	ms, err := srv.Auth.Members(context.Background(), srv.Org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func bob(t *testing.T, srv *testutil.Server) auth.User {
+	t.Helper()
+	u, err := srv.Auth.UserByEmail(context.Background(), "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// invited adds bob, with no membership, invites him to the server's organization as a
+// developer and signs him in.
+func invited(t *testing.T, srv *testutil.Server) *testutil.Client {
+	t.Helper()
+	srv.AddUser(t, "bob@example.com", "", "")
+	if _, err := srv.Auth.Invite(context.Background(), srv.Org.ID, "bob@example.com", auth.RoleDeveloper, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return srv.Login(t, "bob@example.com")
+}
+
+func invitationID(t *testing.T, srv *testutil.Server) string {
+	t.Helper()
+	invs, err := srv.Auth.Invitations(context.Background(), bob(t, srv).ID)
+	if err != nil || len(invs) != 1 {
+		t.Fatalf("invitations: %+v %v", invs, err)
+	}
+	return invs[0].ID
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/url"
 	"time"
@@ -41,14 +42,16 @@ type ResetPasswordOutput struct {
 const ResetPath = "/reset-password"
 
 func (s *Service) changePassword(ctx context.Context, c *Call, in *ChangePasswordInput) (Empty, error) {
-	u, err := s.Auth.ChangePassword(ctx, c.Principal.UserID, in.CurrentPassword, in.NewPassword, c.token)
+	_, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, "", audit.PasswordChange, ch.User.Email, "other sessions ended")
+	}).ChangePassword(ctx, c.Principal.UserID, in.CurrentPassword, in.NewPassword, c.token)
 	if err != nil {
 		if errors.Is(err, auth.ErrWrongPassword) {
 			s.record(ctx, c, "", audit.PasswordChangeFail, c.Principal.Email, "wrong current password")
 		}
 		return Empty{}, err
 	}
-	s.record(ctx, c, "", audit.PasswordChange, u.Email, "other sessions ended")
+	s.Audit.Committed(ctx)
 	return Empty{}, nil
 }
 
@@ -56,21 +59,26 @@ func (s *Service) createPasswordReset(ctx context.Context, c *Call, in *MemberIn
 	if _, err := s.Auth.Member(ctx, in.Org, in.UserID); err != nil {
 		return PasswordResetLink{}, err
 	}
-	r, err := s.Auth.NewPasswordReset(ctx, c.Principal, in.UserID)
+	r, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, in.Org, audit.PasswordResetIssue, ch.User.ID,
+			ch.User.Email+", valid until "+ch.Reset.ExpiresAt.Format(time.RFC3339))
+	}).NewPasswordReset(ctx, c.Principal, in.UserID)
 	if err != nil {
 		return PasswordResetLink{}, err
 	}
-	s.record(ctx, c, in.Org, audit.PasswordResetIssue, r.User.ID, r.User.Email+", valid until "+r.ExpiresAt.Format(time.RFC3339))
+	s.Audit.Committed(ctx)
 	return PasswordResetLink{UserID: r.User.ID, Email: r.User.Email, Token: r.Token, ExpiresAt: r.ExpiresAt,
 		Path: ResetPath + "#token=" + url.QueryEscape(r.Token)}, nil
 }
 
 func (s *Service) resetPassword(ctx context.Context, c *Call, in *ResetPasswordInput) (ResetPasswordOutput, error) {
-	u, err := s.Auth.ResetPassword(ctx, in.Token, in.Password, c.ClientAddr)
+	u, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, &Call{Principal: auth.Principal{UserID: ch.User.ID}, ClientAddr: c.ClientAddr}, "",
+			audit.PasswordReset, ch.User.Email, "with a reset link; every session ended")
+	}).ResetPassword(ctx, in.Token, in.Password, c.ClientAddr)
 	if err != nil {
 		return ResetPasswordOutput{}, err
 	}
-	s.record(ctx, &Call{Principal: auth.Principal{UserID: u.ID}, ClientAddr: c.ClientAddr}, "", audit.PasswordReset, u.Email,
-		"with a reset link; every session ended")
+	s.Audit.Committed(ctx)
 	return ResetPasswordOutput{Email: u.Email}, nil
 }

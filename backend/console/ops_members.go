@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -59,11 +60,13 @@ func (s *Service) addMember(ctx context.Context, c *Call, in *AddMemberInput) (a
 	if in.Password != "" {
 		return s.createMember(ctx, c, in, email, role)
 	}
-	inv, err := s.Auth.Invite(ctx, in.Org, email, role, c.actor())
+	inv, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, in.Org, audit.MemberInvite, ch.Invitation.ID, ch.Invitation.Email+" as "+string(ch.Invitation.Role))
+	}).Invite(ctx, in.Org, email, role, c.actor())
 	if err != nil {
 		return auth.Member{}, err
 	}
-	s.record(ctx, c, in.Org, audit.MemberInvite, inv.ID, inv.Email+" as "+string(inv.Role))
+	s.Audit.Committed(ctx)
 	return auth.Member{Email: inv.Email, Role: inv.Role, CreatedAt: inv.CreatedAt, Invited: true}, nil
 }
 
@@ -81,17 +84,17 @@ func (s *Service) createMember(ctx context.Context, c *Call, in *AddMemberInput,
 	} else if !errors.Is(err, auth.ErrUserNotFound) {
 		return auth.Member{}, err
 	}
-	u, err := s.Auth.CreateUser(ctx, auth.NewUser{Email: email, Name: in.Name, Password: in.Password, OrgID: in.Org, Role: role})
+	u, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		if err := s.recordTx(ctx, tx, c, in.Org, audit.UserCreate, ch.User.ID, ch.User.Email); err != nil {
+			return err
+		}
+		return s.recordTx(ctx, tx, c, in.Org, audit.MemberAdd, ch.Member.UserID, ch.Member.Email+" as "+string(ch.Member.Role))
+	}).CreateUser(ctx, auth.NewUser{Email: email, Name: in.Name, Password: in.Password, OrgID: in.Org, Role: role})
 	if err != nil {
 		return auth.Member{}, err
 	}
-	s.record(ctx, c, in.Org, audit.UserCreate, u.ID, u.Email)
-	m, err := s.Auth.Member(ctx, in.Org, u.ID)
-	if err != nil {
-		return auth.Member{}, err
-	}
-	s.record(ctx, c, in.Org, audit.MemberAdd, m.UserID, m.Email+" as "+string(m.Role))
-	return m, nil
+	s.Audit.Committed(ctx)
+	return s.Auth.Member(ctx, in.Org, u.ID)
 }
 
 // InvitationInput names one of the caller's invitations.
@@ -103,11 +106,14 @@ func (s *Service) acceptInvitation(ctx context.Context, c *Call, in *InvitationI
 	if c.Principal.Local {
 		return auth.Invitation{}, auth.ErrInvitationNotFound
 	}
-	inv, err := s.Auth.AcceptInvitation(ctx, c.Principal.UserID, in.ID)
+	inv, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		inv := ch.Invitation
+		return s.recordTx(ctx, tx, c, inv.OrgID, audit.InvitationAccept, c.Principal.UserID, inv.Email+" as "+string(inv.Role))
+	}).AcceptInvitation(ctx, c.Principal.UserID, in.ID)
 	if err != nil {
 		return auth.Invitation{}, err
 	}
-	s.record(ctx, c, inv.OrgID, audit.InvitationAccept, c.Principal.UserID, inv.Email+" as "+string(inv.Role))
+	s.Audit.Committed(ctx)
 	return inv, nil
 }
 
@@ -115,11 +121,13 @@ func (s *Service) declineInvitation(ctx context.Context, c *Call, in *Invitation
 	if c.Principal.Local {
 		return auth.Invitation{}, auth.ErrInvitationNotFound
 	}
-	inv, err := s.Auth.DeclineInvitation(ctx, c.Principal.UserID, in.ID)
+	inv, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, ch.Invitation.OrgID, audit.InvitationDecline, c.Principal.UserID, ch.Invitation.Email)
+	}).DeclineInvitation(ctx, c.Principal.UserID, in.ID)
 	if err != nil {
 		return auth.Invitation{}, err
 	}
-	s.record(ctx, c, inv.OrgID, audit.InvitationDecline, c.Principal.UserID, inv.Email)
+	s.Audit.Committed(ctx)
 	return inv, nil
 }
 
@@ -128,25 +136,25 @@ func (s *Service) changeMemberRole(ctx context.Context, c *Call, in *ChangeMembe
 	if err != nil {
 		return auth.Member{}, err
 	}
-	old, err := s.Auth.Member(ctx, in.Org, in.UserID)
+	m, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		m := ch.Member
+		return s.recordTx(ctx, tx, c, in.Org, audit.MemberRole, m.UserID, m.Email+": "+string(ch.OldRole)+" → "+string(m.Role))
+	}).ChangeRole(ctx, in.Org, in.UserID, role)
 	if err != nil {
 		return auth.Member{}, err
 	}
-	m, err := s.Auth.ChangeRole(ctx, in.Org, in.UserID, role)
-	if err != nil {
-		return auth.Member{}, err
-	}
-	if old.Role != m.Role {
-		s.record(ctx, c, in.Org, audit.MemberRole, m.UserID, m.Email+": "+string(old.Role)+" → "+string(m.Role))
-	}
+	s.Audit.Committed(ctx)
 	return m, nil
 }
 
 func (s *Service) removeMember(ctx context.Context, c *Call, in *MemberInput) (Empty, error) {
-	m, err := s.Auth.RemoveMembership(ctx, in.Org, in.UserID)
+	_, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		m := ch.Member
+		return s.recordTx(ctx, tx, c, in.Org, audit.MemberRemove, m.UserID, m.Email+" was "+string(m.Role))
+	}).RemoveMembership(ctx, in.Org, in.UserID)
 	if err != nil {
 		return Empty{}, err
 	}
-	s.record(ctx, c, in.Org, audit.MemberRemove, m.UserID, m.Email+" was "+string(m.Role))
+	s.Audit.Committed(ctx)
 	return Empty{}, nil
 }

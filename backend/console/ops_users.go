@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -49,10 +50,12 @@ func (s *Service) removeUser(ctx context.Context, c *Call, in *UserInput) (auth.
 	if err != nil {
 		return auth.User{}, err
 	}
-	if u, err = s.Auth.DeleteUser(ctx, u.ID); err != nil {
+	if u, err = s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, "", audit.UserRemove, ch.User.ID, ch.User.Email)
+	}).DeleteUser(ctx, u.ID); err != nil {
 		return auth.User{}, err
 	}
-	s.record(ctx, c, "", audit.UserRemove, u.ID, u.Email)
+	s.Audit.Committed(ctx)
 	return u, nil
 }
 
@@ -61,9 +64,11 @@ func (s *Service) setUserPassword(ctx context.Context, c *Call, in *UserPassword
 	if err != nil {
 		return auth.User{}, err
 	}
-	if u, err = s.Auth.SetPassword(ctx, u.ID, in.Password); err != nil {
+	if u, err = s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, c, "", audit.UserPassword, ch.User.ID, ch.User.Email)
+	}).SetPassword(ctx, u.ID, in.Password); err != nil {
 		return auth.User{}, err
 	}
-	s.record(ctx, c, "", audit.UserPassword, u.ID, u.Email)
+	s.Audit.Committed(ctx)
 	return u, nil
 }
