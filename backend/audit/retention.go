@@ -71,11 +71,20 @@ func LoadRetention(ctx context.Context, st *store.Store) (Retention, error) {
 
 // SaveRetention stores the retention setting.
 func SaveRetention(ctx context.Context, st *store.Store, r Retention) error {
-	if err := r.Validate(); err != nil {
+	values, err := RetentionValues(r)
+	if err != nil {
 		return err
 	}
-	return settings.New(st).Set(ctx, map[string]string{settings.RetentionDays: strconv.Itoa(r.Days),
-		settings.RetentionRows: strconv.Itoa(r.Rows)})
+	return settings.New(st).Set(ctx, values)
+}
+
+// RetentionValues are the settings rows that store r, for a caller that writes them in a
+// transaction with other settings and their audit entry.
+func RetentionValues(r Retention) (map[string]string, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return map[string]string{settings.RetentionDays: strconv.Itoa(r.Days), settings.RetentionRows: strconv.Itoa(r.Rows)}, nil
 }
 
 // Prune deletes the rows of table (audit_log or request_log, both with an id that grows and an

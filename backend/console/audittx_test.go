@@ -8,8 +8,10 @@ import (
 	"github.com/keygate/keygate/backend/audit"
 	"github.com/keygate/keygate/backend/auth"
 	"github.com/keygate/keygate/backend/console"
+	"github.com/keygate/keygate/backend/listen"
 	"github.com/keygate/keygate/backend/routes"
 	"github.com/keygate/keygate/backend/testutil"
+	"github.com/keygate/keygate/backend/usage"
 	"github.com/keygate/keygate/backend/webhooks"
 )
 
@@ -114,6 +116,7 @@ func TestChangesCommitWithTheirAuditEntries(t *testing.T) {
 
 func auditedChanges() []auditedChange {
 	ctx := context.Background()
+	var identityKeys, port int
 	addRoute := func(t *testing.T, srv *testutil.Server, prefix string) string {
 		t.Helper()
 		r, err := srv.Routes.Add(ctx, routes.Params{Prefix: prefix, Upstream: "http://127.0.0.1:9"})
@@ -202,6 +205,45 @@ func auditedChanges() []auditedChange {
 			},
 			change: func(t *testing.T, srv *testutil.Server) bool {
 				return delivery(t, srv).Status == webhooks.StatusPending
+			}},
+		{name: "rotate identity key", action: audit.IdentityRotate,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				identityKeys = count(t, srv, `SELECT count(*) FROM identity_keys`)
+				return request{method: "POST", path: "/api/v1/identity/rotate", body: map[string]any{}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				return count(t, srv, `SELECT count(*) FROM identity_keys`) > identityKeys
+			}},
+		{name: "gateway settings", action: audit.SettingsUpdate,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				return request{method: "PUT", path: "/api/v1/gateway/settings", body: map[string]any{
+					"allowedOrigins": []string{"https://app.example.com"}, "upstreamTimeoutSeconds": 30, "usageRetentionDays": 30}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				st, err := srv.Routes.Settings(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				days, err := usage.LoadRetention(ctx, srv.Store)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if changed := len(st.AllowedOrigins) == 1; changed != (days == 30) {
+					t.Fatalf("half the settings changed: %+v, usage kept %d days", st, days)
+				}
+				return len(st.AllowedOrigins) == 1
+			}},
+		{name: "ports", action: audit.SettingsUpdate,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				port = freePort(t)
+				return request{method: "PUT", path: "/api/v1/gateway/ports", body: map[string]any{"gatewayPort": port}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				p, err := listen.SettingPort(ctx, srv.Store, listen.Gateway)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p == port
 			}},
 		{name: "invite member", action: audit.MemberInvite,
 			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {

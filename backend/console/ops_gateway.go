@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -230,25 +231,37 @@ func (s *Service) updateGatewaySettings(ctx context.Context, c *Call, in *Gatewa
 	if origins == nil {
 		origins = []string{}
 	}
-	st, err := s.Routes.UpdateSettings(ctx, routes.Settings{AllowedOrigins: origins,
+	// The gateway's settings, the two retentions and their audit entry are one transaction.
+	st, values, err := routes.SettingsValues(routes.Settings{AllowedOrigins: origins,
 		UpstreamTimeout: time.Duration(in.UpstreamTimeoutSeconds) * time.Second})
 	if err != nil {
 		return GatewaySettings{}, err
 	}
-	if err := audit.SaveRetention(ctx, s.Store, r); err != nil {
+	logValues, err := audit.RetentionValues(r)
+	if err != nil {
 		return GatewaySettings{}, err
 	}
-	if err := usage.SaveRetention(ctx, s.Store, ud); err != nil {
+	usageValues, err := usage.RetentionValues(ud)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	maps.Copy(values, logValues)
+	maps.Copy(values, usageValues)
+	inst, err := s.instanceOrg(ctx)
+	if err != nil {
 		return GatewaySettings{}, err
 	}
 	out := GatewaySettings{AllowedOrigins: st.AllowedOrigins, UpstreamTimeoutSeconds: int(st.UpstreamTimeout / time.Second),
 		LogRetentionDays: r.Days, LogRetentionRows: r.Rows, UsageRetentionDays: ud}
-	inst, err := s.instanceOrg(ctx)
-	if err == nil {
-		s.record(ctx, c, inst.ID, audit.SettingsUpdate, "gateway",
+	err = settings.New(s.Store).SetRecorded(ctx, values, func(ctx context.Context, tx *sql.Tx) error {
+		return s.recordTx(ctx, tx, c, inst.ID, audit.SettingsUpdate, "gateway",
 			"allowed origins "+joinOrNone(out.AllowedOrigins)+", upstream timeout "+(time.Duration(out.UpstreamTimeoutSeconds)*time.Second).String()+
 				fmt.Sprintf(", logs kept %d days / %d rows, usage kept %d days", r.Days, r.Rows, ud))
+	})
+	if err != nil {
+		return GatewaySettings{}, err
 	}
+	s.Audit.Committed(ctx)
 	return out, nil
 }
 

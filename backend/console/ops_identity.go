@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -55,16 +56,20 @@ func (s *Service) rotateIdentityKey(ctx context.Context, c *Call, in *RotateIden
 	if s.Identity == nil {
 		return IdentityKeyList{}, errNoIdentity
 	}
-	r, err := s.Identity.Rotate(ctx, in.Now)
+	inst, err := s.instanceOrg(ctx)
 	if err != nil {
 		return IdentityKeyList{}, err
 	}
-	if inst, err := s.instanceOrg(ctx); err == nil {
-		detail := "signs from " + r.Key.SignsFrom.Format(time.RFC3339) + "; the previous key stays published for 24 hours after it stops signing"
+	r, err := s.Identity.RotateRecorded(ctx, in.Now, func(ctx context.Context, tx *sql.Tx, k identity.Key) error {
+		detail := "signs from " + k.SignsFrom.Format(time.RFC3339) + "; the previous key stays published for 24 hours after it stops signing"
 		if in.Now {
 			detail = "emergency: signs at once; the previous key stays published for 24 hours"
 		}
-		s.record(ctx, c, inst.ID, audit.IdentityRotate, r.Key.ID, detail)
+		return s.recordTx(ctx, tx, c, inst.ID, audit.IdentityRotate, k.ID, detail)
+	})
+	if err != nil {
+		return IdentityKeyList{}, err
 	}
+	s.Audit.Committed(ctx)
 	return s.identityKeyList(ctx, r.Keys)
 }

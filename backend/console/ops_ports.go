@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -102,6 +103,10 @@ func (s *Service) updatePorts(ctx context.Context, c *Call, in *PortsInput) (Por
 	if !newG && !newC {
 		return cur, nil
 	}
+	inst, err := s.instanceOrg(ctx) // before anything moves
+	if err != nil {
+		return Ports{}, err
+	}
 	if newG && cur.Gateway.FixedBy != "" {
 		return Ports{}, listen.Fixed(listen.Gateway, cur.Gateway.FixedBy)
 	}
@@ -147,7 +152,15 @@ func (s *Service) updatePorts(ctx context.Context, c *Call, in *PortsInput) (Por
 		}
 		return 0
 	}
-	if err := listen.Save(ctx, s.Store, save(newG, gp), save(newC, cp)); err != nil {
+	// The ports are stored with their audit entry, in one transaction. The entry names them
+	// as the answer will: the settings now stored, and whether the console's waits.
+	detail := fmt.Sprintf("gateway port %d, console port %d", gp, cp)
+	if lc := s.Listen.Console; lc != nil && lc.FixedBy == "" && listen.Port(lc.Addr) != cp {
+		detail += " (the console's from the next start)"
+	}
+	if err := listen.SaveRecorded(ctx, s.Store, save(newG, gp), save(newC, cp), func(ctx context.Context, tx *sql.Tx) error {
+		return s.recordTx(ctx, tx, c, inst.ID, audit.SettingsUpdate, "ports", detail)
+	}); err != nil {
 		if moved != nil {
 			if berr := moved.Move(context.WithoutCancel(ctx), cur.Gateway.Listen); berr != nil {
 				s.Logger.Error("gateway could not move back after the port was not saved", "err", berr)
@@ -155,16 +168,6 @@ func (s *Service) updatePorts(ctx context.Context, c *Call, in *PortsInput) (Por
 		}
 		return Ports{}, err
 	}
-	out, err := s.ports(ctx)
-	if err != nil {
-		return Ports{}, err
-	}
-	if inst, err := s.instanceOrg(ctx); err == nil {
-		detail := fmt.Sprintf("gateway port %d, console port %d", out.Gateway.Port, out.Console.Port)
-		if out.Console.Pending {
-			detail += " (the console's from the next start)"
-		}
-		s.record(ctx, c, inst.ID, audit.SettingsUpdate, "ports", detail)
-	}
-	return out, nil
+	s.Audit.Committed(ctx)
+	return s.ports(ctx)
 }

@@ -471,6 +471,21 @@ type Rotation struct {
 // scheduled key that never signed and is overtaken by an emergency rotation stops at once.
 // Keys retired before now are deleted.
 func (s *Service) Rotate(ctx context.Context, now bool) (Rotation, error) {
+	return s.rotate(ctx, now, nil)
+}
+
+// Recorder records a rotation in its own transaction tx (the audit entry), so that the new key
+// and its record commit together or not at all; its error rolls the rotation back and is
+// returned by it. k is the new key (its ID and SignsFrom). A Recorder must not use the store
+// outside tx.
+type Recorder func(ctx context.Context, tx *sql.Tx, k Key) error
+
+// RotateRecorded is Rotate, recorded with rec.
+func (s *Service) RotateRecorded(ctx context.Context, now bool, rec Recorder) (Rotation, error) {
+	return s.rotate(ctx, now, rec)
+}
+
+func (s *Service) rotate(ctx context.Context, now bool, rec Recorder) (Rotation, error) {
 	t := s.clock.Now()
 	if _, err := s.box(); err != nil {
 		return Rotation{}, err // before anything changes
@@ -499,7 +514,10 @@ func (s *Service) Rotate(ctx context.Context, now bool) (Rotation, error) {
 		if err := s.insertKey(ctx, tx, t, at); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT id FROM identity_keys WHERE signs_until IS NULL`).Scan(&id)
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM identity_keys WHERE signs_until IS NULL`).Scan(&id); err != nil || rec == nil {
+			return err
+		}
+		return rec(ctx, tx, Key{ID: id, SignsFrom: time.UnixMilli(at.UnixMilli()).UTC()})
 	})
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate identity key: %w", err)

@@ -134,6 +134,12 @@ func SettingPort(ctx context.Context, st *store.Store, l Listener) (int, error) 
 
 // Save stores the given ports (0 leaves one as it is) in one transaction.
 func Save(ctx context.Context, st *store.Store, gateway, console int) error {
+	return SaveRecorded(ctx, st, gateway, console, nil)
+}
+
+// SaveRecorded is Save, recorded by rec in the transaction that stores the ports (see
+// settings.Store.SetRecorded).
+func SaveRecorded(ctx context.Context, st *store.Store, gateway, console int, rec settings.Recorder) error {
 	vals := map[string]string{}
 	if gateway != 0 {
 		vals[settings.GatewayPort] = strconv.Itoa(gateway)
@@ -141,10 +147,10 @@ func Save(ctx context.Context, st *store.Store, gateway, console int) error {
 	if console != 0 {
 		vals[settings.ConsolePort] = strconv.Itoa(console)
 	}
-	if len(vals) == 0 {
+	if len(vals) == 0 && rec == nil {
 		return nil
 	}
-	return settings.New(st).Set(ctx, vals)
+	return settings.New(st).SetRecorded(ctx, vals, rec)
 }
 
 // Bounds of a port.

@@ -59,12 +59,26 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 
 // UpdateSettings validates and stores all gateway settings at once.
 func (s *Service) UpdateSettings(ctx context.Context, in Settings) (Settings, error) {
+	_, values, err := SettingsValues(in)
+	if err != nil {
+		return Settings{}, err
+	}
+	if err := settings.New(s.st).Set(ctx, values); err != nil {
+		return Settings{}, fmt.Errorf("store gateway settings: %w", err)
+	}
+	return s.Settings(ctx)
+}
+
+// SettingsValues checks in and returns it as UpdateSettings stores it (origins normalized, each
+// once) with the settings rows that store it, for a caller that writes them in a transaction
+// with other settings and their audit entry.
+func SettingsValues(in Settings) (Settings, map[string]string, error) {
 	origins := make([]string, 0, len(in.AllowedOrigins))
 	seen := map[string]bool{}
 	for _, o := range in.AllowedOrigins {
 		n, err := NormalizeOrigin(o)
 		if err != nil {
-			return Settings{}, fmt.Errorf("%w (got %q)", ErrInvalidOrigin, o)
+			return Settings{}, nil, fmt.Errorf("%w (got %q)", ErrInvalidOrigin, o)
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -72,19 +86,16 @@ func (s *Service) UpdateSettings(ctx context.Context, in Settings) (Settings, er
 		}
 	}
 	if in.UpstreamTimeout < time.Second || in.UpstreamTimeout > 10*time.Minute {
-		return Settings{}, ErrInvalidTimeout
+		return Settings{}, nil, ErrInvalidTimeout
 	}
 	b, err := json.Marshal(origins)
 	if err != nil {
-		return Settings{}, fmt.Errorf("store gateway settings: %w", err)
+		return Settings{}, nil, fmt.Errorf("store gateway settings: %w", err)
 	}
-	if err := settings.New(s.st).Set(ctx, map[string]string{
+	return Settings{AllowedOrigins: origins, UpstreamTimeout: in.UpstreamTimeout.Truncate(time.Millisecond)}, map[string]string{
 		settings.GatewayAllowedOrigins:  string(b),
 		settings.GatewayUpstreamTimeout: strconv.FormatInt(in.UpstreamTimeout.Milliseconds(), 10),
-	}); err != nil {
-		return Settings{}, fmt.Errorf("store gateway settings: %w", err)
-	}
-	return s.Settings(ctx)
+	}, nil
 }
 
 // NormalizeOrigin checks an origin and returns it as browsers send it in the Origin header:

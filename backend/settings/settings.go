@@ -74,6 +74,17 @@ func (s *Store) Get(ctx context.Context, names ...string) (map[string]string, er
 // Set stores values in one transaction, in name order. A value that does not change is not
 // written, so it does not count as a change for the processes that watch the store.
 func (s *Store) Set(ctx context.Context, values map[string]string) error {
+	return s.SetRecorded(ctx, values, nil)
+}
+
+// Recorder records a change of settings in the change's own transaction tx (the audit entry),
+// so that the change and its record commit together or not at all; its error rolls the change
+// back and is returned by it. A Recorder must not use the store outside tx.
+type Recorder func(ctx context.Context, tx *sql.Tx) error
+
+// SetRecorded is Set, with rec (when not nil) run in its transaction after the values are
+// written, whether or not one of them changed (the change was asked for).
+func (s *Store) SetRecorded(ctx context.Context, values map[string]string, rec Recorder) error {
 	names := make([]string, 0, len(values))
 	for n := range values {
 		names = append(names, n)
@@ -92,7 +103,10 @@ func (s *Store) Set(ctx context.Context, values map[string]string) error {
 				changed = true
 			}
 		}
-		return nil
+		if rec == nil {
+			return nil
+		}
+		return rec(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store settings: %w", err)

@@ -39,10 +39,20 @@ func LoadRetention(ctx context.Context, st *store.Store) (int, error) {
 
 // SaveRetention stores the usage retention in days.
 func SaveRetention(ctx context.Context, st *store.Store, days int) error {
-	if days < MinRetentionDays || days > MaxRetentionDays {
-		return ErrInvalidRetention
+	values, err := RetentionValues(days)
+	if err != nil {
+		return err
 	}
-	return settings.New(st).Set(ctx, map[string]string{settings.UsageRetentionDays: strconv.Itoa(days)})
+	return settings.New(st).Set(ctx, values)
+}
+
+// RetentionValues are the settings rows that store days, for a caller that writes them in a
+// transaction with other settings and their audit entry.
+func RetentionValues(days int) (map[string]string, error) {
+	if days < MinRetentionDays || days > MaxRetentionDays {
+		return nil, ErrInvalidRetention
+	}
+	return map[string]string{settings.UsageRetentionDays: strconv.Itoa(days)}, nil
 }
 
 // Prune deletes the rollups older than the retention setting.
