@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/backend/audit"
@@ -409,4 +411,55 @@ func invitationID(t *testing.T, srv *testutil.Server) string {
 		t.Fatalf("invitations: %+v %v", invs, err)
 	}
 	return invs[0].ID
+}
+
+// TestHandoutsAreRecordedFirst: an operation that changes nothing but hands out data (an
+// export of keys, a backup) writes its entry before the data leaves. With the audit table
+// away it fails (500) and hands out nothing (a backup's temporary copy is gone); with the
+// table back it answers and its entry is there once.
+func TestHandoutsAreRecordedFirst(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, action, path string
+		sqliteOnly         bool
+	}{
+		{"export keys", audit.KeyExport, "/api/v1/export/keys", false},
+		{"backup", audit.StoreBackup, "/api/v1/backup", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.sqliteOnly && testutil.Postgres() {
+				t.Skip("SQLite only")
+			}
+			srv := testutil.NewServer(t)
+			srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
+			admin := srv.Login(t, "admin@example.com")
+			if _, err := admin.CreateKey(ctx, "handed out"); err != nil {
+				t.Fatal(err)
+			}
+			rename := func(from, to string) {
+				t.Helper()
+				if _, err := srv.Store.Write.Exec(`ALTER TABLE ` + from + ` RENAME TO ` + to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rename("audit_log", "audit_log_away")
+			resp, body := admin.Do("GET", tc.path, nil)
+			rename("audit_log_away", "audit_log")
+			if resp.StatusCode != 500 || strings.Contains(string(body), "handed out") {
+				t.Fatalf("%s without its audit entry: %d %.200s, want 500 and nothing handed out", tc.name, resp.StatusCode, body)
+			}
+			if tc.sqliteOnly {
+				if left, _ := filepath.Glob(filepath.Join(filepath.Dir(srv.Store.Path), ".backup-*")); len(left) != 0 {
+					t.Fatalf("a failed backup left %v", left)
+				}
+			}
+			if resp, body := admin.Do("GET", tc.path, nil); resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %.200s", tc.name, resp.StatusCode, body)
+			}
+			entries, err := srv.Audit.List(ctx, audit.Filter{Action: tc.action})
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("%s entries: %+v %v, want one", tc.action, entries, err)
+			}
+		})
+	}
 }

@@ -92,8 +92,13 @@ func (s *Service) downloadBackup(ctx context.Context, c *Call, _ *NoInput) (File
 		return File{}, fmt.Errorf("back up: %w", err)
 	}
 	out.Size = fi.Size()
-	if inst, err := s.instanceOrg(ctx); err == nil {
-		s.record(ctx, c, inst.ID, audit.StoreBackup, "", strconv.FormatInt(out.Size, 10)+" bytes")
+	inst, err := s.instanceOrg(ctx)
+	if err == nil {
+		err = s.recordFirst(ctx, c, inst.ID, audit.StoreBackup, "", strconv.FormatInt(out.Size, 10)+" bytes")
+	}
+	if err != nil {
+		out.Close()
+		return File{}, fmt.Errorf("back up: %w", err)
 	}
 	return out, nil
 }

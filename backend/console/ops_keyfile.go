@@ -101,6 +101,8 @@ func (s *Service) exportKeys(ctx context.Context, c *Call, in *ExportKeysInput) 
 	if err != nil {
 		return keyfile.Export{}, err
 	}
-	s.record(ctx, c, in.Org, audit.KeyExport, "", fmt.Sprintf("%d keys", len(recs)))
+	if err := s.recordFirst(ctx, c, in.Org, audit.KeyExport, "", fmt.Sprintf("%d keys", len(recs))); err != nil {
+		return keyfile.Export{}, err
+	}
 	return keyfile.NewExport(recs, s.Clock.Now()), nil
 }

@@ -230,6 +230,23 @@ func (s *Service) recordTx(ctx context.Context, tx *sql.Tx, c *Call, org, action
 		Detail: detail, ClientAddr: c.ClientAddr}, nil)
 }
 
+// recordFirst writes the audit entry of an operation that changes nothing but hands out what
+// it names (an export of keys, a backup): the entry is written before the data leaves, and a
+// failure to write it fails the operation, so that nothing is handed out untraced. A failing
+// hook does not: the entry is there (audit.ErrHook), and is logged as record logs it.
+func (s *Service) recordFirst(ctx context.Context, c *Call, org, action, target, detail string) error {
+	err := s.Audit.Record(ctx, audit.Entry{Actor: c.actor(), OrgID: org, Action: action, Target: target,
+		Detail: detail, ClientAddr: c.ClientAddr})
+	if errors.Is(err, audit.ErrHook) {
+		s.Logger.Error("webhook event not queued", "action", action, "target", target, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record audit entry %s: %w", action, err)
+	}
+	return nil
+}
+
 // Principal loads the principal of a session (for the HTTP layer and tests).
 func (s *Service) principal(ctx context.Context, sess auth.Session) (auth.Principal, error) {
 	p, err := s.Auth.Principal(ctx, sess.UserID)
