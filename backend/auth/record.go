@@ -95,6 +95,28 @@ func (c Changes) ResetPassword(ctx context.Context, token, password, clientAddr 
 	return c.s.resetPasswordWith(ctx, token, password, clientAddr, c.rec)
 }
 
+// Login is Service.Login, recorded (with the account) in the transaction that starts the
+// session; bad credentials change nothing and record nothing.
+func (c Changes) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
+	return c.s.login(ctx, email, password, clientAddr, previous, c.rec)
+}
+
+// StartSession is Service.StartSession, recorded (with the account).
+func (c Changes) StartSession(ctx context.Context, userID, previous string) (string, Session, error) {
+	return c.s.startSession(ctx, userID, previous, c.rec)
+}
+
+// Logout is Service.Logout, recorded (an empty Change) in the transaction that ends the
+// session; no token, no session to end, nothing recorded.
+func (c Changes) Logout(ctx context.Context, token string) error {
+	return c.s.logout(ctx, token, c.rec)
+}
+
+// CompleteSetup is Service.CompleteSetup, recorded with the first admin.
+func (c Changes) CompleteSetup(ctx context.Context, token string, nu NewUser, orgIDs []string, clientAddr string) (User, error) {
+	return c.s.completeSetupWith(ctx, token, nu, orgIDs, clientAddr, c.rec)
+}
+
 func record(ctx context.Context, tx *sql.Tx, rec Recorder, c Change) error {
 	if rec == nil {
 		return nil

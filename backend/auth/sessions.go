@@ -94,6 +94,10 @@ func wellFormed(token string) bool {
 // is worthless after it. Attempts count against the address and the client address (reserved
 // before the password is checked, given back when it is right).
 func (s *Service) Login(ctx context.Context, email, password, clientAddr, previous string) (string, Session, User, error) {
+	return s.login(ctx, email, password, clientAddr, previous, nil)
+}
+
+func (s *Service) login(ctx context.Context, email, password, clientAddr, previous string, rec Recorder) (string, Session, User, error) {
 	// Reserve the attempt before the password is hashed. Only bad credentials keep it: a
 	// success gives it back, and so does a server-side failure (store error, cancelled while
 	// waiting for a hash slot), which says nothing about the password.
@@ -127,7 +131,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 		badCredentials = true
 		return "", Session{}, User{}, ErrBadCredentials
 	}
-	token, sess, err := s.StartSession(ctx, userID, previous)
+	token, sess, err := s.startSession(ctx, userID, previous, rec)
 	if err != nil {
 		return "", Session{}, User{}, err
 	}
@@ -141,6 +145,10 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr, previo
 // StartSession creates a session for userID with a fresh random id and CSRF token, revoking
 // previous (if it names a session) and pruning expired ones.
 func (s *Service) StartSession(ctx context.Context, userID, previous string) (string, Session, error) {
+	return s.startSession(ctx, userID, previous, nil)
+}
+
+func (s *Service) startSession(ctx context.Context, userID, previous string, rec Recorder) (string, Session, error) {
 	b := make([]byte, tokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", Session{}, fmt.Errorf("start session: %w", err)
@@ -164,7 +172,14 @@ func (s *Service) StartSession(ctx context.Context, userID, previous string) (st
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), userID, csrf, now.UnixMilli(), now.UnixMilli(), sess.ExpiresAt.UnixMilli())
-		return err
+		if err != nil || rec == nil {
+			return err
+		}
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, userID))
+		if err != nil {
+			return err
+		}
+		return rec(ctx, tx, Change{User: u})
 	})
 	if err != nil {
 		return "", Session{}, fmt.Errorf("start session: %w", err)
@@ -253,11 +268,19 @@ func (s *Service) VerifySession(ctx context.Context, cookieValue string) (Sessio
 }
 
 // Logout revokes the session token names; an unknown token is not an error.
-func (s *Service) Logout(ctx context.Context, token string) error {
+func (s *Service) Logout(ctx context.Context, token string) error { return s.logout(ctx, token, nil) }
+
+func (s *Service) logout(ctx context.Context, token string, rec Recorder) error {
 	if token == "" {
 		return nil
 	}
-	if _, err := s.st.Write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(token)); err != nil {
+	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(token)); err != nil {
+			return err
+		}
+		return record(ctx, tx, rec, Change{})
+	})
+	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil

@@ -66,18 +66,22 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 // limit as logins, so setup tokens cannot be guessed faster than passwords; only a wrong token
 // keeps its attempt (a success or a server-side failure gives it back).
 func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, orgIDs []string, clientAddr string) (User, error) {
+	return s.completeSetupWith(ctx, token, nu, orgIDs, clientAddr, nil)
+}
+
+func (s *Service) completeSetupWith(ctx context.Context, token string, nu NewUser, orgIDs []string, clientAddr string, rec Recorder) (User, error) {
 	release, err := s.attempts.reserve(ctx, "", clientAddr, s.clock.Now())
 	if err != nil {
 		return User{}, err
 	}
-	u, err := s.completeSetup(ctx, token, nu, orgIDs)
+	u, err := s.completeSetup(ctx, token, nu, orgIDs, rec)
 	if !errors.Is(err, ErrSetupToken) {
 		release() // only a wrong token counts; a success or a server-side failure does not
 	}
 	return u, err
 }
 
-func (s *Service) completeSetup(ctx context.Context, token string, nu NewUser, orgIDs []string) (User, error) {
+func (s *Service) completeSetup(ctx context.Context, token string, nu NewUser, orgIDs []string, rec Recorder) (User, error) {
 	if err := s.CheckSetupToken(ctx, token); err != nil {
 		return User{}, err
 	}
@@ -121,7 +125,7 @@ func (s *Service) completeSetup(ctx context.Context, token string, nu NewUser, o
 				return err
 			}
 		}
-		return nil
+		return record(ctx, tx, rec, Change{User: u})
 	})
 	if err != nil {
 		return User{}, err

@@ -26,6 +26,10 @@ type auditedChange struct {
 	actions []string
 	setup   func(t *testing.T, srv *testutil.Server, admin *testutil.Client) request
 	change  func(t *testing.T, srv *testutil.Server) bool
+	// actor, when set, is the address whose entries are counted (the admin's sign-in is an
+	// entry too); noAdmin leaves the store without the admin (and admin nil).
+	actor   string
+	noAdmin bool
 }
 
 // request is an operation's request, sent by client (the admin when nil); or, with op set, a
@@ -72,8 +76,11 @@ func TestChangesCommitWithTheirAuditEntries(t *testing.T) {
 	for _, tc := range auditedChanges() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := testutil.NewServer(t)
-			srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
-			admin := srv.Login(t, "admin@example.com")
+			var admin *testutil.Client
+			if !tc.noAdmin {
+				srv.AddUser(t, "admin@example.com", auth.RoleAdmin, srv.Org.ID)
+				admin = srv.Login(t, "admin@example.com")
+			}
 			r := tc.setup(t, srv, admin)
 			if r.client == nil {
 				r.client = admin
@@ -107,7 +114,7 @@ func TestChangesCommitWithTheirAuditEntries(t *testing.T) {
 				actions = []string{tc.action}
 			}
 			for _, action := range actions {
-				entries, err := srv.Audit.List(ctx, audit.Filter{Action: action})
+				entries, err := srv.Audit.List(ctx, audit.Filter{Action: action, Actor: tc.actor})
 				if err != nil || len(entries) != 1 || entries[0].Actor == "" {
 					t.Fatalf("%s entries: %+v %v, want one", action, entries, err)
 				}
@@ -246,6 +253,33 @@ func auditedChanges() []auditedChange {
 					t.Fatal(err)
 				}
 				return p == port
+			}},
+		{name: "sign in", action: audit.Login, actor: "bob@example.com",
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{client: srv.Client(t), method: "POST", path: "/api/v1/session",
+					body: map[string]any{"email": "bob@example.com", "password": testutil.Password}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool { return sessions(t, srv, "bob@example.com") == 1 }},
+		{name: "sign out", action: audit.Logout, actor: "bob@example.com",
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				srv.AddUser(t, "bob@example.com", auth.RoleDeveloper, srv.Org.ID)
+				return request{client: srv.Login(t, "bob@example.com"), method: "DELETE", path: "/api/v1/session"}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool { return sessions(t, srv, "bob@example.com") == 0 }},
+		{name: "complete setup", actions: []string{audit.SetupComplete, audit.Login}, noAdmin: true,
+			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
+				link, err := srv.Console.SetupLink(ctx, "http://127.0.0.1:8788")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return request{client: srv.Client(t), method: "POST", path: "/api/v1/setup", body: map[string]any{
+					"token": strings.TrimPrefix(link, "http://127.0.0.1:8788/setup#token="), "email": "first@example.com",
+					"name": "First", "password": testutil.Password}}
+			},
+			change: func(t *testing.T, srv *testutil.Server) bool {
+				_, err := srv.Auth.UserByEmail(ctx, "first@example.com")
+				return err == nil
 			}},
 		{name: "invite member", action: audit.MemberInvite,
 			setup: func(t *testing.T, srv *testutil.Server, _ *testutil.Client) request {
@@ -462,4 +496,18 @@ func TestHandoutsAreRecordedFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sessions counts the sessions of the account with that address.
+func sessions(t *testing.T, srv *testutil.Server, email string) int {
+	t.Helper()
+	u, err := srv.Auth.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := srv.Store.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, u.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

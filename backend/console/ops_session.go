@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 
@@ -113,7 +114,7 @@ func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOu
 		return SessionOutput{}, e
 	}
 	email := strings.TrimSpace(in.Email)
-	token, sess, u, err := s.Auth.Login(ctx, email, in.Password, c.ClientAddr, c.token)
+	token, sess, u, err := s.Auth.Recording(s.signedIn(c)).Login(ctx, email, in.Password, c.ClientAddr, c.token)
 	if err != nil {
 		var rl *auth.RateLimitedError
 		switch {
@@ -126,17 +127,28 @@ func (s *Service) login(ctx context.Context, c *Call, in *LoginInput) (SessionOu
 		}
 		return SessionOutput{}, err
 	}
+	s.Audit.Committed(ctx)
 	c.newSession = &startedSession{token: token, session: sess}
-	s.record(ctx, &Call{Principal: auth.Principal{UserID: u.ID}, ClientAddr: c.ClientAddr}, "", audit.Login, u.Email, "")
 	return SessionOutput{User: u, CSRFToken: sess.CSRFToken}, nil
 }
 
+// signedIn records a started session's login entry, as its account, in the transaction that
+// stores the session.
+func (s *Service) signedIn(c *Call) auth.Recorder {
+	return func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		return s.recordTx(ctx, tx, &Call{Principal: auth.Principal{UserID: ch.User.ID}, ClientAddr: c.ClientAddr}, "",
+			audit.Login, ch.User.Email, "")
+	}
+}
+
 func (s *Service) logout(ctx context.Context, c *Call, _ *NoInput) (Empty, error) {
-	if err := s.Auth.Logout(ctx, c.token); err != nil {
+	if err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, _ auth.Change) error {
+		return s.recordTx(ctx, tx, c, "", audit.Logout, c.Principal.Email, "")
+	}).Logout(ctx, c.token); err != nil {
 		return Empty{}, err
 	}
+	s.Audit.Committed(ctx)
 	c.endSession = true
-	s.record(ctx, c, "", audit.Logout, c.Principal.Email, "")
 	return Empty{}, nil
 }
 
@@ -166,18 +178,22 @@ func (s *Service) completeSetup(ctx context.Context, c *Call, in *CompleteSetupI
 	for _, o := range all {
 		orgIDs = append(orgIDs, o.ID)
 	}
-	u, err := s.Auth.CompleteSetup(ctx, in.Token, auth.NewUser{Email: in.Email, Name: in.Name, Password: in.Password}, orgIDs, c.ClientAddr)
+	u, err := s.Auth.Recording(func(ctx context.Context, tx *sql.Tx, ch auth.Change) error {
+		u := ch.User
+		return s.recordTx(ctx, tx, &Call{Principal: auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name}, ClientAddr: c.ClientAddr},
+			"", audit.SetupComplete, u.Email, "first admin created")
+	}).CompleteSetup(ctx, in.Token, auth.NewUser{Email: in.Email, Name: in.Name, Password: in.Password}, orgIDs, c.ClientAddr)
 	if err != nil {
 		return SessionOutput{}, err
 	}
+	s.Audit.Committed(ctx)
 	c.Principal = auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name}
-	s.record(ctx, c, "", audit.SetupComplete, u.Email, "first admin created")
-	token, sess, err := s.Auth.StartSession(ctx, u.ID, c.token)
+	token, sess, err := s.Auth.Recording(s.signedIn(c)).StartSession(ctx, u.ID, c.token)
 	if err != nil {
 		return SessionOutput{}, err
 	}
+	s.Audit.Committed(ctx)
 	c.newSession = &startedSession{token: token, session: sess}
-	s.record(ctx, c, "", audit.Login, u.Email, "")
 	return SessionOutput{User: u, CSRFToken: sess.CSRFToken}, nil
 }
 
