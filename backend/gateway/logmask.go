@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/keygate/keygate/backend/keys"
@@ -12,6 +11,9 @@ import (
 // keys imported in another format (Better Auth's, plain keys). *keys.Service is one; the gateway
 // uses Config.Keys when it is one, and the console passes its key service to QueryRequests.
 type SecretFinder interface {
+	// HasForeignSecrets reports whether any key has a secret in another format, at once (one
+	// atomic load) while the answer is known; an error means the store cannot say.
+	HasForeignSecrets(ctx context.Context) (bool, error)
 	// ForeignSecrets answers which of words are a key's secret (of any status). It answers at
 	// once, without hashing or a lookup, while no key with a secret in another format exists.
 	ForeignSecrets(ctx context.Context, words []string) (map[string]bool, error)
@@ -28,7 +30,8 @@ type SecretFinder interface {
 //     secret, or a long random token (session cookies, reset and setup tokens, most imported
 //     keys) — see isRandomToken;
 //   - then, when the finder says keys with secrets in another format exist, every word of at
-//     least minForeignWord characters is looked up by hash (one query for a whole batch).
+//     least minForeignWord characters, its pieces and the runs of its pieces (candidates.add)
+//     are looked up by hash (one query for a whole batch).
 //
 // It runs when entries are written or read, never on the request path (but for the debug log
 // line, when debug logging is on). The query string is never logged at all.
@@ -69,9 +72,24 @@ func (m logMask) text(ctx context.Context, s string) string {
 	if m.finder == nil {
 		return s
 	}
-	words := map[string]bool{}
-	foreignWords(s, words)
-	return replaceFound(s, m.find(ctx, words))
+	c := m.candidates(ctx)
+	if c == nil {
+		return s
+	}
+	c.add(s)
+	return replaceFound(s, m.find(ctx, c))
+}
+
+// candidates starts the candidates of a batch: nil while no imported key has a secret in
+// another format (nothing to look up), finest pieces only while the store cannot say.
+func (m logMask) candidates(ctx context.Context) *candidates {
+	some, err := m.finder.HasForeignSecrets(ctx)
+	if err == nil && !some {
+		return nil
+	}
+	c := newCandidates()
+	c.finestOnly = err != nil
+	return c
 }
 
 // entries masks the headers (names; allowlisted values), path and request id of es in place and
@@ -96,18 +114,21 @@ func (m logMask) entries(ctx context.Context, es []Entry) {
 	if m.finder == nil || len(es) == 0 {
 		return
 	}
-	words := map[string]bool{}
+	c := m.candidates(ctx)
+	if c == nil {
+		return
+	}
 	for i := range es {
 		e := &es[i]
-		foreignWords(e.Path, words)
-		foreignWords(e.RequestID, words)
+		c.add(e.Path)
+		c.add(e.RequestID)
 		for _, vs := range e.Headers {
 			for _, v := range vs {
-				foreignWords(v, words)
+				c.add(v)
 			}
 		}
 	}
-	found := m.find(ctx, words)
+	found := m.find(ctx, c)
 	if len(found) == 0 {
 		return
 	}
@@ -122,73 +143,6 @@ func (m logMask) entries(ctx context.Context, es []Entry) {
 		}
 	}
 }
-
-// find looks the candidate words up; when the lookup fails (the database is unreachable) every
-// finest candidate (true in words) counts as found: the logs lose detail for a while rather
-// than keep a secret.
-func (m logMask) find(ctx context.Context, words map[string]bool) []string {
-	if len(words) == 0 {
-		return nil
-	}
-	list := make([]string, 0, len(words))
-	for w := range words {
-		list = append(list, w)
-	}
-	got, err := m.finder.ForeignSecrets(ctx, list)
-	var found []string
-	for _, w := range list {
-		if err != nil && words[w] || got[w] {
-			found = append(found, w)
-		}
-	}
-	// Longest first: a word that holds a shorter found word is replaced whole.
-	sort.Slice(found, func(i, j int) bool { return len(found[i]) > len(found[j]) })
-	return found
-}
-
-func replaceFound(s string, found []string) string {
-	for _, w := range found {
-		if strings.Contains(s, w) {
-			s = strings.ReplaceAll(s, w, Redacted)
-		}
-	}
-	return s
-}
-
-// foreignWords adds the words of s that could be an imported key's secret: the pieces between
-// blanks and quoting or list punctuation, and their pieces between URL and assignment
-// punctuation (so "token=SECRET", "/v1/SECRET/x", "key:SECRET" and "(SECRET)" each yield SECRET).
-// The finest pieces are marked true.
-func foreignWords(s string, into map[string]bool) {
-	if len(s) < minForeignWord || s == Redacted {
-		return
-	}
-	for _, coarse := range strings.FieldsFunc(s, coarseSeparator) {
-		if !strings.ContainsFunc(coarse, fineSeparator) {
-			addWord(coarse, true, into)
-			continue
-		}
-		addWord(coarse, false, into)
-		for _, fine := range strings.FieldsFunc(coarse, fineSeparator) {
-			addWord(fine, true, into)
-		}
-	}
-}
-
-func addWord(w string, finest bool, into map[string]bool) {
-	if len(w) >= minForeignWord && len(w) <= maxForeignWord && !strings.Contains(w, Redacted) {
-		into[w] = into[w] || finest
-	}
-}
-
-// maxForeignWord is the longest secret an import accepts.
-const maxForeignWord = 512
-
-func coarseSeparator(r rune) bool {
-	return r <= ' ' || r == 0x7f || strings.ContainsRune(",;\"'()<>[]{}|\\`", r)
-}
-
-func fineSeparator(r rune) bool { return strings.ContainsRune("=:/?&#@!*$+%", r) }
 
 // maskShapes replaces, offline, what is shaped like a credential: a Keygate key (a prefix of
 // lowercase letters and digits, '_', 38 or more base62 characters — with or without a valid

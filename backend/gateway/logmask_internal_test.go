@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,6 +86,8 @@ type finderFunc struct {
 	asked   [][]string
 }
 
+func (f *finderFunc) HasForeignSecrets(context.Context) (bool, error) { return f.err == nil, f.err }
+
 func (f *finderFunc) ForeignSecrets(_ context.Context, words []string) (map[string]bool, error) {
 	f.asked = append(f.asked, words)
 	if f.err != nil {
@@ -150,6 +153,122 @@ func TestLogMaskForeignSecrets(t *testing.T) {
 		t.Errorf("with the store down: path %q, User-Agent %q", es[0].Path, es[0].Headers.Get("User-Agent"))
 	}
 }
+
+// TestLogMaskGluedForeignSecrets: an imported secret that itself holds URL punctuation is masked
+// whole when glued to other text on both sides — in a header value, a path segment, after
+// "key=", percent-encoded in a path — with every punctuation character the word splitting
+// cuts at, in one lookup per batch; ordinary text around it is kept.
+func TestLogMaskGluedForeignSecrets(t *testing.T) {
+	var secrets []string
+	for _, p := range []string{"=", ":", "/", "?", "&", "#", "@"} {
+		secrets = append(secrets, "abc"+p+"Def"+p+"ghi"+p+"123")
+	}
+	secrets = append(secrets, "abc:Def/ghi=123", "zz9@host.example:pw", "Zm9vYmFyYmF6==", "=lead/ing", "a=b=c=d=e=f")
+	known := map[string]bool{}
+	for _, s := range secrets {
+		known[s] = true
+	}
+	for _, secret := range secrets {
+		f := &finderFunc{secrets: known}
+		m := logMask{f}
+		enc := strings.NewReplacer("=", "%3D", ":", "%3A", "/", "%2F", "?", "%3F", "&", "%26", "#", "%23", "@", "%40").Replace(secret)
+		paths := []string{
+			"/x/" + secret + "/y",
+			"/x/pre" + secret + "post/y",
+			"/x?token=" + secret + "&next=1",
+			"/x/" + enc + "/y",
+			"/x/pre" + enc + "post/y",
+			"/x%3Fapi_key%3D" + enc + "%26z%3D1",
+		}
+		var es []Entry
+		for _, p := range paths {
+			es = append(es, Entry{Path: p, raw: http.Header{
+				"User-Agent": {"app/1.0 key=" + secret + "&more"},
+				"Accept":     {"text/html;a:" + secret + ":b/c"},
+				"Origin":     {"https://x.example/#" + secret + "#y"},
+			}, RequestID: "id-" + secret + "-1"})
+		}
+		m.entries(context.Background(), es)
+		if len(f.asked) != 1 {
+			t.Fatalf("%q: %d lookups for one batch, want 1", secret, len(f.asked))
+		}
+		for i, e := range es {
+			all := e.Path + " " + e.RequestID
+			for _, vs := range e.Headers {
+				all += " " + strings.Join(vs, " ")
+			}
+			if strings.Contains(all, secret) || strings.Contains(all, enc) || !strings.Contains(all, Redacted) {
+				t.Errorf("%q: entry %d (path %q) keeps the imported secret: %q", secret, i, paths[i], all)
+			}
+			if !strings.HasPrefix(e.Path, "/x") || !strings.HasPrefix(e.Headers.Get("Accept"), "text/html;a:") || !strings.HasSuffix(e.Headers.Get("Accept"), ":b/c") {
+				t.Errorf("%q: entry %d over-masked: %q", secret, i, all)
+			}
+		}
+	}
+}
+
+// TestLogMaskKeepsOrdinaryText: with imported keys present, text that holds none of them is kept
+// as it was, however many candidates it yields.
+func TestLogMaskKeepsOrdinaryText(t *testing.T) {
+	f := &finderFunc{secrets: map[string]bool{"abc:Def/ghi=123": true, "imported-plain-key-2024": true}}
+	m := logMask{f}
+	keep := []string{
+		"/v1/orders/8f2c0b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f/items?x=1",
+		"/api/v2/Organizations/Acme/Members/12345/Permissions",
+		"/x/abc:Def/ghi=1234/y", "/x/abc:Def/ghi=12", "/x/bc:Def/ghi=123/y",
+		"/search%3Fq%3Dhello%20world%26page%3D2",
+		"https://example.com:8443/path/to/page?query=value#fragment",
+	}
+	for _, p := range keep {
+		es := []Entry{{Path: p, raw: http.Header{"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " + p}}}}
+		m.entries(context.Background(), es)
+		if es[0].Path != p || !strings.HasSuffix(es[0].Headers.Get("User-Agent"), p) {
+			t.Errorf("%q changed to %q (User-Agent %q)", p, es[0].Path, es[0].Headers.Get("User-Agent"))
+		}
+	}
+}
+
+// TestLogMaskCandidatesBounded: a hostile line of 10,000 pieces costs a bounded number of
+// looked-up strings (runs of pieces per string and per batch are capped), in one lookup; without
+// imported keys nothing at all is looked up.
+func TestLogMaskCandidatesBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 10_000 {
+		fmt.Fprintf(&b, "p%06d:", i) // 8-character pieces, every one a candidate word
+	}
+	line := b.String()
+	short := strings.Repeat("ab=", 10_000) // pieces too short alone, runs long enough
+	f := &finderFunc{secrets: map[string]bool{}}
+	m := logMask{f}
+	es := []Entry{{Path: "/" + line, RequestID: short, raw: http.Header{"User-Agent": {short + " " + line}}}}
+	m.entries(context.Background(), es)
+	if len(f.asked) != 1 {
+		t.Fatalf("%d lookups, want 1", len(f.asked))
+	}
+	// The 10,000 pieces of line are looked up each (as before); runs add at most
+	// maxStringRuns for each of the three strings.
+	if n := len(f.asked[0]); n > 10_000+3*maxStringRuns {
+		t.Errorf("%d strings looked up for a line of 10,000 pieces", n)
+	}
+	c := newCandidates()
+	c.add(short + " " + line + " " + strings.ReplaceAll(short, "=", "%3D"))
+	if c.runs > 2*maxStringRuns {
+		t.Errorf("%d runs for one string, cap %d", c.runs, 2*maxStringRuns)
+	}
+
+	none := &finderFunc{}
+	noKeys := logMask{noForeign{none}}
+	es = []Entry{{Path: "/" + line}}
+	noKeys.entries(context.Background(), es)
+	if len(none.asked) != 0 {
+		t.Errorf("looked up %d times without imported keys", len(none.asked))
+	}
+}
+
+// noForeign is a finder that says no imported keys exist.
+type noForeign struct{ *finderFunc }
+
+func (noForeign) HasForeignSecrets(context.Context) (bool, error) { return false, nil }
 
 // BenchmarkLogMaskEntries: the cost of masking a persisted batch of 64 entries (a browser's
 // headers, a path with an id), off the request path: by shape only (no imported keys), and

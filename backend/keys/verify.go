@@ -320,6 +320,16 @@ func (s *Service) anyForeign(ctx context.Context) (bool, error) {
 // Keygate's format (so the offline format check cannot reject strings before a lookup).
 func (s *Service) ForeignKeys(ctx context.Context) (bool, error) { return s.anyForeign(ctx) }
 
+// HasForeignSecrets reports whether any key has secrets in another format: one atomic load
+// while the answer is known, else one query. An error means the store cannot say.
+func (s *Service) HasForeignSecrets(ctx context.Context) (bool, error) {
+	some, known := s.foreign.accepts(func() (bool, error) { return s.anyForeign(ctx) })
+	if !known {
+		return false, errors.New("the store cannot say whether imported keys exist")
+	}
+	return some, nil
+}
+
 // ForeignSecrets reports which of words are the secret of a key (of any status: a revoked,
 // expired or rolled-away secret is a secret still), for masking them where logs keep text a
 // client sent: keys with secrets in another format (imported) have no shape to be told by.
