@@ -37,8 +37,9 @@ type SecretFinder interface {
 // line, when debug logging is on). The query string is never logged at all.
 type logMask struct{ finder SecretFinder }
 
-// minForeignWord is the shortest word looked up as a possible imported secret.
-const minForeignWord = 8
+// minForeignWord is the shortest word looked up as a possible imported secret (an import refuses
+// shorter plain keys).
+const minForeignWord = keys.MinForeignSecret
 
 // loggedIDAndPath masks a request's id and path for the debug log line, as the request log
 // masks them. Only with debug logging on: then a path with long words may cost a lookup.

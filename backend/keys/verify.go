@@ -281,6 +281,11 @@ func prefixed(p, cols string) string {
 	return string(out)
 }
 
+// MinForeignSecret is the shortest secret in another format an import takes (a plain key of
+// fewer characters is refused): the log mask looks up words of this length and more, since
+// shorter ones are as common as ordinary words, so a shorter secret could not be masked.
+const MinForeignSecret = 8
+
 // maxForeignLen bounds a key in another product's format (the gateway takes credentials of at
 // most 512 bytes).
 const maxForeignLen = 512

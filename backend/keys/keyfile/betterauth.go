@@ -28,7 +28,9 @@ var (
 	errHash = invalid("invalid", "validation.import.hash",
 		"must be a Better Auth key hash: 43 base64url characters (if the plugin ran with disableKeyHashing, import with plain keys)", nil)
 	errPlainKey = invalid("invalid", "validation.import.plain_key",
-		"must be the key itself: 1 to 512 characters without spaces", nil)
+		"must be the key itself: 8 to 512 characters without spaces", nil)
+	errPlainKeyShort = invalid("invalid", "validation.import.plain_key_short",
+		"is too short to be a key: a plain key needs at least 8 characters (the logs could not tell a shorter one from other text and mask it)", nil)
 	errPermissions = invalid("invalid", "validation.import.permissions",
 		`must be JSON mapping resources to lists of actions, such as {"files": ["read"]}`, nil)
 	errMetadata = invalid("invalid", "validation.import.metadata",
@@ -189,6 +191,9 @@ func betterAuthRecord(r *baRow, o Options) (keys.Record, error) {
 	if o.PlainKeys {
 		if key == "" || len(key) > 512 || strings.ContainsFunc(key, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
 			return rec, r.err("key", errPlainKey)
+		}
+		if len(key) < keys.MinForeignSecret {
+			return rec, r.err("key", errPlainKeyShort)
 		}
 		h = sha256.Sum256([]byte(key))
 	} else {

@@ -189,6 +189,11 @@ func TestPlainKeysAreHashed(t *testing.T) {
 	if _, err := f.importFile(t, data, keyfile.BetterAuth, keyfile.Options{PlainKeys: true}); err != nil {
 		t.Fatal(err)
 	}
+	// A plain key too short for the logs to mask is refused, the row and field named; nothing
+	// of the file is imported.
+	short := []byte(`[{"key": "` + baKey("Q") + `"}, {"key": "abc:1234"}, {"key": "abc:123", "name": "short"}]`)
+	_, _, err = keyfile.Parse(short, keyfile.BetterAuth, keyfile.Options{PlainKeys: true})
+	wantRow(t, err, 2, "key", "validation.import.plain_key_short")
 	r, err := f.svc.Verify(ctx, baKey("P"))
 	if err != nil || !r.Valid || !r.Key.CreatedAt.Equal(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)) {
 		t.Fatalf("plain key = %+v, %v", r, err)
