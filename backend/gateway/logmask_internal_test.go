@@ -163,7 +163,7 @@ func TestLogMaskGluedForeignSecrets(t *testing.T) {
 	for _, p := range []string{"=", ":", "/", "?", "&", "#", "@"} {
 		secrets = append(secrets, "abc"+p+"Def"+p+"ghi"+p+"123")
 	}
-	secrets = append(secrets, "abc:Def/ghi=123", "zz9@host.example:pw", "Zm9vYmFyYmF6==", "=lead/ing", "a=b=c=d=e=f")
+	secrets = append(secrets, "abc:Def/ghi=123", "zz9@host.example:pw", "Zm9vYmFyYmF6==", "=lead/ing", "a=b=c=d=e=f", "q1=q2:q3/q4?q5&q6#q7@q8")
 	known := map[string]bool{}
 	for _, s := range secrets {
 		known[s] = true

@@ -30,9 +30,9 @@ type candidates struct {
 // a batch looks up its words and pieces, as before, and at most 2 × maxStringRuns more strings
 // for each string it masks: the work grows with the batch, never with how a line is cut.
 const (
-	maxRunPieces  = 6
+	maxRunPieces  = 12
 	maxRunEdge    = 2
-	maxStringRuns = 256
+	maxStringRuns = 512
 )
 
 // maxForeignWord is the longest secret an import accepts.

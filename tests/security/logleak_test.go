@@ -75,14 +75,25 @@ func importBetterAuth(t *testing.T, s *suite, secrets ...string) {
 // back by an admin of the instance organization (who sees every entry) from memory, after
 // persistence, through the live stream and in /metrics must hold none of them, nor the audit
 // log after sign-ins with a password or a key typed as the address; the sweep then searches
-// the server's debug log and every database file for each.
+// the server's debug log and every database file for each. Two more imported keys hold URL
+// punctuation (= : / ? & # @) and are also sent glued to other text on both sides.
 func credentialsInLoggedText(t *testing.T, s *suite) {
 	ip := s.ip()
 	foreignMixed := "ba_" + randomLetters(64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 	foreignPlain := "ba_" + randomLetters(24, "abcdefghijklmnopqrstuvwxyz")
 	s.remember(foreignMixed, "key imported from Better Auth (64 letters)")
 	s.remember(foreignPlain, "key imported from Better Auth (24 lowercase letters)")
-	importBetterAuth(t, s, foreignMixed, foreignPlain)
+	// Imported keys that hold URL punctuation: cut at it, their pieces are short and glued to
+	// other text the whole word is longer than the key, so only a lookup of runs of pieces
+	// finds them. The second has no ? or #, so it can be sent raw in a path.
+	lower := "abcdefghijklmnopqrstuvwxyz"
+	foreignPunct := "ba_" + randomLetters(6, lower) + ":" + randomLetters(5, lower) + "/" + randomLetters(5, lower) + "=" +
+		randomLetters(4, lower) + "?" + randomLetters(4, lower) + "&" + randomLetters(4, lower) + "#" + randomLetters(4, lower) + "@x"
+	foreignPath := "ba_" + randomLetters(5, lower) + ":" + randomLetters(5, lower) + "/" + randomLetters(5, lower) + "=" +
+		randomLetters(5, lower) + "@" + randomLetters(5, lower) + "&" + randomLetters(3, lower)
+	s.remember(foreignPunct, "key imported from Better Auth (with = : / ? & # @)")
+	s.remember(foreignPath, "key imported from Better Auth (with = : / @ &)")
+	importBetterAuth(t, s, foreignMixed, foreignPlain, foreignPunct, foreignPath)
 
 	admin := s.login(t, ip, adminEmail)
 	member := s.login(t, ip, memberEmail)
@@ -115,7 +126,8 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 
 	creds := map[string]string{"key A": s.keyA.Key, "imported key (64 letters)": foreignMixed,
 		"imported key (24 lowercase)": foreignPlain, "session cookie": session, "reset token": resetToken,
-		"webhook secret": hook.Secret, "webhook secret without whsec_": strings.TrimPrefix(hook.Secret, "whsec_")}
+		"webhook secret": hook.Secret, "webhook secret without whsec_": strings.TrimPrefix(hook.Secret, "whsec_"),
+		"imported key with = : / ? & # @": foreignPunct, "imported key with = : / @ &": foreignPath}
 	var ids []string
 	send := func(what, path string, hdr map[string]string) {
 		t.Helper()
@@ -167,6 +179,16 @@ func credentialsInLoggedText(t *testing.T, s *suite) {
 		// A fragment is never sent by a client, but a raw socket can.
 		raw(t, ip, s.gatewayAddr(), "GET /public/frag#"+c+" HTTP/1.1\r\nHost: "+s.gatewayAddr()+"\r\nConnection: close\r\n\r\n", 5*time.Second)
 	}
+	// The keys with URL punctuation glued to other text on both sides.
+	for name, c := range map[string]string{"imported key with = : / ? & # @": foreignPunct, "imported key with = : / @ &": foreignPath} {
+		esc := url.PathEscape(c)
+		send(name+" glued in User-Agent (key=…&)", "/public/ua", map[string]string{"User-Agent": "probe/1.0 key=" + c + "&next=1"})
+		send(name+" glued in X-Request-Id", "/public/rid", map[string]string{"X-Request-Id": "req-" + c + "-1"})
+		send(name+" glued in a path segment (escaped)", "/public/x/pre"+esc+"post/y", nil)
+		send(name+" glued after key= in a query sent in the path", "/public/x%3Fkey%3D"+url.QueryEscape(c)+"%26n%3D1", nil)
+	}
+	raw(t, ip, s.gatewayAddr(), "GET /public/x/pre"+foreignPath+"post/y HTTP/1.1\r\nHost: "+s.gatewayAddr()+"\r\nConnection: close\r\n\r\n", 5*time.Second)
+	raw(t, ip, s.gatewayAddr(), "GET /public/x;key="+foreignPath+";v=1 HTTP/1.1\r\nHost: "+s.gatewayAddr()+"\r\nConnection: close\r\n\r\n", 5*time.Second)
 	// The imported keys authenticate like any key; only their ids are logged.
 	send("imported key as x-api-key", "/logleak/valid", map[string]string{"x-api-key": foreignMixed})
 	send("imported key as Bearer", "/logleak/valid", map[string]string{"Authorization": "Bearer " + foreignPlain})
