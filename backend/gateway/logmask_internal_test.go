@@ -155,9 +155,10 @@ func TestLogMaskForeignSecrets(t *testing.T) {
 }
 
 // TestLogMaskGluedForeignSecrets: an imported secret that itself holds URL punctuation is masked
-// whole when glued to other text on both sides — in a header value, a path segment, after
-// "key=", percent-encoded in a path — with every punctuation character the word splitting
-// cuts at, in one lookup per batch; ordinary text around it is kept.
+// whole when glued to other text on both sides by punctuation — in a header value, a path
+// segment, after "key=", percent-encoded in a path — with every punctuation character the word
+// splitting cuts at; each place alone in its batch (a secret found in one place is masked in
+// all), one lookup per batch; the text around it is kept.
 func TestLogMaskGluedForeignSecrets(t *testing.T) {
 	var secrets []string
 	for _, p := range []string{"=", ":", "/", "?", "&", "#", "@"} {
@@ -168,40 +169,43 @@ func TestLogMaskGluedForeignSecrets(t *testing.T) {
 	for _, s := range secrets {
 		known[s] = true
 	}
+	esc := strings.NewReplacer("=", "%3D", ":", "%3A", "/", "%2F", "?", "%3F", "&", "%26", "#", "%23", "@", "%40")
 	for _, secret := range secrets {
-		f := &finderFunc{secrets: known}
-		m := logMask{f}
-		enc := strings.NewReplacer("=", "%3D", ":", "%3A", "/", "%2F", "?", "%3F", "&", "%26", "#", "%23", "@", "%40").Replace(secret)
-		paths := []string{
-			"/x/" + secret + "/y",
-			"/x/pre" + secret + "post/y",
-			"/x?token=" + secret + "&next=1",
-			"/x/" + enc + "/y",
-			"/x/pre" + enc + "post/y",
-			"/x%3Fapi_key%3D" + enc + "%26z%3D1",
-		}
-		var es []Entry
-		for _, p := range paths {
-			es = append(es, Entry{Path: p, raw: http.Header{
-				"User-Agent": {"app/1.0 key=" + secret + "&more"},
-				"Accept":     {"text/html;a:" + secret + ":b/c"},
-				"Origin":     {"https://x.example/#" + secret + "#y"},
-			}, RequestID: "id-" + secret + "-1"})
-		}
-		m.entries(context.Background(), es)
-		if len(f.asked) != 1 {
-			t.Fatalf("%q: %d lookups for one batch, want 1", secret, len(f.asked))
-		}
-		for i, e := range es {
-			all := e.Path + " " + e.RequestID
-			for _, vs := range e.Headers {
-				all += " " + strings.Join(vs, " ")
+		enc := esc.Replace(secret)
+		type place struct{ path, ua, origin, rid string }
+		for _, p := range []place{
+			{path: "/x/" + secret + "/y"},
+			{path: "/x?token=" + secret + "&next=1"},
+			{path: "/x/a:" + secret + "@b/y"},
+			{path: "/x/" + enc + "/y"},
+			{path: "/x/a%3D" + enc + "%26b/y"},
+			{path: "/x%3Fapi_key%3D" + enc + "%26z%3D1"},
+			{ua: "app/1.0 key=" + secret + "&more"},
+			{ua: "app/1.0 (+https://x.example/cb#" + secret + "#y)"},
+			{origin: "https://x.example/a:" + secret + ":b/c"},
+			{rid: "id=" + secret + "/1"},
+		} {
+			f := &finderFunc{secrets: known}
+			e := Entry{Path: p.path, RequestID: p.rid, raw: http.Header{}}
+			if p.ua != "" {
+				e.raw["User-Agent"] = []string{p.ua}
 			}
-			if strings.Contains(all, secret) || strings.Contains(all, enc) || !strings.Contains(all, Redacted) {
-				t.Errorf("%q: entry %d (path %q) keeps the imported secret: %q", secret, i, paths[i], all)
+			if p.origin != "" {
+				e.raw["Origin"] = []string{p.origin}
 			}
-			if !strings.HasPrefix(e.Path, "/x") || !strings.HasPrefix(e.Headers.Get("Accept"), "text/html;a:") || !strings.HasSuffix(e.Headers.Get("Accept"), ":b/c") {
-				t.Errorf("%q: entry %d over-masked: %q", secret, i, all)
+			es := []Entry{e}
+			logMask{f}.entries(context.Background(), es)
+			if len(f.asked) != 1 {
+				t.Fatalf("%q: %d lookups for one batch, want 1", secret, len(f.asked))
+			}
+			sent := p.path + p.rid + p.ua + p.origin
+			got := es[0].Path + es[0].RequestID + es[0].Headers.Get("User-Agent") + es[0].Headers.Get("Origin")
+			if strings.Contains(got, secret) || strings.Contains(got, enc) || !strings.Contains(got, Redacted) {
+				t.Errorf("%q: %q kept as %q", secret, sent, got)
+			}
+			around := strings.SplitN(strings.ReplaceAll(sent, enc, secret), secret, 2)
+			if !strings.HasPrefix(got, around[0]) || !strings.HasSuffix(got, around[1]) {
+				t.Errorf("%q: %q over-masked as %q", secret, sent, got)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -26,7 +27,7 @@ type candidates struct {
 
 // Bounds on the runs of pieces looked up, so that a hostile line cannot blow up the work: a run
 // joins at most maxRunPieces pieces and takes at most maxRunEdge characters of the punctuation
-// on either side; one string adds at most maxStringRuns runs as sent and as many decoded. So
+// on either side; one string tries at most maxStringRuns runs as sent and as many decoded. So
 // a batch looks up its words and pieces, as before, and at most 2 × maxStringRuns more strings
 // for each string it masks: the work grows with the batch, never with how a line is cut.
 const (
@@ -144,11 +145,14 @@ func (c *candidates) word(w string, from encoded, budget *int) {
 						if edges == (a == 0 && b == 0) || span == 1 && !edges || j-i < minForeignWord || i == 0 && j == len(w) {
 							continue // the piece itself, a run already added, or the word
 						}
+						if j-i > maxForeignWord {
+							continue
+						}
 						if *budget == 0 {
 							return
 						}
+						*budget-- // repeated runs count too: the work is bounded, not only the lookups
 						if c.put(w, i, j, from, false) {
-							*budget--
 							c.runs++
 						}
 					}
@@ -168,7 +172,7 @@ func (c *candidates) put(w string, i, j int, from encoded, finest bool) bool {
 	was, seen := c.look[s]
 	c.look[s] = was || finest
 	if from.at != nil {
-		if e := from.text[from.at[i]:from.at[j]]; e != s {
+		if e := from.text[from.at[i]:from.at[j]]; e != s && !slices.Contains(c.forms[s], e) {
 			c.forms[s] = append(c.forms[s], e)
 		}
 	}
