@@ -168,17 +168,41 @@ const maxMemoWords = 10_000
 const secretSegment = "{secret}"
 
 // hideSecrets replaces the segments of p that would be kept literally and are a key's secret
-// (Options.Secrets). Each segment is looked up once; when the lookup fails, every such segment
-// of at least 8 characters is replaced.
+// (Options.Secrets), or part of one: a secret that holds '/' spans segments, so runs of up to
+// maxSegmentRun neighbouring segments holding a literal one are looked up too. Each segment or
+// run is looked up once; when the lookup fails, every literal segment of at least 8 characters
+// is replaced (runs are asked again next time).
 func (l *Learner) hideSecrets(p string) string {
 	if l.opts.Secrets == nil || len(p) < 8 {
 		return p
 	}
 	segs := strings.Split(p, "/")
+	literal := make([]bool, len(segs))
+	at := make([]int, len(segs)+1) // segs[i] = p[at[i] : at[i+1]-1]
+	for i, seg := range segs {
+		literal[i] = seg != "" && SegmentKind(seg) == ""
+		at[i+1] = at[i] + len(seg) + 1
+	}
 	var ask []string
-	for _, seg := range segs {
-		if _, known := l.words[seg]; !known && len(seg) >= 8 && SegmentKind(seg) == "" {
+	isRun := map[string]bool{}
+	for i, seg := range segs {
+		if _, known := l.words[seg]; !known && literal[i] && len(seg) >= 8 {
 			ask = append(ask, seg)
+		}
+	}
+	for i := range segs {
+		some := false
+		for j := i; j < len(segs) && j-i < maxSegmentRun; j++ {
+			some = some || literal[j]
+			run := p[at[i] : at[j+1]-1]
+			if len(run) > maxSecretLen {
+				break
+			}
+			if _, known := l.words[run]; j == i || !some || known || isRun[run] || len(run) < 8 || segs[i] == "" || segs[j] == "" {
+				continue
+			}
+			isRun[run] = true
+			ask = append(ask, run)
 		}
 	}
 	if len(ask) > 0 {
@@ -186,26 +210,48 @@ func (l *Learner) hideSecrets(p string) string {
 		if l.words == nil || len(l.words) > maxMemoWords {
 			l.words = map[string]bool{}
 		}
-		for _, seg := range ask {
+		for _, w := range ask {
 			if err != nil {
-				l.words[seg] = true // not remembered as a word: asked again next time
-				defer delete(l.words, seg)
+				if !isRun[w] {
+					l.words[w] = true // not remembered as a word: asked again next time
+					defer delete(l.words, w)
+				}
 				continue
 			}
-			l.words[seg] = found[seg]
+			l.words[w] = found[w]
 		}
 	}
+	hide := make([]bool, len(segs))
 	changed := false
-	for i, seg := range segs {
-		if l.words[seg] {
-			segs[i], changed = secretSegment, true
+	for i := range segs {
+		for j := i; j < len(segs) && j-i < maxSegmentRun; j++ {
+			if at[j+1]-1-at[i] > maxSecretLen {
+				break
+			}
+			if l.words[p[at[i]:at[j+1]-1]] {
+				for k := i; k <= j; k++ {
+					hide[k], changed = true, true
+				}
+			}
 		}
 	}
 	if !changed {
 		return p
 	}
+	for i := range segs {
+		if hide[i] {
+			segs[i] = secretSegment
+		}
+	}
 	return strings.Join(segs, "/")
 }
+
+// maxSegmentRun bounds the runs of segments looked up as one secret; maxSecretLen is the longest
+// secret an import takes.
+const (
+	maxSegmentRun = 6
+	maxSecretLen  = 512
+)
 
 // take shapes one observation at once and lets its values go.
 func (l *Learner) take(ob Observation) {

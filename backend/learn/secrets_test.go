@@ -70,3 +70,46 @@ func TestLearnerHidesSecretSegments(t *testing.T) {
 		t.Fatalf("learned paths %v, want /accounts/{token}/settings", paths)
 	}
 }
+
+// TestLearnerHidesSecretsSpanningSegments: an imported secret that holds '/' spans path
+// segments, each of which reads like a word (and is no secret alone): the run of segments is
+// looked up, and none of them is learned literally.
+func TestLearnerHidesSecretsSpanningSegments(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.NewStore(t)
+	r, err := routes.New(st, nil).Add(ctx, routes.Params{Prefix: "/b", Upstream: "http://127.0.0.1:9", Learn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "open:sesame/let&me:in"
+	l := learn.New(st, learn.Options{Secrets: func(_ context.Context, words []string) (map[string]bool, error) {
+		out := map[string]bool{}
+		for _, w := range words {
+			out[w] = w == secret
+		}
+		return out, nil
+	}})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go l.Run(runCtx)
+	l.Observe(learn.Observation{RouteID: r.ID, Method: "GET", Path: "/accounts/" + secret + "/settings", Status: 200})
+	l.Observe(learn.Observation{RouteID: r.ID, Method: "GET", Path: "/accounts/open:house/settings", Status: 200})
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := learn.Operations(ctx, st, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, op := range ops {
+		paths = append(paths, op.Path)
+	}
+	all := strings.Join(paths, " ")
+	if strings.Contains(all, "sesame") || strings.Contains(all, "let&me") {
+		t.Fatalf("learned paths %v keep part of a secret", paths)
+	}
+	if !strings.Contains(all, "/accounts/open:house/settings") {
+		t.Fatalf("learned paths %v, want /accounts/open:house/settings kept", paths)
+	}
+}
