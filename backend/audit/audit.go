@@ -117,8 +117,9 @@ type Filter struct {
 type Log struct {
 	st       *store.Store
 	clock    clock.Clock
-	recorded atomic.Uint64
-	hooks    []Hook
+	recorded  atomic.Uint64
+	hooks     []Hook
+	committed []func()
 }
 
 // Hook runs inside the transaction that records an entry, so that what it writes (the
@@ -129,6 +130,12 @@ type Hook func(ctx context.Context, tx *sql.Tx, e Entry, subject any) error
 
 // OnRecord adds a hook to every later Record. It is wiring: call it before the Log is used.
 func (l *Log) OnRecord(h Hook) { l.hooks = append(l.hooks, h) }
+
+// OnCommitted adds f to what runs once an entry's transaction has committed (after Record, and
+// at Committed after RecordTx): what a hook wrote is visible to other readers then, so a hook's
+// owner that must act on it (the webhooks' worker) is told here, not from inside the
+// transaction. It is wiring: call it before the Log is used.
+func (l *Log) OnCommitted(f func()) { l.committed = append(l.committed, f) }
 
 // New returns a Log over st.
 func New(st *store.Store, c clock.Clock) *Log {
@@ -186,6 +193,7 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("record audit entry %s: %w", e.Action, err)
 	}
+	l.afterCommit()
 	l.maybePrune(ctx)
 	return nil
 }
@@ -209,8 +217,18 @@ func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, e Entry, subject any) er
 }
 
 // Committed counts an entry recorded with RecordTx whose transaction has committed towards
-// the log's pruning, which cannot run inside that transaction.
-func (l *Log) Committed(ctx context.Context) { l.maybePrune(ctx) }
+// the log's pruning, which cannot run inside that transaction, and runs the OnCommitted
+// functions.
+func (l *Log) Committed(ctx context.Context) {
+	l.afterCommit()
+	l.maybePrune(ctx)
+}
+
+func (l *Log) afterCommit() {
+	for _, f := range l.committed {
+		f()
+	}
+}
 
 // stamp checks e, cleans its text and sets its time.
 func (l *Log) stamp(e Entry) (Entry, error) {

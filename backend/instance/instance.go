@@ -146,6 +146,7 @@ func Open(ctx context.Context, o Options) (inst *Instance, err error) {
 	// The audit log is the seam every key change passes through; its hook enqueues the
 	// events in the entry's transaction.
 	i.Audit.OnRecord(i.Webhooks.AuditHook)
+	i.Audit.OnCommitted(i.Webhooks.Nudge) // the worker looks once the events are there
 	// The gateway's quota take is the seam for key.quota_exhausted.
 	i.Keys.OnQuotaExhausted(i.Webhooks.OnQuotaExhausted)
 	jwksMaxAge, err := config.JWKSMaxAge()

@@ -108,7 +108,8 @@ func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, event string, at time
 			return fmt.Errorf("enqueue %s: %w", event, err)
 		}
 	}
-	s.nudge()
+	// The worker is woken once tx has committed (Nudge): woken now, it would look before the
+	// deliveries are there and sleep until its next poll.
 	return nil
 }
 
@@ -121,7 +122,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nudge wakes this process's worker (other nodes find the delivery at their next poll).
+// Nudge wakes this process's delivery worker (other nodes find the deliveries at their next
+// poll). Call it once a transaction that may have enqueued deliveries has committed: the audit
+// log does, for the entries whose hooks ran (audit.Log.OnCommitted).
+func (s *Service) Nudge() { s.nudge() }
+
 func (s *Service) nudge() {
 	select {
 	case s.kick <- struct{}{}:

@@ -80,7 +80,7 @@ func (s *Service) notice(ctx context.Context, org, keyID, kind string, at int64,
 	if err != nil {
 		return fmt.Errorf("notice %s of key %s: %w", kind, keyID, err)
 	}
-	return s.st.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_notices (key_id, kind, at) VALUES (?, ?, ?)
 			ON CONFLICT (key_id, kind, at) DO NOTHING`, keyID, kind, at)
 		if err != nil {
@@ -91,6 +91,10 @@ func (s *Service) notice(ctx context.Context, org, keyID, kind string, at int64,
 		}
 		return s.enqueue(ctx, tx, event, s.now(), KeyData{OrgID: org, Key: k, ExpiresIn: expiresIn})
 	})
+	if err == nil {
+		s.nudge()
+	}
+	return err
 }
 
 // OnQuotaExhausted is the callback for keys.Service.OnQuotaExhausted: the keys package calls
