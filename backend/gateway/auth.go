@@ -60,14 +60,22 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 		return g.failedAuth(st, ipKey, now, CodeMalformed)
 	}
 	st.cred = cred.Kind
+	if cred.Kind == CredentialSession && st.loop {
+		return codeHandOver // sessions are looked up in the store
+	}
 	if cred.Kind == CredentialSession {
 		if code := g.authenticateSession(st, rt, cred.Value, ipKey, now); code != "" {
 			return code
 		}
 		return g.requireScopes(st, rt, nil, p) // a session holds no scopes
 	}
-	res, err := g.cfg.Keys.Verify(st.Context, cred.Value)
-	if err != nil {
+	var res keys.Result
+	if st.loop {
+		var hit bool
+		if res, hit = g.verifyCached(cred.Value); !hit {
+			return codeHandOver
+		}
+	} else if res, err = g.cfg.Keys.Verify(st.Context, cred.Value); err != nil {
 		g.log.Error("verify key", "request_id", st.requestID[0], "err", err)
 		if store.IsUnavailable(err) {
 			return CodeStoreUnavailable
@@ -91,6 +99,9 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	if rt.OrgID != "" && k.OrgID != rt.OrgID {
 		return CodeForbidden
 	}
+	if st.loop && k.QuotaRemaining != nil && g.quotaInStore() {
+		return codeHandOver // before anything is taken: the quota is counted in the store
+	}
 	st.key = k
 	if code := g.requireScopes(st, rt, k.Scopes, p); code != "" {
 		return code
@@ -109,6 +120,34 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	}
 	// The quota is taken last: a request refused for any other reason does not use it.
 	return g.takeQuota(st, k, now)
+}
+
+// codeHandOver is authenticate's answer on an event loop (st.loop) for a check that needs the
+// store or the network; it is given before anything is counted or taken for the request, which
+// the loop then hands on (verdictHandOver). It never reaches a client.
+const codeHandOver Code = "\x00hand-over"
+
+// cachedVerifier is the part of keys.Service an event loop verifies with: answers from memory,
+// or none.
+type cachedVerifier interface {
+	VerifyCached(raw string) (keys.Result, bool)
+	QuotaInStore() bool
+}
+
+// verifyCached verifies from memory only; hit is false when the answer needs the store (or the
+// key service cannot answer from memory at all).
+func (g *Gateway) verifyCached(raw string) (res keys.Result, hit bool) {
+	cv, ok := g.cfg.Keys.(cachedVerifier)
+	if !ok {
+		return keys.Result{}, false
+	}
+	return cv.VerifyCached(raw)
+}
+
+// quotaInStore says taking a key's quota waits for the store (true when unknown).
+func (g *Gateway) quotaInStore() bool {
+	cv, ok := g.cfg.Keys.(cachedVerifier)
+	return !ok || cv.QuotaInStore()
 }
 
 // HeaderQuotaRemaining tells the caller how many requests its key's quota has left after this

@@ -15,6 +15,57 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // forwardFast rewrites the request in place and forwards it; the answer is left in
 // ctx.Response (or st.relay streams its body).
 func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot, rt *route, clientClose bool) {
+	g.rewriteFast(ctx, st, rt)
+	req := &ctx.Request
+	replayable := !req.IsBodyStream() && replayableMethod(st.in.method)
+	resp := &ctx.Response
+	resp.Reset()
+	rl, err := exchange(rt.client, ctx, req, resp, snap.timeout, replayable)
+	if err != nil {
+		g.upstreamFailed(ctx, st, snap, err)
+		return
+	}
+	var body fasthttp.ReadCloserWithError = rl
+	if st.learn != nil {
+		body = learnResponseFast(st.learn, resp, rl)
+	}
+	cleanAnswerHead(&resp.Header, st, clientClose)
+	if rl != nil {
+		st.relay = rl
+		rl.done = func(r *relay, werr error) { g.relayDone(ctx, st, r, werr) }
+		resp.SetBodyStream(body, rl.length)
+	}
+}
+
+// replayableMethod says a request of this method may be sent again on a fresh connection when
+// a pooled one turns out closed before any answer (RFC 9110 §9.2.2, less POST and PATCH).
+func replayableMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodPut ||
+		m == http.MethodDelete
+}
+
+// cleanAnswerHead turns the upstream answer's head into the client's: hop-by-hop headers and
+// the ones they name go, as do headers the gateway owns and the console's cookies, and the
+// gateway's own (request id, CORS, limits) are set.
+func cleanAnswerHead(rh *fasthttp.ResponseHeader, st *reqState, clientClose bool) {
+	for _, n := range connectionNamed(rh) {
+		rh.Del(n)
+	}
+	for _, n := range presentOf(rh, hopHeaders, upstreamOwnedHeaders) {
+		rh.Del(n)
+	}
+	rh.ResetConnectionClose()
+	if clientClose {
+		rh.SetConnectionClose()
+	}
+	cleanUpstreamResponseFast(rh)
+	commonHeaders(rh, st)
+}
+
+// rewriteFast rewrites the request in place for the upstream: the credential and every header
+// the gateway owns go, identity and forwarding headers are set, and the target becomes the
+// upstream's.
+func (g *Gateway) rewriteFast(ctx *fasthttp.RequestCtx, st *reqState, rt *route) {
 	in := &st.in
 	req := &ctx.Request
 	h := &req.Header
@@ -38,7 +89,7 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 		cookies = withoutSessionCookie(in.cookie)
 	}
 	dropAuth := len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization) ||
-		g.carriesForeignKey(st.Context, in.authorization))
+		g.foreignAuth(st))
 	var named []string
 	for _, c := range in.connection {
 		for _, f := range strings.Split(c, ",") {
@@ -109,37 +160,6 @@ func (g *Gateway) forwardFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snap
 
 	if st.learn != nil {
 		learnRequestFast(st.learn, st, req)
-	}
-	replayable := !req.IsBodyStream() && (in.method == http.MethodGet || in.method == http.MethodHead ||
-		in.method == http.MethodOptions || in.method == http.MethodPut || in.method == http.MethodDelete)
-	resp := &ctx.Response
-	resp.Reset()
-	rl, err := exchange(rt.client, ctx, req, resp, snap.timeout, replayable)
-	if err != nil {
-		g.upstreamFailed(ctx, st, snap, err)
-		return
-	}
-	var body fasthttp.ReadCloserWithError = rl
-	if st.learn != nil {
-		body = learnResponseFast(st.learn, resp, rl)
-	}
-	rh := &resp.Header
-	for _, n := range connectionNamed(rh) {
-		rh.Del(n)
-	}
-	for _, n := range presentOf(rh, hopHeaders, upstreamOwnedHeaders) {
-		rh.Del(n)
-	}
-	rh.ResetConnectionClose()
-	if clientClose {
-		rh.SetConnectionClose()
-	}
-	cleanUpstreamResponseFast(rh)
-	commonHeaders(rh, st)
-	if rl != nil {
-		st.relay = rl
-		rl.done = func(r *relay, werr error) { g.relayDone(ctx, st, r, werr) }
-		resp.SetBodyStream(body, rl.length)
 	}
 }
 

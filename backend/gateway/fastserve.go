@@ -26,13 +26,75 @@ import (
 func (g *Gateway) FastHandler() fasthttp.RequestHandler { return g.serveFast }
 
 func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
+	st, snap := g.startFast(ctx)
+	switch g.beginFast(ctx, st, snap) {
+	case verdictAnswered:
+		g.finishFast(ctx, st, st.start)
+	case verdictSlow:
+		// The slower path: the net/http forwarder, which finishes the request itself.
+		// fasthttpadaptor reads a streamed body whole into memory, so it is read here first,
+		// up to the route's limit (slowBodyCap without one): more is 413, a broken body 400.
+		if ctx.Request.IsBodyStream() {
+			if code := readSlowBody(ctx, st.route.MaxBodyBytes); code != "" {
+				g.answerFast(ctx, st, snap, code)
+				ctx.SetConnectionClose()
+				g.finishFast(ctx, st, st.start)
+				return
+			}
+		}
+		// That path holds the state in goroutines of its own (the request's context): it never
+		// goes back to the pool.
+		ctx.SetUserValue(stateKey{}, st)
+		g.slow(ctx)
+	case verdictForward:
+		g.forwardFast(ctx, st, snap, st.route, st.clientClose)
+		if st.relay == nil {
+			g.finishFast(ctx, st, st.start)
+		} // else relayDone finishes once the server has written the streamed body
+	}
+}
+
+// verdict is what beginFast decided about a request.
+type verdict uint8
+
+const (
+	// verdictAnswered: the answer is in ctx.Response; finishFast is left to do.
+	verdictAnswered verdict = iota
+	// verdictForward: the request passed its checks and goes to the route's upstream.
+	verdictForward
+	// verdictSlow: a WebSocket upgrade or a validated route, for the net/http path.
+	verdictSlow
+	// verdictHandOver (event loops only, st.loop): the request needs what a loop does not do —
+	// the slow path, a TLS upstream, learning. Nothing has been counted or taken for it; the loop
+	// hands the connection, from this request on, to the fasthttp server.
+	verdictHandOver
+	// verdictOffload (event loops only): the credential's check needs the store (a key not in
+	// the cache, a session, a quota counted in the store). Nothing has been counted or taken
+	// for it; the loop runs the request's checks again off the loop, where they may wait.
+	verdictOffload
+)
+
+// startFast takes a request state for ctx and counts the request in flight.
+func (g *Gateway) startFast(ctx *fasthttp.RequestCtx) (*reqState, *snapshot) {
 	start := time.Now()
 	g.metrics.inflight.Add(1)
-	snap := g.snap.Load()
 	// The state's context is the server's base context, never the RequestCtx (which fasthttp
 	// reuses). It comes from a pool and goes back in finishFast, except on the net/http path.
 	st := acquireState(g.baseContext())
 	st.start = start
+	return st, g.snap.Load()
+}
+
+// abandonFast undoes startFast for a request a loop hands over.
+func (g *Gateway) abandonFast(st *reqState) {
+	g.metrics.inflight.Add(-1)
+	releaseState(st)
+}
+
+// beginFast runs a request's checks — head, host, CORS preflight, path, route, credential,
+// limits, body size, identity — and says what comes next. Every answer it gives is left in
+// ctx.Response with st.code set.
+func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot) verdict {
 	in := &st.in
 	peer := peerOf(ctx)
 	st.client, st.trusted = peer, false
@@ -40,7 +102,7 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 		st.trusted = true
 	}
 	h := &ctx.Request.Header
-	clientClose := h.ConnectionClose()
+	st.clientClose = h.ConnectionClose()
 	// One copy of the head: the request log keeps it, and every string parsed from it stays
 	// valid however the request is rewritten afterwards.
 	// The target goes in the same copy, in front: the path and query are kept by the log and
@@ -56,8 +118,7 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 		g.answerFast(ctx, st, snap, CodeMalformedRequest)
 		// Where this request ends is in doubt, so nothing after it is read.
 		ctx.SetConnectionClose()
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if st.trusted {
 		st.client = clientFromXFF(in.xff, g.cfg.TrustedProxies, peer)
@@ -69,88 +130,67 @@ func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	if hosts := g.hosts.Load(); hosts != nil && !HostAllowed(in.host, *hosts) {
 		g.answerFast(ctx, st, snap, CodeUnknownHost)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	st.originOK = snap.origins.Allows(in.origin)
 	if in.method == http.MethodOptions && in.origin != "" && in.acrMethod != "" {
 		g.preflightFast(ctx, st)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if in.badEscape || !CheckPath(in.rawPath) {
 		g.answerFast(ctx, st, snap, CodeInvalidPath)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if g.serveJWKSFast(ctx, st, snap) {
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	rt, _, ok := snap.table.Match(in.path)
 	if !ok {
 		g.answerFast(ctx, st, snap, CodeNoRoute)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if snap.looseRoute(rt, in.path) != nil {
 		g.answerFast(ctx, st, snap, CodeAmbiguousPath)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	st.route, st.orgID = rt, rt.OrgID
 	if len(in.upgrade) > 0 {
 		st.websocket = len(in.upgrade) == 1 && strings.EqualFold(strings.TrimSpace(in.upgrade[0]), "websocket") &&
 			in.method == http.MethodGet
 	}
+	if st.loop && !g.loopCanForward(st, rt) {
+		return verdictHandOver
+	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
 			rawQuery: in.rawQuery, method: in.method, path: in.path, rawPath: in.rawPath, methodOverrides: in.methodOverride, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
 				SessionAllowed(in.sessionHeaders(), in.host, st.originOK, rt.ConsoleSession)})
+		if code == codeHandOver {
+			return verdictOffload
+		}
 		if code != "" {
 			g.answerFast(ctx, st, snap, code)
 			if code == CodeMalformedRequest {
 				ctx.SetConnectionClose() // a body read in part (formMethods): the rest is not read
 			}
-			g.finishFast(ctx, st, start)
-			return
+			return verdictAnswered
 		}
 	}
 	if rt.MaxBodyBytes > 0 && in.contentLength > rt.MaxBodyBytes {
 		g.answerFast(ctx, st, snap, CodePayloadTooLarge)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if st.keyID != "" {
 		g.cfg.Keys.RecordUse(st.keyID, st.now)
 	}
 	if rt.IdentityJWT && !g.signIdentity(st, rt) {
 		g.answerFast(ctx, st, snap, CodeInternal)
-		g.finishFast(ctx, st, start)
-		return
+		return verdictAnswered
 	}
 	if st.websocket || rt.validate != nil {
-		// The slower path: the net/http forwarder, which finishes the request itself.
-		// fasthttpadaptor reads a streamed body whole into memory, so it is read here first,
-		// up to the route's limit (slowBodyCap without one): more is 413, a broken body 400.
-		if ctx.Request.IsBodyStream() {
-			if code := readSlowBody(ctx, rt.MaxBodyBytes); code != "" {
-				g.answerFast(ctx, st, snap, code)
-				ctx.SetConnectionClose()
-				g.finishFast(ctx, st, start)
-				return
-			}
-		}
-		// That path holds the state in goroutines of its own (the request's context): it never
-		// goes back to the pool.
-		ctx.SetUserValue(stateKey{}, st)
-		g.slow(ctx)
-		return
+		return verdictSlow
 	}
-	g.forwardFast(ctx, st, snap, rt, clientClose)
-	if st.relay == nil {
-		g.finishFast(ctx, st, start)
-	} // else relayDone finishes once the server has written the streamed body
+	return verdictForward
 }
 
 // statePool holds the fast path's request states (over a kilobyte each, mostly the parsed

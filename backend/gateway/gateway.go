@@ -22,6 +22,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +155,8 @@ type Config struct {
 	// can go back to the pool, so an overload does not turn into a dial per request.
 	MaxUpstreamConns int
 
-	// Engine is the HTTP engine Server runs: EngineFastHTTP (the default) or EngineNetHTTP.
+	// Engine is the HTTP engine Server runs: EngineLoop (the default on Linux with limits
+	// counted in this process), EngineFastHTTP (the default otherwise) or EngineNetHTTP.
 	Engine string
 }
 
@@ -177,15 +179,24 @@ func (c *Config) defaults() error {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
-	switch c.Engine {
-	case "":
-		c.Engine = EngineFastHTTP
-	case EngineFastHTTP, EngineNetHTTP:
-	default:
-		return fmt.Errorf("gateway engine %q: want %s or %s", c.Engine, EngineFastHTTP, EngineNetHTTP)
-	}
 	if c.Limiter == nil {
 		c.Limiter = ratelimit.NewMemory(1 << 20)
+	}
+	switch c.Engine {
+	case "":
+		// The event loops pay off when a request's checks are answered from memory; with
+		// limits counted elsewhere (Redis) every authenticated request would leave them.
+		c.Engine = EngineFastHTTP
+		if _, local := c.Limiter.(*ratelimit.Memory); local && loopSupported {
+			c.Engine = EngineLoop
+		}
+	case EngineLoop:
+		if !loopSupported {
+			return fmt.Errorf("gateway engine %q is not available on %s", c.Engine, runtime.GOOS)
+		}
+	case EngineFastHTTP, EngineNetHTTP:
+	default:
+		return fmt.Errorf("gateway engine %q: want %s, %s or %s", c.Engine, EngineLoop, EngineFastHTTP, EngineNetHTTP)
 	}
 	if c.FailedAuthLimit == 0 {
 		c.FailedAuthLimit = DefaultFailedAuthLimit
@@ -242,6 +253,8 @@ type Gateway struct {
 	// realClock says cfg.Clock is the real clock: a log entry's time is then the end of the
 	// request the latency was measured with (one clock reading instead of two).
 	realClock bool
+	// limiterLocal says the limits are counted in this process (an event loop may take them).
+	limiterLocal bool
 	// remasked says no row written before logMask is left (Run's goroutine only).
 	remasked bool
 	// mask is what every log of request text goes through (Config.Keys when it finds
@@ -259,15 +272,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("start gateway: %w", err)
 	}
 	g := &Gateway{
-		cfg:        cfg,
-		log:        cfg.Logger.With("component", "gateway"),
-		limiter:    cfg.Limiter,
-		requests:   newRequestLog(cfg.RequestLogSize),
-		metrics:    newMetrics(),
-		idPrefix:   prefix + "-",
-		validators: map[string]validatorEntry{},
-		retention:  audit.DefaultRetention,
-		upstreams:  newUpstreams(cfg.MaxUpstreamConns),
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "gateway"),
+		limiter:      cfg.Limiter,
+		limiterLocal: isMemoryLimiter(cfg.Limiter),
+		requests:     newRequestLog(cfg.RequestLogSize),
+		metrics:      newMetrics(),
+		idPrefix:     prefix + "-",
+		validators:   map[string]validatorEntry{},
+		retention:    audit.DefaultRetention,
+		upstreams:    newUpstreams(handedConns(&cfg)),
 	}
 	g.slow = fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(g.serveSlow))
 	_, g.realClock = cfg.Clock.(clock.Real)
@@ -476,4 +490,22 @@ func (g *Gateway) UpstreamTimeout() time.Duration { return g.snap.Load().timeout
 
 func newBufferPool(n, size int) *bufferPool {
 	return &bufferPool{free: make(chan []byte, n), size: size}
+}
+
+// loopSupported says the event-loop engine runs here (gnet's epoll loops: Linux).
+const loopSupported = runtime.GOOS == "linux"
+
+func isMemoryLimiter(l ratelimit.Limiter) bool {
+	_, ok := l.(*ratelimit.Memory)
+	return ok
+}
+
+// handedConns is the fasthttp pools' share of MaxUpstreamConns: all of it, or with the event
+// loops (which pool the rest) a quarter, for the requests they hand over — so the two together
+// stay within the cap.
+func handedConns(c *Config) int {
+	if c.Engine != EngineLoop {
+		return c.MaxUpstreamConns
+	}
+	return max(c.MaxUpstreamConns/4, 1)
 }

@@ -139,16 +139,32 @@ type testServer struct {
 }
 
 // serveGateway serves gw on a loopback port with the engine KEYGATE_TEST_ENGINE names: the
-// fasthttp engine by default, "nethttp" for the net/http one (Gateway as an http.Handler).
+// event loops by default (as keygate serve runs), "fasthttp" for fasthttp alone, "nethttp" for
+// the net/http one (Gateway as an http.Handler).
 func serveGateway(t testing.TB, gw *gateway.Gateway) *testServer {
 	t.Helper()
-	if os.Getenv("KEYGATE_TEST_ENGINE") == gateway.EngineNetHTTP {
+	engine := os.Getenv("KEYGATE_TEST_ENGINE")
+	if engine == gateway.EngineNetHTTP {
 		hs := httptest.NewServer(gw)
 		return &testServer{URL: hs.URL, Listener: hs.Listener, Close: hs.Close}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if engine != gateway.EngineFastHTTP {
+		stop, err := gw.ServeLoop(ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var once sync.Once
+		return &testServer{URL: "http://" + ln.Addr().String(), Listener: ln, Close: func() {
+			once.Do(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				stop(ctx)
+			})
+		}}
 	}
 	fs := gw.FastServer()
 	done := make(chan struct{})

@@ -47,6 +47,9 @@ type metrics struct {
 	byRoute  map[string]*routeMetrics
 	inflight atomic.Int64
 	upstream struct{ timeout, unavailable, clientClosed atomic.Uint64 }
+	// loop counts the event loops' requests: served on a loop, checked off it (a store lookup)
+	// and handed over with their connection to fasthttp.
+	loop struct{ served, offloaded, handedOver atomic.Uint64 }
 	skipped  func() uint64
 	cache    func() (hits, misses uint64)
 }
@@ -115,6 +118,11 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bw.WriteString(`keygate_gateway_upstream_errors_total{kind="timeout"} ` + strconv.FormatUint(m.upstream.timeout.Load(), 10) + "\n")
 	bw.WriteString(`keygate_gateway_upstream_errors_total{kind="unavailable"} ` + strconv.FormatUint(m.upstream.unavailable.Load(), 10) + "\n")
 	bw.WriteString(`keygate_gateway_upstream_errors_total{kind="client_closed"} ` + strconv.FormatUint(m.upstream.clientClosed.Load(), 10) + "\n")
+	bw.WriteString("# HELP keygate_gateway_loop_requests_total Requests the event loops took: served on a loop, checked off it (a store lookup), or handed over with their connection to the fasthttp server.\n")
+	bw.WriteString("# TYPE keygate_gateway_loop_requests_total counter\n")
+	bw.WriteString(`keygate_gateway_loop_requests_total{path="loop"} ` + strconv.FormatUint(m.loop.served.Load(), 10) + "\n")
+	bw.WriteString(`keygate_gateway_loop_requests_total{path="offloaded"} ` + strconv.FormatUint(m.loop.offloaded.Load(), 10) + "\n")
+	bw.WriteString(`keygate_gateway_loop_requests_total{path="handed_over"} ` + strconv.FormatUint(m.loop.handedOver.Load(), 10) + "\n")
 	if m.cache != nil {
 		hits, misses := m.cache()
 		gauge(bw, "keygate_key_cache_hits_total", "Key verifications answered from the cache.", "counter", hits)

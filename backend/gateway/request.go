@@ -57,6 +57,12 @@ type reqState struct {
 	quota   int64
 	quotaed bool
 	now     time.Time // when authenticate began: the key's use is recorded at that time
+	// clientClose says the client asked to close the connection after this request.
+	clientClose bool
+	// loop says an event loop runs the request: nothing may wait (see verdictHandOver).
+	loop bool
+	// authForeign is what loopCanForward found about the Authorization header (foreignAuth).
+	authForeign int8
 }
 
 type stateKey struct{}

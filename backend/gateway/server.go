@@ -32,7 +32,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	srv       *http.Server     // the net/http engine, when Config.Engine asks for it
-	fast      *fasthttp.Server // the fasthttp engine
+	fast      *fasthttp.Server // the fasthttp engine (with the loops: for connections they hand over)
+	loop      *loopRun         // the event-loop engine
 	conns     *connSet
 	running   bool
 	addr      string
@@ -158,24 +159,34 @@ func (s *Server) serveOn(ln net.Listener) {
 		s.fast, s.conns = s.gw.FastServer(), newConnSet()
 		s.fast.ConnState = s.conns.track
 	}
+	if s.cfg.Engine == EngineLoop {
+		r, err := s.gw.startLoop(ln, s.fast)
+		if err != nil {
+			s.gw.log.Warn("gateway event loops did not start; serving with fasthttp alone", "err", err)
+		}
+		s.loop = r
+	}
 	s.stopRun, s.stopBase, s.ln = stopRun, stopBase, ln
 	s.runDone, s.served = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.runDone)
 		s.gw.Run(runCtx)
 	}()
-	go func(served chan struct{}, fast *fasthttp.Server) {
+	go func(served chan struct{}, fast *fasthttp.Server, loop *loopRun) {
 		defer close(served)
 		var err error
-		if fast != nil {
+		switch {
+		case loop != nil:
+			<-loop.done
+		case fast != nil:
 			err = fast.Serve(ln)
-		} else {
+		default:
 			err = srv.Serve(ln)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.gw.log.Error("gateway stopped serving", "err", err)
 		}
-	}(s.served, s.fast)
+	}(s.served, s.fast, s.loop)
 	s.gw.log.Info("gateway listening", "addr", s.addr, "engine", s.engineName())
 }
 
@@ -195,7 +206,9 @@ func (s *Server) stopLocked(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	defer cancel()
 	var err error
-	if s.fast != nil {
+	if s.loop != nil {
+		err = s.loop.stop(dctx)
+	} else if s.fast != nil {
 		err = s.fast.ShutdownWithContext(dctx)
 		if err != nil {
 			s.gw.log.Warn("gateway drain incomplete; closing remaining connections", "err", err)
@@ -225,7 +238,7 @@ func (s *Server) stopLocked(ctx context.Context) error {
 	}
 	s.gw.transport.CloseIdleConnections()
 	s.gw.upstreams.closeIdle()
-	s.srv, s.fast, s.running = nil, nil, false
+	s.srv, s.fast, s.loop, s.running = nil, nil, nil, false
 	s.gw.log.Info("gateway stopped", "addr", s.addr)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("gateway stop: in-flight requests did not finish in time: %w", err)
@@ -248,6 +261,9 @@ func (s *Server) Status() Status {
 func (s *Server) URL() string { return s.Status().URL }
 
 func (s *Server) engineName() string {
+	if s.loop != nil {
+		return EngineLoop
+	}
 	if s.fast != nil {
 		return EngineFastHTTP
 	}

@@ -292,6 +292,9 @@ func isTimeout(err error) bool {
 // clientGone reports whether the client closed its side: a peek at the socket finds the end of
 // the stream. Bytes waiting (a pipelined request) mean it is still there.
 func clientGone(c net.Conn) bool {
+	if pg, ok := c.(interface{ peerGone() bool }); ok { // a connection an event loop handed over
+		return pg.peerGone()
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false

@@ -69,15 +69,20 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 		}
 		e.seen.Store(now.UnixNano())
 		s.cache.put(h, e, stamp)
-	} else {
-		s.cache.hits.Add(1)
-		// A hot key is verified by every core at once: stamping it at most once per
-		// seenEvery keeps its cache line from bouncing between them on each request.
-		if n := now.UnixNano(); n-e.seen.Load() >= int64(seenEvery) || n < e.seen.Load() {
-			e.seen.Store(n)
-		}
+		return e.result(now), nil
 	}
-	return e.result(now), nil
+	return s.hit(e, now), nil
+}
+
+// hit answers from a cached entry.
+func (s *Service) hit(e *entry, now time.Time) Result {
+	s.cache.hits.Add(1)
+	// A hot key is verified by every core at once: stamping it at most once per seenEvery
+	// keeps its cache line from bouncing between them on each request.
+	if n := now.UnixNano(); n-e.seen.Load() >= int64(seenEvery) || n < e.seen.Load() {
+		e.seen.Store(n)
+	}
+	return e.result(now)
 }
 
 // seenEvery is how stale a cached entry's seen may be: the outage grace runs up to this much
@@ -438,3 +443,34 @@ func (f *foreignFlag) accepts(load func() (bool, error)) (some, known bool) {
 	f.v.CompareAndSwap(v, v&^3|state)
 	return some, true
 }
+
+// VerifyCached is Verify answered from memory alone, for a caller that must not wait (the
+// gateway's event loops): ok is false when the answer needs the store — a key not in the
+// cache, or a string in another format while it is not known whether imported keys exist — and
+// the caller then verifies it with Verify somewhere it may wait.
+func (s *Service) VerifyCached(raw string) (res Result, ok bool) {
+	var h Hash
+	if p, err := Parse(raw); err == nil {
+		h = p.Hash()
+	} else {
+		if len(raw) == 0 || len(raw) > maxForeignLen {
+			return Result{Code: CodeMalformed}, true
+		}
+		switch s.foreign.v.Load() & 3 {
+		case foreignNone:
+			return Result{Code: CodeMalformed}, true
+		case foreignUnknown:
+			return Result{}, false
+		}
+		h = sha256.Sum256([]byte(raw))
+	}
+	e, _, hit := s.cache.get(h)
+	if !hit {
+		return Result{}, false
+	}
+	return s.hit(e, s.clock.Now()), true
+}
+
+// QuotaInStore reports whether key quotas are counted in the store (several nodes), so that
+// taking one waits for it.
+func (s *Service) QuotaInStore() bool { return s.quotas.inStore }

@@ -1,0 +1,637 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"github.com/valyala/fasthttp"
+)
+
+// loop.go is the event-loop engine (EngineLoop), the gateway's default data plane. A few event
+// loops (github.com/panjf2000/gnet/v2, one per core) each own the client connections they were
+// given and the upstream connections they dialled, so a request is read, checked, forwarded and
+// answered on one goroutine: no goroutine parked per connection, no read that fails with EAGAIN,
+// one epoll_wait for many ready sockets (docs/performance.md, "Session 23").
+//
+// A loop runs the same request code as the fasthttp engine — fasthttp's head parser, then
+// beginFast, rewriteFast and cleanAnswerHead — on a fasthttp.RequestCtx of its own, and does the
+// socket work itself. It takes a request through only when it is sure of it: a whole HTTP/1.1
+// head (and body, with a length) already read, no Transfer-Encoding, Expect or Upgrade, a
+// plain-HTTP upstream, a route that neither validates nor learns, and a credential it can
+// verify from memory. Anything else — a head that came in parts, a chunked upload, a WebSocket,
+// a key not in the cache, a session cookie, a store-counted quota, a head fasthttp refuses — is
+// handed over: from that request on, the connection's bytes go to the fasthttp server (the
+// fasthttp engine, unchanged) through a handConn, and its answers come back the same way. So no
+// request is ever read by two parsers, and every refusal is fasthttp's own.
+//
+// Nothing on a loop waits: upstream dials run on a goroutine and join the loop when connected,
+// timeouts are kept by a sweep every loopTick, and the request log and metrics are memory only.
+
+// EngineLoop is the event-loop engine (Config.Engine).
+const EngineLoop = "loop"
+
+// loopTick is how often each loop sweeps for timeouts (upstream answers, idle connections).
+const loopTick = 100 * time.Millisecond
+
+// loopBodyMax is the largest request body a loop collects; a larger one is handed over (and
+// streamed by fasthttp).
+const loopBodyMax = 1 << 20
+
+// upstreamHeadMax bounds an upstream answer's head (fasthttp's HostClient reads 16 KiB).
+const upstreamHeadMax = 16 << 10
+
+// loopEngine runs the event loops of one Server run.
+type loopEngine struct {
+	gnet.BuiltinEventEngine
+	g     *Gateway
+	cli   *gnet.Client
+	fast  *fasthttp.Server // serves handed-over connections
+	hand  *handListener
+	loops sync.Map // gnet.EventLoop → *evLoop
+
+	// open counts the client connections the loops serve themselves (handed-over ones are
+	// fasthttp's); drain waits for it to reach 0.
+	open     atomic.Int64
+	draining atomic.Bool
+	stopTick chan struct{}
+	dialer   net.Dialer
+	nloops   int
+}
+
+func newLoopEngine(g *Gateway, fast *fasthttp.Server, addr net.Addr) (*loopEngine, error) {
+	e := &loopEngine{g: g, fast: fast, hand: newHandListener(addr), stopTick: make(chan struct{}),
+		dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, nloops: runtime.GOMAXPROCS(0)}
+	cli, err := gnet.NewClient(e, gnet.WithMulticore(true), gnet.WithNumEventLoop(e.nloops),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(gnetLogger{g.log}))
+	if err != nil {
+		return nil, err
+	}
+	if err := cli.Start(); err != nil {
+		return nil, err
+	}
+	e.cli = cli
+	go e.tick()
+	return e, nil
+}
+
+// loopRun is the event-loop engine serving a listener, with the fasthttp server that takes
+// what the loops hand over.
+type loopRun struct {
+	e     *loopEngine
+	conns *connSet
+	ln    net.Listener
+	done  chan struct{}
+}
+
+// startLoop serves ln with event loops, handing connections over to fast (whose ConnState it
+// sets, to close them if a drain runs out).
+func (g *Gateway) startLoop(ln net.Listener, fast *fasthttp.Server) (*loopRun, error) {
+	e, err := newLoopEngine(g, fast, ln.Addr())
+	if err != nil {
+		return nil, err
+	}
+	r := &loopRun{e: e, conns: newConnSet(), ln: ln, done: make(chan struct{})}
+	fast.ConnState = r.conns.track
+	go func() {
+		defer close(r.done)
+		handed := make(chan error, 1)
+		go func() { handed <- fast.Serve(e.hand) }()
+		if err := e.serve(ln); !errors.Is(err, net.ErrClosed) {
+			g.log.Error("gateway stopped accepting connections", "err", err)
+		}
+		if err := <-handed; err != nil {
+			g.log.Error("gateway stopped serving handed-over connections", "err", err)
+		}
+	}()
+	return r, nil
+}
+
+// stop closes the listener and drains (until ctx ends; then every connection left is closed).
+func (r *loopRun) stop(ctx context.Context) error {
+	_ = r.ln.Close()
+	err := r.e.shutdown(ctx)
+	if err != nil {
+		r.e.g.log.Warn("gateway drain incomplete; closing remaining connections", "err", err)
+		r.conns.closeAll()
+	}
+	r.e.close()
+	<-r.done
+	return err
+}
+
+// ServeLoop serves the gateway on ln with the event-loop engine until stop is called (which
+// drains as Server.Stop does). Server runs it for EngineLoop; tests run it on a listener of
+// their own.
+func (g *Gateway) ServeLoop(ln net.Listener) (stop func(context.Context) error, err error) {
+	r, err := g.startLoop(ln, g.FastServer())
+	if err != nil {
+		return nil, err
+	}
+	return r.stop, nil
+}
+
+// serve accepts connections on ln and gives each to a loop, until ln is closed.
+func (e *loopEngine) serve(ln net.Listener) error {
+	var pause time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
+				// Out of file descriptors and the like: wait a little, as net/http does.
+				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+				e.g.log.Warn("gateway accept failed; retrying", "err", err, "in", pause)
+				time.Sleep(pause)
+				continue
+			}
+			return err
+		}
+		pause = 0
+		e.open.Add(1)
+		// Enroll takes a duplicate of the socket and closes c.
+		if _, err := e.cli.EnrollContext(c, nil); err != nil {
+			e.open.Add(-1)
+			c.Close()
+			e.g.log.Warn("gateway could not take a connection", "err", err)
+		}
+	}
+}
+
+// shutdown drains: idle connections close at once, busy ones after their answer (which says
+// Connection: close), handed-over ones as fasthttp drains them. The listener is closed already.
+func (e *loopEngine) shutdown(ctx context.Context) error {
+	e.draining.Store(true)
+	e.loops.Range(func(_, v any) bool {
+		l := v.(*evLoop)
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			l.sweep(time.Now())
+			return nil
+		}))
+		return true
+	})
+	fastDone := make(chan error, 1)
+	go func() { fastDone <- e.fast.ShutdownWithContext(ctx) }()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	var err error
+	for e.open.Load() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-t.C:
+		}
+	}
+	if ferr := <-fastDone; err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// close stops the loops, closing every connection left.
+func (e *loopEngine) close() {
+	close(e.stopTick)
+	e.hand.Close()
+	if err := e.cli.Stop(); err != nil {
+		e.g.log.Warn("gateway event loops did not stop cleanly", "err", err)
+	}
+}
+
+// tick asks each loop to sweep every loopTick.
+func (e *loopEngine) tick() {
+	t := time.NewTicker(loopTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stopTick:
+			return
+		case <-t.C:
+		}
+		e.loops.Range(func(_, v any) bool {
+			_ = v.(*evLoop).el.Execute(context.Background(), v.(*evLoop).sweeper)
+			return true
+		})
+	}
+}
+
+// loopOf is the state of c's loop, made on its first connection.
+func (e *loopEngine) loopOf(c gnet.Conn) *evLoop {
+	el := c.EventLoop()
+	if v, ok := e.loops.Load(el); ok {
+		return v.(*evLoop)
+	}
+	l := &evLoop{e: e, g: e.g, el: el, clients: map[*loopClient]struct{}{}, pools: map[string]*upPool{}}
+	l.br = bufio.NewReaderSize(&l.rd, max(e.g.cfg.MaxHeaderBytes, upstreamHeadMax)+4096)
+	l.bw = bufio.NewWriterSize(&l.wbuf, 16<<10)
+	l.sweeper = gnet.RunnableFunc(func(context.Context) error {
+		l.sweep(time.Now())
+		return nil
+	})
+	v, _ := e.loops.LoadOrStore(el, l)
+	return v.(*evLoop)
+}
+
+func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if uc, ok := c.Context().(*upConn); ok { // an upstream connection a loop dialled
+		uc.opened(c)
+		return nil, gnet.None
+	}
+	l := e.loopOf(c)
+	lc := &loopClient{l: l, c: c, since: time.Now(), fresh: true}
+	lc.fake = loopConnAddr{c: c}
+	lc.ctx.Init2(lc.fake, fastLogger{e.g.log, e.g.mask}, false)
+	l.clients[lc] = struct{}{}
+	c.SetContext(lc)
+	return nil, gnet.None
+}
+
+func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
+	switch x := c.Context().(type) {
+	case *loopClient:
+		x.l.process(x)
+	case *upConn:
+		x.p.l.upTraffic(x)
+	default:
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (e *loopEngine) OnClose(c gnet.Conn, _ error) gnet.Action {
+	switch x := c.Context().(type) {
+	case *loopClient:
+		x.l.clientClosed(x)
+	case *upConn:
+		x.p.closed(x)
+	}
+	return gnet.None
+}
+
+// evLoop is one event loop's state; only that loop's goroutine touches it.
+type evLoop struct {
+	e       *loopEngine
+	g       *Gateway
+	el      gnet.EventLoop
+	clients map[*loopClient]struct{}
+	pools   map[string]*upPool
+	sweeper gnet.Runnable
+	// Scratch for parsing heads (rd, br) and writing messages (wbuf, bw, out).
+	rd   bytes.Reader
+	br   *bufio.Reader
+	wbuf bytes.Buffer
+	bw   *bufio.Writer
+	out  []byte
+}
+
+// loopClient is a client connection on a loop.
+type loopClient struct {
+	l    *evLoop
+	c    gnet.Conn
+	ctx  fasthttp.RequestCtx
+	fake loopConnAddr
+	st   *reqState    // the request in flight, nil between requests
+	x    loopExchange // its upstream exchange, when it is forwarded
+	// since is when the connection last became idle; fresh says no request came yet (the
+	// head timeout applies instead of the idle one).
+	since  time.Time
+	fresh  bool
+	hand   *handConn // set once the connection is handed over
+	closed bool
+	away   bool // the request's checks run off the loop (offload): the loop leaves lc.ctx alone
+}
+
+// process takes the client's buffered requests through, one at a time, until one goes upstream
+// (the answer continues it), the connection is handed over, or nothing is left.
+func (l *evLoop) process(lc *loopClient) {
+	if lc.hand != nil {
+		buf, _ := lc.c.Next(-1)
+		lc.hand.push(buf)
+		return
+	}
+	g := l.g
+	for lc.st == nil && !lc.closed {
+		buf, _ := lc.c.Peek(-1)
+		if len(buf) == 0 {
+			return
+		}
+		n, ok := l.readRequest(lc, buf)
+		if !ok {
+			l.handOver(lc)
+			return
+		}
+		ctx := &lc.ctx
+		ctx.Response.Reset()
+		st, snap := g.startFast(ctx)
+		st.loop = true
+		v := g.beginFast(ctx, st, snap)
+		switch v {
+		case verdictHandOver, verdictSlow: // (slow never comes: loopCanForward)
+			g.abandonFast(st)
+			l.handOver(lc)
+			return
+		case verdictOffload:
+			// The checks start again off the loop, from a clean state: nothing was taken.
+			g.abandonFast(st)
+			g.metrics.loop.offloaded.Add(1)
+			_, _ = lc.c.Discard(n)
+			st, snap = g.startFast(ctx)
+			lc.st, lc.fresh, lc.away = st, false, true
+			go l.offload(lc, st, snap)
+			return
+		}
+		g.metrics.loop.served.Add(1)
+		_, _ = lc.c.Discard(n)
+		lc.st, lc.fresh = st, false
+		if v == verdictAnswered {
+			l.answerLocal(lc)
+			continue
+		}
+		l.forward(lc, snap)
+	}
+}
+
+// offload runs a request's checks (and the rewrite of one that passes) on a goroutine of its
+// own, where a store lookup may wait, and goes back to the loop with the verdict. Meanwhile the
+// loop leaves the connection alone (lc.away).
+func (l *evLoop) offload(lc *loopClient, st *reqState, snap *snapshot) {
+	ctx := &lc.ctx
+	v := l.g.beginFast(ctx, st, snap)
+	switch v {
+	case verdictForward:
+		l.g.rewriteFast(ctx, st, st.route)
+	case verdictAnswered:
+	default: // cannot be: loopCanForward let the request through once already
+		l.g.answerFast(ctx, st, snap, CodeInternal)
+		v = verdictAnswered
+	}
+	if err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		l.resume(lc, v, snap)
+		return nil
+	})); err != nil { // the loops have stopped: so has the connection
+		st.status, st.code = 499, CodeClientClosed
+		l.g.finishFast(ctx, st, st.start)
+	}
+}
+
+// resume carries on, on the loop, with a request whose checks ran off it.
+func (l *evLoop) resume(lc *loopClient, v verdict, snap *snapshot) {
+	lc.away = false
+	if lc.closed { // the client left meanwhile
+		st := lc.st
+		lc.st = nil
+		st.status, st.code = 499, CodeClientClosed
+		l.g.finishFast(&lc.ctx, st, st.start)
+		return
+	}
+	if v == verdictForward {
+		l.sendUpstream(lc, snap)
+		return
+	}
+	l.answerLocal(lc)
+	l.process(lc)
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// readRequest reads the request at the front of buf into lc.ctx.Request, when the loop can
+// take it: it returns the request's length, or false to hand the connection over.
+func (l *evLoop) readRequest(lc *loopClient, buf []byte) (int, bool) {
+	end := bytes.Index(buf, crlfcrlf)
+	if end < 0 || end+4 > l.g.cfg.MaxHeaderBytes {
+		return 0, false // in parts, or too large (fasthttp answers 431)
+	}
+	head := buf[:end+4]
+	for i := bytes.IndexByte(head, '\n'); i >= 0; {
+		if i == 0 || head[i-1] != '\r' {
+			return 0, false // a bare LF: the strict reading is fasthttp's and parseHead's
+		}
+		j := bytes.IndexByte(head[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	req := &lc.ctx.Request
+	req.Reset()
+	l.rd.Reset(head)
+	l.br.Reset(&l.rd)
+	if err := req.Header.Read(l.br); err != nil || l.br.Buffered() != 0 || l.rd.Len() != 0 {
+		return 0, false
+	}
+	h := &req.Header
+	if !h.IsHTTP11() || h.IsConnect() || len(h.Peek(fasthttp.HeaderTransferEncoding)) > 0 ||
+		len(h.Peek(fasthttp.HeaderExpect)) > 0 || len(h.Peek(fasthttp.HeaderUpgrade)) > 0 {
+		return 0, false
+	}
+	n := len(head)
+	switch cl := h.ContentLength(); {
+	case cl > 0:
+		if cl > loopBodyMax || len(buf)-n < cl {
+			return 0, false
+		}
+		req.SetBody(buf[n : n+cl])
+		n += cl
+	case cl == 0 || cl == -2:
+	default:
+		return 0, false
+	}
+	return n, true
+}
+
+// handOver gives the connection, from the request at the front of its buffer on, to the
+// fasthttp server.
+func (l *evLoop) handOver(lc *loopClient) {
+	if lc.hand != nil {
+		return
+	}
+	l.g.metrics.loop.handedOver.Add(1)
+	hc := newHandConn(lc.c)
+	lc.hand = hc
+	delete(l.clients, lc)
+	l.e.open.Add(-1)
+	buf, _ := lc.c.Next(-1)
+	hc.push(buf)
+	l.e.hand.give(hc)
+}
+
+// answerLocal writes the gateway's own answer (left in ctx.Response by beginFast) and finishes
+// the request.
+func (l *evLoop) answerLocal(lc *loopClient) {
+	ctx, st := &lc.ctx, lc.st
+	resp := &ctx.Response
+	if ctx.Request.Header.IsHead() {
+		resp.SkipBody = true
+	}
+	closing := st.clientClose || resp.ConnectionClose() || l.e.draining.Load()
+	if closing {
+		resp.SetConnectionClose()
+	}
+	l.wbuf.Reset()
+	l.bw.Reset(&l.wbuf)
+	_ = resp.Write(l.bw)
+	_ = l.bw.Flush()
+	if !l.write(lc, l.wbuf.Bytes()) {
+		return
+	}
+	l.done(lc, closing)
+}
+
+// write sends b to the client. gnet closes a connection whose write fails at once, calling
+// OnClose (clientClosed, which finishes the request as 499) before Write returns: write says
+// whether the connection is still there, and when it is not, the caller has nothing left to do.
+func (l *evLoop) write(lc *loopClient, b []byte) bool {
+	_, _ = lc.c.Write(b)
+	return !lc.closed
+}
+
+// done finishes the client's request in flight; the connection closes when closing.
+func (l *evLoop) done(lc *loopClient, closing bool) {
+	st := lc.st
+	lc.st = nil
+	l.g.finishFast(&lc.ctx, st, st.start)
+	lc.since = time.Now()
+	if closing {
+		lc.closed = true
+		_ = lc.c.Close()
+	}
+}
+
+// clientClosed is the end of a client connection: a request still upstream is abandoned (499).
+func (l *evLoop) clientClosed(lc *loopClient) {
+	if lc.hand != nil {
+		lc.hand.push(nil)
+		lc.hand.end()
+		return
+	}
+	lc.closed = true
+	if _, ok := l.clients[lc]; ok {
+		delete(l.clients, lc)
+		l.e.open.Add(-1)
+	}
+	if lc.st == nil || lc.away { // (resume finishes a request that is away)
+		return
+	}
+	x := &lc.x
+	if x.state == xHead || x.state == xWaiting {
+		l.g.metrics.upstream.clientClosed.Add(1)
+	}
+	l.abort(x)
+	lc.st.status, lc.st.code = 499, CodeClientClosed
+	st := lc.st
+	lc.st = nil
+	l.g.finishFast(&lc.ctx, st, st.start)
+}
+
+// sweep closes idle client connections past their timeout (all of them while draining) and
+// answers 504 for exchanges past theirs; idle upstream connections go after 30 s.
+func (l *evLoop) sweep(now time.Time) {
+	cfg := &l.g.cfg
+	draining := l.e.draining.Load()
+	for lc := range l.clients {
+		if lc.st == nil {
+			limit := cfg.IdleTimeout
+			if lc.fresh {
+				limit = cfg.ReadHeaderTimeout
+			}
+			if draining || now.Sub(lc.since) > limit {
+				lc.closed = true
+				_ = lc.c.Close()
+			}
+			continue
+		}
+		if x := &lc.x; (x.state == xWaiting || x.state == xHead) && now.After(x.deadline) {
+			l.abort(x)
+			l.fail(lc, errUpstreamTimeout)
+		}
+	}
+	for _, p := range l.pools {
+		p.sweep(now)
+	}
+}
+
+// loopConnAddr is the net.Conn a loop's RequestCtx sees: only its addresses are used (the
+// loop does the socket work itself).
+type loopConnAddr struct{ c gnet.Conn }
+
+var errLoopConn = errors.New("gateway: a loop's connection is not read or written through its RequestCtx")
+
+func (a loopConnAddr) Read([]byte) (int, error)         { return 0, errLoopConn }
+func (a loopConnAddr) Write([]byte) (int, error)        { return 0, errLoopConn }
+func (a loopConnAddr) Close() error                     { return nil }
+func (a loopConnAddr) LocalAddr() net.Addr              { return a.c.LocalAddr() }
+func (a loopConnAddr) RemoteAddr() net.Addr             { return a.c.RemoteAddr() }
+func (a loopConnAddr) SetDeadline(time.Time) error      { return nil }
+func (a loopConnAddr) SetReadDeadline(time.Time) error  { return nil }
+func (a loopConnAddr) SetWriteDeadline(time.Time) error { return nil }
+
+// loopCanForward says an event loop may take this request through to its upstream: the
+// upstream is plain HTTP, the request needs none of the paths that wait (a WebSocket tunnel,
+// validation, learning), the limits are counted in this process, and an Authorization header
+// that might hold an imported key can be told apart from memory (rewriteFast strips such a
+// header).
+func (g *Gateway) loopCanForward(st *reqState, rt *route) bool {
+	if st.websocket || rt.validate != nil || g.learns(rt) || rt.target.Scheme != "http" {
+		return false
+	}
+	if rt.AuthRequired && !g.limiterLocal {
+		return false
+	}
+	if in := &st.in; len(in.authorization) > 0 && !carriesKey(in.authorization) {
+		st.authForeign = authForeignNo
+		for _, v := range in.authorization {
+			if t, ok := bearer(v); ok {
+				res, hit := g.verifyCached(t)
+				if !hit {
+					return false
+				}
+				if res.Key != nil {
+					st.authForeign = authForeignYes
+				}
+			}
+		}
+	}
+	return true
+}
+
+// What loopCanForward found about an Authorization header (reqState.authForeign).
+const (
+	authForeignUnknown int8 = iota
+	authForeignNo
+	authForeignYes
+)
+
+// foreignAuth says the request's Authorization header carries an imported key (which the
+// upstream must not see): from loopCanForward's look on a loop, from the store otherwise.
+func (g *Gateway) foreignAuth(st *reqState) bool {
+	if st.authForeign != authForeignUnknown {
+		return st.authForeign == authForeignYes
+	}
+	return g.carriesForeignKey(st.Context, st.in.authorization)
+}
+
+// gnetLogger puts gnet's warnings and errors in the gateway's log (its chatter at debug).
+type gnetLogger struct{ log *slog.Logger }
+
+var _ logging.Logger = gnetLogger{}
+
+func (l gnetLogger) Debugf(format string, args ...any) { l.printf(slog.LevelDebug, format, args) }
+func (l gnetLogger) Infof(format string, args ...any)  { l.printf(slog.LevelDebug, format, args) }
+func (l gnetLogger) Warnf(format string, args ...any)  { l.printf(slog.LevelWarn, format, args) }
+func (l gnetLogger) Errorf(format string, args ...any) { l.printf(slog.LevelError, format, args) }
+func (l gnetLogger) Fatalf(format string, args ...any) { l.printf(slog.LevelError, format, args) }
+
+func (l gnetLogger) printf(level slog.Level, format string, args []any) {
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, "gnet: "+fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,487 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/backend/gateway"
+	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/routes"
+)
+
+// The event-loop engine's own paths: what a loop serves itself, what it checks off the loop,
+// what it hands over to fasthttp, and how it relays upstream answers of every framing. The rest
+// of the package's tests run on it too (serveGateway), these pin down where each request went.
+
+func skipUnlessLoop(t *testing.T) {
+	t.Helper()
+	if e := os.Getenv("KEYGATE_TEST_ENGINE"); e != "" && e != gateway.EngineLoop {
+		t.Skipf("the event loops' own paths (engine %s under test)", e)
+	}
+}
+
+// loopCounts reads keygate_gateway_loop_requests_total.
+func loopCounts(t *testing.T, gw *gateway.Gateway) (served, offloaded, handed int) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	gw.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	get := func(path string) int {
+		m := regexp.MustCompile(`keygate_gateway_loop_requests_total\{path="` + path + `"\} (\d+)`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("no loop counter for %s in:\n%s", path, rec.Body.String())
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return get("loop"), get("offloaded"), get("handed_over")
+}
+
+// rawConn is a client connection that writes bytes as given and reads answers one by one.
+type rawConn struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, url string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (r *rawConn) write(s string) {
+	r.t.Helper()
+	if _, err := io.WriteString(r.c, s); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// read reads one answer to a request of method and returns it with its body read.
+func (r *rawConn) read(method string) (*http.Response, string) {
+	r.t.Helper()
+	res, err := http.ReadResponse(r.br, &http.Request{Method: method})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func get(path, key string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + key + "\r\n\r\n"
+}
+
+// warmLoop sends requests with e.key until one is served on a loop: the key is cached (the key
+// service may drop its cache once as it starts following changes).
+func warmLoop(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s0, _, _ := loopCounts(t, e.gw)
+		c := dialRaw(t, e.srv.URL)
+		c.write(get("/warm", e.key.Key))
+		if res, _ := c.read("GET"); res.StatusCode != 200 {
+			t.Fatalf("warm-up: %d", res.StatusCode)
+		}
+		c.c.Close()
+		if s, _, _ := loopCounts(t, e.gw); s > s0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no request was served on a loop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestLoopServesCachedKeysAndChecksOthersOffTheLoop(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	warmLoop(t, e)
+	// A key not in the cache yet: its check goes off the loop, the connection stays.
+	other, err := e.keys.Create(context.Background(), keys.CreateParams{OrgID: e.org.ID, Name: "other", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s0, o0, h0 := loopCounts(t, e.gw)
+	c := dialRaw(t, e.srv.URL)
+	c.write(get("/first", other.Key))
+	res, body := c.read("GET")
+	if res.StatusCode != 200 || !strings.Contains(body, `"path":"/first"`) {
+		t.Fatalf("first request: %d %s", res.StatusCode, body)
+	}
+	// Now it is: two requests in one write (pipelined) are served on the loop, in order; so
+	// is a missing key's 401.
+	c.write(get("/second", other.Key) + get("/third", other.Key) + "GET /fourth HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	for _, p := range []string{"/second", "/third"} {
+		res, body := c.read("GET")
+		if res.StatusCode != 200 || !strings.Contains(body, `"path":"`+p+`"`) {
+			t.Fatalf("%s: %d %s", p, res.StatusCode, body)
+		}
+	}
+	if res, body := c.read("GET"); res.StatusCode != 401 || !strings.Contains(body, "MISSING_CREDENTIAL") {
+		t.Fatalf("no key: %d %s", res.StatusCode, body)
+	}
+	s, o, h := loopCounts(t, e.gw)
+	if s-s0 != 3 || o-o0 != 1 || h-h0 != 0 {
+		t.Fatalf("loop counters moved by served %d, offloaded %d, handed over %d; want 3, 1, 0", s-s0, o-o0, h-h0)
+	}
+	// What the upstream saw of a loop-served request: the key gone, the identity there.
+	up := e.seen.last()
+	if up.Header.Get("X-Api-Key") != "" || up.Header.Get("X-Keygate-Key-Id") != other.ID {
+		t.Fatalf("upstream saw X-Api-Key %q, X-Keygate-Key-Id %q", up.Header.Get("X-Api-Key"), up.Header.Get("X-Keygate-Key-Id"))
+	}
+	// The log has each request once, with its key.
+	n := 0
+	for _, en := range e.gw.Requests(gateway.Filter{}) {
+		if en.Path == "/second" || en.Path == "/third" {
+			n++
+			if en.KeyID != other.ID || en.Status != 200 {
+				t.Fatalf("log entry %+v", en)
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d log entries for the pipelined requests, want 2", n)
+	}
+}
+
+func TestLoopHandsOverWhatItDoesNotRead(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	warmLoop(t, e)
+
+	cases := []struct {
+		name  string
+		parts []string
+		path  string
+		body  string
+	}{
+		{"head in two parts", []string{"GET /split HTTP/1.1\r\nHost: localhost\r\nX-Api", "-Key: " + e.key.Key + "\r\n\r\n"}, "/split", ""},
+		{"chunked upload", []string{"POST /chunked HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key +
+			"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"}, "/chunked", "hello world"},
+		{"HTTP/1.0", []string{"GET /old HTTP/1.0\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key + "\r\n\r\n"}, "/old", ""},
+		{"body not all here", []string{"POST /later HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key +
+			"\r\nContent-Length: 10\r\n\r\n01234", "56789"}, "/later", "0123456789"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, h0 := loopCounts(t, e.gw)
+			c := dialRaw(t, e.srv.URL)
+			for _, p := range tc.parts {
+				c.write(p)
+				time.Sleep(50 * time.Millisecond)
+			}
+			res, body := c.read(strings.Fields(tc.parts[0])[0])
+			if res.StatusCode != 200 || !strings.Contains(body, `"path":"`+tc.path+`"`) || !strings.Contains(body, `"body":"`+tc.body+`"`) {
+				t.Fatalf("%d %s", res.StatusCode, body)
+			}
+			if _, _, h := loopCounts(t, e.gw); h != h0+1 {
+				t.Fatalf("handed over %d, want 1", h-h0)
+			}
+			if up := e.seen.last(); up.Header.Get("X-Api-Key") != "" || up.Header.Get("X-Keygate-Key-Id") != e.key.ID {
+				t.Fatalf("upstream saw X-Api-Key %q, X-Keygate-Key-Id %q", up.Header.Get("X-Api-Key"), up.Header.Get("X-Keygate-Key-Id"))
+			}
+		})
+	}
+}
+
+// framingUpstream answers each path with a different framing, written by hand.
+func framingUpstream(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					var out string
+					closeAfter := false
+					switch req.URL.Path {
+					case "/chunked":
+						out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+							"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-Sum: 7\r\n\r\n"
+					case "/close":
+						out = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"
+						closeAfter = true
+					case "/early":
+						out = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
+							"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter"
+					case "/empty":
+						out = "HTTP/1.1 204 No Content\r\nX-Seen: yes\r\n\r\n"
+					case "/head":
+						out = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"
+					case "/broken":
+						out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+						closeAfter = true
+					case "/stream":
+						// The first event, then a pause: a client must see it before the rest.
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"+
+							"e\r\ndata: first\n\n\r\n")
+						time.Sleep(300 * time.Millisecond)
+						out = "f\r\ndata: second\n\n\r\n0\r\n\r\n"
+					default:
+						out = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+					}
+					io.WriteString(c, out)
+					if closeAfter {
+						return
+					}
+				}
+			}(c)
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+func TestLoopRelaysEveryFraming(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/f", Upstream: framingUpstream(t), StripPrefix: true})
+	warmLoop(t, e)
+	s0, _, h0 := loopCounts(t, e.gw)
+
+	c := dialRaw(t, e.srv.URL)
+	c.write(get("/f/chunked", e.key.Key))
+	res, body := c.read("GET")
+	if res.StatusCode != 200 || body != "abcdefg" || len(res.TransferEncoding) == 0 || res.Trailer.Get("X-Sum") != "" {
+		t.Fatalf("chunked: %d %q %v trailer %v", res.StatusCode, body, res.TransferEncoding, res.Trailer)
+	}
+	c.write(get("/f/early", e.key.Key))
+	if res, body := c.read("GET"); res.StatusCode != 200 || body != "after" {
+		t.Fatalf("after an interim answer: %d %q", res.StatusCode, body)
+	}
+	c.write(get("/f/empty", e.key.Key))
+	if res, body := c.read("GET"); res.StatusCode != 204 || body != "" || res.Header.Get("X-Seen") != "yes" {
+		t.Fatalf("204: %d %q %v", res.StatusCode, body, res.Header)
+	}
+	c.write("HEAD /f/head HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key + "\r\n\r\n")
+	if res, body := c.read("HEAD"); res.StatusCode != 200 || body != "" || res.ContentLength != 42 {
+		t.Fatalf("HEAD: %d %q length %d", res.StatusCode, body, res.ContentLength)
+	}
+	// A body that ends when the upstream closes reaches the client chunked, and the client's
+	// connection lives on.
+	c.write(get("/f/close", e.key.Key))
+	if res, body := c.read("GET"); res.StatusCode != 200 || body != "until the end" || res.Close {
+		t.Fatalf("close-delimited: %d %q close %v", res.StatusCode, body, res.Close)
+	}
+	c.write(get("/f/chunked", e.key.Key))
+	if _, body := c.read("GET"); body != "abcdefg" {
+		t.Fatalf("after a close-delimited answer: %q", body)
+	}
+
+	// An event stream arrives as it is sent.
+	sc := dialRaw(t, e.srv.URL)
+	sc.write(get("/f/stream", e.key.Key))
+	res, err := http.ReadResponse(sc.br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || line != "data: first\n" {
+		t.Fatalf("first event: %q %v", line, err)
+	}
+	if waited := time.Since(start); waited > 250*time.Millisecond {
+		t.Fatalf("the first event came after %v, with the second", waited)
+	}
+
+	// A chunked body the upstream breaks off: the client's answer ends early (its connection
+	// closes), never with bytes the upstream did not frame.
+	bc := dialRaw(t, e.srv.URL)
+	bc.write(get("/f/broken", e.key.Key))
+	res, err = http.ReadResponse(bc.br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(res.Body); err == nil || len(b) != 0 {
+		t.Fatalf("broken chunked body read as %q, %v", b, err)
+	}
+
+	if s, _, h := loopCounts(t, e.gw); s-s0 != 8 || h != h0 {
+		t.Fatalf("served on the loop %d (want 8), handed over %d (want 0)", s-s0, h-h0)
+	}
+}
+
+func TestLoopUpstreamFailures(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t, func(c *gateway.Config) { c.UpstreamTimeout = 300 * time.Millisecond })
+	// Nothing listens on a port just closed.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	e.addRoute(routes.Params{Prefix: "/down", Upstream: down})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	e.addRoute(routes.Params{Prefix: "/slow", Upstream: slow.URL})
+	warmLoop(t, e)
+
+	c := dialRaw(t, e.srv.URL)
+	c.write(get("/down", e.key.Key))
+	if res, body := c.read("GET"); res.StatusCode != 502 || !strings.Contains(body, "UPSTREAM_UNAVAILABLE") {
+		t.Fatalf("down: %d %s", res.StatusCode, body)
+	}
+	start := time.Now()
+	c.write(get("/slow", e.key.Key))
+	if res, body := c.read("GET"); res.StatusCode != 504 || !strings.Contains(body, "UPSTREAM_TIMEOUT") {
+		t.Fatalf("slow: %d %s", res.StatusCode, body)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Fatalf("504 after %v, timeout 300ms", took)
+	}
+	// The connection serves on after both.
+	c.write(get("/again", e.key.Key))
+	if res, _ := c.read("GET"); res.StatusCode != 200 {
+		t.Fatalf("after the failures: %d", res.StatusCode)
+	}
+
+	// A client that leaves while its request waits upstream is logged 499.
+	lc := dialRaw(t, e.srv.URL)
+	lc.write(get("/slow/left", e.key.Key))
+	time.Sleep(100 * time.Millisecond)
+	lc.c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var st int
+		for _, en := range e.gw.Requests(gateway.Filter{}) {
+			if en.Path == "/slow/left" {
+				st = en.Status
+			}
+		}
+		if st == 499 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the abandoned request is logged with %d, want 499", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An upstream that closes a kept-alive connection while it is idle: the next request, sent on
+// it, is sent again on a fresh connection, not answered 502.
+func TestLoopRetriesAStalePooledConnection(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+			go func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				// Keep-alive promised, then the connection is closed before the next request.
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(100 * time.Millisecond)
+				c.Close()
+			}(c)
+		}
+	}()
+	e.addRoute(routes.Params{Prefix: "/stale", Upstream: "http://" + ln.Addr().String()})
+	warmLoop(t, e)
+	c := dialRaw(t, e.srv.URL)
+	for i := 0; i < 3; i++ {
+		c.write(get("/stale", e.key.Key))
+		if res, body := c.read("GET"); res.StatusCode != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, res.StatusCode, body)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if n := len(conns); n != 3 {
+		t.Fatalf("%d upstream connections for 3 requests, each after the last was closed", n)
+	}
+}
+
+func TestLoopDrainsOnStop(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		fmt.Fprint(w, "done")
+	}))
+	t.Cleanup(slow.Close)
+	e.addRoute(routes.Params{Prefix: "/slow", Upstream: slow.URL})
+	warmLoop(t, e)
+	idle := dialRaw(t, e.srv.URL)
+	idle.write(get("/idle", e.key.Key))
+	idle.read("GET")
+	busy := dialRaw(t, e.srv.URL)
+	busy.write(get("/slow", e.key.Key))
+	time.Sleep(100 * time.Millisecond)
+
+	stopped := make(chan struct{})
+	go func() { e.srv.Close(); close(stopped) }()
+	// The idle connection is closed at once; the busy one gets its answer, with Connection:
+	// close, and the drain ends after it.
+	if _, err := idle.br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection during the drain: %v, want EOF", err)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("the drain ended before the request in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	res, body := busy.read("GET")
+	if res.StatusCode != 200 || body != "done" || !res.Close {
+		t.Fatalf("in flight during the drain: %d %q close %v", res.StatusCode, body, res.Close)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the drain did not end")
+	}
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(e.srv.URL, "http://"), time.Second); err == nil {
+		t.Fatal("the listener still accepts after the drain")
+	}
+}

@@ -1,0 +1,468 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// loopupstream.go is the event-loop engine's side towards the upstreams: per loop, a pool of
+// keep-alive connections for each upstream address, and the exchange of one request on one of
+// them — the request written, the answer's head read and cleaned, its body relayed to the
+// client as it arrives (with its length, or re-chunked).
+
+// The states of an exchange.
+const (
+	xNone    uint8 = iota
+	xWaiting       // for a pooled connection (or a dial)
+	xHead          // the request is written; waiting for the answer's head
+	xBody          // relaying a body of known length (left)
+	xChunked       // relaying a chunked body (dec)
+	xToClose       // relaying a body that ends when the upstream closes
+)
+
+// exchange is one request's trip upstream; it lives in its loopClient.
+type loopExchange struct {
+	lc         *loopClient
+	p          *upPool
+	up         *upConn
+	snap       *snapshot
+	out        []byte // the request as written upstream (kept for one retry)
+	state      uint8
+	replayable bool
+	head       bool // a HEAD request: the answer has no body
+	reused     bool // sent on a connection that had carried an exchange before
+	answered   bool // the answer's head has arrived (nothing may be sent twice)
+	retried    bool
+	keepUp     bool // the upstream connection may be pooled again after this answer
+	interim    int  // 1xx answers skipped
+	deadline   time.Time
+	left       int
+	dec        chunkDecoder
+}
+
+// forward rewrites the request (beginFast passed it) and sends it upstream.
+func (l *evLoop) forward(lc *loopClient, snap *snapshot) {
+	l.g.rewriteFast(&lc.ctx, lc.st, lc.st.route)
+	l.sendUpstream(lc, snap)
+}
+
+// sendUpstream sends the rewritten request to its route's upstream.
+func (l *evLoop) sendUpstream(lc *loopClient, snap *snapshot) {
+	ctx, st := &lc.ctx, lc.st
+	rt := st.route
+	req := &ctx.Request
+	x := &lc.x
+	*x = loopExchange{lc: lc, snap: snap, out: x.out[:0], replayable: replayableMethod(st.in.method),
+		head: req.Header.IsHead(), deadline: time.Now().Add(snap.timeout)}
+	l.wbuf.Reset()
+	l.bw.Reset(&l.wbuf)
+	if err := req.Write(l.bw); err == nil {
+		err = l.bw.Flush()
+	}
+	x.out = append(x.out, l.wbuf.Bytes()...)
+	ctx.Response.Reset()
+	x.p = l.pool(rt.client.Addr)
+	x.p.acquire(x)
+}
+
+// answerHead reads the answer's head at the front of buf; it returns the head's length, 0 when
+// it has not all arrived, or an error.
+func (l *evLoop) answerHead(x *loopExchange, buf []byte) (int, error) {
+	end := -1
+	for i := bytes.IndexByte(buf, '\n'); i >= 0; {
+		// The head ends at an empty line: "\n\r\n" or "\n\n" (fasthttp reads both).
+		if r := buf[i+1:]; len(r) > 0 && r[0] == '\n' {
+			end = i + 2
+			break
+		} else if len(r) > 1 && r[0] == '\r' && r[1] == '\n' {
+			end = i + 3
+			break
+		} else if len(r) < 2 {
+			break
+		}
+		j := bytes.IndexByte(buf[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if end < 0 {
+		if len(buf) > upstreamHeadMax {
+			return 0, errors.New("upstream answer's head is too large")
+		}
+		return 0, nil
+	}
+	resp := &x.lc.ctx.Response
+	resp.Reset()
+	l.rd.Reset(buf[:end])
+	l.br.Reset(&l.rd)
+	if err := resp.Header.Read(l.br); err != nil {
+		return 0, err
+	}
+	if l.br.Buffered() != 0 || l.rd.Len() != 0 {
+		return 0, errors.New("upstream answer's head is malformed")
+	}
+	return end, nil
+}
+
+// upTraffic reads what an upstream sent: the head of the answer it owes, then its body. What
+// it owes the client from one read — the head and what came of the body — goes out in one write.
+func (l *evLoop) upTraffic(uc *upConn) {
+	x := uc.x
+	if x == nil { // nothing was asked: a broken or closing upstream
+		_ = uc.c.Close()
+		return
+	}
+	l.out = l.out[:0]
+	for uc.x == x {
+		buf, _ := uc.c.Peek(-1)
+		if len(buf) == 0 {
+			break
+		}
+		complete := false
+		switch x.state {
+		case xHead:
+			n, err := l.answerHead(x, buf)
+			if err != nil {
+				l.abort(x)
+				l.fail(x.lc, err)
+				return
+			}
+			if n == 0 {
+				return
+			}
+			_, _ = uc.c.Discard(n)
+			x.answered = true
+			if s := x.lc.ctx.Response.StatusCode(); s < 200 {
+				x.interim++
+				if s == fasthttp.StatusSwitchingProtocols || x.interim > 8 {
+					l.abort(x)
+					l.fail(x.lc, errUnexpectedUpgrade)
+					return
+				}
+				continue // an interim answer (100, 103): the real one follows
+			}
+			complete = l.startAnswer(x)
+		case xBody:
+			n := min(x.left, len(buf))
+			l.out = append(l.out, buf[:n]...)
+			_, _ = uc.c.Discard(n)
+			x.left -= n
+			complete = x.left == 0
+		case xChunked:
+			out, n, done, err := x.dec.decode(l.out, buf)
+			l.out = out
+			_, _ = uc.c.Discard(n)
+			if err != nil {
+				if l.flush(x.lc) {
+					l.brokenBody(x, err)
+				}
+				return
+			}
+			if !done && n == 0 {
+				goto flush
+			}
+			complete = done
+		case xToClose:
+			l.out = appendChunk(l.out, buf)
+			_, _ = uc.c.Discard(len(buf))
+		default:
+			return
+		}
+		if complete {
+			if l.flush(x.lc) {
+				l.answered(x)
+			}
+			return
+		}
+	}
+flush:
+	l.flush(x.lc)
+}
+
+// flush writes what upTraffic gathered for the client; false when the client is gone.
+func (l *evLoop) flush(lc *loopClient) bool {
+	if len(l.out) == 0 {
+		return !lc.closed
+	}
+	ok := l.write(lc, l.out)
+	l.out = l.out[:0]
+	return ok
+}
+
+// startAnswer puts the answer's cleaned head in l.out for the client and sets up the body's
+// relay; it says whether the answer is complete (no body).
+func (l *evLoop) startAnswer(x *loopExchange) bool {
+	lc := x.lc
+	st := lc.st
+	resp := &lc.ctx.Response
+	rh := &resp.Header
+	x.keepUp = !rh.ConnectionClose()
+	cl := rh.ContentLength()
+	status := rh.StatusCode()
+	cleanAnswerHead(rh, st, st.clientClose || l.e.draining.Load())
+	noBody := x.head || status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified
+	switch {
+	case noBody:
+	case cl >= 0:
+		rh.SetContentLength(cl)
+		x.state, x.left = xBody, cl
+	case cl == -1:
+		rh.SetContentLength(-1)
+		x.state = xChunked
+		x.dec = chunkDecoder{}
+	default: // no length: the body ends when the upstream closes; the client gets it chunked
+		rh.SetContentLength(-1)
+		x.state, x.keepUp = xToClose, false
+	}
+	l.out = rh.AppendBytes(l.out) // (l.out is empty: the head is the first thing owed)
+	return noBody || (x.state == xBody && x.left == 0)
+}
+
+// answered ends an exchange whose answer the client has whole: the upstream connection goes
+// back to the pool (or closes), the request is finished, and the client's next request is read.
+func (l *evLoop) answered(x *loopExchange) {
+	uc, lc := x.up, x.lc
+	x.up, x.state = nil, xNone
+	if uc != nil {
+		uc.x = nil
+		if x.keepUp && uc.c.InboundBuffered() == 0 {
+			uc.p.release(uc)
+		} else {
+			_ = uc.c.Close()
+		}
+	}
+	closing := lc.st.clientClose || lc.ctx.Response.ConnectionClose() || l.e.draining.Load()
+	l.done(lc, closing)
+	if !closing {
+		l.process(lc)
+	}
+}
+
+// brokenBody ends an answer whose body the upstream broke off: the client's connection closes
+// (its answer is incomplete), and the request is logged with the status it began with.
+func (l *evLoop) brokenBody(x *loopExchange, err error) {
+	lc := x.lc
+	l.g.log.Warn("upstream answer broke off", "err", err, "request_id", lc.st.requestID[0], "route", lc.st.route.Prefix)
+	l.abort(x)
+	l.done(lc, true)
+}
+
+// abort takes an exchange off its upstream connection (closing it: its answer is not wanted)
+// or out of its pool's queue.
+func (l *evLoop) abort(x *loopExchange) {
+	if uc := x.up; uc != nil {
+		uc.x = nil
+		x.up = nil
+		_ = uc.c.Close()
+	} else if x.state == xWaiting && x.p != nil {
+		x.p.unqueue(x)
+	}
+	x.state = xNone
+}
+
+// fail answers a request whose exchange failed (504, 502) and finishes it.
+func (l *evLoop) fail(lc *loopClient, err error) {
+	ctx, st := &lc.ctx, lc.st
+	l.g.upstreamFailed(ctx, st, lc.x.snap, err)
+	l.answerLocal(lc)
+	if !lc.closed {
+		l.process(lc)
+	}
+}
+
+// upPool is one loop's connections to one upstream address.
+type upPool struct {
+	l       *evLoop
+	addr    string
+	idle    []*upConn
+	waiting []*loopExchange
+	conns   int // open or being dialled
+	max     int
+}
+
+// upConn is an upstream connection of a pool.
+type upConn struct {
+	p     *upPool
+	c     gnet.Conn
+	x     *loopExchange // the exchange it carries
+	uses  int
+	since time.Time // idle since
+}
+
+// pool is the loop's pool for addr.
+func (l *evLoop) pool(addr string) *upPool {
+	p := l.pools[addr]
+	if p == nil {
+		// The cap on connections to one upstream, less the fasthttp pools' share for what the
+		// loops hand over (handedConns), is shared out among the loops.
+		c := &l.g.cfg
+		p = &upPool{l: l, addr: addr, max: max((c.MaxUpstreamConns-handedConns(c))/l.e.nloops, 1)}
+		l.pools[addr] = p
+	}
+	return p
+}
+
+// acquire sends x on an idle connection, or queues it (dialling when the pool has room).
+func (p *upPool) acquire(x *loopExchange) {
+	x.p = p
+	if n := len(p.idle); n > 0 {
+		uc := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		uc.send(x)
+		return
+	}
+	x.state = xWaiting
+	p.waiting = append(p.waiting, x)
+	if p.conns < p.max && p.conns < len(p.waiting)+len(p.idle) {
+		p.dial()
+	}
+}
+
+func (p *upPool) unqueue(x *loopExchange) {
+	for i, w := range p.waiting {
+		if w == x {
+			p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// dial connects a new upstream connection off the loop; it joins the loop (opened) or the
+// oldest waiting exchange fails (dialFailed).
+func (p *upPool) dial() {
+	p.conns++
+	uc := &upConn{p: p}
+	e, el := p.l.e, p.l.el
+	go func() {
+		c, err := e.dialer.Dial("tcp", p.addr)
+		if err == nil {
+			var ch <-chan gnet.RegisteredResult
+			if ch, err = el.Enroll(gnet.NewContext(context.Background(), uc), c); err == nil {
+				if res := <-ch; res.Err != nil {
+					err = res.Err
+				}
+			} else {
+				c.Close()
+			}
+		}
+		if err != nil {
+			_ = el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				p.dialFailed(err)
+				return nil
+			}))
+		}
+	}()
+}
+
+func (p *upPool) dialFailed(err error) {
+	p.conns--
+	if len(p.waiting) == 0 {
+		return
+	}
+	x := p.waiting[0]
+	p.waiting = p.waiting[1:]
+	x.state = xNone
+	p.l.fail(x.lc, err)
+}
+
+// opened is a dialled connection joining its loop.
+func (uc *upConn) opened(c gnet.Conn) {
+	uc.c = c
+	uc.p.release(uc)
+}
+
+// release gives a free connection the oldest waiting exchange, or idles it.
+func (p *upPool) release(uc *upConn) {
+	if len(p.waiting) > 0 {
+		x := p.waiting[0]
+		p.waiting = p.waiting[1:]
+		uc.send(x)
+		return
+	}
+	uc.since = time.Now()
+	p.idle = append(p.idle, uc)
+}
+
+// send writes x's request on uc.
+func (uc *upConn) send(x *loopExchange) {
+	uc.x, x.up = x, uc
+	x.reused = uc.uses > 0
+	uc.uses++
+	x.state = xHead
+	x.deadline = time.Now().Add(x.snap.timeout)
+	_, _ = uc.c.Write(x.out)
+}
+
+// closed is the end of an upstream connection. An exchange that had no answer yet is sent once
+// more on a fresh connection when the connection was a reused one and the request can be sent
+// twice (the upstream closed it while idle); otherwise it fails (502), or — for a body that
+// ends with the connection — it is complete.
+func (p *upPool) closed(uc *upConn) {
+	p.conns--
+	for i, u := range p.idle {
+		if u == uc {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			break
+		}
+	}
+	x := uc.x
+	uc.x = nil
+	if x != nil {
+		x.up = nil
+		switch {
+		case x.state == xHead && !x.answered && x.reused && x.replayable && !x.retried:
+			x.retried = true
+			p.acquire(x)
+		case x.state == xToClose:
+			if p.l.write(x.lc, lastChunk) {
+				p.l.answered(x)
+			}
+		case x.state == xHead:
+			x.state = xNone
+			p.l.fail(x.lc, errUpstreamClosed)
+		default:
+			p.l.brokenBody(x, errUpstreamClosed)
+		}
+	}
+	if len(p.waiting) > 0 && p.conns < p.max {
+		p.dial()
+	}
+}
+
+// sweep closes connections idle too long (the loop's sweep times out waiting exchanges).
+func (p *upPool) sweep(now time.Time) {
+	for i := 0; i < len(p.idle); {
+		if uc := p.idle[i]; now.Sub(uc.since) > upstreamIdleFor {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			_ = uc.c.Close()
+			continue
+		}
+		i++
+	}
+}
+
+// upstreamIdleFor is how long an idle upstream connection is kept (as the HostClient pools).
+const upstreamIdleFor = 30 * time.Second
+
+var errUpstreamClosed = errors.New("upstream closed the connection")
+
+// lastChunk ends a chunked body.
+var lastChunk = []byte("0\r\n\r\n")
+
+// appendChunk appends p as one chunk.
+func appendChunk(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return dst
+	}
+	dst = strconv.AppendUint(dst, uint64(len(p)), 16)
+	dst = append(dst, '\r', '\n')
+	dst = append(dst, p...)
+	return append(dst, '\r', '\n')
+}
