@@ -115,8 +115,8 @@ type Filter struct {
 
 // Log writes and reads the audit log.
 type Log struct {
-	st       *store.Store
-	clock    clock.Clock
+	st        *store.Store
+	clock     clock.Clock
 	recorded  atomic.Uint64
 	hooks     []Hook
 	committed []func()

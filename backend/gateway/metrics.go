@@ -49,9 +49,9 @@ type metrics struct {
 	upstream struct{ timeout, unavailable, clientClosed atomic.Uint64 }
 	// loop counts the event loops' requests: served on a loop, checked off it (a store lookup)
 	// and handed over with their connection to fasthttp.
-	loop struct{ served, offloaded, handedOver atomic.Uint64 }
-	skipped  func() uint64
-	cache    func() (hits, misses uint64)
+	loop    struct{ served, offloaded, handedOver atomic.Uint64 }
+	skipped func() uint64
+	cache   func() (hits, misses uint64)
 }
 
 func newMetrics() *metrics {
