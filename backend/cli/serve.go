@@ -59,6 +59,7 @@ type serveOptions struct {
 	warnings              []string // printed once the server runs
 	redis                 string   // Redis URL for shared rate limits, "" for per-node limits
 	outageGrace           time.Duration
+	engine                string // gateway.Config.Engine: "" chooses
 }
 
 // runServe runs the gateway and the console until ctx ends (SIGINT/SIGTERM in main), then
@@ -110,7 +111,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			AllowRemote:     o.allowRemote,
 			AllowedOrigins:  append(gateway.ConsoleOrigins(cln.Addr().String()), o.origins...),
 			UpstreamTimeout: o.upstreamTimeout, TrustedProxies: o.trusted, FailedAuthLimit: o.failedAuthLimit,
-			DrainTimeout: o.drain, PublicURL: o.gatewayPublic,
+			DrainTimeout: o.drain, PublicURL: o.gatewayPublic, Engine: o.engine,
 		}})
 	if err != nil {
 		return err
@@ -229,6 +230,7 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	redisFlag := f.String("redis", "", "Redis URL (redis://…) for rate limits shared by all nodes (default: $KEYGATE_REDIS_URL; without it, each node limits alone)")
 	outageGrace := f.Duration("outage-grace", keys.DefaultOutageGrace, "while the database is unreachable, keys verified within this long keep working (0: none)")
 	publicURL := f.String("console-url", "", "the console's URL as browsers reach it, when a proxy sits in front (e.g. https://keygate.example.com)")
+	engine := f.String("gateway-engine", "", "the gateway's HTTP engine: loop (event loops; the default on Linux without --redis), fasthttp or nethttp")
 	gatewayURLFlag := f.String("gateway-url", "", "the gateway's URL as clients reach it, when a proxy sits in front (e.g. https://api.example.com): upstreams get it as X-Forwarded-Host/-Proto")
 	pos, err := parse(f, args)
 	if err != nil {
@@ -242,7 +244,12 @@ func parseServe(env *Env, args []string) (serveOptions, error) {
 	o := serveOptions{listen: listen.FromFlagOrEnv("listen", *listenFlag, given["listen"], listen.EnvGateway),
 		consoleListen: listen.FromFlagOrEnv("console-listen", *consoleListen, given["console-listen"], listen.EnvConsole), upstream: *upstream, upstreamTimeout: *timeout,
 		demo: *withDemo, allowRemote: *allowRemote, failedAuthLimit: *failLimit, drain: *drain,
-		redis: config.RedisURL(*redisFlag), outageGrace: *outageGrace}
+		redis: config.RedisURL(*redisFlag), outageGrace: *outageGrace, engine: *engine}
+	switch *engine {
+	case "", gateway.EngineLoop, gateway.EngineFastHTTP, gateway.EngineNetHTTP:
+	default:
+		return o, usagef("--gateway-engine must be %s, %s or %s", gateway.EngineLoop, gateway.EngineFastHTTP, gateway.EngineNetHTTP)
+	}
 	if *outageGrace < 0 || *outageGrace > time.Hour {
 		return o, usagef("--outage-grace must be between 0 and 1h")
 	}

@@ -33,11 +33,7 @@ type presented struct {
 // authenticate checks the credential; it returns the error code, or "" when the request may
 // pass. The key's rate-limit state and any Retry-After are left in st for the answer.
 func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
-	// On the real clock the request's start is the time: one clock reading fewer.
-	now := st.start.UTC()
-	if !g.realClock || st.start.IsZero() {
-		now = g.cfg.Clock.Now()
-	}
+	now := g.authNow(st)
 	st.now = now
 	ipKey := limiterKey(st.client)
 	if g.cfg.FailedAuthLimit > 0 {
@@ -72,7 +68,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	var res keys.Result
 	if st.loop {
 		var hit bool
-		if res, hit = g.verifyCached(cred.Value); !hit {
+		if res, hit = g.verifyCached(cred.Value, now); !hit {
 			return codeHandOver
 		}
 	} else if res, err = g.cfg.Keys.Verify(st.Context, cred.Value); err != nil {
@@ -130,24 +126,33 @@ const codeHandOver Code = "\x00hand-over"
 // cachedVerifier is the part of keys.Service an event loop verifies with: answers from memory,
 // or none.
 type cachedVerifier interface {
-	VerifyCached(raw string) (keys.Result, bool)
+	VerifyCached(raw string, now time.Time) (keys.Result, bool)
 	QuotaInStore() bool
 }
 
 // verifyCached verifies from memory only; hit is false when the answer needs the store (or the
 // key service cannot answer from memory at all).
-func (g *Gateway) verifyCached(raw string) (res keys.Result, hit bool) {
+func (g *Gateway) verifyCached(raw string, now time.Time) (res keys.Result, hit bool) {
 	cv, ok := g.cfg.Keys.(cachedVerifier)
 	if !ok {
 		return keys.Result{}, false
 	}
-	return cv.VerifyCached(raw)
+	return cv.VerifyCached(raw, now)
 }
 
 // quotaInStore says taking a key's quota waits for the store (true when unknown).
 func (g *Gateway) quotaInStore() bool {
 	cv, ok := g.cfg.Keys.(cachedVerifier)
 	return !ok || cv.QuotaInStore()
+}
+
+// authNow is the time a request's credential is checked at: on the real clock the request's
+// start (one clock reading fewer), else the configured clock's.
+func (g *Gateway) authNow(st *reqState) time.Time {
+	if !g.realClock || st.start.IsZero() {
+		return g.cfg.Clock.Now()
+	}
+	return st.start.UTC()
 }
 
 // HeaderQuotaRemaining tells the caller how many requests its key's quota has left after this

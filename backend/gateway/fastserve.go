@@ -161,6 +161,9 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	if st.loop && !g.loopCanForward(st, rt) {
 		return verdictHandOver
 	}
+	if st.loop && rt.AuthRequired && !g.limiterLocal {
+		return verdictOffload // the limits are counted elsewhere (Redis)
+	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
 			rawQuery: in.rawQuery, method: in.method, path: in.path, rawPath: in.rawPath, methodOverrides: in.methodOverride, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&

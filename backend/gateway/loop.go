@@ -248,6 +248,7 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	l := e.loopOf(c)
 	lc := &loopClient{l: l, c: c, since: time.Now(), fresh: true}
+	l.now = lc.since
 	lc.fake = loopConnAddr{c: c}
 	lc.ctx.Init2(lc.fake, fastLogger{e.g.log, e.g.mask}, false)
 	l.clients[lc] = struct{}{}
@@ -291,6 +292,9 @@ type evLoop struct {
 	wbuf bytes.Buffer
 	bw   *bufio.Writer
 	out  []byte
+	// now is the time of the last sweep or connection: what idle stamps are made with (the
+	// clock is read twice per request, for its latency, and no more).
+	now time.Time
 }
 
 // loopClient is a client connection on a loop.
@@ -499,7 +503,7 @@ func (l *evLoop) done(lc *loopClient, closing bool) {
 	st := lc.st
 	lc.st = nil
 	l.g.finishFast(&lc.ctx, st, st.start)
-	lc.since = time.Now()
+	lc.since = l.now // (the sweep's clock: an idle timeout needs no finer one)
 	if closing {
 		lc.closed = true
 		_ = lc.c.Close()
@@ -535,6 +539,7 @@ func (l *evLoop) clientClosed(lc *loopClient) {
 // sweep closes idle client connections past their timeout (all of them while draining) and
 // answers 504 for exchanges past theirs; idle upstream connections go after 30 s.
 func (l *evLoop) sweep(now time.Time) {
+	l.now = now
 	cfg := &l.g.cfg
 	draining := l.e.draining.Load()
 	for lc := range l.clients {
@@ -576,21 +581,18 @@ func (a loopConnAddr) SetWriteDeadline(time.Time) error { return nil }
 
 // loopCanForward says an event loop may take this request through to its upstream: the
 // upstream is plain HTTP, the request needs none of the paths that wait (a WebSocket tunnel,
-// validation, learning), the limits are counted in this process, and an Authorization header
+// validation, learning), and an Authorization header
 // that might hold an imported key can be told apart from memory (rewriteFast strips such a
 // header).
 func (g *Gateway) loopCanForward(st *reqState, rt *route) bool {
 	if st.websocket || rt.validate != nil || g.learns(rt) || rt.target.Scheme != "http" {
 		return false
 	}
-	if rt.AuthRequired && !g.limiterLocal {
-		return false
-	}
 	if in := &st.in; len(in.authorization) > 0 && !carriesKey(in.authorization) {
 		st.authForeign = authForeignNo
 		for _, v := range in.authorization {
 			if t, ok := bearer(v); ok {
-				res, hit := g.verifyCached(t)
+				res, hit := g.verifyCached(t, g.authNow(st))
 				if !hit {
 					return false
 				}

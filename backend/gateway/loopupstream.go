@@ -59,7 +59,7 @@ func (l *evLoop) sendUpstream(lc *loopClient, snap *snapshot) {
 	req := &ctx.Request
 	x := &lc.x
 	*x = loopExchange{lc: lc, snap: snap, out: x.out[:0], replayable: replayableMethod(st.in.method),
-		head: req.Header.IsHead(), deadline: time.Now().Add(snap.timeout)}
+		head: req.Header.IsHead(), deadline: st.start.Add(snap.timeout)}
 	l.wbuf.Reset()
 	l.bw.Reset(&l.wbuf)
 	if err := req.Write(l.bw); err == nil {
@@ -386,7 +386,7 @@ func (p *upPool) release(uc *upConn) {
 		uc.send(x)
 		return
 	}
-	uc.since = time.Now()
+	uc.since = p.l.now
 	p.idle = append(p.idle, uc)
 }
 
@@ -396,7 +396,9 @@ func (uc *upConn) send(x *loopExchange) {
 	x.reused = uc.uses > 0
 	uc.uses++
 	x.state = xHead
-	x.deadline = time.Now().Add(x.snap.timeout)
+	if x.retried { // a second try gets its own time
+		x.deadline = time.Now().Add(x.snap.timeout)
+	}
 	_, _ = uc.c.Write(x.out)
 }
 

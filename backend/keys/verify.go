@@ -447,8 +447,9 @@ func (f *foreignFlag) accepts(load func() (bool, error)) (some, known bool) {
 // VerifyCached is Verify answered from memory alone, for a caller that must not wait (the
 // gateway's event loops): ok is false when the answer needs the store — a key not in the
 // cache, or a string in another format while it is not known whether imported keys exist — and
-// the caller then verifies it with Verify somewhere it may wait.
-func (s *Service) VerifyCached(raw string) (res Result, ok bool) {
+// the caller then verifies it with Verify somewhere it may wait. now is the caller's reading of
+// the service's clock.
+func (s *Service) VerifyCached(raw string, now time.Time) (res Result, ok bool) {
 	var h Hash
 	if p, err := Parse(raw); err == nil {
 		h = p.Hash()
@@ -468,7 +469,7 @@ func (s *Service) VerifyCached(raw string) (res Result, ok bool) {
 	if !hit {
 		return Result{}, false
 	}
-	return s.hit(e, s.clock.Now()), true
+	return s.hit(e, now), true
 }
 
 // QuotaInStore reports whether key quotas are counted in the store (several nodes), so that
