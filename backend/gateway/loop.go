@@ -484,10 +484,12 @@ func (l *evLoop) answerLocal(lc *loopClient) {
 	l.bw.Reset(&l.wbuf)
 	_ = resp.Write(l.bw)
 	_ = l.bw.Flush()
-	if !l.write(lc, l.wbuf.Bytes()) {
-		return
+	// Logged before it is written (as the fasthttp engine does): a client that has its answer
+	// finds the request in the log and the metrics.
+	l.finish(lc)
+	if l.write(lc, l.wbuf.Bytes()) && closing {
+		l.close(lc)
 	}
-	l.done(lc, closing)
 }
 
 // write sends b to the client. gnet closes a connection whose write fails at once, calling
@@ -498,16 +500,18 @@ func (l *evLoop) write(lc *loopClient, b []byte) bool {
 	return !lc.closed
 }
 
-// done finishes the client's request in flight; the connection closes when closing.
-func (l *evLoop) done(lc *loopClient, closing bool) {
+// finish logs and counts the client's request in flight, which is over.
+func (l *evLoop) finish(lc *loopClient) {
 	st := lc.st
 	lc.st = nil
 	l.g.finishFast(&lc.ctx, st, st.start)
 	lc.since = l.now // (the sweep's clock: an idle timeout needs no finer one)
-	if closing {
-		lc.closed = true
-		_ = lc.c.Close()
-	}
+}
+
+// close closes the client's connection (after what was written to it).
+func (l *evLoop) close(lc *loopClient) {
+	lc.closed = true
+	_ = lc.c.Close()
 }
 
 // clientClosed is the end of a client connection: a request still upstream is abandoned (499).

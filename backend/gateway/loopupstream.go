@@ -176,9 +176,7 @@ func (l *evLoop) upTraffic(uc *upConn) {
 			return
 		}
 		if complete {
-			if l.flush(x.lc) {
-				l.answered(x)
-			}
+			l.answered(x)
 			return
 		}
 	}
@@ -225,8 +223,9 @@ func (l *evLoop) startAnswer(x *loopExchange) bool {
 	return noBody || (x.state == xBody && x.left == 0)
 }
 
-// answered ends an exchange whose answer the client has whole: the upstream connection goes
-// back to the pool (or closes), the request is finished, and the client's next request is read.
+// answered ends an exchange whose answer is complete, its last bytes gathered in l.out: the
+// upstream connection goes back to the pool (or closes), the request is finished, the bytes
+// are written, and the client's next request is read.
 func (l *evLoop) answered(x *loopExchange) {
 	uc, lc := x.up, x.lc
 	x.up, x.state = nil, xNone
@@ -239,8 +238,13 @@ func (l *evLoop) answered(x *loopExchange) {
 		}
 	}
 	closing := lc.st.clientClose || lc.ctx.Response.ConnectionClose() || l.e.draining.Load()
-	l.done(lc, closing)
-	if !closing {
+	// Logged before its last bytes are written (see answerLocal).
+	l.finish(lc)
+	switch {
+	case !l.flush(lc):
+	case closing:
+		l.close(lc)
+	default:
 		l.process(lc)
 	}
 }
@@ -251,7 +255,8 @@ func (l *evLoop) brokenBody(x *loopExchange, err error) {
 	lc := x.lc
 	l.g.log.Warn("upstream answer broke off", "err", err, "request_id", lc.st.requestID[0], "route", lc.st.route.Prefix)
 	l.abort(x)
-	l.done(lc, true)
+	l.finish(lc)
+	l.close(lc)
 }
 
 // abort takes an exchange off its upstream connection (closing it: its answer is not wanted)
@@ -423,9 +428,8 @@ func (p *upPool) closed(uc *upConn) {
 			x.retried = true
 			p.acquire(x)
 		case x.state == xToClose:
-			if p.l.write(x.lc, lastChunk) {
-				p.l.answered(x)
-			}
+			p.l.out = append(p.l.out[:0], lastChunk...)
+			p.l.answered(x)
 		case x.state == xHead:
 			x.state = xNone
 			p.l.fail(x.lc, errUpstreamClosed)
