@@ -261,7 +261,7 @@ func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
 	case *loopClient:
 		x.l.process(x)
 	case *upConn:
-		x.p.l.upTraffic(x)
+		return x.p.l.upTraffic(x)
 	default:
 		return gnet.Close
 	}

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -483,5 +485,74 @@ func TestLoopDrainsOnStop(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(e.srv.URL, "http://"), time.Second); err == nil {
 		t.Fatal("the listener still accepts after the drain")
+	}
+}
+
+// A client that reads a large answer slowly gets all of it, and the gateway does not hold it:
+// past clientLagMax behind, the rest is relayed off the loop as the client takes it.
+func TestLoopRelaysToASlowReaderWithoutHoldingTheAnswer(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	const size = 48 << 20
+	for _, framing := range []string{"length", "chunked"} {
+		t.Run(framing, func(t *testing.T) {
+			var sent atomic.Int64
+			big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if framing == "length" {
+					w.Header().Set("Content-Length", strconv.Itoa(size))
+				}
+				chunk := bytes.Repeat([]byte("0123456789abcdef"), 4<<10)
+				for n := 0; n < size; n += len(chunk) {
+					m, err := w.Write(chunk)
+					sent.Add(int64(m))
+					if err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(big.Close)
+			e.addRoute(routes.Params{Prefix: "/big-" + framing, Upstream: big.URL})
+			warmLoop(t, e)
+			c := dialRaw(t, e.srv.URL)
+			c.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+			c.c.SetDeadline(time.Now().Add(60 * time.Second))
+			c.write(get("/big-"+framing, e.key.Key))
+			// Read nothing for a while: the upstream is held back, far short of the answer.
+			time.Sleep(500 * time.Millisecond)
+			if n := sent.Load(); n > 24<<20 {
+				t.Fatalf("the upstream sent %d MiB while the client read nothing", n>>20)
+			}
+			// Then read it all, slowly at first.
+			res, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int64
+			b := make([]byte, 256<<10)
+			for {
+				n, err := res.Body.Read(b)
+				if n > 0 && !bytes.Equal(b[:n], bytes.Repeat([]byte("0123456789abcdef"), (n+15)/16)[:n]) && got%16 == 0 {
+					t.Fatalf("bytes at %d are not the upstream's", got)
+				}
+				got += int64(n)
+				if got < 4<<20 {
+					time.Sleep(time.Millisecond)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after %d bytes: %v", got, err)
+				}
+			}
+			if got != size {
+				t.Fatalf("the client got %d bytes of %d", got, size)
+			}
+			// The connection serves on.
+			c.write(get("/after", e.key.Key))
+			if res, _ := c.read("GET"); res.StatusCode != 200 {
+				t.Fatalf("after the slow answer: %d", res.StatusCode)
+			}
+		})
 	}
 }

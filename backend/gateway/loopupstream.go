@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -39,8 +41,10 @@ type loopExchange struct {
 	reused     bool // sent on a connection that had carried an exchange before
 	answered   bool // the answer's head has arrived (nothing may be sent twice)
 	retried    bool
-	keepUp     bool // the upstream connection may be pooled again after this answer
-	interim    int  // 1xx answers skipped
+	keepUp     bool   // the upstream connection may be pooled again after this answer
+	offLoop    bool   // the rest of the body is read off the loop (relayOffLoop)
+	carry      []byte // off the loop: the end of a piece the chunk decoder has yet to take
+	interim    int    // 1xx answers skipped
 	deadline   time.Time
 	left       int
 	dec        chunkDecoder
@@ -113,11 +117,10 @@ func (l *evLoop) answerHead(x *loopExchange, buf []byte) (int, error) {
 
 // upTraffic reads what an upstream sent: the head of the answer it owes, then its body. What
 // it owes the client from one read — the head and what came of the body — goes out in one write.
-func (l *evLoop) upTraffic(uc *upConn) {
+func (l *evLoop) upTraffic(uc *upConn) gnet.Action {
 	x := uc.x
 	if x == nil { // nothing was asked: a broken or closing upstream
-		_ = uc.c.Close()
-		return
+		return gnet.Close
 	}
 	l.out = l.out[:0]
 	for uc.x == x {
@@ -125,63 +128,197 @@ func (l *evLoop) upTraffic(uc *upConn) {
 		if len(buf) == 0 {
 			break
 		}
-		complete := false
-		switch x.state {
-		case xHead:
-			n, err := l.answerHead(x, buf)
-			if err != nil {
-				l.abort(x)
-				l.fail(x.lc, err)
-				return
-			}
-			if n == 0 {
-				return
-			}
+		if x.state != xHead {
+			n, complete, err := l.relayBody(x, buf)
 			_, _ = uc.c.Discard(n)
-			x.answered = true
-			if s := x.lc.ctx.Response.StatusCode(); s < 200 {
-				x.interim++
-				if s == fasthttp.StatusSwitchingProtocols || x.interim > 8 {
-					l.abort(x)
-					l.fail(x.lc, errUnexpectedUpgrade)
-					return
-				}
-				continue // an interim answer (100, 103): the real one follows
-			}
-			complete = l.startAnswer(x)
-		case xBody:
-			n := min(x.left, len(buf))
-			l.out = append(l.out, buf[:n]...)
-			_, _ = uc.c.Discard(n)
-			x.left -= n
-			complete = x.left == 0
-		case xChunked:
-			out, n, done, err := x.dec.decode(l.out, buf)
-			l.out = out
-			_, _ = uc.c.Discard(n)
-			if err != nil {
+			switch {
+			case err != nil:
 				if l.flush(x.lc) {
 					l.brokenBody(x, err)
 				}
-				return
+				return gnet.None
+			case complete:
+				l.answered(x)
+				return gnet.None
+			case n < len(buf):
+				goto flush // the rest of a chunk's framing has not come yet
 			}
-			if !done && n == 0 {
-				goto flush
-			}
-			complete = done
-		case xToClose:
-			l.out = appendChunk(l.out, buf)
-			_, _ = uc.c.Discard(len(buf))
-		default:
-			return
+			continue
 		}
-		if complete {
+		n, err := l.answerHead(x, buf)
+		if err != nil {
+			l.abort(x)
+			l.fail(x.lc, err)
+			return gnet.None
+		}
+		if n == 0 {
+			return gnet.None
+		}
+		_, _ = uc.c.Discard(n)
+		x.answered = true
+		if s := x.lc.ctx.Response.StatusCode(); s < 200 {
+			x.interim++
+			if s == fasthttp.StatusSwitchingProtocols || x.interim > 8 {
+				l.abort(x)
+				l.fail(x.lc, errUnexpectedUpgrade)
+				return gnet.None
+			}
+			continue // an interim answer (100, 103): the real one follows
+		}
+		if l.startAnswer(x) {
 			l.answered(x)
-			return
+			return gnet.None
 		}
 	}
 flush:
-	l.flush(x.lc)
+	if l.flush(x.lc) && x.up == uc && x.lc.c.OutboundBuffered() > clientLagMax && l.relayOffLoop(x) {
+		// Closed now, before gnet reads the socket again: from here on only the duplicate
+		// is read.
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// relayBody takes what it can of an answer's body from buf into l.out, framed for the client:
+// it returns how much of buf it used and whether the body is complete.
+func (l *evLoop) relayBody(x *loopExchange, buf []byte) (n int, complete bool, err error) {
+	switch x.state {
+	case xBody:
+		n = min(x.left, len(buf))
+		l.out = append(l.out, buf[:n]...)
+		x.left -= n
+		return n, x.left == 0, nil
+	case xChunked:
+		l.out, n, complete, err = x.dec.decode(l.out, buf)
+		return n, complete, err
+	case xToClose:
+		l.out = appendChunk(l.out, buf)
+		return len(buf), false, nil
+	}
+	return 0, false, errors.New("no body expected")
+}
+
+// clientLagMax is how far a client may fall behind the answer it is sent before the rest of
+// the answer is relayed off the loop (relayOffLoop): a loop cannot stop reading an upstream
+// while its client reads slowly (gnet cannot pause a read), so what the client has not taken
+// waits in memory.
+const clientLagMax = 1 << 20
+
+// relayOffLoop moves the rest of an answer whose client reads slowly off the loop: the
+// upstream socket leaves the loop (a duplicate of it is read on a goroutine; the loop closes
+// its own), and each piece read is relayed on the loop only once the client has taken most of
+// what it was sent — so memory stays bounded, as with fasthttp's blocking writes. The upstream
+// connection is not pooled again. It runs in the upstream connection's OnTraffic, which closes
+// that connection when it returns true.
+func (l *evLoop) relayOffLoop(x *loopExchange) bool {
+	uc := x.up
+	fd, err := uc.c.Dup()
+	var up net.Conn
+	if err == nil {
+		f := os.NewFile(uintptr(fd), "upstream")
+		up, err = net.FileConn(f)
+		f.Close()
+	}
+	if err != nil {
+		l.g.log.Warn("cannot relay a slow client's answer off the loop; connection closed", "err", err,
+			"request_id", x.lc.st.requestID[0])
+		l.abort(x)
+		x.lc.st.code = CodeClientClosed
+		l.finish(x.lc)
+		l.close(x.lc)
+		return false
+	}
+	// Bytes the loop read and did not relay (none: each read is relayed whole) go first.
+	rest, _ := uc.c.Next(-1)
+	rest = append([]byte(nil), rest...)
+	uc.x, x.up, x.offLoop = nil, nil, true
+	go l.slowRelay(x, up, rest)
+	return true
+}
+
+// slowRelay reads the rest of an answer on a goroutine and hands each piece to the loop, then
+// waits while the client is more than clientLagMax/4 behind.
+func (l *evLoop) slowRelay(x *loopExchange, up net.Conn, rest []byte) {
+	defer up.Close()
+	buf := make([]byte, 64<<10)
+	reply := make(chan int, 1) // what the client has yet to take; -1: stop
+	for {
+		piece, eof := rest, false
+		rest = nil
+		if len(piece) == 0 {
+			n, err := up.Read(buf)
+			piece, eof = buf[:n], err != nil
+		}
+		for {
+			p, e := piece, eof
+			step := gnet.RunnableFunc(func(context.Context) error {
+				reply <- l.slowPiece(x, p, e)
+				return nil
+			})
+			if l.el.Execute(context.Background(), step) != nil {
+				return // the loops have stopped
+			}
+			behind := <-reply
+			if behind < 0 {
+				return
+			}
+			if behind <= clientLagMax/4 {
+				break
+			}
+			// Ask again in a moment, with nothing more to relay.
+			time.Sleep(5 * time.Millisecond)
+			piece, eof = nil, false
+		}
+	}
+}
+
+// slowPiece relays, on the loop, a piece slowRelay read (eof: the upstream's end); it returns
+// how much the client has yet to take, or -1 once the answer is over (complete, broken or its
+// client gone).
+func (l *evLoop) slowPiece(x *loopExchange, piece []byte, eof bool) int {
+	lc := x.lc
+	if lc.closed || !x.offLoop || lc.st == nil {
+		return -1
+	}
+	l.out = l.out[:0]
+	var n int
+	var complete bool
+	var err error
+	if len(x.carry) > 0 && len(piece) > 0 {
+		piece = append(append([]byte(nil), x.carry...), piece...)
+		x.carry = x.carry[:0]
+	}
+	if len(piece) > 0 {
+		n, complete, err = l.relayBody(x, piece)
+		if err == nil && !complete && n < len(piece) {
+			// The decoder waits for more of a chunk's framing: keep the piece's tail for it.
+			x.carry = append(x.carry[:0], piece[n:]...)
+		}
+	}
+	if err == nil && !complete && eof {
+		if x.state == xToClose {
+			l.out = append(l.out, lastChunk...)
+			complete = true
+		} else {
+			err = errUpstreamClosed
+		}
+	}
+	switch {
+	case err != nil:
+		x.offLoop = false
+		if l.flush(lc) {
+			l.brokenBody(x, err)
+		}
+		return -1
+	case complete:
+		x.offLoop, x.keepUp = false, false
+		l.answered(x)
+		return -1
+	}
+	if !l.flush(lc) {
+		return -1
+	}
+	return lc.c.OutboundBuffered()
 }
 
 // flush writes what upTraffic gathered for the client; false when the client is gone.
