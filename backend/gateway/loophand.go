@@ -31,13 +31,13 @@ type handConn struct {
 	rdl     time.Time
 	rtimer  *time.Timer
 	wdl     time.Time
-	written chan error
+	written chan writeDone
 	quit    chan struct{} // closed at end or Close: a write waits no more
 	quitter sync.Once
 }
 
 func newHandConn(c gnet.Conn) *handConn {
-	hc := &handConn{c: c, local: c.LocalAddr(), peer: c.RemoteAddr(), written: make(chan error, 1),
+	hc := &handConn{c: c, local: c.LocalAddr(), peer: c.RemoteAddr(), written: make(chan writeDone, 1),
 		quit: make(chan struct{})}
 	hc.cond.L = &hc.mu
 	return hc
@@ -93,8 +93,16 @@ func (hc *handConn) Read(p []byte) (int, error) {
 	}
 }
 
+// writeDone is the loop's word on a write: its error, and how much the client has yet to take.
+type writeDone struct {
+	err    error
+	behind int
+}
+
 // Write sends p through the loop and waits until the loop has taken it (into the socket or its
-// buffer for it), the write deadline passes, or the connection closes.
+// buffer for it) and the client is no more than clientLagMax/4 behind — gnet buffers what the
+// socket does not take, so this wait is what holds back a writer whose client reads slowly —,
+// until the write deadline passes, or the connection closes.
 func (hc *handConn) Write(p []byte) (int, error) {
 	hc.mu.Lock()
 	closed, eof, wdl := hc.closed, hc.eof, hc.wdl
@@ -107,31 +115,45 @@ func (hc *handConn) Write(p []byte) (int, error) {
 	case len(p) == 0:
 		return 0, nil
 	}
-	b := append([]byte(nil), p...)
-	if err := hc.c.AsyncWrite(b, func(_ gnet.Conn, err error) error {
-		hc.written <- err
-		return nil
-	}); err != nil {
-		return 0, err
-	}
 	var timeout <-chan time.Time
 	if !wdl.IsZero() {
 		t := time.NewTimer(time.Until(wdl))
 		defer t.Stop()
 		timeout = t.C
 	}
-	select {
-	case err := <-hc.written:
-		if err != nil {
+	b := append([]byte(nil), p...)
+	for {
+		if err := hc.c.AsyncWrite(b, func(c gnet.Conn, err error) error {
+			hc.written <- writeDone{err, c.OutboundBuffered()}
+			return nil
+		}); err != nil {
 			return 0, err
 		}
-		return len(p), nil
-	case <-timeout:
-		// The loop may still send it; the connection is of no further use.
-		hc.Close()
-		return 0, os.ErrDeadlineExceeded
-	case <-hc.quit:
-		return 0, net.ErrClosed
+		select {
+		case d := <-hc.written:
+			if d.err != nil {
+				return 0, d.err
+			}
+			if d.behind <= clientLagMax/4 {
+				return len(p), nil
+			}
+		case <-timeout:
+			// The loop may still send it; the connection is of no further use.
+			hc.Close()
+			return 0, os.ErrDeadlineExceeded
+		case <-hc.quit:
+			return 0, net.ErrClosed
+		}
+		// Written, but the client is far behind: ask again in a moment, writing nothing.
+		b = nil
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-timeout:
+			hc.Close()
+			return 0, os.ErrDeadlineExceeded
+		case <-hc.quit:
+			return 0, net.ErrClosed
+		}
 	}
 }
 
