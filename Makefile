@@ -69,6 +69,7 @@ PG_PACKAGES := ./backend/store/ ./backend/identity/ ./backend/keys/ ./backend/ke
 test-go: setup-test
 	go vet $(GO_PACKAGES)
 	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_REQUIRE_REDIS=1 go test -race -count=1 -timeout 20m $(GO_PACKAGES)
+	KEYGATE_TEST_ENGINE=fasthttp go test -race -count=1 ./backend/gateway/
 	KEYGATE_TEST_ENGINE=nethttp go test -race -count=1 ./backend/gateway/
 	KEYGATE_TEST_REQUIRE_POSTGRES=1 KEYGATE_TEST_STORE=postgres go test -race -count=1 -timeout 20m $(PG_PACKAGES)
 

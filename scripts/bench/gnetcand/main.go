@@ -11,7 +11,8 @@
 //
 // A prototype for measuring, not a server: requests without a body, answers with a
 // Content-Length, no timeouts, and a deliberately small HTTP/1.1 parser. It lives in a module
-// of its own so that Keygate's module does not depend on gnet for a benchmark.
+// of its own (it was measured before Keygate's data plane moved onto gnet, backend/gateway/loop.go)
+// and stays as the floor that data plane is measured against.
 //
 // It prints "candidate listen=ADDR" when ready.
 package main
