@@ -203,11 +203,6 @@ func (hc *handConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// CloseWrite ends the connection's sending side (a WebSocket tunnel passes on the upstream's).
-func (hc *handConn) CloseWrite() error {
-	return syscall.Shutdown(hc.c.Fd(), syscall.SHUT_WR)
-}
-
 // handListener is the listener the fasthttp server takes handed-over connections from.
 type handListener struct {
 	addr   net.Addr
