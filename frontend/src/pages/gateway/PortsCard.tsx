@@ -24,15 +24,17 @@ export function PortsCard({ admin }: { admin: boolean }) {
   const toast = useToast()
   const q = useOp('GetPorts', {})
   const save = useAction('UpdatePorts', ['GetPorts', 'GetGatewayStatus'])
-  const [gateway, setGateway] = useState('')
-  const [consolePort, setConsolePort] = useState('')
+  // What the fields hold: the stored ports until edited (null), so their first frame with the
+  // data already shows them; fresh data drops the edits.
+  const [gatewayEdit, setGateway] = useState<string | null>(null)
+  const [consoleEdit, setConsolePort] = useState<string | null>(null)
   const [errs, setErrs] = useState<Record<string, string>>({})
   useEffect(() => {
-    if (q.data) {
-      setGateway(String(q.data.gateway.port))
-      setConsolePort(String(q.data.console.port))
-    }
+    setGateway(null)
+    setConsolePort(null)
   }, [q.data])
+  const gateway = gatewayEdit ?? (q.data ? String(q.data.gateway.port) : '')
+  const consolePort = consoleEdit ?? (q.data ? String(q.data.console.port) : '')
   const p = q.data
   const hasConsole = !!p?.console.listen
   const submit = (e: FormEvent) => {
