@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/keygate/keygate/backend/identity"
 )
 
 // fastserve.go is the fasthttp engine's handler. Its hot path — route match, credential check against the in-memory
@@ -141,6 +143,9 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 		g.answerFast(ctx, st, snap, CodeInvalidPath)
 		return verdictAnswered
 	}
+	if st.loop && st.in.path == identity.JWKSPath && g.cfg.Identity != nil {
+		return verdictOffload // the key set may be read from the store
+	}
 	if g.serveJWKSFast(ctx, st, snap) {
 		return verdictAnswered
 	}
@@ -161,8 +166,10 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	if st.loop && !g.loopCanForward(st, rt) {
 		return verdictHandOver
 	}
-	if st.loop && rt.AuthRequired && !g.limiterLocal {
-		return verdictOffload // the limits are counted elsewhere (Redis)
+	if st.loop && (rt.AuthRequired && !g.limiterLocal || rt.IdentityJWT && g.cfg.Identity != nil) {
+		// The limits are counted elsewhere (Redis), or the signed identity may need its
+		// signing keys from the store: the checks run off the loop.
+		return verdictOffload
 	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
