@@ -249,7 +249,7 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l := e.loopOf(c)
 	lc := &loopClient{l: l, c: c, since: time.Now(), fresh: true}
 	l.now = lc.since
-	lc.fake = loopConnAddr{c: c}
+	lc.fake = loopConnAddr{local: c.LocalAddr(), remote: c.RemoteAddr()}
 	lc.ctx.Init2(lc.fake, fastLogger{e.g.log, e.g.mask}, false)
 	l.clients[lc] = struct{}{}
 	c.SetContext(lc)
@@ -569,16 +569,18 @@ func (l *evLoop) sweep(now time.Time) {
 }
 
 // loopConnAddr is the net.Conn a loop's RequestCtx sees: only its addresses are used (the
-// loop does the socket work itself).
-type loopConnAddr struct{ c gnet.Conn }
+// loop does the socket work itself). They are copied when the connection opens: a request
+// checked off the loop reads them while the loop may be closing (and gnet recycling) the
+// connection.
+type loopConnAddr struct{ local, remote net.Addr }
 
 var errLoopConn = errors.New("gateway: a loop's connection is not read or written through its RequestCtx")
 
 func (a loopConnAddr) Read([]byte) (int, error)         { return 0, errLoopConn }
 func (a loopConnAddr) Write([]byte) (int, error)        { return 0, errLoopConn }
 func (a loopConnAddr) Close() error                     { return nil }
-func (a loopConnAddr) LocalAddr() net.Addr              { return a.c.LocalAddr() }
-func (a loopConnAddr) RemoteAddr() net.Addr             { return a.c.RemoteAddr() }
+func (a loopConnAddr) LocalAddr() net.Addr              { return a.local }
+func (a loopConnAddr) RemoteAddr() net.Addr             { return a.remote }
 func (a loopConnAddr) SetDeadline(time.Time) error      { return nil }
 func (a loopConnAddr) SetReadDeadline(time.Time) error  { return nil }
 func (a loopConnAddr) SetWriteDeadline(time.Time) error { return nil }

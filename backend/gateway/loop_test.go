@@ -19,6 +19,7 @@ import (
 
 	"github.com/keygate/keygate/backend/gateway"
 	"github.com/keygate/keygate/backend/keys"
+	"github.com/keygate/keygate/backend/ratelimit"
 	"github.com/keygate/keygate/backend/routes"
 )
 
@@ -561,5 +562,89 @@ func TestLoopRelaysToASlowReaderWithoutHoldingTheAnswer(t *testing.T) {
 				t.Fatalf("after the slow answer: %d", res.StatusCode)
 			}
 		})
+	}
+}
+
+// slowLimiter is a limiter counted elsewhere (as Redis is): each call waits.
+type slowLimiter struct {
+	ratelimit.Limiter
+	wait time.Duration
+}
+
+func (s slowLimiter) Take(ctx context.Context, key string, r ratelimit.Rate, now time.Time) (ratelimit.Decision, error) {
+	time.Sleep(s.wait)
+	return s.Limiter.Take(ctx, key, r, now)
+}
+
+func (s slowLimiter) Peek(ctx context.Context, key string, r ratelimit.Rate, now time.Time) (ratelimit.Decision, error) {
+	time.Sleep(s.wait)
+	return s.Limiter.Peek(ctx, key, r, now)
+}
+
+// With limits counted elsewhere, authenticated requests are checked off the loop — the limit
+// still holds, and a request whose client leaves while it is checked is logged 499 and never
+// forwarded; the loop meanwhile serves other connections.
+func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t, func(c *gateway.Config) {
+		c.Limiter = slowLimiter{ratelimit.NewMemory(1000), 300 * time.Millisecond}
+		c.Engine = gateway.EngineLoop
+	})
+	limited, err := e.keys.Create(context.Background(), keys.CreateParams{OrgID: e.org.ID, Name: "limited", CreatedBy: "test",
+		RateLimit: 1, RateWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, o0, _ := loopCounts(t, e.gw)
+	c := dialRaw(t, e.srv.URL)
+	c.write(get("/one", limited.Key))
+	if res, _ := c.read("GET"); res.StatusCode != 200 {
+		t.Fatalf("first: %d", res.StatusCode)
+	}
+	c.write(get("/two", limited.Key))
+	if res, body := c.read("GET"); res.StatusCode != 429 || !strings.Contains(body, "RATE_LIMITED") {
+		t.Fatalf("second: %d %s", res.StatusCode, body)
+	}
+	if _, o, _ := loopCounts(t, e.gw); o-o0 != 2 {
+		t.Fatalf("offloaded %d, want 2", o-o0)
+	}
+
+	// A client that leaves while its request is checked.
+	before := e.seen.count()
+	gone := dialRaw(t, e.srv.URL)
+	gone.write(get("/gone", e.key.Key))
+	time.Sleep(50 * time.Millisecond)
+	gone.c.Close()
+	// Meanwhile the loop answers another connection at once (a public route: no check).
+	public := false
+	e.addRoute(routes.Params{Prefix: "/open", Upstream: e.up.URL, AuthRequired: &public})
+	start := time.Now()
+	other := dialRaw(t, e.srv.URL)
+	other.write("GET /open/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if res, _ := other.read("GET"); res.StatusCode != 200 {
+		t.Fatalf("other: %d", res.StatusCode)
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Fatalf("a public request waited %v behind a check off the loop", took)
+	}
+	before++ // (the public request reached it)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := 0
+		for _, en := range e.gw.Requests(gateway.Filter{}) {
+			if en.Path == "/gone" {
+				st = en.Status
+			}
+		}
+		if st == 499 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/gone logged %d, want 499", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := e.seen.count(); n != before {
+		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
 	}
 }
