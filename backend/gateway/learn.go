@@ -199,6 +199,19 @@ func learnResponseFast(lc *learnCapture, resp *fasthttp.Response, rl *relay) fas
 	return &capturedRelay{relay: rl, capture: lc.resp}
 }
 
+// learnResponseLoop notes the upstream's answer for an event loop's relay; it returns where to
+// copy the body as it passes, or nil when it is not kept.
+func learnResponseLoop(lc *learnCapture, resp *fasthttp.Response) *captureBody {
+	lc.status = resp.StatusCode()
+	lc.respType = string(resp.Header.ContentType())
+	enc := resp.Header.Peek("Content-Encoding")
+	if !learn.WantsBody(lc.respType) || len(enc) > 0 && string(enc) != "identity" {
+		return nil
+	}
+	lc.resp = &captureBody{}
+	return lc.resp
+}
+
 // capturedRelay is a streamed answer whose first learn.MaxBody bytes are copied for learning.
 type capturedRelay struct {
 	*relay

@@ -28,7 +28,7 @@ import (
 // beginFast, rewriteFast and cleanAnswerHead — on a fasthttp.RequestCtx of its own, and does the
 // socket work itself. It takes a request through only when it is sure of it: a whole HTTP/1.1
 // head (and body, with a length) already read, no Transfer-Encoding, Expect or Upgrade, a
-// plain-HTTP upstream, a route that neither validates nor learns, and a credential it can
+// plain-HTTP upstream, a route that does not validate, and a credential it can
 // verify from memory. Anything else — a head that came in parts, a chunked upload, a WebSocket,
 // a key not in the cache, a session cookie, a store-counted quota, a head fasthttp refuses — is
 // handed over: from that request on, the connection's bytes go to the fasthttp server (the
@@ -586,12 +586,12 @@ func (a loopConnAddr) SetReadDeadline(time.Time) error  { return nil }
 func (a loopConnAddr) SetWriteDeadline(time.Time) error { return nil }
 
 // loopCanForward says an event loop may take this request through to its upstream: the
-// upstream is plain HTTP, the request needs none of the paths that wait (a WebSocket tunnel,
-// validation, learning), and an Authorization header
+// upstream is plain HTTP, the request needs none of the net/http paths (a WebSocket tunnel,
+// validation), and an Authorization header
 // that might hold an imported key can be told apart from memory (rewriteFast strips such a
 // header).
 func (g *Gateway) loopCanForward(st *reqState, rt *route) bool {
-	if st.websocket || rt.validate != nil || g.learns(rt) || rt.target.Scheme != "http" {
+	if st.websocket || rt.validate != nil || rt.target.Scheme != "http" {
 		return false
 	}
 	if in := &st.in; len(in.authorization) > 0 && !carriesKey(in.authorization) {

@@ -10,6 +10,7 @@ import (
 // dropped (as the fasthttp engine drops it), and any framing it cannot read exactly is an
 // error, so that where the body ends is never guessed.
 type chunkDecoder struct {
+	keep    *captureBody // when set, the data is also copied there (a learning route)
 	state   uint8
 	left    uint64 // of the current chunk's data
 	trailer int    // trailer bytes read so far
@@ -58,6 +59,9 @@ func (d *chunkDecoder) decode(dst, buf []byte) (out []byte, n int, done bool, er
 		case cdData:
 			take := min(d.left, uint64(len(buf)-n))
 			dst = appendChunk(dst, buf[n:n+int(take)])
+			if d.keep != nil {
+				d.keep.keep(buf[n : n+int(take)])
+			}
 			n += int(take)
 			if d.left -= take; d.left == 0 {
 				d.state = cdDataEnd

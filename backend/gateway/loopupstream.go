@@ -41,10 +41,11 @@ type loopExchange struct {
 	reused     bool // sent on a connection that had carried an exchange before
 	answered   bool // the answer's head has arrived (nothing may be sent twice)
 	retried    bool
-	keepUp     bool   // the upstream connection may be pooled again after this answer
-	offLoop    bool   // the rest of the body is read off the loop (relayOffLoop)
-	carry      []byte // off the loop: the end of a piece the chunk decoder has yet to take
-	interim    int    // 1xx answers skipped
+	keepUp     bool         // the upstream connection may be pooled again after this answer
+	offLoop    bool         // the rest of the body is read off the loop (relayOffLoop)
+	capture    *captureBody // a learning route's copy of the answer's body
+	carry      []byte       // off the loop: the end of a piece the chunk decoder has yet to take
+	interim    int          // 1xx answers skipped
 	deadline   time.Time
 	left       int
 	dec        chunkDecoder
@@ -186,6 +187,9 @@ func (l *evLoop) relayBody(x *loopExchange, buf []byte) (n int, complete bool, e
 	case xBody:
 		n = min(x.left, len(buf))
 		l.out = append(l.out, buf[:n]...)
+		if x.capture != nil {
+			x.capture.keep(buf[:n])
+		}
 		x.left -= n
 		return n, x.left == 0, nil
 	case xChunked:
@@ -193,6 +197,9 @@ func (l *evLoop) relayBody(x *loopExchange, buf []byte) (n int, complete bool, e
 		return n, complete, err
 	case xToClose:
 		l.out = appendChunk(l.out, buf)
+		if x.capture != nil {
+			x.capture.keep(buf)
+		}
 		return len(buf), false, nil
 	}
 	return 0, false, errors.New("no body expected")
@@ -341,6 +348,10 @@ func (l *evLoop) startAnswer(x *loopExchange) bool {
 	x.keepUp = !rh.ConnectionClose()
 	cl := rh.ContentLength()
 	status := rh.StatusCode()
+	x.capture = nil
+	if st.learn != nil {
+		x.capture = learnResponseLoop(st.learn, resp)
+	}
 	cleanAnswerHead(rh, st, st.clientClose || l.e.draining.Load())
 	noBody := x.head || status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified
 	switch {
@@ -351,7 +362,7 @@ func (l *evLoop) startAnswer(x *loopExchange) bool {
 	case cl == -1:
 		rh.SetContentLength(-1)
 		x.state = xChunked
-		x.dec = chunkDecoder{}
+		x.dec = chunkDecoder{keep: x.capture}
 	default: // no length: the body ends when the upstream closes; the client gets it chunked
 		rh.SetContentLength(-1)
 		x.state, x.keepUp = xToClose, false
