@@ -26,17 +26,19 @@ import (
 //
 // A loop runs the same request code as the fasthttp engine — fasthttp's head parser, then
 // beginFast, rewriteFast and cleanAnswerHead — on a fasthttp.RequestCtx of its own, and does the
-// socket work itself. It takes a request through only when it is sure of it: a whole HTTP/1.1
-// head (and body, with a length) already read, no Transfer-Encoding, Expect or Upgrade, a
-// plain-HTTP upstream, a route that does not validate, and a credential it can
-// verify from memory. Anything else — a head that came in parts, a chunked upload, a WebSocket,
-// a key not in the cache, a session cookie, a store-counted quota, a head fasthttp refuses — is
-// handed over: from that request on, the connection's bytes go to the fasthttp server (the
-// fasthttp engine, unchanged) through a handConn, and its answers come back the same way. So no
-// request is ever read by two parsers, and every refusal is fasthttp's own.
+// socket work itself. It reads a request only when it is sure of it: a whole HTTP/1.1 head (and
+// body, with a length) already read, no Transfer-Encoding, Expect or Upgrade. It takes it
+// through when the route's upstream is plain HTTP and the route does not validate. Anything
+// else — a head that came in parts, a chunked upload, a WebSocket, a validated route, a head
+// fasthttp refuses — is handed over: from that request on, the connection's bytes go to the
+// fasthttp server (the fasthttp engine, unchanged) through a handConn, and its answers come back
+// the same way. So no request is ever read by two parsers, and every refusal is fasthttp's own.
 //
-// Nothing on a loop waits: upstream dials run on a goroutine and join the loop when connected,
-// timeouts are kept by a sweep every loopTick, and the request log and metrics are memory only.
+// Nothing on a loop waits: a check that needs the store (a key not in the cache, a session, a
+// quota counted in the store, limits in Redis, a signed identity) runs again on a goroutine and
+// comes back (offload); upstream dials run on a goroutine and join the loop when connected; an
+// answer whose client reads slowly is read off the loop (relayOffLoop); timeouts are kept by a
+// sweep every loopTick; the request log and metrics are memory only.
 
 // EngineLoop is the event-loop engine (Config.Engine).
 const EngineLoop = "loop"
