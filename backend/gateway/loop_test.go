@@ -381,19 +381,25 @@ func TestLoopUpstreamFailures(t *testing.T) {
 	lc.write(get("/slow/left", e.key.Key))
 	time.Sleep(100 * time.Millisecond)
 	lc.c.Close()
+	waitLogged(t, e, "/slow/left", 499)
+}
+
+// waitLogged waits until the request log has path with status.
+func waitLogged(t *testing.T, e *env, path string, status int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var st int
+		got := 0
 		for _, en := range e.gw.Requests(gateway.Filter{}) {
-			if en.Path == "/slow/left" {
-				st = en.Status
+			if en.Path == path {
+				got = en.Status
 			}
 		}
-		if st == 499 {
-			break
+		if got == status {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the abandoned request is logged with %d, want 499", st)
+			t.Fatalf("%s is logged with %d, want %d", path, got, status)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -628,22 +634,7 @@ func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
 		t.Fatalf("a public request waited %v behind a check off the loop", took)
 	}
 	before++ // (the public request reached it)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := 0
-		for _, en := range e.gw.Requests(gateway.Filter{}) {
-			if en.Path == "/gone" {
-				st = en.Status
-			}
-		}
-		if st == 499 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/gone logged %d, want 499", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLogged(t, e, "/gone", 499)
 	if n := e.seen.count(); n != before {
 		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
 	}
