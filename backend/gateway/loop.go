@@ -252,7 +252,9 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	lc := &loopClient{l: l, c: c, since: time.Now(), fresh: true}
 	l.now = lc.since
 	lc.fake = loopConnAddr{local: c.LocalAddr(), remote: c.RemoteAddr()}
-	lc.ctx.Init2(lc.fake, fastLogger{e.g.log, e.g.mask}, false)
+	// Bodies go back to fasthttp's pools after each request, not kept per connection: an idle
+	// connection holds no upload's buffer.
+	lc.ctx.Init2(lc.fake, fastLogger{e.g.log, e.g.mask}, true)
 	l.clients[lc] = struct{}{}
 	c.SetContext(lc)
 	return nil, gnet.None
@@ -506,6 +508,9 @@ func (l *evLoop) write(lc *loopClient, b []byte) bool {
 func (l *evLoop) finish(lc *loopClient) {
 	st := lc.st
 	lc.st = nil
+	if cap(lc.x.out) > 64<<10 { // a large upload's copy is not kept by an idle connection
+		lc.x.out, lc.x.carry = nil, nil
+	}
 	l.g.finishFast(&lc.ctx, st, st.start)
 	lc.since = l.now // (the sweep's clock: an idle timeout needs no finer one)
 }
