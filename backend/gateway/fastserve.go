@@ -143,7 +143,8 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 		g.answerFast(ctx, st, snap, CodeInvalidPath)
 		return verdictAnswered
 	}
-	if st.loop && st.in.path == identity.JWKSPath && g.cfg.Identity != nil {
+	if st.loop && st.in.path == identity.JWKSPath && g.cfg.Identity != nil &&
+		(in.method == http.MethodGet || in.method == http.MethodHead) { // (what serveJWKSFast answers)
 		return verdictOffload // the key set may be read from the store
 	}
 	if g.serveJWKSFast(ctx, st, snap) {
