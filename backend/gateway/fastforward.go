@@ -62,6 +62,81 @@ func cleanAnswerHead(rh *fasthttp.ResponseHeader, st *reqState, clientClose bool
 	commonHeaders(rh, st)
 }
 
+// rewritePlan is what the rewrite of a request for its upstream needs, worked out from the
+// head before anything of it changes. Both rewrites apply it: rewriteFast edits fasthttp's
+// parsed head in place; appendRewritten (the event loops) writes the upstream's request in one
+// pass over the client's head as it came.
+type rewritePlan struct {
+	uri             string   // the upstream's target
+	xff             string   // a trusted peer's X-Forwarded-For chain and ", ", or ""
+	setXFF          bool     // X-Forwarded-For is set (to xff and the peer)
+	xfHost, xfProto string   // X-Forwarded-Host (none when ""), X-Forwarded-Proto
+	cookies         []string // the Cookie lines less the console's session cookie
+	dropAuth        bool     // Authorization carries the credential (or another Keygate key)
+	named           []string // the headers the Connection header names
+}
+
+func (g *Gateway) planRewrite(st *reqState, rt *route) rewritePlan {
+	in := &st.in
+	p := rewritePlan{uri: upstreamURI(rt, in), setXFF: st.client.IsValid() || st.trusted}
+	if st.trusted && len(in.xff) > 0 {
+		p.xff = strings.Join(in.xff, ", ") + ", "
+	}
+	var forwarded http.Header
+	if st.trusted && (len(in.xfHost) > 0 || len(in.xfProto) > 0) {
+		forwarded = http.Header{"X-Forwarded-Host": in.xfHost, "X-Forwarded-Proto": in.xfProto}
+	}
+	p.xfHost, p.xfProto = ForwardedHost(g.cfg.PublicURL, st.trusted, forwarded, false)
+	if len(in.cookie) > 0 {
+		p.cookies = withoutSessionCookie(in.cookie)
+	}
+	p.dropAuth = len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization) ||
+		g.foreignAuth(st))
+	for _, c := range in.connection {
+		for _, f := range strings.Split(c, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				p.named = append(p.named, f)
+			}
+		}
+	}
+	return p
+}
+
+// headerValue is a header the gateway sets on the upstream's request.
+type headerValue struct {
+	name  []byte // canonical
+	value string
+}
+
+// identityHeaders are the headers the gateway sets on every forwarded request but the
+// forwarding ones: who is calling (a key, or a console user), the request id, the signed
+// identity.
+func identityHeaders(st *reqState, rt *route) (hs [6]headerValue, n int) {
+	add := func(name []byte, value string) { hs[n] = headerValue{name, value}; n++ }
+	switch {
+	case st.keyID != "":
+		add(hnKeyID, st.keyID)
+		add(hnKeyName, headerSafe(st.keyName))
+		add(hnOrgID, st.orgID)
+	case st.userID != "":
+		add(hnUserID, st.userID)
+		if rt.OrgID != "" {
+			add(hnOrgID, rt.OrgID)
+		}
+	}
+	add(hnRequestID, st.requestID[0])
+	if st.jwt != "" {
+		add(hnJWT, st.jwt)
+	}
+	return hs, n
+}
+
+// newLearnCapture starts a learning route's observation of the request (the target's strings
+// are copied: the rewrite may reuse the buffer they point into).
+func newLearnCapture(in *inbound) *learnCapture {
+	return &learnCapture{method: methodString(in.method), path: strings.Clone(in.path), query: strings.Clone(in.rawQuery)}
+}
+
 // rewriteFast rewrites the request in place for the upstream: the credential and every header
 // the gateway owns go, identity and forwarding headers are set, and the target becomes the
 // upstream's.
@@ -70,39 +145,15 @@ func (g *Gateway) rewriteFast(ctx *fasthttp.RequestCtx, st *reqState, rt *route)
 	req := &ctx.Request
 	h := &req.Header
 	if g.learns(rt) {
-		// The target's strings live in the request's buffer, which the rewrite reuses.
-		st.learn = &learnCapture{method: methodString(in.method), path: strings.Clone(in.path), query: strings.Clone(in.rawQuery)}
+		st.learn = newLearnCapture(in)
 	}
-	// Work out what is needed from the head before it changes.
-	uri := upstreamURI(rt, in)
-	var xff string
-	if st.trusted && len(in.xff) > 0 {
-		xff = strings.Join(in.xff, ", ") + ", "
-	}
-	var forwarded http.Header
-	if st.trusted && (len(in.xfHost) > 0 || len(in.xfProto) > 0) {
-		forwarded = http.Header{"X-Forwarded-Host": in.xfHost, "X-Forwarded-Proto": in.xfProto}
-	}
-	xfHost, xfProto := ForwardedHost(g.cfg.PublicURL, st.trusted, forwarded, false)
-	var cookies []string
-	if len(in.cookie) > 0 {
-		cookies = withoutSessionCookie(in.cookie)
-	}
-	dropAuth := len(in.authorization) > 0 && (st.cred == CredentialBearer || carriesKey(in.authorization) ||
-		g.foreignAuth(st))
-	var named []string
-	for _, c := range in.connection {
-		for _, f := range strings.Split(c, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				named = append(named, f)
-			}
-		}
-	}
-	// The strings above point into st's copy of the head (or are new), never into the
-	// request's buffer, which the edits below may reuse.
+	// Work out what is needed from the head before it changes. The plan's strings point into
+	// st's copy of the head (or are new), never into the request's buffer, which the edits
+	// below may reuse.
+	p := g.planRewrite(st, rt)
 
 	dropTrailers(h)
-	for _, n := range named {
+	for _, n := range p.named {
 		if !isEndToEndRequired(n) {
 			h.Del(n)
 		}
@@ -115,43 +166,32 @@ func (g *Gateway) rewriteFast(ctx *fasthttp.RequestCtx, st *reqState, rt *route)
 	for _, n := range in.managed {
 		h.Del(n)
 	}
-	if dropAuth {
+	if p.dropAuth {
 		h.Del("Authorization")
 	}
 	if len(in.cookie) > 0 {
 		h.DelAllCookies()
 		h.Del("Cookie")
-		for _, c := range cookies {
+		for _, c := range p.cookies {
 			h.Add("Cookie", c)
 		}
 	}
-	switch {
-	case st.keyID != "":
-		setReq(h, hnKeyID, st.keyID)
-		setReq(h, hnKeyName, headerSafe(st.keyName))
-		setReq(h, hnOrgID, st.orgID)
-	case st.userID != "":
-		setReq(h, hnUserID, st.userID)
-		if rt.OrgID != "" {
-			setReq(h, hnOrgID, rt.OrgID)
-		}
+	hs, n := identityHeaders(st, rt)
+	for _, hv := range hs[:n] {
+		setReq(h, hv.name, hv.value)
 	}
-	setReq(h, hnRequestID, st.requestID[0])
-	if st.jwt != "" {
-		setReq(h, hnJWT, st.jwt)
-	}
-	if st.client.IsValid() || st.trusted {
+	if p.setXFF {
 		var b [64]byte // an address fits; a longer chain of proxies grows it
-		h.SetBytesV("X-Forwarded-For", st.peer.AppendTo(append(b[:0], xff...)))
+		h.SetBytesV("X-Forwarded-For", st.peer.AppendTo(append(b[:0], p.xff...)))
 	}
-	if xfHost != "" {
-		setReq(h, hnForwardedHost, xfHost)
+	if p.xfHost != "" {
+		setReq(h, hnForwardedHost, p.xfHost)
 	} else {
 		h.Del("X-Forwarded-Host")
 	}
-	setReq(h, hnForwardedProto, xfProto)
+	setReq(h, hnForwardedProto, p.xfProto)
 	h.SetHost(rt.target.Host)
-	req.SetRequestURI(uri) // on the request: it also drops the URI fasthttp parsed
+	req.SetRequestURI(p.uri) // on the request: it also drops the URI fasthttp parsed
 
 	if rt.MaxBodyBytes > 0 && req.IsBodyStream() && in.contentLength < 0 {
 		st.body = &limitedBody{rc: nopCloser{req.BodyStream()}, left: rt.MaxBodyBytes}

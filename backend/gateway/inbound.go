@@ -28,6 +28,7 @@ type inbound struct {
 	apiKey, authorization, cookie, requestID, upgrade []string
 	xff, xfHost, xfProto, secFetchSite, connection    []string
 	origin                                            string
+	contentType                                       string // the last one, which fasthttp keeps (and forwards)
 	acrMethod, acrHeaders                             string
 	hasOrigin, hasACRMethod, hasHost                  bool
 	contentLength                                     int64 // -1: none given
@@ -151,8 +152,11 @@ func (in *inbound) header(name, value string, trustedPeer bool) error {
 			in.add(&in.connection, value)
 		}
 	case 12:
-		if strings.EqualFold(name, "X-Request-Id") {
+		switch {
+		case strings.EqualFold(name, "X-Request-Id"):
 			in.add(&in.requestID, value)
+		case strings.EqualFold(name, "Content-Type"):
+			in.contentType = value
 		}
 	case 13:
 		switch {

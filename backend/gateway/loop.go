@@ -368,16 +368,14 @@ func (l *evLoop) process(lc *loopClient) {
 	}
 }
 
-// offload runs a request's checks (and the rewrite of one that passes) on a goroutine of its
-// own, where a store lookup may wait, and goes back to the loop with the verdict. Meanwhile the
+// offload runs a request's checks on a goroutine of its own, where a store lookup may wait, and
+// goes back to the loop with the verdict. Meanwhile the
 // loop leaves the connection alone (lc.away).
 func (l *evLoop) offload(lc *loopClient, st *reqState, snap *snapshot) {
 	ctx := &lc.ctx
 	v := l.g.beginFast(ctx, st, snap)
 	switch v {
-	case verdictForward:
-		l.g.rewriteFast(ctx, st, st.route)
-	case verdictAnswered:
+	case verdictForward, verdictAnswered:
 	default: // cannot be: loopCanForward let the request through once already
 		l.g.answerFast(ctx, st, snap, CodeInternal)
 		v = verdictAnswered
@@ -402,7 +400,7 @@ func (l *evLoop) resume(lc *loopClient, v verdict, snap *snapshot) {
 		return
 	}
 	if v == verdictForward {
-		l.sendUpstream(lc, snap)
+		l.forward(lc, snap)
 		return
 	}
 	l.answerLocal(lc)

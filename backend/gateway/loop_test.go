@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -637,5 +639,90 @@ func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
 	waitLogged(t, e, "/gone", 499)
 	if n := e.seen.count(); n != before {
 		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
+	}
+}
+
+// TestLoopForwardsWhatFasthttpForwards: a loop writes the upstream's request itself, from the
+// client's header lines (appendRewritten), where the fasthttp engine edits its parsed head.
+// Both must deliver the same request: for each head below — every credential, cookies with
+// the console's session, hop-by-hop headers and those Connection names, headers the gateway
+// owns in any spelling, repeated and padded headers, bodies — the loop's upstream sees what
+// fasthttp's does.
+func TestLoopForwardsWhatFasthttpForwards(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t)
+	warmLoop(t, e)
+	fastLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := e.gw.FastServer()
+	go fs.Serve(fastLn)
+	defer fs.Shutdown()
+
+	k := e.key.Key
+	rid := "X-Request-Id: fixed-id-1\r\n" // (a generated id differs between the two)
+	heads := []string{
+		"GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nUser-Agent: t/1\r\nAccept: */*\r\n" + rid,
+		"GET /c HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer " + k + "\r\nCookie: a=1; keygate_session=s; b=2\r\nCookie: c=3\r\n" + rid,
+		"GET /c HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nAuthorization: Basic dTpw\r\nCookie: keygate_session=s\r\n" + rid,
+		"GET /d HTTP/1.1\r\nhost: h\r\nx-api-key: " + k + "\r\nConnection: X-Drop, keep-alive\r\nX-Drop: 1\r\nKeep-Alive: timeout=5\r\n" +
+			"TE: trailers\r\nProxy-Authorization: Basic eDp5\r\nProxy-Connection: keep-alive\r\nX-Keep: 2\r\n" + rid,
+		"GET /e HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nX-Keygate-Key-Id: spoof\r\nX_Keygate_Key_Id: spoof\r\nx-keygate-org-id: spoof\r\n" +
+			"X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\nX_Forwarded_For: 10.0.0.2\r\nForwarded: for=1.2.3.4\r\n" +
+			"X-Real-Ip: 1.2.3.4\r\nX-Original-Url: /admin\r\nX-Envoy-Original-Path: /admin\r\nX_Http_Method_Override: DELETE\r\n" + rid,
+		"GET /f HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nX-Multi: a\r\nX-Multi: b\r\nX-Pad:   padded value \t\r\nAccept-Encoding: gzip\r\n" + rid,
+		"POST /g HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nContent-Type: application/json\r\nContent-Length: 13\r\n" + rid + "\r\n{\"a\":[1,2,3]}",
+		"POST /g HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nContent-Type: text/csv\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n" + rid + "\r\nabc",
+		"PUT /h HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nContent-Length: 0\r\n" + rid,
+		"DELETE /i HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\n" + rid,
+		"HEAD /j HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\n" + rid,
+		"GET /k HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + k + "\r\nConnection: close\r\n" + rid,
+	}
+	send := func(addr, head string) (string, *http.Response, echo) {
+		t.Helper()
+		if !strings.Contains(head, "\r\n\r\n") {
+			head += "\r\n"
+		}
+		c := rawRequest(t, addr, head)
+		defer c.Close()
+		method, _, _ := strings.Cut(head, " ")
+		res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		defer res.Body.Close()
+		var got echo
+		if method != http.MethodHead {
+			if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+				t.Fatalf("%q: %d, %v", head, res.StatusCode, err)
+			}
+		}
+		return method, res, got
+	}
+	loopAddr := strings.TrimPrefix(e.srv.URL, "http://")
+	for _, head := range heads {
+		s0, _, _ := loopCounts(t, e.gw)
+		before := e.seen.count()
+		method, loopRes, onLoop := send(loopAddr, head)
+		loopSeen := e.seen.last()
+		if s, _, _ := loopCounts(t, e.gw); s != s0+1 || e.seen.count() != before+1 {
+			t.Fatalf("%q was not forwarded from a loop (%d served, %d forwarded)", head, s-s0, e.seen.count()-before)
+		}
+		_, fastRes, onFast := send(fastLn.Addr().String(), head)
+		fastSeen := e.seen.last()
+		if loopRes.StatusCode != 200 || fastRes.StatusCode != 200 {
+			t.Fatalf("%q: %d on a loop, %d on fasthttp", head, loopRes.StatusCode, fastRes.StatusCode)
+		}
+		if method == http.MethodHead { // no echo: what the upstream's handler saw
+			onLoop = echo{Method: loopSeen.Method, Path: loopSeen.URL.Path, Query: loopSeen.URL.RawQuery, Host: loopSeen.Host, Header: loopSeen.Header}
+			onFast = echo{Method: fastSeen.Method, Path: fastSeen.URL.Path, Query: fastSeen.URL.RawQuery, Host: fastSeen.Host, Header: fastSeen.Header}
+		}
+		if !reflect.DeepEqual(onLoop, onFast) {
+			t.Errorf("%q reached the upstream differently:\n loop:     %+v\n fasthttp: %+v", head, onLoop, onFast)
+		}
+		if onLoop.Header.Get("X-Keygate-Key-Id") != e.key.ID || onLoop.Header.Get("X-Api-Key") != "" {
+			t.Errorf("%q: the upstream saw key id %q and X-Api-Key %q", head, onLoop.Header.Get("X-Keygate-Key-Id"), onLoop.Header.Get("X-Api-Key"))
+		}
 	}
 }

@@ -51,28 +51,15 @@ type loopExchange struct {
 	dec        chunkDecoder
 }
 
-// forward rewrites the request (beginFast passed it) and sends it upstream.
+// forward sends a request that passed its checks (beginFast) to its route's upstream.
 func (l *evLoop) forward(lc *loopClient, snap *snapshot) {
-	l.g.rewriteFast(&lc.ctx, lc.st, lc.st.route)
-	l.sendUpstream(lc, snap)
-}
-
-// sendUpstream sends the rewritten request to its route's upstream.
-func (l *evLoop) sendUpstream(lc *loopClient, snap *snapshot) {
 	ctx, st := &lc.ctx, lc.st
-	rt := st.route
-	req := &ctx.Request
 	x := &lc.x
-	*x = loopExchange{lc: lc, snap: snap, out: x.out[:0], replayable: replayableMethod(st.in.method),
-		head: req.Header.IsHead(), deadline: st.start.Add(snap.timeout)}
-	l.wbuf.Reset()
-	l.bw.Reset(&l.wbuf)
-	if err := req.Write(l.bw); err == nil {
-		err = l.bw.Flush()
-	}
-	x.out = append(x.out, l.wbuf.Bytes()...)
+	*x = loopExchange{lc: lc, snap: snap, replayable: replayableMethod(st.in.method),
+		head: st.in.method == fasthttp.MethodHead, deadline: st.start.Add(snap.timeout),
+		out: l.g.appendRewritten(x.out[:0], st, st.route, ctx.Request.Body())}
 	ctx.Response.Reset()
-	x.p = l.pool(rt.client.Addr)
+	x.p = l.pool(st.route.client.Addr)
 	x.p.acquire(x)
 }
 
