@@ -102,17 +102,18 @@ func (g *Gateway) planRewrite(st *reqState, rt *route) rewritePlan {
 	return p
 }
 
-// headerValue is a header the gateway sets on the upstream's request.
+// headerValue is a header the gateway sets on a request or an answer.
 type headerValue struct {
 	name  []byte // canonical
 	value string
+	added bool // next to others of the name, rather than in their place
 }
 
 // identityHeaders are the headers the gateway sets on every forwarded request but the
 // forwarding ones: who is calling (a key, or a console user), the request id, the signed
 // identity.
 func identityHeaders(st *reqState, rt *route) (hs [6]headerValue, n int) {
-	add := func(name []byte, value string) { hs[n] = headerValue{name, value}; n++ }
+	add := func(name []byte, value string) { hs[n] = headerValue{name: name, value: value}; n++ }
 	switch {
 	case st.keyID != "":
 		add(hnKeyID, st.keyID)

@@ -282,40 +282,68 @@ func clientFromXFF(xff []string, proxies []netip.Prefix, peer netip.Addr) netip.
 	return peer
 }
 
-// commonHeaders sets what every answer carries: the request id, Vary: Origin, CORS for an
-// allowed origin and the rate-limit state.
+// commonHeaders sets what every answer carries (answerHeaders).
 func commonHeaders(rh *fasthttp.ResponseHeader, st *reqState) {
-	setCanonical(rh, hnRequestID, st.requestID[0])
-	rh.Add("Vary", "Origin")
+	var num answerNumbers
+	hs, n := answerHeaders(st, &num)
+	for _, hv := range hs[:n] {
+		if hv.added {
+			rh.AddBytesKV(hv.name, s2b(hv.value))
+		} else {
+			rh.SetCanonical(hv.name, s2b(hv.value))
+		}
+	}
+}
+
+// answerNumbers is room for the numbers of answerHeaders' values.
+type answerNumbers [5][20]byte
+
+// answerHeaders are the headers the gateway puts on every answer, its own or an upstream's:
+// the request id, Vary: Origin, CORS for an allowed origin, the rate-limit and quota state and
+// Retry-After. Each replaces an upstream's header of its name, but Vary, which is added to the
+// upstream's (added). Numbers are formatted into num.
+func answerHeaders(st *reqState, num *answerNumbers) (hs [10]headerValue, n int) {
+	set := func(name []byte, value string) { hs[n] = headerValue{name: name, value: value}; n++ }
+	k := 0 // numbers formatted
+	number := func(name []byte, v int64) { set(name, b2s(strconv.AppendInt(num[k][:0], v, 10))); k++ }
+	set(hnRequestID, st.requestID[0])
+	hs[n] = headerValue{name: hnVary, value: "Origin", added: true}
+	n++
 	if st.originOK {
-		setCanonical(rh, hnAllowOrigin, st.in.origin)
-		setCanonical(rh, hnAllowCredentials, "true")
-		setCanonical(rh, hnExposeHeaders, hdrExpose[0])
+		set(hnAllowOrigin, st.in.origin)
+		set(hnAllowCredentials, "true")
+		set(hnExposeHeaders, hdrExpose[0])
 	}
 	if st.rated {
-		rh.Set("Ratelimit-Limit", strconv.Itoa(st.rate.Limit))
-		rh.Set("Ratelimit-Remaining", strconv.Itoa(st.rate.Remaining))
-		rh.Set("Ratelimit-Reset", strconv.FormatInt(ceilSeconds(st.rate.Reset), 10))
+		number(hnRateLimitLimit, int64(st.rate.Limit))
+		number(hnRateLimitRemaining, int64(st.rate.Remaining))
+		number(hnRateLimitReset, ceilSeconds(st.rate.Reset))
 	}
 	if st.quotaed {
-		var b [20]byte
-		rh.SetBytesV(HeaderQuotaRemaining, strconv.AppendInt(b[:0], st.quota, 10))
+		number(hnQuotaRemaining, st.quota)
 	}
 	if st.retryAfter > 0 {
-		rh.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(st.retryAfter), 1), 10))
+		number(hnRetryAfter, max(ceilSeconds(st.retryAfter), 1))
 	}
+	return hs, n
 }
 
 // Header names every answer may carry, in canonical form: SetCanonical takes them as they are,
 // where Set would copy and normalize the name each time.
 var (
-	hnRequestID        = []byte("X-Request-Id")
-	hnAllowOrigin      = []byte("Access-Control-Allow-Origin")
-	hnAllowCredentials = []byte("Access-Control-Allow-Credentials")
-	hnExposeHeaders    = []byte("Access-Control-Expose-Headers")
-	hnContentTypeOpts  = []byte("X-Content-Type-Options")
-	hnCacheControl     = []byte("Cache-Control")
-	hnWWWAuthenticate  = []byte("Www-Authenticate")
+	hnRequestID          = []byte("X-Request-Id")
+	hnAllowOrigin        = []byte("Access-Control-Allow-Origin")
+	hnAllowCredentials   = []byte("Access-Control-Allow-Credentials")
+	hnExposeHeaders      = []byte("Access-Control-Expose-Headers")
+	hnContentTypeOpts    = []byte("X-Content-Type-Options")
+	hnCacheControl       = []byte("Cache-Control")
+	hnWWWAuthenticate    = []byte("Www-Authenticate")
+	hnVary               = []byte("Vary")
+	hnRateLimitLimit     = []byte("Ratelimit-Limit")
+	hnRateLimitRemaining = []byte("Ratelimit-Remaining")
+	hnRateLimitReset     = []byte("Ratelimit-Reset")
+	hnQuotaRemaining     = []byte(HeaderQuotaRemaining)
+	hnRetryAfter         = []byte("Retry-After")
 )
 
 // setCanonical sets a header whose name is canonical already (fasthttp copies the value).

@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -201,11 +202,10 @@ func learnResponseFast(lc *learnCapture, resp *fasthttp.Response, rl *relay) fas
 
 // learnResponseLoop notes the upstream's answer for an event loop's relay; it returns where to
 // copy the body as it passes, or nil when it is not kept.
-func learnResponseLoop(lc *learnCapture, resp *fasthttp.Response) *captureBody {
-	lc.status = resp.StatusCode()
-	lc.respType = string(resp.Header.ContentType())
-	enc := resp.Header.Peek("Content-Encoding")
-	if !learn.WantsBody(lc.respType) || len(enc) > 0 && string(enc) != "identity" {
+func learnResponseLoop(lc *learnCapture, status int, ctype, enc string) *captureBody {
+	lc.status = status
+	lc.respType = strings.Clone(ctype)
+	if !learn.WantsBody(lc.respType) || enc != "" && enc != "identity" {
 		return nil
 	}
 	lc.resp = &captureBody{}

@@ -299,6 +299,23 @@ type evLoop struct {
 	// now is the time of the last sweep or connection: what idle stamps are made with (the
 	// clock is read twice per request, for its latency, and no more).
 	now time.Time
+	// date is the Date line of the answers, as of dateSec (dateLine).
+	date    []byte
+	dateSec int64
+}
+
+// dateLine is the Date header line for an answer now (the sweep's clock: a second's
+// precision, as fasthttp's).
+func (l *evLoop) dateLine() []byte {
+	now := l.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if s := now.Unix(); s != l.dateSec || l.date == nil {
+		l.dateSec = s
+		l.date = append(fasthttp.AppendHTTPDate(append(l.date[:0], "Date: "...), now), '\r', '\n')
+	}
+	return l.date
 }
 
 // loopClient is a client connection on a loop.

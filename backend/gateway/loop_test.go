@@ -726,3 +726,136 @@ func TestLoopForwardsWhatFasthttpForwards(t *testing.T) {
 		}
 	}
 }
+
+// rawUpstream answers the request for /N with answers[N], as bytes; it reads requests with no
+// body and keeps its connections open (but for answers that close them).
+func rawUpstream(t *testing.T, answers []string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					n, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/"))
+					if err != nil || n >= len(answers) {
+						return
+					}
+					if _, err := io.WriteString(c, answers[n]); err != nil || strings.Contains(answers[n], "Connection: close") {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestLoopAnswersWhatFasthttpAnswers: a loop writes the client's answer head itself from the
+// upstream's lines (appendAnswer), where the fasthttp engine edits its parsed head. For each
+// answer below — hop-by-hop headers and those Connection names, headers the gateway sets
+// itself, the console's cookies, every framing, heads both refuse (502) — the client gets the
+// same answer from both. Where the loop is stricter than fasthttp, the head is at the end of
+// the list, and the loop's answer is a 502: a folded line (RFC 9112 §5.2 lets a gateway refuse
+// it) and a field name that is not a token (which fasthttp passes on to the client).
+func TestLoopAnswersWhatFasthttpAnswers(t *testing.T) {
+	skipUnlessLoop(t)
+	answers := []string{
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nServer: up/1\r\nX-Custom: a\r\nX-Custom: b\r\n\r\n{}",
+		"HTTP/1.1 201 Created\r\nContent-Length: 5\r\nConnection: X-Hop, keep-alive\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\n" +
+			"Trailer: X-T\r\nUpgrade: h2c\r\nContent-Type: text/plain\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nX-Request-Id: upstream-id\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: true\r\n" +
+			"Access-Control-Expose-Headers: X-Secret\r\nClear-Site-Data: \"*\"\r\nSet-Cookie2: a=b\r\nVary: Accept\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nSet-Cookie: keygate_session=forged; Path=/\r\nSet-Cookie: app=1; Path=/; HttpOnly\r\nSet-Cookie: __Secure-keygate_session=x; Secure\r\n" +
+			"Content-Length: 1\r\n\r\nx",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nuntil the end",
+		"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+		"HTTP/1.1 304 Not Modified\r\nEtag: \"v1\"\r\nContent-Length: 10\r\n\r\n",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/html; charset=utf-8\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nRatelimit-Limit: 1\r\nX-Keygate-Quota-Remaining: 1\r\nContent-Length: 1\r\n\r\nx",
+		"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
+		"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 299 Whatever Reason\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Type: a\r\nContent-Type: b\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	}
+	same := len(answers)
+	answers = append(answers,
+		"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\n: empty\r\nContent-Length: 2\r\n\r\nok")
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/raw", Upstream: rawUpstream(t, answers), StripPrefix: true})
+	warmLoop(t, e)
+	fastLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := e.gw.FastServer()
+	go fs.Serve(fastLn)
+	defer fs.Shutdown()
+
+	type answer struct {
+		Status int
+		Header http.Header
+		Body   string
+	}
+	send := func(addr string, i int) answer {
+		t.Helper()
+		c := rawRequest(t, addr, fmt.Sprintf("GET /raw/%d HTTP/1.1\r\nHost: h\r\nX-Api-Key: %s\r\nOrigin: https://app.example.com\r\nX-Request-Id: rid-%d\r\n\r\n", i, e.key.Key, i))
+		defer c.Close()
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("answer %d from %s: %v", i, addr, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if res.Header.Get("Date") == "" {
+			t.Errorf("answer %d has no Date", i)
+		}
+		res.Header.Del("Date")
+		return answer{res.StatusCode, res.Header, string(b)}
+	}
+	loopAddr := strings.TrimPrefix(e.srv.URL, "http://")
+	for i := range answers {
+		s0, _, _ := loopCounts(t, e.gw)
+		onLoop := send(loopAddr, i)
+		if s, _, _ := loopCounts(t, e.gw); s != s0+1 {
+			t.Fatalf("answer %d was not relayed on a loop", i)
+		}
+		if i >= same {
+			if onLoop.Status != http.StatusBadGateway {
+				t.Errorf("answer %d: %d on a loop, want 502", i, onLoop.Status)
+			}
+			continue
+		}
+		onFast := send(fastLn.Addr().String(), i)
+		if !reflect.DeepEqual(onLoop, onFast) {
+			t.Errorf("answer %d reached the client differently:\n loop:     %+v\n fasthttp: %+v", i, onLoop, onFast)
+		}
+	}
+}

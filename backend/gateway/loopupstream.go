@@ -49,6 +49,7 @@ type loopExchange struct {
 	deadline   time.Time
 	left       int
 	dec        chunkDecoder
+	answer     upstreamAnswer // the answer's head, as read (answerHead)
 }
 
 // forward sends a request that passed its checks (beginFast) to its route's upstream.
@@ -63,8 +64,8 @@ func (l *evLoop) forward(lc *loopClient, snap *snapshot) {
 	x.p.acquire(x)
 }
 
-// answerHead reads the answer's head at the front of buf; it returns the head's length, 0 when
-// it has not all arrived, or an error.
+// answerHead reads the answer's head at the front of buf into x.answer; it returns the head's
+// length, 0 when it has not all arrived, or an error.
 func (l *evLoop) answerHead(x *loopExchange, buf []byte) (int, error) {
 	end := -1
 	for i := bytes.IndexByte(buf, '\n'); i >= 0; {
@@ -90,15 +91,8 @@ func (l *evLoop) answerHead(x *loopExchange, buf []byte) (int, error) {
 		}
 		return 0, nil
 	}
-	resp := &x.lc.ctx.Response
-	resp.Reset()
-	l.rd.Reset(buf[:end])
-	l.br.Reset(&l.rd)
-	if err := resp.Header.Read(l.br); err != nil {
+	if err := parseAnswer(&x.answer, buf[:end]); err != nil {
 		return 0, err
-	}
-	if l.br.Buffered() != 0 || l.rd.Len() != 0 {
-		return 0, errors.New("upstream answer's head is malformed")
 	}
 	return end, nil
 }
@@ -142,9 +136,9 @@ func (l *evLoop) upTraffic(uc *upConn) gnet.Action {
 		if n == 0 {
 			return gnet.None
 		}
-		_, _ = uc.c.Discard(n)
 		x.answered = true
-		if s := x.lc.ctx.Response.StatusCode(); s < 200 {
+		if s := x.answer.status; s < 200 {
+			_, _ = uc.c.Discard(n)
 			x.interim++
 			if s == fasthttp.StatusSwitchingProtocols || x.interim > 8 {
 				l.abort(x)
@@ -153,7 +147,9 @@ func (l *evLoop) upTraffic(uc *upConn) gnet.Action {
 			}
 			continue // an interim answer (100, 103): the real one follows
 		}
-		if l.startAnswer(x) {
+		complete := l.startAnswer(x) // (from the head, still buffered)
+		_, _ = uc.c.Discard(n)
+		if complete {
 			l.answered(x)
 			return gnet.None
 		}
@@ -325,37 +321,32 @@ func (l *evLoop) flush(lc *loopClient) bool {
 	return ok
 }
 
-// startAnswer puts the answer's cleaned head in l.out for the client and sets up the body's
-// relay; it says whether the answer is complete (no body).
+// startAnswer puts the client's head for the answer (x.answer) in l.out and sets up the
+// body's relay; it says whether the answer is complete (no body).
 func (l *evLoop) startAnswer(x *loopExchange) bool {
 	lc := x.lc
 	st := lc.st
-	resp := &lc.ctx.Response
-	rh := &resp.Header
-	x.keepUp = !rh.ConnectionClose()
-	cl := rh.ContentLength()
-	status := rh.StatusCode()
+	a := &x.answer
+	lc.ctx.Response.SetStatusCode(a.status) // (for the log and the metrics)
+	x.keepUp = !a.close
 	x.capture = nil
 	if st.learn != nil {
-		x.capture = learnResponseLoop(st.learn, resp)
+		x.capture = learnResponseLoop(st.learn, a.status, b2s(a.contentType), b2s(a.encoding))
 	}
-	cleanAnswerHead(rh, st, st.clientClose || l.e.draining.Load())
-	noBody := x.head || status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified
+	frame := frameLength
 	switch {
-	case noBody:
-	case cl >= 0:
-		rh.SetContentLength(cl)
-		x.state, x.left = xBody, cl
-	case cl == -1:
-		rh.SetContentLength(-1)
-		x.state = xChunked
+	case x.head || a.status == fasthttp.StatusNoContent || a.status == fasthttp.StatusNotModified:
+		frame = frameNone
+	case a.length >= 0:
+		x.state, x.left = xBody, a.length
+	case a.chunked:
+		frame, x.state = frameChunked, xChunked
 		x.dec = chunkDecoder{keep: x.capture}
 	default: // no length: the body ends when the upstream closes; the client gets it chunked
-		rh.SetContentLength(-1)
-		x.state, x.keepUp = xToClose, false
+		frame, x.state, x.keepUp = frameChunked, xToClose, false
 	}
-	l.out = rh.AppendBytes(l.out) // (l.out is empty: the head is the first thing owed)
-	return noBody || (x.state == xBody && x.left == 0)
+	l.out = appendAnswer(l.out, a, st, l.dateLine(), frame, st.clientClose || l.e.draining.Load())
+	return frame == frameNone || (x.state == xBody && x.left == 0)
 }
 
 // answered ends an exchange whose answer is complete, its last bytes gathered in l.out: the
