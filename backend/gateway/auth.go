@@ -23,9 +23,11 @@ type presented struct {
 	// an upstream that honours one runs that method, so its scopes are required too.
 	methodOverrides []string
 	// fast or std is the request itself, whose body formMethods reads for a _method field on
-	// a route whose scopes depend on the method; the other is nil.
-	fast *fasthttp.RequestCtx
-	std  *http.Request
+	// a route whose scopes depend on the method; the other is nil. contentType is fast's
+	// Content-Type (the last one, which is what the upstream gets).
+	fast        *fasthttp.RequestCtx
+	contentType string
+	std         *http.Request
 	// sessionOK says the console session cookie may count (SessionAllowed).
 	sessionOK bool
 }

@@ -97,13 +97,8 @@ func (g *Gateway) abandonFast(st *reqState) {
 // limits, body size, identity — and says what comes next. Every answer it gives is left in
 // ctx.Response with st.code set.
 func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot) verdict {
-	in := &st.in
-	peer := peerOf(ctx)
-	st.client, st.trusted = peer, false
-	if len(g.cfg.TrustedProxies) > 0 && trusted(g.cfg.TrustedProxies, peer) {
-		st.trusted = true
-	}
 	h := &ctx.Request.Header
+	g.setPeer(st, peerOf(ctx))
 	st.clientClose = h.ConnectionClose()
 	// One copy of the head: the request log keeps it, and every string parsed from it stays
 	// valid however the request is rewritten afterwards.
@@ -113,23 +108,45 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	buf := make([]byte, 0, len(uri)+len(raw))
 	buf = append(append(buf, uri...), raw...)
 	st.head = buf[len(uri):]
-	st.peer = peer
-	st.requestID = st.ridBuf[:1]
-	if err := in.parseHead(h.Method(), buf[:len(uri)], h.Protocol(), st.head, st.trusted); err != nil {
+	if err := st.in.parseHead(h.Method(), buf[:len(uri)], h.Protocol(), st.head, st.trusted); err != nil {
+		st.requestID = st.ridBuf[:1]
 		st.ridBuf[0] = g.newRequestID()
 		g.answerFast(ctx, st, snap, CodeMalformedRequest)
 		// Where this request ends is in doubt, so nothing after it is read.
 		ctx.SetConnectionClose()
 		return verdictAnswered
 	}
-	if st.trusted {
-		st.client = clientFromXFF(in.xff, g.cfg.TrustedProxies, peer)
+	g.headParsed(st)
+	return g.checkFast(ctx, st, snap)
+}
+
+// setPeer notes the TCP peer of the request, and whether it is a trusted proxy.
+func (g *Gateway) setPeer(st *reqState, peer netip.Addr) {
+	st.client, st.peer, st.trusted = peer, peer, false
+	if len(g.cfg.TrustedProxies) > 0 && trusted(g.cfg.TrustedProxies, peer) {
+		st.trusted = true
 	}
+}
+
+// headParsed completes the reading of a head that parsed (st.in): the client behind a trusted
+// proxy, and the request's id (the client's, when it sent a valid one).
+func (g *Gateway) headParsed(st *reqState) {
+	in := &st.in
+	if st.trusted {
+		st.client = clientFromXFF(in.xff, g.cfg.TrustedProxies, st.peer)
+	}
+	st.requestID = st.ridBuf[:1]
 	if len(in.requestID) == 1 && validRequestID(in.requestID[0]) {
 		st.ridBuf[0] = in.requestID[0]
 	} else {
 		st.ridBuf[0] = g.newRequestID()
 	}
+}
+
+// checkFast runs the checks of a request whose head is read (headParsed), from the host on; see
+// beginFast.
+func (g *Gateway) checkFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapshot) verdict {
+	in := &st.in
 	if hosts := g.hosts.Load(); hosts != nil && !HostAllowed(in.host, *hosts) {
 		g.answerFast(ctx, st, snap, CodeUnknownHost)
 		return verdictAnswered
@@ -174,7 +191,8 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	}
 	if rt.AuthRequired {
 		code := g.authenticate(st, rt, presented{apiKey: in.apiKey, authorization: in.authorization, cookie: in.cookie,
-			rawQuery: in.rawQuery, method: in.method, path: in.path, rawPath: in.rawPath, methodOverrides: in.methodOverride, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
+			rawQuery: in.rawQuery, method: in.method, path: in.path, rawPath: in.rawPath, methodOverrides: in.methodOverride,
+			contentType: in.contentType, fast: ctx, sessionOK: g.cfg.Sessions != nil && len(in.cookie) > 0 &&
 				SessionAllowed(in.sessionHeaders(), in.host, st.originOK, rt.ConsoleSession)})
 		if code == codeHandOver {
 			return verdictOffload

@@ -36,6 +36,7 @@ type inbound struct {
 	badEscape                                         bool   // the path has an invalid %-escape
 	absHost                                           string // an absolute-form target's authority
 	http2Settings                                     bool
+	http10                                            bool     // an HTTP/1.0 request
 	methodOverride                                    []string // method-override headers' values (methodOverrideHeaders)
 	managed                                           []string // names the gateway owns (see managedHeader), as sent
 	hop                                               []string // hop-by-hop headers present (hopHeaders), as sent
@@ -68,7 +69,11 @@ func (in *inbound) parseHead(method, uri, proto, raw []byte, trustedPeer bool) e
 	if !validMethod(method) || len(uri) == 0 || !validTarget(uri) {
 		return errAmbiguous
 	}
-	if p := b2s(proto); p != "HTTP/1.1" && p != "HTTP/1.0" {
+	switch b2s(proto) {
+	case "HTTP/1.1":
+	case "HTTP/1.0":
+		in.http10 = true
+	default:
 		return errAmbiguous
 	}
 	in.method = b2s(method)

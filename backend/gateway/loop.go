@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -349,16 +350,26 @@ func (l *evLoop) process(lc *loopClient) {
 		if len(buf) == 0 {
 			return
 		}
-		n, ok := l.readRequest(lc, buf)
-		if !ok {
-			l.handOver(lc)
+		end := bytes.Index(buf, crlfcrlf)
+		if end < 0 || end+4 > g.cfg.MaxHeaderBytes {
+			l.handOver(lc) // in parts, or too large (fasthttp answers 431)
 			return
 		}
 		ctx := &lc.ctx
+		ctx.Request.Reset()
 		ctx.Response.Reset()
 		st, snap := g.startFast(ctx)
 		st.loop = true
-		v := g.beginFast(ctx, st, snap)
+		// One copy of the head, which the request log keeps and every string parsed from it
+		// points into.
+		st.raw = append(make([]byte, 0, end+4), buf[:end+4]...)
+		n, ok := l.readRequest(lc, st, buf)
+		if !ok {
+			g.abandonFast(st)
+			l.handOver(lc)
+			return
+		}
+		v := g.checkFast(ctx, st, snap)
 		switch v {
 		case verdictHandOver, verdictSlow: // (slow never comes: loopCanForward)
 			g.abandonFast(st)
@@ -366,10 +377,12 @@ func (l *evLoop) process(lc *loopClient) {
 			return
 		case verdictOffload:
 			// The checks start again off the loop, from a clean state: nothing was taken.
+			raw := st.raw
 			g.abandonFast(st)
 			g.metrics.loop.offloaded.Add(1)
 			_, _ = lc.c.Discard(n)
 			st, snap = g.startFast(ctx)
+			st.raw = raw
 			lc.st, lc.fresh, lc.away = st, false, true
 			go l.offload(lc, st, snap)
 			return
@@ -386,11 +399,14 @@ func (l *evLoop) process(lc *loopClient) {
 }
 
 // offload runs a request's checks on a goroutine of its own, where a store lookup may wait, and
-// goes back to the loop with the verdict. Meanwhile the
-// loop leaves the connection alone (lc.away).
+// goes back to the loop with the verdict. Meanwhile the loop leaves the connection alone
+// (lc.away).
 func (l *evLoop) offload(lc *loopClient, st *reqState, snap *snapshot) {
 	ctx := &lc.ctx
-	v := l.g.beginFast(ctx, st, snap)
+	var v verdict
+	if l.g.parseLoopHead(ctx, st) { // (it parsed on the loop: it parses again)
+		v = l.g.checkFast(ctx, st, snap)
+	}
 	switch v {
 	case verdictForward, verdictAnswered:
 	default: // cannot be: loopCanForward let the request through once already
@@ -426,49 +442,67 @@ func (l *evLoop) resume(lc *loopClient, v verdict, snap *snapshot) {
 
 var crlfcrlf = []byte("\r\n\r\n")
 
-// readRequest reads the request at the front of buf into lc.ctx.Request, when the loop can
-// take it: it returns the request's length, or false to hand the connection over.
-func (l *evLoop) readRequest(lc *loopClient, buf []byte) (int, bool) {
-	end := bytes.Index(buf, crlfcrlf)
-	if end < 0 || end+4 > l.g.cfg.MaxHeaderBytes {
-		return 0, false // in parts, or too large (fasthttp answers 431)
-	}
-	head := buf[:end+4]
-	for i := bytes.IndexByte(head, '\n'); i >= 0; {
-		if i == 0 || head[i-1] != '\r' {
-			return 0, false // a bare LF: the strict reading is fasthttp's and parseHead's
-		}
-		j := bytes.IndexByte(head[i+1:], '\n')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	req := &lc.ctx.Request
-	req.Reset()
-	l.rd.Reset(head)
-	l.br.Reset(&l.rd)
-	if err := req.Header.Read(l.br); err != nil || l.br.Buffered() != 0 || l.rd.Len() != 0 {
+// readRequest reads the request at the front of buf, whose head is copied in st.raw, when the
+// loop can take it: it returns the request's length, or false to hand the connection over.
+// The loop reads heads with the gateway's own strict parser (inbound.parseHead) alone; what it
+// refuses, or what a loop does not take (HTTP/1.0, CONNECT, a chunked body, Expect, an
+// upgrade, a body not all here or over loopBodyMax), goes to fasthttp with its connection,
+// where the same parser answers what it refuses (400).
+func (l *evLoop) readRequest(lc *loopClient, st *reqState, buf []byte) (int, bool) {
+	ctx := &lc.ctx
+	if !l.g.parseLoopHead(ctx, st) {
 		return 0, false
 	}
-	h := &req.Header
-	if !h.IsHTTP11() || h.IsConnect() || len(h.Peek(fasthttp.HeaderTransferEncoding)) > 0 ||
-		len(h.Peek(fasthttp.HeaderExpect)) > 0 || len(h.Peek(fasthttp.HeaderUpgrade)) > 0 {
+	in := &st.in
+	if in.http10 || in.method == fasthttp.MethodConnect || in.chunked || in.expect || len(in.upgrade) > 0 {
 		return 0, false
 	}
-	n := len(head)
-	switch cl := h.ContentLength(); {
-	case cl > 0:
-		if cl > loopBodyMax || len(buf)-n < cl {
+	n := len(st.raw)
+	if cl := in.contentLength; cl > 0 {
+		if cl > loopBodyMax || int64(len(buf)-n) < cl {
 			return 0, false
 		}
-		req.SetBody(buf[n : n+cl])
-		n += cl
-	case cl == 0 || cl == -2:
-	default:
-		return 0, false
+		ctx.Request.SetBody(buf[n : n+int(cl)])
+		n += int(cl)
 	}
 	return n, true
+}
+
+// parseLoopHead parses the head in st.raw (request line, header lines, the empty line) into
+// st; false when it is malformed.
+func (g *Gateway) parseLoopHead(ctx *fasthttp.RequestCtx, st *reqState) bool {
+	raw := st.raw
+	lf := bytes.IndexByte(raw, '\n')
+	if lf < 1 || raw[lf-1] != '\r' {
+		return false
+	}
+	line := raw[:lf-1]
+	sp1, sp2 := bytes.IndexByte(line, ' '), bytes.LastIndexByte(line, ' ')
+	if sp1 < 0 || sp1 == sp2 {
+		return false
+	}
+	st.head = raw[lf+1:]
+	g.setPeer(st, peerOf(ctx))
+	if st.in.parseHead(line[:sp1], line[sp1+1:sp2], line[sp2+1:], st.head, st.trusted) != nil {
+		return false
+	}
+	for _, c := range st.in.connection {
+		if hasToken(c, "close") {
+			st.clientClose = true
+		}
+	}
+	g.headParsed(st)
+	return true
+}
+
+// hasToken says whether the comma-separated list v has token t (in any case).
+func hasToken(v, t string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), t) {
+			return true
+		}
+	}
+	return false
 }
 
 // handOver gives the connection, from the request at the front of its buffer on, to the
@@ -492,7 +526,7 @@ func (l *evLoop) handOver(lc *loopClient) {
 func (l *evLoop) answerLocal(lc *loopClient) {
 	ctx, st := &lc.ctx, lc.st
 	resp := &ctx.Response
-	if ctx.Request.Header.IsHead() {
+	if st.in.method == fasthttp.MethodHead {
 		resp.SkipBody = true
 	}
 	closing := st.clientClose || resp.ConnectionClose() || l.e.draining.Load()

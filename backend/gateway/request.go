@@ -48,6 +48,7 @@ type reqState struct {
 	start      time.Time
 	relay      *relay
 	head       []byte // the raw request head (header lines), kept for the request log
+	raw        []byte // on a loop: the whole head (request line, header lines), whose copy head is in
 	peer       netip.Addr
 	originOK   bool
 	rate       ratelimit.Decision

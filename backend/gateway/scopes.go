@@ -146,8 +146,7 @@ func formMethods(dst []string, rt *route, p presented) ([]string, Code) {
 	var cts []string
 	switch {
 	case p.fast != nil:
-		// A copy: reading the body below edits the header whose buffer holds the value.
-		one[0] = string(p.fast.Request.Header.ContentType())
+		one[0] = p.contentType // (in the request state's copy of the head)
 		cts = one[:]
 	case p.std != nil:
 		if cts = p.std.Header["Content-Type"]; len(cts) == 0 {
