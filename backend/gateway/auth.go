@@ -37,8 +37,9 @@ type presented struct {
 func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	now := g.authNow(st)
 	st.now = now
-	ipKey := limiterKey(st.client)
+	var ipKey string // (the client's key in the failed-authentication limit, when there is one)
 	if g.cfg.FailedAuthLimit > 0 {
+		ipKey = limiterKey(st.client)
 		d, err := g.limiter.Peek(st.Context, ipKey, ratelimit.Rate{Limit: g.cfg.FailedAuthLimit, Window: time.Minute}, now)
 		if err != nil {
 			g.log.Warn("failed-authentication limit unavailable", "err", err)

@@ -214,10 +214,11 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		g.observeFast(st, status)
 	}
 	if g.log.Enabled(ctx, slog.LevelDebug) {
+		d := e // (a copy for the line: e itself stays on the stack)
 		debug := func() {
-			id, path := g.loggedIDAndPath(context.Background(), e.RequestID, e.Path)
-			g.log.Debug("request", "request_id", id, "method", e.Method, "path", path, "status", status,
-				"latency_us", e.LatencyUS, "route", label, "key_id", e.KeyID, "user_id", e.UserID, "code", e.ErrorCode)
+			id, path := g.loggedIDAndPath(context.Background(), d.RequestID, d.Path)
+			g.log.Debug("request", "request_id", id, "method", d.Method, "path", path, "status", status,
+				"latency_us", d.LatencyUS, "route", label, "key_id", d.KeyID, "user_id", d.UserID, "code", d.ErrorCode)
 		}
 		if st.loop {
 			go debug() // the mask may look imported secrets up in the store: not on a loop
