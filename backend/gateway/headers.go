@@ -189,7 +189,24 @@ func managedHeader(name string, trustedPeer bool) bool {
 	default:
 		return false
 	}
-	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	// The name lower-cased with '_' as '-', in a buffer on the stack (no allocation per header).
+	var low [64]byte
+	var n string
+	if len(name) <= len(low) {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			switch {
+			case c == '_':
+				c = '-'
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			}
+			low[i] = c
+		}
+		n = b2s(low[:len(name)])
+	} else {
+		n = strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	}
 	switch {
 	case strings.HasPrefix(n, "x-keygate-"), n == "x-request-id", n == "x-api-key", n == "x-original-url", n == "x-rewrite-url",
 		n == "x-original-uri", n == "x-original-path", n == "x-original-method", n == "x-envoy-original-path":
