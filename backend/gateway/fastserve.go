@@ -105,9 +105,9 @@ func (g *Gateway) beginFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	// The target goes in the same copy, in front: the path and query are kept by the log and
 	// the rewrite edits the request's own buffer.
 	uri, raw := h.RequestURI(), h.RawHeaders()
-	buf := make([]byte, 0, len(uri)+len(raw))
+	buf := make([]byte, 0, len(uri)+len(raw)+requestIDMax)
 	buf = append(append(buf, uri...), raw...)
-	st.head = buf[len(uri):]
+	st.head, st.spare = buf[len(uri):], buf[len(buf):]
 	if err := st.in.parseHead(h.Method(), buf[:len(uri)], h.Protocol(), st.head, st.trusted); err != nil {
 		st.requestID = st.ridBuf[:1]
 		st.ridBuf[0] = g.newRequestID()
@@ -139,7 +139,7 @@ func (g *Gateway) headParsed(st *reqState) {
 	if len(in.requestID) == 1 && validRequestID(in.requestID[0]) {
 		st.ridBuf[0] = in.requestID[0]
 	} else {
-		st.ridBuf[0] = g.newRequestID()
+		st.ridBuf[0] = b2s(g.appendRequestID(st.spare[:0])) // (never written again)
 	}
 }
 

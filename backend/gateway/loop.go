@@ -25,15 +25,18 @@ import (
 // answered on one goroutine: no goroutine parked per connection, no read that fails with EAGAIN,
 // one epoll_wait for many ready sockets (docs/performance.md, "Session 23").
 //
-// A loop runs the same request code as the fasthttp engine — fasthttp's head parser, then
-// beginFast, rewriteFast and cleanAnswerHead — on a fasthttp.RequestCtx of its own, and does the
-// socket work itself. It reads a request only when it is sure of it: a whole HTTP/1.1 head (and
-// body, with a length) already read, no Transfer-Encoding, Expect or Upgrade. It takes it
-// through when the route's upstream is plain HTTP and the route does not validate. Anything
-// else — a head that came in parts, a chunked upload, a WebSocket, a validated route, a head
-// fasthttp refuses — is handed over: from that request on, the connection's bytes go to the
-// fasthttp server (the fasthttp engine, unchanged) through a handConn, and its answers come back
-// the same way. So no request is ever read by two parsers, and every refusal is fasthttp's own.
+// A loop runs the same checks as the fasthttp engine (checkFast, on a fasthttp.RequestCtx of its
+// own) and does the socket work itself. It reads a request only when it is sure of it: a whole
+// HTTP/1.1 head (and body, with a length) already read, which the gateway's strict parser
+// (inbound.parseHead) reads alone, with no chunked body, Expect or Upgrade. It takes it through
+// when the route's upstream is plain HTTP and the route does not validate, and writes the
+// upstream's request and the client's answer head itself, in one pass over the lines it was
+// given (looprewrite.go, loopanswer.go; by the fasthttp engine's rules). Anything else — a head
+// that came in parts, a chunked upload, a WebSocket, a validated route, a head the parser
+// refuses — is handed over: from that request on, the connection's bytes go to the fasthttp
+// server (the fasthttp engine, unchanged) through a handConn, and its answers come back the
+// same way. So no request is ever read by two parsers, and every refusal is the fasthttp
+// engine's own.
 //
 // Nothing on a loop waits: a check that needs the store (a key not in the cache, a session, a
 // quota counted in the store, limits in Redis, a signed identity) runs again on a goroutine and
@@ -362,7 +365,8 @@ func (l *evLoop) process(lc *loopClient) {
 		st.loop = true
 		// One copy of the head, which the request log keeps and every string parsed from it
 		// points into.
-		st.raw = append(make([]byte, 0, end+4), buf[:end+4]...)
+		st.raw = append(make([]byte, 0, end+4+requestIDMax), buf[:end+4]...)
+		st.spare = st.raw[len(st.raw):]
 		n, ok := l.readRequest(lc, st, buf)
 		if !ok {
 			g.abandonFast(st)
@@ -382,7 +386,7 @@ func (l *evLoop) process(lc *loopClient) {
 			g.metrics.loop.offloaded.Add(1)
 			_, _ = lc.c.Discard(n)
 			st, snap = g.startFast(ctx)
-			st.raw = raw
+			st.raw, st.spare = raw, raw[len(raw):]
 			lc.st, lc.fresh, lc.away = st, false, true
 			go l.offload(lc, st, snap)
 			return

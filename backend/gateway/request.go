@@ -43,12 +43,15 @@ type reqState struct {
 	jwt          string        // the signed identity for the upstream (routes that send one)
 
 	// The fasthttp engine's part of the state.
-	in         inbound
-	ridBuf     [1]string
-	start      time.Time
-	relay      *relay
-	head       []byte // the raw request head (header lines), kept for the request log
-	raw        []byte // on a loop: the whole head (request line, header lines), whose copy head is in
+	in     inbound
+	ridBuf [1]string
+	start  time.Time
+	relay  *relay
+	head   []byte // the raw request head (header lines), kept for the request log
+	raw    []byte // on a loop: the whole head (request line, header lines), whose copy head is in
+	// spare is the room after the copy of the head (requestIDMax bytes), where a generated
+	// request id goes: one allocation for both, which the log keeps together.
+	spare      []byte
 	peer       netip.Addr
 	originOK   bool
 	rate       ratelimit.Decision
@@ -167,9 +170,16 @@ func validRequestID(s string) bool {
 }
 
 func (g *Gateway) newRequestID() string {
-	var b [40]byte
-	n := copy(b[:], g.idPrefix)
-	return string(strconv.AppendUint(b[:n], g.idSeq.Add(1), 36))
+	var b [requestIDMax]byte
+	return string(g.appendRequestID(b[:0]))
+}
+
+// requestIDMax bounds a generated request id (the prefix and a base-36 sequence number).
+const requestIDMax = 40
+
+// appendRequestID appends a new request id to dst.
+func (g *Gateway) appendRequestID(dst []byte) []byte {
+	return strconv.AppendUint(append(dst, g.idPrefix...), g.idSeq.Add(1), 36)
 }
 
 // finishFast records the request in the metrics and the request log.
