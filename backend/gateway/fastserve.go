@@ -374,6 +374,14 @@ func (g *Gateway) answerFast(ctx *fasthttp.RequestCtx, st *reqState, _ *snapshot
 	st.code = code
 	resp := &ctx.Response
 	resp.Reset()
+	if st.loop && !(code == CodeInsufficientScope && st.scopeProblem != nil) {
+		// The loop writes the prebuilt problem itself (appendProblem); a loop's request body
+		// is whole in memory, with nothing left to drain.
+		st.problem = true
+		resp.SetStatusCode(problems[code].Problem.Status)
+		return
+	}
+	st.problem = false
 	if code == CodeInsufficientScope && st.scopeProblem != nil {
 		writeScopeProblemFast(resp, st.scopeProblem)
 	} else {

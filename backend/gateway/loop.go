@@ -534,13 +534,17 @@ func (l *evLoop) answerLocal(lc *loopClient) {
 		resp.SkipBody = true
 	}
 	closing := st.clientClose || resp.ConnectionClose() || l.e.draining.Load()
-	if closing {
-		resp.SetConnectionClose()
-	}
 	l.wbuf.Reset()
-	l.bw.Reset(&l.wbuf)
-	_ = resp.Write(l.bw)
-	_ = l.bw.Flush()
+	if st.problem {
+		l.wbuf.Write(appendProblem(l.wbuf.AvailableBuffer(), st.code, st, l.dateLine(), resp.SkipBody, closing))
+	} else {
+		if closing {
+			resp.SetConnectionClose()
+		}
+		l.bw.Reset(&l.wbuf)
+		_ = resp.Write(l.bw)
+		_ = l.bw.Flush()
+	}
 	// Logged before it is written (as the fasthttp engine does): a client that has its answer
 	// finds the request in the log and the metrics.
 	l.finish(lc)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/valyala/fasthttp"
@@ -121,4 +122,37 @@ func writeProblemFast(resp *fasthttp.Response, code Code) {
 		setCanonical(&resp.Header, hnWWWAuthenticate, hdrAuthenticate[0])
 	}
 	resp.SetBodyRaw(p.Body)
+}
+
+// appendProblem appends the answer with code's prebuilt problem (writeProblemFast's, with the
+// headers every answer carries) to dst: date is the Date line; a HEAD request gets the body's
+// length without the body; closing adds Connection: close.
+func appendProblem(dst []byte, code Code, st *reqState, date []byte, head, closing bool) []byte {
+	p := problems[code]
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(p.Problem.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, fasthttp.StatusMessage(p.Problem.Status)...)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, date...)
+	dst = append(dst, "Content-Type: "+problem.ContentType+"\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"...)
+	if p.Problem.Status == http.StatusUnauthorized {
+		dst = appendHeader(dst, hnWWWAuthenticate, hdrAuthenticate[0])
+	}
+	var num answerNumbers
+	hs, n := answerHeaders(st, &num)
+	for _, hv := range hs[:n] {
+		dst = appendHeader(dst, hv.name, hv.value)
+	}
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(p.Body)), 10)
+	dst = append(dst, "\r\n"...)
+	if closing {
+		dst = append(dst, "Connection: close\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	if head {
+		return dst
+	}
+	return append(dst, p.Body...)
 }

@@ -43,12 +43,13 @@ type reqState struct {
 	jwt          string        // the signed identity for the upstream (routes that send one)
 
 	// The fasthttp engine's part of the state.
-	in     inbound
-	ridBuf [1]string
-	start  time.Time
-	relay  *relay
-	head   []byte // the raw request head (header lines), kept for the request log
-	raw    []byte // on a loop: the whole head (request line, header lines), whose copy head is in
+	in      inbound
+	ridBuf  [1]string
+	start   time.Time
+	relay   *relay
+	head    []byte // the raw request head (header lines), kept for the request log
+	problem bool   // on a loop: the answer is code's prebuilt problem, which the loop writes (appendProblem)
+	raw     []byte // on a loop: the whole head (request line, header lines), whose copy head is in
 	// spare is the room after the copy of the head (requestIDMax bytes), where a generated
 	// request id goes: one allocation for both, which the log keeps together.
 	spare      []byte
