@@ -210,8 +210,10 @@ func TestLoopHandsOverWhatItDoesNotRead(t *testing.T) {
 	}
 }
 
-// framingUpstream answers each path with a different framing, written by hand.
-func framingUpstream(t *testing.T) string {
+// scriptedUpstream is an upstream whose answers are written by hand: answer writes what it
+// owes for each request (read with http.ReadRequest, body drained) to c and says whether the
+// connection stays open.
+func scriptedUpstream(t *testing.T, answer func(c net.Conn, req *http.Request) (keep bool)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -233,36 +235,7 @@ func framingUpstream(t *testing.T) string {
 						return
 					}
 					io.Copy(io.Discard, req.Body)
-					var out string
-					closeAfter := false
-					switch req.URL.Path {
-					case "/chunked":
-						out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
-							"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-Sum: 7\r\n\r\n"
-					case "/close":
-						out = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"
-						closeAfter = true
-					case "/early":
-						out = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
-							"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter"
-					case "/empty":
-						out = "HTTP/1.1 204 No Content\r\nX-Seen: yes\r\n\r\n"
-					case "/head":
-						out = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"
-					case "/broken":
-						out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
-						closeAfter = true
-					case "/stream":
-						// The first event, then a pause: a client must see it before the rest.
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"+
-							"e\r\ndata: first\n\n\r\n")
-						time.Sleep(300 * time.Millisecond)
-						out = "f\r\ndata: second\n\n\r\n0\r\n\r\n"
-					default:
-						out = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-					}
-					io.WriteString(c, out)
-					if closeAfter {
+					if !answer(c, req) {
 						return
 					}
 				}
@@ -270,6 +243,42 @@ func framingUpstream(t *testing.T) string {
 		}
 	}()
 	return "http://" + ln.Addr().String()
+}
+
+// framingUpstream answers each path with a different framing, written by hand.
+func framingUpstream(t *testing.T) string {
+	return scriptedUpstream(t, func(c net.Conn, req *http.Request) bool {
+		var out string
+		closeAfter := false
+		switch req.URL.Path {
+		case "/chunked":
+			out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+				"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-Sum: 7\r\n\r\n"
+		case "/close":
+			out = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"
+			closeAfter = true
+		case "/early":
+			out = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
+				"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter"
+		case "/empty":
+			out = "HTTP/1.1 204 No Content\r\nX-Seen: yes\r\n\r\n"
+		case "/head":
+			out = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"
+		case "/broken":
+			out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+			closeAfter = true
+		case "/stream":
+			// The first event, then a pause: a client must see it before the rest.
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"+
+				"e\r\ndata: first\n\n\r\n")
+			time.Sleep(300 * time.Millisecond)
+			out = "f\r\ndata: second\n\n\r\n0\r\n\r\n"
+		default:
+			out = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+		}
+		io.WriteString(c, out)
+		return !closeAfter
+	})
 }
 
 func TestLoopRelaysEveryFraming(t *testing.T) {
@@ -652,13 +661,7 @@ func TestLoopForwardsWhatFasthttpForwards(t *testing.T) {
 	skipUnlessLoop(t)
 	e := newEnv(t)
 	warmLoop(t, e)
-	fastLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := e.gw.FastServer()
-	go fs.Serve(fastLn)
-	defer fs.Shutdown()
+	fastAddr := serveFastToo(t, e.gw)
 
 	k := e.key.Key
 	rid := "X-Request-Id: fixed-id-1\r\n" // (a generated id differs between the two)
@@ -709,7 +712,7 @@ func TestLoopForwardsWhatFasthttpForwards(t *testing.T) {
 		if s, _, _ := loopCounts(t, e.gw); s != s0+1 || e.seen.count() != before+1 {
 			t.Fatalf("%q was not forwarded from a loop (%d served, %d forwarded)", head, s-s0, e.seen.count()-before)
 		}
-		_, fastRes, onFast := send(fastLn.Addr().String(), head)
+		_, fastRes, onFast := send(fastAddr, head)
 		fastSeen := e.seen.last()
 		if loopRes.StatusCode != 200 || fastRes.StatusCode != 200 {
 			t.Fatalf("%q: %d on a loop, %d on fasthttp", head, loopRes.StatusCode, fastRes.StatusCode)
@@ -727,41 +730,17 @@ func TestLoopForwardsWhatFasthttpForwards(t *testing.T) {
 	}
 }
 
-// rawUpstream answers the request for /N with answers[N], as bytes; it reads requests with no
-// body and keeps its connections open (but for answers that close them).
+// rawUpstream answers the request for /N with answers[N], as bytes, and keeps its connections
+// open (but for answers that close them).
 func rawUpstream(t *testing.T, answers []string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					n, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/"))
-					if err != nil || n >= len(answers) {
-						return
-					}
-					if _, err := io.WriteString(c, answers[n]); err != nil || strings.Contains(answers[n], "Connection: close") {
-						return
-					}
-				}
-			}()
+	return scriptedUpstream(t, func(c net.Conn, req *http.Request) bool {
+		n, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/"))
+		if err != nil || n >= len(answers) {
+			return false
 		}
-	}()
-	return "http://" + ln.Addr().String()
+		_, err = io.WriteString(c, answers[n])
+		return err == nil && !strings.Contains(answers[n], "Connection: close")
+	})
 }
 
 // TestLoopAnswersWhatFasthttpAnswers: a loop writes the client's answer head itself from the
@@ -808,37 +787,11 @@ func TestLoopAnswersWhatFasthttpAnswers(t *testing.T) {
 	e := newEnv(t)
 	e.addRoute(routes.Params{Prefix: "/raw", Upstream: rawUpstream(t, answers), StripPrefix: true})
 	warmLoop(t, e)
-	fastLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := e.gw.FastServer()
-	go fs.Serve(fastLn)
-	defer fs.Shutdown()
+	fastAddr := serveFastToo(t, e.gw)
 
-	type answer struct {
-		Status int
-		Header http.Header
-		Body   string
-	}
-	send := func(addr string, i int) answer {
+	send := func(addr string, i int) rawAnswer {
 		t.Helper()
-		c := rawRequest(t, addr, fmt.Sprintf("GET /raw/%d HTTP/1.1\r\nHost: h\r\nX-Api-Key: %s\r\nOrigin: https://app.example.com\r\nX-Request-Id: rid-%d\r\n\r\n", i, e.key.Key, i))
-		defer c.Close()
-		res, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("answer %d from %s: %v", i, addr, err)
-		}
-		b, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		if res.Header.Get("Date") == "" {
-			t.Errorf("answer %d has no Date", i)
-		}
-		res.Header.Del("Date")
-		return answer{res.StatusCode, res.Header, string(b)}
+		return sendRaw(t, addr, fmt.Sprintf("GET /raw/%d HTTP/1.1\r\nHost: h\r\nX-Api-Key: %s\r\nOrigin: https://app.example.com\r\nX-Request-Id: rid-%d\r\n\r\n", i, e.key.Key, i))
 	}
 	loopAddr := strings.TrimPrefix(e.srv.URL, "http://")
 	for i := range answers {
@@ -853,7 +806,7 @@ func TestLoopAnswersWhatFasthttpAnswers(t *testing.T) {
 			}
 			continue
 		}
-		onFast := send(fastLn.Addr().String(), i)
+		onFast := send(fastAddr, i)
 		if !reflect.DeepEqual(onLoop, onFast) {
 			t.Errorf("answer %d reached the client differently:\n loop:     %+v\n fasthttp: %+v", i, onLoop, onFast)
 		}
@@ -867,13 +820,7 @@ func TestLoopAnswersItsOwnLikeFasthttp(t *testing.T) {
 	skipUnlessLoop(t)
 	e := newEnv(t)
 	warmLoop(t, e)
-	fastLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := e.gw.FastServer()
-	go fs.Serve(fastLn)
-	defer fs.Shutdown()
+	fastAddr := serveFastToo(t, e.gw)
 
 	rid := "X-Request-Id: own-1\r\n"
 	heads := []string{
@@ -887,33 +834,12 @@ func TestLoopAnswersItsOwnLikeFasthttp(t *testing.T) {
 		"GET /a/%2e%2e/b HTTP/1.1\r\nHost: h\r\nX-Api-Key: " + e.key.Key + "\r\n" + rid,
 		"OPTIONS /a HTTP/1.1\r\nHost: h\r\nOrigin: https://app.example.com\r\nAccess-Control-Request-Method: PUT\r\n" + rid,
 	}
-	type answer struct {
-		Status int
-		Header http.Header
-		Body   string
-	}
-	send := func(addr, head string) answer {
+	send := func(addr, head string) rawAnswer {
 		t.Helper()
 		if !strings.Contains(head, "\r\n\r\n") {
 			head += "\r\n"
 		}
-		c := rawRequest(t, addr, head)
-		defer c.Close()
-		method, _, _ := strings.Cut(head, " ")
-		res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
-		if err != nil {
-			t.Fatalf("%q from %s: %v", head, addr, err)
-		}
-		b, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil {
-			t.Fatalf("%q from %s: %v", head, addr, err)
-		}
-		if res.Header.Get("Date") == "" {
-			t.Errorf("%q from %s: no Date", head, addr)
-		}
-		res.Header.Del("Date")
-		return answer{res.StatusCode, res.Header, string(b)}
+		return sendRaw(t, addr, head)
 	}
 	loopAddr := strings.TrimPrefix(e.srv.URL, "http://")
 	for _, head := range heads {
@@ -922,7 +848,7 @@ func TestLoopAnswersItsOwnLikeFasthttp(t *testing.T) {
 		if s, o, _ := loopCounts(t, e.gw); s+o != s0+o0+1 { // (a key the cache cannot tell: off the loop)
 			t.Fatalf("%q was not answered from a loop", head)
 		}
-		onFast := send(fastLn.Addr().String(), head)
+		onFast := send(fastAddr, head)
 		if onLoop.Status < 204 {
 			t.Errorf("%q: %d, want the gateway's own answer", head, onLoop.Status)
 		}
@@ -930,4 +856,47 @@ func TestLoopAnswersItsOwnLikeFasthttp(t *testing.T) {
 			t.Errorf("%q was answered differently:\n loop:     %+v\n fasthttp: %+v", head, onLoop, onFast)
 		}
 	}
+}
+
+// serveFastToo serves gw with the fasthttp engine as well, on a port of its own: the tests
+// above compare what each engine does with the same bytes.
+func serveFastToo(t *testing.T, gw *gateway.Gateway) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := gw.FastServer()
+	go fs.Serve(ln)
+	t.Cleanup(func() { fs.Shutdown() })
+	return ln.Addr().String()
+}
+
+// rawAnswer is an answer as a client reads it, without its Date (which every answer must have).
+type rawAnswer struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// sendRaw writes req (a whole request) to addr on a connection of its own and reads the answer.
+func sendRaw(t *testing.T, addr, req string) rawAnswer {
+	t.Helper()
+	c := rawRequest(t, addr, req)
+	defer c.Close()
+	method, _, _ := strings.Cut(req, " ")
+	res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%q from %s: %v", req, addr, err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatalf("%q from %s: %v", req, addr, err)
+	}
+	if res.Header.Get("Date") == "" {
+		t.Errorf("%q from %s: no Date", req, addr)
+	}
+	res.Header.Del("Date")
+	return rawAnswer{res.StatusCode, res.Header, string(b)}
 }
