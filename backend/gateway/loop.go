@@ -237,7 +237,6 @@ func (e *loopEngine) loopOf(c gnet.Conn) *evLoop {
 		return v.(*evLoop)
 	}
 	l := &evLoop{e: e, g: e.g, el: el, clients: map[*loopClient]struct{}{}, pools: map[string]*upPool{}}
-	l.br = bufio.NewReaderSize(&l.rd, max(e.g.cfg.MaxHeaderBytes, upstreamHeadMax)+4096)
 	l.bw = bufio.NewWriterSize(&l.wbuf, 16<<10)
 	l.sweeper = gnet.RunnableFunc(func(context.Context) error {
 		l.sweep(time.Now())
@@ -294,9 +293,7 @@ type evLoop struct {
 	clients map[*loopClient]struct{}
 	pools   map[string]*upPool
 	sweeper gnet.Runnable
-	// Scratch for parsing heads (rd, br) and writing messages (wbuf, bw, out).
-	rd   bytes.Reader
-	br   *bufio.Reader
+	// Scratch for writing messages (wbuf, bw, out).
 	wbuf bytes.Buffer
 	bw   *bufio.Writer
 	out  []byte
