@@ -329,11 +329,15 @@ type loopClient struct {
 	x    loopExchange // its upstream exchange, when it is forwarded
 	// since is when the connection last became idle; fresh says no request came yet (the
 	// head timeout applies instead of the idle one).
-	since  time.Time
-	fresh  bool
-	hand   *handConn // set once the connection is handed over
-	closed bool
-	away   bool // the request's checks run off the loop (offload): the loop leaves lc.ctx alone
+	since time.Time
+	fresh bool
+	// headSince is when the first bytes of a head that has not all come yet were read (zero
+	// when none are waiting): the head timeout counts from then, or from since on a fresh
+	// connection.
+	headSince time.Time
+	hand      *handConn // set once the connection is handed over
+	closed    bool
+	away      bool // the request's checks run off the loop (offload): the loop leaves lc.ctx alone
 }
 
 // process takes the client's buffered requests through, one at a time, until one goes upstream
@@ -351,8 +355,20 @@ func (l *evLoop) process(lc *loopClient) {
 			return
 		}
 		end := bytes.Index(buf, crlfcrlf)
-		if end < 0 || end+4 > g.cfg.MaxHeaderBytes {
-			l.handOver(lc) // in parts, or too large (fasthttp answers 431)
+		if end < 0 {
+			if len(buf) >= g.cfg.MaxHeaderBytes || hasBareLF(buf) {
+				l.handOver(lc) // too large (fasthttp answers 431), or not a head the loop reads
+				return
+			}
+			// A head in parts: the loop waits for the rest, for the head timeout (sweep).
+			if lc.headSince.IsZero() {
+				lc.headSince = l.now
+			}
+			return
+		}
+		lc.headSince = time.Time{}
+		if end+4 > g.cfg.MaxHeaderBytes {
+			l.handOver(lc) // too large: fasthttp answers 431
 			return
 		}
 		ctx := &lc.ctx
@@ -442,6 +458,21 @@ func (l *evLoop) resume(lc *loopClient, v verdict, snap *snapshot) {
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
+
+// hasBareLF says whether b has a line feed without a carriage return before it.
+func hasBareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
 
 // readRequest reads the request at the front of buf, whose head is copied in st.raw, when the
 // loop can take it: it returns the request's length, or false to hand the connection over.
@@ -609,13 +640,27 @@ func (l *evLoop) sweep(now time.Time) {
 	draining := l.e.draining.Load()
 	for lc := range l.clients {
 		if lc.st == nil {
-			limit := cfg.IdleTimeout
-			if lc.fresh {
-				limit = cfg.ReadHeaderTimeout
-			}
-			if draining || now.Sub(lc.since) > limit {
+			switch {
+			case draining:
 				lc.closed = true
 				_ = lc.c.Close()
+			case !lc.headSince.IsZero():
+				start := lc.headSince
+				if lc.fresh {
+					start = lc.since
+				}
+				if now.Sub(start) > cfg.ReadHeaderTimeout {
+					l.headTimedOut(lc)
+				}
+			default:
+				limit := cfg.IdleTimeout
+				if lc.fresh {
+					limit = cfg.ReadHeaderTimeout
+				}
+				if now.Sub(lc.since) > limit {
+					lc.closed = true
+					_ = lc.c.Close()
+				}
 			}
 			continue
 		}
@@ -626,6 +671,16 @@ func (l *evLoop) sweep(now time.Time) {
 	}
 	for _, p := range l.pools {
 		p.sweep(now)
+	}
+}
+
+// headTimedOut answers a client whose head did not all come within the head timeout as the
+// fasthttp server does (fastError): 408, and the connection closed. Like fasthttp's, the answer
+// is not a request of the log.
+func (l *evLoop) headTimedOut(lc *loopClient) {
+	l.out = appendProblem(l.out[:0], CodeRequestTimeout, nil, l.dateLine(), false, true)
+	if l.flush(lc) {
+		l.close(lc)
 	}
 }
 

@@ -125,8 +125,8 @@ func writeProblemFast(resp *fasthttp.Response, code Code) {
 }
 
 // appendProblem appends the answer with code's prebuilt problem (writeProblemFast's, with the
-// headers every answer carries) to dst: date is the Date line; a HEAD request gets the body's
-// length without the body; closing adds Connection: close.
+// headers every answer to st carries; none without st) to dst: date is the Date line; a HEAD
+// request gets the body's length without the body; closing adds Connection: close.
 func appendProblem(dst []byte, code Code, st *reqState, date []byte, head, closing bool) []byte {
 	p := problems[code]
 	dst = append(dst, "HTTP/1.1 "...)
@@ -139,10 +139,12 @@ func appendProblem(dst []byte, code Code, st *reqState, date []byte, head, closi
 	if p.Problem.Status == http.StatusUnauthorized {
 		dst = appendHeader(dst, hnWWWAuthenticate, hdrAuthenticate[0])
 	}
-	var num answerNumbers
-	hs, n := answerHeaders(st, &num)
-	for _, hv := range hs[:n] {
-		dst = appendHeader(dst, hv.name, hv.value)
+	if st != nil {
+		var num answerNumbers
+		hs, n := answerHeaders(st, &num)
+		for _, hv := range hs[:n] {
+			dst = appendHeader(dst, hv.name, hv.value)
+		}
 	}
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(p.Body)), 10)
