@@ -27,13 +27,14 @@ import (
 //
 // A loop runs the same checks as the fasthttp engine (checkFast, on a fasthttp.RequestCtx of its
 // own) and does the socket work itself. It reads a request only when it is sure of it: a whole
-// HTTP/1.1 head (and body, with a length) already read, which the gateway's strict parser
+// HTTP/1.1 head (and body, with a length) already read — a head that comes in parts is waited
+// for, for the head timeout —, which the gateway's strict parser
 // (inbound.parseHead) reads alone, with no chunked body, Expect or Upgrade. It takes it through
 // when the route's upstream is plain HTTP and the route does not validate, and writes the
 // upstream's request and the client's answer head itself, in one pass over the lines it was
 // given (looprewrite.go, loopanswer.go; by the fasthttp engine's rules). Anything else — a head
-// that came in parts, a chunked upload, a WebSocket, a validated route, a head the parser
-// refuses — is handed over: from that request on, the connection's bytes go to the fasthttp
+// over the limit or with a bare LF, a chunked upload, a WebSocket, a validated route, a head
+// the parser refuses — is handed over: from that request on, the connection's bytes go to the fasthttp
 // server (the fasthttp engine, unchanged) through a handConn, and its answers come back the
 // same way. So no request is ever read by two parsers, and every refusal is the fasthttp
 // engine's own.
