@@ -82,9 +82,6 @@ func TestExamplesAsUpstreams(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "data")
-	goPort, nodePort := freePort(t), freePort(t)
-	cli(t, bin, dir, "routes", "add", "/go", fmt.Sprintf("http://127.0.0.1:%d", goPort), "--identity-jwt")
-	cli(t, bin, dir, "routes", "add", "/node", fmt.Sprintf("http://127.0.0.1:%d", nodePort), "--identity-jwt")
 	other := newUpstream(t) // a route of another API: its tokens are not for the examples
 	cli(t, bin, dir, "routes", "add", "/other", other.URL, "--identity-jwt")
 	k := createKey(t, bin, dir, "--scope", "pets:read", "--meta", "plan=pro")
@@ -93,6 +90,11 @@ func TestExamplesAsUpstreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop() })
+	// The examples' ports are chosen once the server listens: a port the kernel gives the
+	// gateway cannot be one of them (it once was, and the gateway proxied /go to itself).
+	goPort, nodePort := freePort(t), freePort(t)
+	cli(t, bin, dir, "routes", "add", "/go", fmt.Sprintf("http://127.0.0.1:%d", goPort), "--identity-jwt")
+	cli(t, bin, dir, "routes", "add", "/node", fmt.Sprintf("http://127.0.0.1:%d", nodePort), "--identity-jwt")
 
 	examples := []struct {
 		name, prefix string
@@ -118,6 +120,9 @@ func TestExamplesAsUpstreams(t *testing.T) {
 			}
 		})
 		waitListening(t, ex.name, ex.port)
+		eventually(t, "the route "+ex.prefix, func() bool { // (added while the server runs)
+			return call(t, srv.GatewayURL, "GET", ex.prefix+"/pets", k.Key, false).status != 404
+		})
 	}
 
 	// A real token of another route (aud /other), and the current key id, for the forgeries.
