@@ -426,7 +426,12 @@ func (l *evLoop) offload(lc *loopClient, st *reqState, snap *snapshot) {
 		v = l.g.checkFast(ctx, st, snap)
 	}
 	switch v {
-	case verdictForward, verdictAnswered:
+	case verdictForward:
+		// The request is written for the upstream on the loop, where nothing may wait: whether
+		// its Authorization header carries an imported key (stripped then) may need the store,
+		// so it is found out here.
+		l.g.resolveForeignAuth(st)
+	case verdictAnswered:
 	default: // cannot be: loopCanForward let the request through once already
 		l.g.answerFast(ctx, st, snap, CodeInternal)
 		v = verdictAnswered
@@ -735,8 +740,21 @@ const (
 	authForeignYes
 )
 
+// resolveForeignAuth finds out, where it may wait, whether the request's Authorization header
+// carries an imported key, for foreignAuth to answer from memory.
+func (g *Gateway) resolveForeignAuth(st *reqState) {
+	if st.authForeign != authForeignUnknown || len(st.in.authorization) == 0 {
+		return
+	}
+	st.authForeign = authForeignNo
+	if g.carriesForeignKey(st.Context, st.in.authorization) {
+		st.authForeign = authForeignYes
+	}
+}
+
 // foreignAuth says the request's Authorization header carries an imported key (which the
-// upstream must not see): from loopCanForward's look on a loop, from the store otherwise.
+// upstream must not see): from loopCanForward's look on a loop, or resolveForeignAuth's off
+// it; from the store otherwise.
 func (g *Gateway) foreignAuth(st *reqState) bool {
 	if st.authForeign != authForeignUnknown {
 		return st.authForeign == authForeignYes

@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -730,6 +731,72 @@ func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
 	waitLogged(t, e, "/gone", 499)
 	if n := e.seen.count(); n != before {
 		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
+	}
+}
+
+// slowForeignKeys is the key service, but telling whether a string that is not a Keygate key
+// is an imported one (a store lookup) takes a while.
+type slowForeignKeys struct {
+	*keys.Service
+	wait time.Duration
+}
+
+func (k slowForeignKeys) Verify(ctx context.Context, raw string) (keys.Result, error) {
+	if _, err := keys.Parse(raw); err != nil {
+		time.Sleep(k.wait)
+	}
+	return k.Service.Verify(ctx, raw)
+}
+
+// TestLoopLooksUpForeignAuthorizationOffTheLoop: a request checked off the loop is written for
+// its upstream on the loop; whether its Authorization header holds an imported key (a store
+// lookup) is found out before it comes back, so the loop never waits on it.
+func TestLoopLooksUpForeignAuthorizationOffTheLoop(t *testing.T) {
+	skipUnlessLoop(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // one loop: a wait on it would hold every connection
+	e := newEnv(t, func(c *gateway.Config) {
+		c.Limiter = slowLimiter{ratelimit.NewMemory(1000), 100 * time.Millisecond} // every keyed request goes off the loop
+		c.Keys = slowForeignKeys{c.Keys.(*keys.Service), time.Second}
+	})
+	public := false
+	e.addRoute(routes.Params{Prefix: "/open", Upstream: e.up.URL, AuthRequired: &public})
+	// Once the key service knows no imported key exists, a loop takes such a header itself
+	// (it may forget once, as it starts following changes).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := e.keys.Verify(context.Background(), "upstream-token"); err != nil {
+			t.Fatal(err)
+		}
+		if _, known := e.keys.VerifyCached("upstream-token", time.Now()); known {
+			time.Sleep(200 * time.Millisecond)
+			if _, known := e.keys.VerifyCached("upstream-token", time.Now()); known {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key service does not learn that no imported key exists")
+		}
+	}
+	_, o0, h0 := loopCounts(t, e.gw)
+	c := dialRaw(t, e.srv.URL)
+	c.write("GET /keyed HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key + "\r\nAuthorization: Bearer upstream-token\r\n\r\n")
+	time.Sleep(250 * time.Millisecond) // its checks are done; the lookup is under way
+	start := time.Now()
+	other := dialRaw(t, e.srv.URL)
+	other.write("GET /open/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if res, _ := other.read("GET"); res.StatusCode != 200 {
+		t.Fatalf("other: %d", res.StatusCode)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("a public request waited %v behind a lookup for another request", took)
+	}
+	if res, _ := c.read("GET"); res.StatusCode != 200 {
+		t.Fatalf("keyed: %d", res.StatusCode)
+	}
+	if _, o, h := loopCounts(t, e.gw); o != o0+1 || h != h0 {
+		t.Fatalf("offloaded %d, handed over %d; want 1 and 0", o-o0, h-h0)
+	}
+	if up := e.seen.last(); up.URL.Path != "/keyed" || up.Header.Get("Authorization") != "Bearer upstream-token" {
+		t.Fatalf("the upstream got %s with Authorization %q", up.URL.Path, up.Header.Get("Authorization"))
 	}
 }
 
