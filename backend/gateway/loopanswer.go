@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -43,11 +44,11 @@ var (
 
 // nextLine cuts the line at the front of b at its LF, less a CR before it.
 func nextLine(b []byte) (line, rest []byte) {
-	i := 0
-	for i < len(b) && b[i] != '\n' {
-		i++
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line, rest = b[:i], b[i+1:]
+	} else {
+		line = b
 	}
-	line, rest = b[:i], b[min(i+1, len(b)):]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
@@ -95,7 +96,7 @@ func parseAnswer(a *upstreamAnswer, head []byte) error {
 		if line[0] == ' ' || line[0] == '\t' {
 			return errAnswerFoldedHdr
 		}
-		colon := indexColon(line)
+		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 || !validName(line[:colon]) {
 			return errAnswerHead
 		}
@@ -154,15 +155,6 @@ func parseAnswer(a *upstreamAnswer, head []byte) error {
 	return nil
 }
 
-func indexColon(b []byte) int {
-	for i, c := range b {
-		if c == ':' {
-			return i
-		}
-	}
-	return -1
-}
-
 // Framings of the client's answer (appendAnswer).
 const (
 	frameNone    = iota // no body (HEAD, 204, 304): the upstream's length describes another answer
@@ -192,7 +184,7 @@ func appendAnswer(dst []byte, a *upstreamAnswer, st *reqState, date []byte, fram
 		if len(line) == 0 {
 			break
 		}
-		colon := indexColon(line)
+		colon := bytes.IndexByte(line, ':')
 		name, value := b2s(line[:colon]), trimOWS(line[colon+1:])
 		if !answeredAsSent(name, value, a, own[:n]) {
 			continue

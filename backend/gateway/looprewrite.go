@@ -29,17 +29,9 @@ func (g *Gateway) appendRewritten(dst []byte, st *reqState, rt *route, body []by
 	dst = append(dst, rt.target.Host...)
 	dst = append(dst, '\r', '\n')
 	lc := st.learn
-	for raw := st.head; len(raw) > 0; {
+	for rest := st.head; len(rest) > 0; {
 		var line []byte
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			line, raw = raw, nil
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if len(line) == 0 {
+		if line, rest = nextLine(rest); len(line) == 0 {
 			break // the end of the head
 		}
 		colon := bytes.IndexByte(line, ':') // (parseHead: there is one, after a valid name)
