@@ -134,6 +134,8 @@ func (s *Service) updatePorts(ctx context.Context, c *Call, in *PortsInput) (Por
 			return Ports{}, err
 		}
 	}
+	// From the move to the saving, the instance does not follow the setting (listen.Moving).
+	defer listen.Moving()()
 	var moved mover
 	if newG && gp != cur.Gateway.inUse() {
 		addr := listen.WithPort(listen.DefaultGateway, gp)

@@ -243,15 +243,21 @@ func (i *Instance) followPort(ctx context.Context) {
 			case <-kick:
 			case <-retry.C:
 			}
+			// Read and moved under listen.Moving: never between the console's move and its
+			// saving of the setting.
+			done := listen.Moving()
 			p, err := listen.Stored(ctx, i.Store, listen.Gateway)
 			if err != nil || p == 0 || p == listen.Port(i.Gateway.Status().Listen) {
+				done()
 				continue
 			}
 			if p != failed {
 				backoff = 0
 			}
 			addr := listen.WithPort(listen.DefaultGateway, p)
-			if err := i.Gateway.Move(ctx, addr); err != nil {
+			err = i.Gateway.Move(ctx, addr)
+			done()
+			if err != nil {
 				if p != failed {
 					i.Logger.Warn("the gateway's port setting changed, but the gateway cannot move there yet; trying again",
 						"addr", addr, "err", err)

@@ -15,12 +15,25 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/keygate/keygate/backend/problem"
 	"github.com/keygate/keygate/backend/settings"
 	"github.com/keygate/keygate/backend/store"
 )
+
+// moving is held while this process moves its gateway to another port: by the console's ports
+// operation from its move to the saving of the setting, and by the instance that follows the
+// stored setting from reading it to its move. The follower so never reads the setting between
+// a move and its saving, which would send the gateway back to the port it just left.
+var moving sync.Mutex
+
+// Moving holds the process's gateway moves (see moving) until done is called.
+func Moving() (done func()) {
+	moving.Lock()
+	return moving.Unlock
+}
 
 // Environment variables that fix an address, below the flags.
 const (
