@@ -183,26 +183,22 @@ func learnRequestFast(lc *learnCapture, st *reqState, req *fasthttp.Request) {
 // learnResponseFast notes the upstream's answer; it returns the body stream to relay, which
 // copies a streamed JSON body as it passes.
 func learnResponseFast(lc *learnCapture, resp *fasthttp.Response, rl *relay) fasthttp.ReadCloserWithError {
-	lc.status = resp.StatusCode()
-	lc.respType = string(resp.Header.ContentType())
-	enc := resp.Header.Peek("Content-Encoding")
-	if !learn.WantsBody(lc.respType) || len(enc) > 0 && string(enc) != "identity" {
-		if rl == nil {
-			return nil
+	c := learnAnswer(lc, resp.StatusCode(), b2s(resp.Header.ContentType()), b2s(resp.Header.Peek("Content-Encoding")))
+	switch {
+	case rl == nil:
+		if c != nil {
+			c.keep(resp.Body())
 		}
+		return nil
+	case c == nil:
 		return rl
 	}
-	lc.resp = &captureBody{}
-	if rl == nil {
-		lc.resp.keep(resp.Body())
-		return nil
-	}
-	return &capturedRelay{relay: rl, capture: lc.resp}
+	return &capturedRelay{relay: rl, capture: c}
 }
 
-// learnResponseLoop notes the upstream's answer for an event loop's relay; it returns where to
-// copy the body as it passes, or nil when it is not kept.
-func learnResponseLoop(lc *learnCapture, status int, ctype, enc string) *captureBody {
+// learnAnswer notes the upstream's answer (status, Content-Type, Content-Encoding); it returns
+// where to copy the body as it passes, or nil when it is not kept.
+func learnAnswer(lc *learnCapture, status int, ctype, enc string) *captureBody {
 	lc.status = status
 	lc.respType = strings.Clone(ctype)
 	if !learn.WantsBody(lc.respType) || enc != "" && enc != "identity" {

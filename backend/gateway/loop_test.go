@@ -716,21 +716,33 @@ func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	gone.c.Close()
 	// Meanwhile the loop answers another connection at once (a public route: no check).
+	addPublicRoute(e)
+	publicAnsweredWithin(t, e, 200*time.Millisecond, "a check off the loop")
+	before++ // (the public request reached it)
+	waitLogged(t, e, "/gone", 499)
+	if n := e.seen.count(); n != before {
+		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
+	}
+}
+
+// addPublicRoute routes /open to the env's upstream without a key.
+func addPublicRoute(e *env) {
 	public := false
 	e.addRoute(routes.Params{Prefix: "/open", Upstream: e.up.URL, AuthRequired: &public})
+}
+
+// publicAnsweredWithin sends a request for the public route (addPublicRoute) on a connection of
+// its own and fails when the answer takes longer than within: the loop was held by what.
+func publicAnsweredWithin(t *testing.T, e *env, within time.Duration, what string) {
+	t.Helper()
 	start := time.Now()
 	other := dialRaw(t, e.srv.URL)
 	other.write("GET /open/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	if res, _ := other.read("GET"); res.StatusCode != 200 {
 		t.Fatalf("other: %d", res.StatusCode)
 	}
-	if took := time.Since(start); took > 200*time.Millisecond {
-		t.Fatalf("a public request waited %v behind a check off the loop", took)
-	}
-	before++ // (the public request reached it)
-	waitLogged(t, e, "/gone", 499)
-	if n := e.seen.count(); n != before {
-		t.Fatalf("the upstream got %d requests from a client that had left", n-before)
+	if took := time.Since(start); took > within {
+		t.Fatalf("a public request waited %v behind %s", took, what)
 	}
 }
 
@@ -758,8 +770,7 @@ func TestLoopLooksUpForeignAuthorizationOffTheLoop(t *testing.T) {
 		c.Limiter = slowLimiter{ratelimit.NewMemory(1000), 100 * time.Millisecond} // every keyed request goes off the loop
 		c.Keys = slowForeignKeys{c.Keys.(*keys.Service), time.Second}
 	})
-	public := false
-	e.addRoute(routes.Params{Prefix: "/open", Upstream: e.up.URL, AuthRequired: &public})
+	addPublicRoute(e)
 	// Once the key service knows no imported key exists, a loop takes such a header itself
 	// (it may forget once, as it starts following changes).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -780,15 +791,7 @@ func TestLoopLooksUpForeignAuthorizationOffTheLoop(t *testing.T) {
 	c := dialRaw(t, e.srv.URL)
 	c.write("GET /keyed HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + e.key.Key + "\r\nAuthorization: Bearer upstream-token\r\n\r\n")
 	time.Sleep(250 * time.Millisecond) // its checks are done; the lookup is under way
-	start := time.Now()
-	other := dialRaw(t, e.srv.URL)
-	other.write("GET /open/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	if res, _ := other.read("GET"); res.StatusCode != 200 {
-		t.Fatalf("other: %d", res.StatusCode)
-	}
-	if took := time.Since(start); took > 500*time.Millisecond {
-		t.Fatalf("a public request waited %v behind a lookup for another request", took)
-	}
+	publicAnsweredWithin(t, e, 500*time.Millisecond, "a lookup for another request")
 	if res, _ := c.read("GET"); res.StatusCode != 200 {
 		t.Fatalf("keyed: %d", res.StatusCode)
 	}

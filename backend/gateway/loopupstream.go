@@ -331,7 +331,7 @@ func (l *evLoop) startAnswer(x *loopExchange) bool {
 	x.keepUp = !a.close
 	x.capture = nil
 	if st.learn != nil {
-		x.capture = learnResponseLoop(st.learn, a.status, b2s(a.contentType), b2s(a.encoding))
+		x.capture = learnAnswer(st.learn, a.status, b2s(a.contentType), b2s(a.encoding))
 	}
 	frame := frameLength
 	switch {
