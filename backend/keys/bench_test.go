@@ -102,3 +102,34 @@ func BenchmarkVerifyMalformed(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerifyCached is an event loop's check of a cached key through the shared cache (its
+// lock and hit count are written by every core); BenchmarkVerifyCachedLocal is the same through
+// a Local per goroutine, as each loop has. Compare them at -cpu 2 or more.
+func BenchmarkVerifyCached(b *testing.B) {
+	svc, key := benchService(b)
+	svc.Verify(context.Background(), key)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		now := time.Now()
+		for pb.Next() {
+			if r, ok := svc.VerifyCached(key, now); !ok || !r.Valid {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
+
+func BenchmarkVerifyCachedLocal(b *testing.B) {
+	svc, key := benchService(b)
+	svc.Verify(context.Background(), key)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		l, now := svc.Local(), time.Now()
+		for pb.Next() {
+			if r, ok := l.VerifyCached(key, now); !ok || !r.Valid {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}

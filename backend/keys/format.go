@@ -76,19 +76,27 @@ func Generate(prefix string) (Parsed, error) {
 
 // Parse checks a key's shape and checksum without any lookup.
 func Parse(s string) (Parsed, error) {
-	if len(s) > maxKeyLen {
+	prefix, secret, ok := shaped(s)
+	if !ok {
 		return Parsed{}, ErrMalformed
 	}
-	prefix, rest, ok := strings.Cut(s, "_")
-	if !ok || !ValidPrefix(prefix) || len(rest) < SecretLen+ChecksumLen || !ids.IsBase62(rest) {
-		return Parsed{}, ErrMalformed
-	}
-	secret, sum := rest[:len(rest)-ChecksumLen], rest[len(rest)-ChecksumLen:]
 	// The checksum covers everything before it: prefix, '_' and secret.
-	if c := checksum(s[:len(s)-ChecksumLen]); string(c[:]) != sum {
+	if c := checksum(s[:len(s)-ChecksumLen]); string(c[:]) != s[len(s)-ChecksumLen:] {
 		return Parsed{}, ErrMalformed
 	}
 	return Parsed{Raw: s, Prefix: prefix, Secret: secret}, nil
+}
+
+// shaped is Parse without the checksum: a prefix, '_', then base62 secret and checksum.
+func shaped(s string) (prefix, secret string, ok bool) {
+	if len(s) > maxKeyLen {
+		return "", "", false
+	}
+	prefix, rest, ok := strings.Cut(s, "_")
+	if !ok || !ValidPrefix(prefix) || len(rest) < SecretLen+ChecksumLen || !ids.IsBase62(rest) {
+		return "", "", false
+	}
+	return prefix, rest[:len(rest)-ChecksumLen], true
 }
 
 // checksum encodes CRC32 (IEEE) of body as 6 base62 characters, most significant first.

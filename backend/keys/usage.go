@@ -6,18 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/backend/store"
 )
 
 // usage collects last-used times and counts in memory so the request path never writes to
-// SQLite; Flush writes them in one transaction.
+// SQLite; Flush writes them in one transaction. The counts are kept in shards: RecordUse
+// counts in the first, each Local in one of its own, so that event loops counting the same key
+// do not take turns at one lock (a cache line that moves between cores on every request).
 type usage struct {
 	st      *store.Store
 	flushMu sync.Mutex // one flush at a time, so FlushUsage returns only when all counts are written
+	shards  [usageShards]usageShard
+	next    atomic.Uint32 // the shard the next Local gets
+}
+
+// usageShards is how many shards of counts there are: the first for RecordUse, the others
+// handed out to Locals in turn.
+const usageShards = 16
+
+type usageShard struct {
 	mu      sync.Mutex // guards pending
 	pending map[string]*use
+	_       [48]byte // (a shard to a cache line, with the lock and map above)
 }
 
 type use struct {
@@ -25,22 +38,78 @@ type use struct {
 	last  time.Time
 }
 
-func newUsage(st *store.Store) *usage { return &usage{st: st, pending: make(map[string]*use)} }
+func newUsage(st *store.Store) *usage {
+	u := &usage{st: st}
+	for i := range u.shards {
+		u.shards[i].pending = make(map[string]*use)
+	}
+	return u
+}
+
+// shard returns the shard for a new Local.
+func (u *usage) shard() *usageShard {
+	return &u.shards[1+int(u.next.Add(1)-1)%(usageShards-1)]
+}
 
 // RecordUse notes that a key authenticated a request at t.
-func (s *Service) RecordUse(keyID string, t time.Time) {
-	u := s.usage
-	u.mu.Lock()
-	p := u.pending[keyID]
+func (s *Service) RecordUse(keyID string, t time.Time) { s.usage.shards[0].record(keyID, 1, t) }
+
+// RecordUse is Service.RecordUse, counted in l's shard.
+func (l *Local) RecordUse(keyID string, t time.Time) { l.use.record(keyID, 1, t) }
+
+func (sh *usageShard) record(keyID string, n int64, t time.Time) {
+	sh.mu.Lock()
+	p := sh.pending[keyID]
 	if p == nil {
 		p = &use{}
-		u.pending[keyID] = p
+		sh.pending[keyID] = p
 	}
-	p.count++
+	p.count += n
 	if t.After(p.last) {
 		p.last = t
 	}
-	u.mu.Unlock()
+	sh.mu.Unlock()
+}
+
+// take empties every shard and returns what they counted, merged.
+func (u *usage) take() map[string]*use {
+	batch := map[string]*use{}
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		pending := sh.pending
+		if len(pending) == 0 {
+			sh.mu.Unlock()
+			continue
+		}
+		sh.pending = make(map[string]*use, len(pending))
+		sh.mu.Unlock()
+		for id, p := range pending {
+			if q := batch[id]; q != nil {
+				q.count += p.count
+				if p.last.After(q.last) {
+					q.last = p.last
+				}
+			} else {
+				batch[id] = p
+			}
+		}
+	}
+	return batch
+}
+
+// pending reports whether any count waits for a flush.
+func (u *usage) pending() bool {
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		n := len(sh.pending)
+		sh.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // FlushUsage writes the collected usage and quota counts. On failure the counts are put back for the next try.
@@ -55,10 +124,7 @@ func (s *Service) flushUsage(ctx context.Context) error {
 	u := s.usage
 	u.flushMu.Lock()
 	defer u.flushMu.Unlock()
-	u.mu.Lock()
-	batch := u.pending
-	u.pending = make(map[string]*use, len(batch))
-	u.mu.Unlock()
+	batch := u.take()
 	if len(batch) == 0 {
 		return nil
 	}
@@ -77,19 +143,9 @@ func (s *Service) flushUsage(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		u.mu.Lock()
-		for id, p := range batch {
-			q := u.pending[id]
-			if q == nil {
-				u.pending[id] = p
-				continue
-			}
-			q.count += p.count
-			if p.last.After(q.last) {
-				q.last = p.last
-			}
+		for id, p := range batch { // back for the next flush
+			u.shards[0].record(id, p.count, p.last)
 		}
-		u.mu.Unlock()
 		return fmt.Errorf("flush key usage: %w", err)
 	}
 	return nil

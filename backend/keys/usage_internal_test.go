@@ -34,10 +34,7 @@ func TestFlushWaitsForAFlushInProgress(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { first <- svc.FlushUsage(ctx) }()
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		svc.usage.mu.Lock()
-		taken := len(svc.usage.pending) == 0
-		svc.usage.mu.Unlock()
-		if taken {
+		if !svc.usage.pending() {
 			break
 		}
 		if time.Now().After(deadline) {
