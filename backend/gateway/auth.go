@@ -71,7 +71,7 @@ func (g *Gateway) authenticate(st *reqState, rt *route, p presented) Code {
 	var res keys.Result
 	if st.loop {
 		var hit bool
-		if res, hit = g.verifyCached(cred.Value, now); !hit {
+		if res, hit = g.verifyCached(st, cred.Value, now); !hit {
 			return codeHandOver
 		}
 	} else if res, err = g.cfg.Keys.Verify(st.Context, cred.Value); err != nil {
@@ -133,9 +133,13 @@ type cachedVerifier interface {
 	QuotaInStore() bool
 }
 
-// verifyCached verifies from memory only; hit is false when the answer needs the store (or the
-// key service cannot answer from memory at all).
-func (g *Gateway) verifyCached(raw string, now time.Time) (res keys.Result, hit bool) {
+// verifyCached verifies from memory only, through the loop's own view of the cache when st
+// runs on one; hit is false when the answer needs the store (or the key service cannot answer
+// from memory at all).
+func (g *Gateway) verifyCached(st *reqState, raw string, now time.Time) (res keys.Result, hit bool) {
+	if st.loop && st.kv != nil {
+		return st.kv.VerifyCached(raw, now)
+	}
 	cv, ok := g.cfg.Keys.(cachedVerifier)
 	if !ok {
 		return keys.Result{}, false

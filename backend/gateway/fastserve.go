@@ -28,7 +28,7 @@ import (
 func (g *Gateway) FastHandler() fasthttp.RequestHandler { return g.serveFast }
 
 func (g *Gateway) serveFast(ctx *fasthttp.RequestCtx) {
-	st, snap := g.startFast(ctx)
+	st, snap := g.startFast(ctx, 0)
 	switch g.beginFast(ctx, st, snap) {
 	case verdictAnswered:
 		g.finishFast(ctx, st, st.start)
@@ -76,20 +76,21 @@ const (
 	verdictOffload
 )
 
-// startFast takes a request state for ctx and counts the request in flight.
-func (g *Gateway) startFast(ctx *fasthttp.RequestCtx) (*reqState, *snapshot) {
+// startFast takes a request state for ctx and counts the request in flight, in shard (of the
+// metrics: 0, or the event loop's).
+func (g *Gateway) startFast(ctx *fasthttp.RequestCtx, shard int) (*reqState, *snapshot) {
 	start := time.Now()
-	g.metrics.inflight.Add(1)
+	g.metrics.shards[shard].inflight.Add(1)
 	// The state's context is the server's base context, never the RequestCtx (which fasthttp
 	// reuses). It comes from a pool and goes back in finishFast, except on the net/http path.
 	st := acquireState(g.baseContext())
-	st.start = start
+	st.start, st.shard = start, shard
 	return st, g.snap.Load()
 }
 
 // abandonFast undoes startFast for a request a loop hands over.
 func (g *Gateway) abandonFast(st *reqState) {
-	g.metrics.inflight.Add(-1)
+	g.metrics.shards[st.shard].inflight.Add(-1)
 	releaseState(st)
 }
 
@@ -139,7 +140,7 @@ func (g *Gateway) headParsed(st *reqState) {
 	if len(in.requestID) == 1 && validRequestID(in.requestID[0]) {
 		st.ridBuf[0] = in.requestID[0]
 	} else {
-		st.ridBuf[0] = b2s(g.appendRequestID(st.spare[:0])) // (never written again)
+		st.ridBuf[0] = b2s(g.appendRequestID(st.spare[:0], st.shard)) // (never written again)
 	}
 }
 
@@ -210,7 +211,11 @@ func (g *Gateway) checkFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 		return verdictAnswered
 	}
 	if st.keyID != "" {
-		g.cfg.Keys.RecordUse(st.keyID, st.now)
+		if st.loop && st.kv != nil {
+			st.kv.RecordUse(st.keyID, st.now) // (the loop's own shard of the counts)
+		} else {
+			g.cfg.Keys.RecordUse(st.keyID, st.now)
+		}
 	}
 	if rt.IdentityJWT && !g.signIdentity(st, rt) {
 		g.answerFast(ctx, st, snap, CodeInternal)

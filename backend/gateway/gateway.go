@@ -231,7 +231,6 @@ type Gateway struct {
 	metrics    *metrics
 	noRoute    *routeMetrics
 	idPrefix   string
-	idSeq      atomic.Uint64
 	reloadMu   sync.Mutex
 	validators map[string]validatorEntry // by route id, reused while the route is unchanged
 	// retention is the log retention setting, read by persistLog (Run's goroutine only).

@@ -17,6 +17,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"github.com/valyala/fasthttp"
+
+	"github.com/keygate/keygate/backend/keys"
 )
 
 // loop.go is the event-loop engine (EngineLoop), the gateway's default data plane. A few event
@@ -74,6 +76,7 @@ type loopEngine struct {
 	stopTick chan struct{}
 	dialer   net.Dialer
 	nloops   int
+	made     atomic.Int32 // loops made so far (loopOf), for their shards
 }
 
 func newLoopEngine(g *Gateway, fast *fasthttp.Server, addr net.Addr) (*loopEngine, error) {
@@ -237,7 +240,11 @@ func (e *loopEngine) loopOf(c gnet.Conn) *evLoop {
 	if v, ok := e.loops.Load(el); ok {
 		return v.(*evLoop)
 	}
-	l := &evLoop{e: e, g: e.g, el: el, clients: map[*loopClient]struct{}{}, pools: map[string]*upPool{}}
+	l := &evLoop{e: e, g: e.g, el: el, clients: map[*loopClient]struct{}{}, pools: map[string]*upPool{},
+		shard: e.g.metrics.loopShard(int(e.made.Add(1) - 1))}
+	if lv, ok := e.g.cfg.Keys.(interface{ Local() *keys.Local }); ok {
+		l.kv = lv.Local()
+	}
 	l.bw = bufio.NewWriterSize(&l.wbuf, 16<<10)
 	l.sweeper = gnet.RunnableFunc(func(context.Context) error {
 		l.sweep(time.Now())
@@ -294,6 +301,11 @@ type evLoop struct {
 	clients map[*loopClient]struct{}
 	pools   map[string]*upPool
 	sweeper gnet.Runnable
+	// shard is the loop's shard of the metrics (and of the usage counts).
+	shard int
+	// kv is the loop's view of the key cache (keys.Local): a hot key is answered without
+	// touching what the other loops write.
+	kv *keys.Local
 	// Scratch for writing messages (wbuf, bw, out).
 	wbuf bytes.Buffer
 	bw   *bufio.Writer
@@ -375,8 +387,8 @@ func (l *evLoop) process(lc *loopClient) {
 		ctx := &lc.ctx
 		ctx.Request.Reset()
 		ctx.Response.Reset()
-		st, snap := g.startFast(ctx)
-		st.loop = true
+		st, snap := g.startFast(ctx, l.shard)
+		st.loop, st.kv = true, l.kv
 		// One copy of the head, which the request log keeps and every string parsed from it
 		// points into.
 		st.raw = append(make([]byte, 0, end+4+requestIDMax), buf[:end+4]...)
@@ -397,15 +409,15 @@ func (l *evLoop) process(lc *loopClient) {
 			// The checks start again off the loop, from a clean state: nothing was taken.
 			raw := st.raw
 			g.abandonFast(st)
-			g.metrics.loop.offloaded.Add(1)
+			g.metrics.shards[l.shard].offloaded.Add(1)
 			_, _ = lc.c.Discard(n)
-			st, snap = g.startFast(ctx)
+			st, snap = g.startFast(ctx, l.shard)
 			st.raw, st.spare = raw, raw[len(raw):]
 			lc.st, lc.fresh, lc.away = st, false, true
 			go l.offload(lc, st, snap)
 			return
 		}
-		g.metrics.loop.served.Add(1)
+		g.metrics.shards[l.shard].served.Add(1)
 		_, _ = lc.c.Discard(n)
 		lc.st, lc.fresh = st, false
 		if v == verdictAnswered {
@@ -549,7 +561,7 @@ func (l *evLoop) handOver(lc *loopClient) {
 	if lc.hand != nil {
 		return
 	}
-	l.g.metrics.loop.handedOver.Add(1)
+	l.g.metrics.shards[l.shard].handedOver.Add(1)
 	hc := newHandConn(lc.c)
 	lc.hand = hc
 	delete(l.clients, lc)
@@ -720,7 +732,7 @@ func (g *Gateway) loopCanForward(st *reqState, rt *route) bool {
 		st.authForeign = authForeignNo
 		for _, v := range in.authorization {
 			if t, ok := bearer(v); ok {
-				res, hit := g.verifyCached(t, g.authNow(st))
+				res, hit := g.verifyCached(st, t, g.authNow(st))
 				if !hit {
 					return false
 				}

@@ -66,6 +66,10 @@ type reqState struct {
 	clientClose bool
 	// loop says an event loop runs the request: nothing may wait (see verdictHandOver).
 	loop bool
+	// shard is the metrics' shard the request is counted in: 0, or its event loop's.
+	shard int
+	// kv is the loop's own view of the key cache (keys.Local), while loop is true.
+	kv *keys.Local
 	// authForeign is what loopCanForward found about the Authorization header (foreignAuth).
 	authForeign int8
 }
@@ -87,7 +91,7 @@ func stateOf(ctx context.Context) *reqState {
 
 // finish records the request in the metrics and the request log.
 func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
-	g.metrics.inflight.Add(-1)
+	g.metrics.shards[st.shard].inflight.Add(-1)
 	p := recover()
 	status := st.rw.status
 	switch {
@@ -115,7 +119,7 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 		rm = st.route.metrics
 		label = st.route.Prefix
 	}
-	rm.observe(status, lat)
+	rm.observe(st.shard, status, lat)
 	e := Entry{
 		Time:      at,
 		RequestID: st.requestID[0],
@@ -153,7 +157,7 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 func (g *Gateway) recordUsage(st *reqState, e *Entry) {
 	if g.cfg.Usage != nil {
 		g.cfg.Usage.Record(usage.Sample{At: e.Time, OrgID: e.OrgID, KeyID: e.KeyID, Route: e.Route,
-			Status: e.Status, Code: string(st.code), LatencyUS: e.LatencyUS})
+			Status: e.Status, Code: string(st.code), LatencyUS: e.LatencyUS, Shard: st.shard})
 	}
 }
 
@@ -172,20 +176,22 @@ func validRequestID(s string) bool {
 
 func (g *Gateway) newRequestID() string {
 	var b [requestIDMax]byte
-	return string(g.appendRequestID(b[:0]))
+	return string(g.appendRequestID(b[:0], 0))
 }
 
 // requestIDMax bounds a generated request id (the prefix and a base-36 sequence number).
 const requestIDMax = 40
 
-// appendRequestID appends a new request id to dst.
-func (g *Gateway) appendRequestID(dst []byte) []byte {
-	return strconv.AppendUint(append(dst, g.idPrefix...), g.idSeq.Add(1), 36)
+// appendRequestID appends a new request id to dst, numbered in the metrics' shard (each shard
+// has the numbers that leave it as remainder when divided by the number of shards).
+func (g *Gateway) appendRequestID(dst []byte, shard int) []byte {
+	n := g.metrics.shards[shard].ids.Add(1)*uint64(len(g.metrics.shards)) + uint64(shard)
+	return strconv.AppendUint(append(dst, g.idPrefix...), n, 36)
 }
 
 // finishFast records the request in the metrics and the request log.
 func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
-	g.metrics.inflight.Add(-1)
+	g.metrics.shards[st.shard].inflight.Add(-1)
 	status := ctx.Response.StatusCode()
 	if st.status != 0 {
 		status = st.status
@@ -202,7 +208,7 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		rm = st.route.metrics
 		label = st.route.Prefix
 	}
-	rm.observe(status, lat)
+	rm.observe(st.shard, status, lat)
 	e := Entry{
 		Time:      at,
 		RequestID: st.requestID[0],

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -429,6 +431,77 @@ func TestMetrics(t *testing.T) {
 	}
 	if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Errorf("content type %q", rec.Header().Get("Content-Type"))
+	}
+}
+
+// TestMetricsAddUpOverLoops: requests spread over many connections (so over every event
+// loop, each counting in its own shard) are all in the metrics once, none is left in flight,
+// and no two get the same request id.
+func TestMetricsAddUpOverLoops(t *testing.T) {
+	e := newEnv(t)
+	const conns, each = 8, 25
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{}} // a connection of its own
+			defer c.CloseIdleConnections()
+			for range each {
+				req, _ := http.NewRequest("GET", e.srv.URL+"/x", nil)
+				req.Header.Set("x-api-key", e.key.Key)
+				res, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					t.Errorf("status %d", res.StatusCode)
+				}
+				mu.Lock()
+				if id := res.Header.Get("X-Request-Id"); id == "" || ids[id] {
+					t.Errorf("request id %q missing or given twice", id)
+				} else {
+					ids[id] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	rec := httptest.NewRecorder()
+	e.gw.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	want := []string{
+		`keygate_gateway_requests_total{route="/",code="200"} ` + strconv.Itoa(conns*each),
+		`keygate_gateway_request_duration_seconds_count{route="/"} ` + strconv.Itoa(conns*each),
+		"keygate_gateway_inflight_requests 0\n",
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %q:\n%s", w, body)
+		}
+	}
+	if os.Getenv("KEYGATE_TEST_ENGINE") == "" { // the event loops: each request on one or off it
+		var onLoop, off int
+		for _, l := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(l, `keygate_gateway_loop_requests_total{path="loop"} `); ok {
+				onLoop, _ = strconv.Atoi(v)
+			}
+			if v, ok := strings.CutPrefix(l, `keygate_gateway_loop_requests_total{path="offloaded"} `); ok {
+				off, _ = strconv.Atoi(v)
+			}
+		}
+		if onLoop+off != conns*each || onLoop < conns*each/2 {
+			t.Errorf("loops served %d and offloaded %d of %d requests", onLoop, off, conns*each)
+		}
+	}
+	if hits, misses := e.keys.CacheStats(); hits+misses < conns*each {
+		t.Errorf("%d verifications counted (%d hits, %d misses), want %d", hits+misses, hits, misses, conns*each)
 	}
 }
 

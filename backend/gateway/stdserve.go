@@ -49,7 +49,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := g.snap.Load()
 	st := &reqState{Context: r.Context()}
 	st.rw.ResponseWriter = w
-	g.metrics.inflight.Add(1)
+	g.metrics.shards[0].inflight.Add(1)
 	defer g.finish(st, r, start)
 
 	h := w.Header()

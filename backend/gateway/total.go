@@ -7,7 +7,7 @@ func (g *Gateway) RequestsTotal() uint64 {
 	defer g.metrics.mu.Unlock()
 	var n uint64
 	for _, rm := range g.metrics.byRoute {
-		n += rm.count.Load()
+		n += rm.sum(countOf)
 	}
 	return n
 }

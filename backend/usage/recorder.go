@@ -37,6 +37,10 @@ type Sample struct {
 	// upstream answered).
 	Code      string
 	LatencyUS int64
+	// Shard, when above 0, picks the lock the sample is counted under: a caller recording from
+	// several cores at once (the gateway's event loops) gives each its own, so that they do not
+	// take turns at one lock. 0 picks by key.
+	Shard int
 }
 
 // Counts are the request counters of a rollup.
@@ -159,7 +163,11 @@ func NewRecorder(st *store.Store, o Options) *Recorder {
 func (r *Recorder) Record(s Sample) {
 	ms := s.At.UnixMilli()
 	k := cellKey{minute: ms - ms%60_000, org: s.OrgID, key: s.KeyID, route: s.Route}
-	sh := &r.shards[maphash.String(r.seed, s.KeyID)%shardCount]
+	i := uint64(s.Shard)
+	if s.Shard <= 0 {
+		i = maphash.String(r.seed, s.KeyID)
+	}
+	sh := &r.shards[i%shardCount]
 	sh.mu.Lock()
 	c := sh.cells[k]
 	if c == nil {
@@ -190,7 +198,11 @@ func (r *Recorder) take() map[cellKey]*cell {
 		}
 		sh.mu.Unlock()
 		for k, c := range cells {
-			out[k] = c
+			if have := out[k]; have != nil { // (counted under two locks)
+				have.merge(c)
+			} else {
+				out[k] = c
+			}
 		}
 	}
 	return out
