@@ -6,7 +6,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/keygate/keygate/backend/cli.Version=$(VERSION)
 # `go test ./...` would walk into frontend/node_modules: name the packages.
-GO_PACKAGES := . ./backend/... ./tests/... ./tools/generate ./docs/examples/identity/go $(if $(wildcard locales/*.go),./locales/...)
+GO_PACKAGES := . ./backend/... ./tests/... ./tools/generate ./scripts/bench/driver ./docs/examples/identity/go $(if $(wildcard locales/*.go),./locales/...)
 # Written by `make generate` from the console's operation table (tools/generate).
 GENERATED   := app_operations.go frontend/src/api/operations.ts docs/api.md
 FUZZTIME    ?= 30s
