@@ -108,7 +108,11 @@ const shardCount = 16
 type shard struct {
 	mu    sync.Mutex
 	cells map[cellKey]*cell
-	_     [40]byte // keep neighbouring shards' locks off one cache line
+	// last is the cell of the last sample counted here, under lastKey (a loop's samples come
+	// mostly from one key and route within a minute); nil after take.
+	last    *cell
+	lastKey cellKey
+	_       [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 // Options configure a Recorder.
@@ -169,10 +173,14 @@ func (r *Recorder) Record(s Sample) {
 	}
 	sh := &r.shards[i%shardCount]
 	sh.mu.Lock()
-	c := sh.cells[k]
-	if c == nil {
-		c = &cell{}
-		sh.cells[k] = c
+	c := sh.last
+	if c == nil || sh.lastKey != k { // (the same cell as the last sample: no hashing of the key)
+		c = sh.cells[k]
+		if c == nil {
+			c = &cell{}
+			sh.cells[k] = c
+		}
+		sh.last, sh.lastKey = c, k
 	}
 	refused := s.Code != "" && s.Status >= 400 && s.Status < 499 // 499: the client left, nothing was refused
 	c.count(s.Status, refused)
@@ -193,9 +201,12 @@ func (r *Recorder) take() map[cellKey]*cell {
 		sh := &r.shards[i]
 		sh.mu.Lock()
 		cells := sh.cells
-		if len(cells) > 0 {
-			sh.cells = map[cellKey]*cell{}
+		if len(cells) == 0 {
+			sh.mu.Unlock()
+			continue
 		}
+		sh.cells = map[cellKey]*cell{}
+		sh.last = nil // (taken with the rest)
 		sh.mu.Unlock()
 		for k, c := range cells {
 			if have := out[k]; have != nil { // (counted under two locks)
