@@ -143,7 +143,9 @@ type Config struct {
 	IdleTimeout       time.Duration
 	DrainTimeout      time.Duration // how long Stop waits for in-flight requests
 
-	RequestLogSize int // entries kept in memory
+	// RequestLogSize is how many of the latest entries are kept in memory for the console (each
+	// event loop keeps as many of its own, so that the loops share no lock).
+	RequestLogSize int
 	// RequestLogKeep caps the rows kept in the request_log table below the retention setting
 	// (audit.Retention: 90 days and 100,000 rows unless changed); 0: the setting alone;
 	// negative: do not persist.
@@ -275,7 +277,6 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		log:          cfg.Logger.With("component", "gateway"),
 		limiter:      cfg.Limiter,
 		limiterLocal: isMemoryLimiter(cfg.Limiter),
-		requests:     newRequestLog(cfg.RequestLogSize),
 		metrics:      newMetrics(),
 		idPrefix:     prefix + "-",
 		validators:   map[string]validatorEntry{},
@@ -287,12 +288,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if f, ok := cfg.Keys.(SecretFinder); ok {
 		g.mask = logMask{f}
 	}
+	g.requests = newRequestLog(cfg.RequestLogSize, len(g.metrics.shards))
 	g.noRoute = g.metrics.forRoute("")
-	g.metrics.skipped = func() uint64 {
-		g.requests.mu.Lock()
-		defer g.requests.mu.Unlock()
-		return g.requests.skipped
-	}
+	g.metrics.skipped = g.requests.skipped.Load
 	if cs, ok := cfg.Keys.(interface{ CacheStats() (uint64, uint64) }); ok {
 		g.metrics.cache = cs.CacheStats
 	}

@@ -136,10 +136,10 @@ func checkPersist(t *testing.T, st *store.Store) {
 
 // TestRingTimeRange: the in-memory log applies From and To as the store does.
 func TestRingTimeRange(t *testing.T) {
-	l := newRequestLog(8)
+	l := newRequestLog(8, 1)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	for i := range 5 {
-		l.add(&Entry{Time: t0.Add(time.Duration(i) * time.Second), Path: fmt.Sprint(i)})
+		l.add(0, &Entry{Time: t0.Add(time.Duration(i) * time.Second), Path: fmt.Sprint(i)})
 	}
 	got := l.recent(context.Background(), Filter{From: t0.Add(time.Second), To: t0.Add(3 * time.Second)}, logMask{})
 	if len(got) != 2 || got[0].Path != "2" || got[1].Path != "1" {
@@ -147,5 +147,54 @@ func TestRingTimeRange(t *testing.T) {
 	}
 	if err := (Filter{From: t0, To: t0}).Check(); !errors.Is(err, ErrInvalidTimeRange) {
 		t.Fatalf("empty range: %v", err)
+	}
+}
+
+// TestRequestLogRingsMerge: entries kept in several rings (one per event loop) read as one log:
+// newest first for the console, oldest first for persisting, each ring's order kept, the
+// budget taking the newest, and what was overwritten or over the budget counted as skipped.
+func TestRequestLogRingsMerge(t *testing.T) {
+	l := newRequestLog(4, 3)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	// Ring 1 gets the even seconds, ring 2 the odd ones; ring 0 nothing.
+	for s := range 6 {
+		l.add(1+s%2, &Entry{Time: at(s), Path: fmt.Sprint(s)})
+	}
+	paths := func(es []Entry) (p string) {
+		for _, e := range es {
+			p += e.Path
+		}
+		return p
+	}
+	// The rings hold 6 (3 each), the console reads the newest 4 (the size).
+	if got := paths(l.recent(context.Background(), Filter{}, logMask{})); got != "5432" {
+		t.Fatalf("recent: %s, want 5432", got)
+	}
+	if got := paths(l.recent(context.Background(), Filter{Limit: 3}, logMask{})); got != "543" {
+		t.Fatalf("recent, 3: %s", got)
+	}
+	if got := paths(l.recent(context.Background(), Filter{From: at(1), To: at(4)}, logMask{})); got != "321" {
+		t.Fatalf("recent, 1 s to 4 s: %s", got)
+	}
+	batch, skipped := l.unpersisted(4)
+	if got := paths(batch); got != "2345" || skipped != 2 || l.skipped.Load() != 2 {
+		t.Fatalf("unpersisted(4): %s, %d skipped (%d in all), want 2345 and 2", got, skipped, l.skipped.Load())
+	}
+	if batch, skipped = l.unpersisted(4); len(batch) != 0 || skipped != 0 {
+		t.Fatalf("again: %d entries, %d skipped", len(batch), skipped)
+	}
+	// A ring that wraps before a persist: its overwritten entries are skipped; equal times keep
+	// the rings' order.
+	for i := range 6 {
+		l.add(1, &Entry{Time: at(10 + i), Path: fmt.Sprint(i)})
+	}
+	l.add(2, &Entry{Time: at(15), Path: "x"})
+	batch, skipped = l.unpersisted(100)
+	if got := paths(batch); got != "2345x" || skipped != 2 {
+		t.Fatalf("after a wrap: %s, %d skipped, want 2345x and 2", got, skipped)
+	}
+	if got := paths(l.recent(context.Background(), Filter{Limit: 2}, logMask{})); got != "5x" {
+		t.Fatalf("tie: %s, want 5x (ring 1 before ring 2)", got)
 	}
 }

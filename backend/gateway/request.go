@@ -134,11 +134,12 @@ func (g *Gateway) finish(st *reqState, r *http.Request, start time.Time) {
 		Route:     label,
 		ErrorCode: string(st.code),
 		raw:       r.Header,
+		order:     sinceStart(end),
 	}
 	if st.client.IsValid() {
 		e.ClientAddr = st.client.String()
 	}
-	g.requests.add(&e)
+	g.requests.add(st.shard, &e)
 	g.recordUsage(st, &e)
 	if st.learn != nil && p == nil {
 		g.observe(st, r, status)
@@ -223,9 +224,10 @@ func (g *Gateway) finishFast(ctx *fasthttp.RequestCtx, st *reqState, start time.
 		Route:     label,
 		ErrorCode: string(st.code),
 		rawHead:   st.head,
+		order:     sinceStart(end),
 	}
 	e.clientIP = st.client // formatted when the entry is read
-	g.requests.add(&e)
+	g.requests.add(st.shard, &e)
 	g.recordUsage(st, &e)
 	if st.learn != nil {
 		g.observeFast(st, status)

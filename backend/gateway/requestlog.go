@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/backend/store"
@@ -36,7 +37,10 @@ type Entry struct {
 	ClientAddr string      `json:"clientAddr,omitempty"`
 	Headers    http.Header `json:"headers"`
 
-	seq     uint64
+	seq uint64
+	// order is when the request ended on the monotonic clock (sinceStart), which merges the
+	// rings in the order requests ended, also when the configured clock is a fake one.
+	order   int64
 	raw     http.Header // the inbound headers, unmasked: only ever read through logMask
 	rawHead []byte      // or the raw header block (fasthttp engine), parsed only when read
 	// clientIP is ClientAddr before it is formatted (fasthttp engine: when the entry is read).
@@ -138,41 +142,60 @@ func ValidStatusFilter(s string) bool {
 	return ok
 }
 
-// requestLog is a ring of the latest entries; a background pass persists new ones.
+// requestLog keeps the latest entries in memory, one ring per shard of the metrics (0 for the
+// goroutine engines, one for each event loop: reqState.shard), so that a loop adds its entries
+// under a lock no other loop takes, to memory no other loop writes. Each ring keeps the latest
+// size entries of its own, so together they hold at least the latest size of all; readers
+// merge them, newest first, by time. A background pass persists new ones.
 type requestLog struct {
+	size    int
+	rings   []logRing
+	skipped atomic.Uint64 // entries never persisted: more arrived than the budget
+}
+
+type logRing struct {
 	mu   sync.Mutex
-	buf  []Entry
-	next uint64 // sequence number of the next entry
+	buf  []Entry // made at the first entry: a shard no request uses costs nothing
+	next uint64  // sequence number of the ring's next entry
 
-	persisted uint64 // entries below this sequence number have been persisted or skipped
-	skipped   uint64
+	persisted uint64 // the ring's entries below this sequence number are persisted or skipped
+	_         [64]byte
 }
 
-func newRequestLog(size int) *requestLog {
-	return &requestLog{buf: make([]Entry, size)}
+func newRequestLog(size, shards int) *requestLog {
+	return &requestLog{size: max(size, 1), rings: make([]logRing, max(shards, 1))}
 }
 
-func (l *requestLog) add(e *Entry) {
-	l.mu.Lock()
-	e.seq = l.next
-	l.buf[l.next%uint64(len(l.buf))] = *e
-	l.next++
-	l.mu.Unlock()
+// add keeps e in shard's ring.
+func (l *requestLog) add(shard int, e *Entry) {
+	r := &l.rings[shard]
+	r.mu.Lock()
+	if r.buf == nil {
+		r.buf = make([]Entry, l.size)
+	}
+	e.seq = r.next
+	r.buf[r.next%uint64(len(r.buf))] = *e
+	r.next++
+	r.mu.Unlock()
 }
 
 // recent returns matching entries, newest first, masked.
 func (l *requestLog) recent(ctx context.Context, f Filter, m logMask) []Entry {
-	limit := f.limit()
-	out := []Entry{}
-	l.mu.Lock()
-	n := uint64(len(l.buf))
-	for s := l.next; s > 0 && l.next-s < n && len(out) < limit; s-- {
-		e := l.buf[(s-1)%n]
-		if f.match(&e) {
-			out = append(out, e)
+	limit := min(f.limit(), l.size) // (the rings together may hold more)
+	runs := make([][]Entry, len(l.rings))
+	for i := range l.rings {
+		r := &l.rings[i]
+		r.mu.Lock()
+		n := uint64(len(r.buf))
+		for s := r.next; s > 0 && r.next-s < n && len(runs[i]) < limit; s-- {
+			e := r.buf[(s-1)%n]
+			if f.match(&e) {
+				runs[i] = append(runs[i], e)
+			}
 		}
+		r.mu.Unlock()
 	}
-	l.mu.Unlock()
+	out := mergeRuns(runs, limit, func(a, b *Entry) bool { return b.endedBefore(a) })
 	for i := range out {
 		out[i] = out[i].withClientAddr()
 	}
@@ -180,26 +203,88 @@ func (l *requestLog) recent(ctx context.Context, f Filter, m logMask) []Entry {
 	return out
 }
 
-// unpersisted takes the entries added since the last call, at most max of them (the newest);
-// it reports how many older ones it had to skip.
+// unpersisted takes the entries added since the last call, oldest first, at most max of them
+// (the newest); it reports how many older ones it had to skip.
 func (l *requestLog) unpersisted(max int) (batch []Entry, skipped uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := uint64(len(l.buf))
-	from := l.persisted
-	if l.next-from > n {
-		from = l.next - n
+	runs := make([][]Entry, len(l.rings))
+	total := 0
+	for i := range l.rings {
+		r := &l.rings[i]
+		r.mu.Lock()
+		n := uint64(len(r.buf))
+		from := r.persisted
+		if r.next-from > n {
+			from = r.next - n // overwritten before they were persisted
+		}
+		if r.next-from > uint64(max) {
+			from = r.next - uint64(max) // (more than the budget in this ring alone)
+		}
+		skipped += from - r.persisted
+		for s := from; s < r.next; s++ {
+			runs[i] = append(runs[i], r.buf[s%n])
+		}
+		total += len(runs[i])
+		r.persisted = r.next
+		r.mu.Unlock()
 	}
-	if l.next-from > uint64(max) {
-		from = l.next - uint64(max)
+	batch = mergeRuns(runs, total, (*Entry).endedBefore)
+	if len(batch) > max {
+		skipped += uint64(len(batch) - max)
+		batch = batch[len(batch)-max:]
 	}
-	skipped = from - l.persisted
-	for s := from; s < l.next; s++ {
-		batch = append(batch, l.buf[s%n])
-	}
-	l.persisted = l.next
-	l.skipped += skipped
+	l.skipped.Add(skipped)
 	return batch, skipped
+}
+
+// endedBefore says e's request ended before o's (by order, else by Time).
+func (e *Entry) endedBefore(o *Entry) bool {
+	if e.order != o.order {
+		return e.order < o.order
+	}
+	return e.Time.Before(o.Time)
+}
+
+// sinceStart is how long after the process started t is, on the monotonic clock.
+func sinceStart(t time.Time) int64 { return int64(t.Sub(processStart)) }
+
+var processStart = time.Now()
+
+// mergeRuns merges runs, each already in order (first(a, b): a comes before b), into one of at
+// most limit entries. Each run keeps its own order; of entries that tie, the earlier run's
+// comes first.
+func mergeRuns(runs [][]Entry, limit int, first func(a, b *Entry) bool) []Entry {
+	var out []Entry
+	nonEmpty := 0
+	for _, r := range runs {
+		if len(r) > 0 {
+			nonEmpty++
+			out = r
+		}
+	}
+	if nonEmpty <= 1 { // (one ring in use: the common case, nothing to merge)
+		if len(out) > limit {
+			out = out[:limit]
+		}
+		if out == nil {
+			out = []Entry{}
+		}
+		return out
+	}
+	out = make([]Entry, 0, limit)
+	for len(out) < limit {
+		best := -1
+		for i, r := range runs {
+			if len(r) > 0 && (best < 0 || first(&r[0], &runs[best][0])) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		out = append(out, runs[best][0])
+		runs[best] = runs[best][1:]
+	}
+	return out
 }
 
 // persist writes batch, masked, to the request_log table and prunes it to keep rows.
