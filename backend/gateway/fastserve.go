@@ -185,9 +185,9 @@ func (g *Gateway) checkFast(ctx *fasthttp.RequestCtx, st *reqState, snap *snapsh
 	if st.loop && !g.loopCanForward(st, rt) {
 		return verdictHandOver
 	}
-	if st.loop && (rt.AuthRequired && !g.limiterLocal || rt.IdentityJWT && g.cfg.Identity != nil) {
-		// The limits are counted elsewhere (Redis), or the signed identity may need its
-		// signing keys from the store: the checks run off the loop.
+	if st.loop && (rt.AuthRequired && !g.limiterLocal || rt.IdentityJWT && g.cfg.Identity != nil && !g.identityOnLoop()) {
+		// The limits are counted elsewhere (Redis), or the signed identity needs its signing
+		// keys from the store: the checks run off the loop.
 		return verdictOffload
 	}
 	if rt.AuthRequired {

@@ -35,6 +35,22 @@ type IdentitySigner interface {
 
 var _ IdentitySigner = (*identity.Service)(nil)
 
+// loadedSigner is the part of identity.Service an event loop signs with: without the store,
+// once the key set is in memory.
+type loadedSigner interface {
+	Loaded() bool
+	TokenLoaded(c identity.Claims) (string, error)
+}
+
+var _ loadedSigner = (*identity.Service)(nil)
+
+// identityOnLoop says an event loop can sign a route's identity itself: the signer's key set
+// is in memory.
+func (g *Gateway) identityOnLoop() bool {
+	ls, ok := g.cfg.Identity.(loadedSigner)
+	return ok && ls.Loaded()
+}
+
 // routeScopes is what Reload prepares for a route that requires scopes: the matcher and, for
 // each scope it can require, the answer that names it (rendered once, as every gateway answer).
 type routeScopes struct {
@@ -265,7 +281,13 @@ func (g *Gateway) signIdentity(st *reqState, rt *route) bool {
 		// A console session: the person, in the route's organization when it has one.
 		c.Subject, c.Org = st.userID, rt.OrgID
 	}
-	tok, err := g.cfg.Identity.Token(st.Context, c)
+	var tok string
+	var err error
+	if ls, ok := g.cfg.Identity.(loadedSigner); ok && st.loop {
+		tok, err = ls.TokenLoaded(c) // (checkFast sent the request off the loop unless Loaded)
+	} else {
+		tok, err = g.cfg.Identity.Token(st.Context, c)
+	}
 	if err != nil {
 		g.log.Error("sign identity", "request_id", st.requestID[0], "route", rt.Prefix, "err", err)
 		return false

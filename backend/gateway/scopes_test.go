@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"net/http"
@@ -237,6 +238,40 @@ func TestSignedIdentity(t *testing.T) {
 	// HEAD answers the headers; other methods on the path are not the gateway's.
 	if res := e.do("HEAD", identity.JWKSPath, nil, nil); res.StatusCode != 200 {
 		t.Fatalf("HEAD jwks: %d", res.StatusCode)
+	}
+}
+
+// TestSignedIdentityOnTheLoop: once the identity keys are in memory, an event loop signs a
+// route's identity itself: the requests are served on the loop, not sent off it, and the
+// upstream still gets a valid token that follows the key's edits.
+func TestSignedIdentityOnTheLoop(t *testing.T) {
+	skipUnlessLoop(t)
+	e := newEnv(t, func(c *gateway.Config) {
+		c.PublicURL = mustURL(t, "https://api.example.com")
+		c.Identity = identity.New(c.Store, identity.Options{Seal: testSeal, Clock: c.Clock})
+	})
+	e.addRoute(routes.Params{Prefix: "/signed", Upstream: e.up.URL, IdentityJWT: true})
+	set := jwksOf(t, e) // (loads the keys)
+	hdr := map[string]string{"x-api-key": e.key.Key}
+	readEcho(t, e.do("GET", "/signed/warm", hdr, nil)) // (the key into the cache)
+	served0, off0, _ := loopCounts(t, e.gw)
+	for i := range 5 {
+		ec := readEcho(t, e.do("GET", fmt.Sprintf("/signed/%d", i), hdr, nil))
+		if c := verifyJWT(t, set, ec.Header.Get("X-Keygate-Jwt"), e.clock.Now(), "/signed"); c["sub"] != e.key.ID {
+			t.Fatalf("claims %v", c)
+		}
+	}
+	if _, err := e.keys.Update(context.Background(), e.org.ID, e.key.ID, keys.UpdateParams{Scopes: &[]string{"pets:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	readEcho(t, e.do("GET", "/signed/edited", hdr, nil)) // (the edited key into the cache)
+	ec := readEcho(t, e.do("GET", "/signed/after", hdr, nil))
+	if c := verifyJWT(t, set, ec.Header.Get("X-Keygate-Jwt"), e.clock.Now(), "/signed"); fmt.Sprint(c["scopes"]) != "[pets:read]" {
+		t.Fatalf("scopes after the edit %v", c["scopes"])
+	}
+	served, off, _ := loopCounts(t, e.gw)
+	if served-served0 < 6 || off-off0 > 1 {
+		t.Fatalf("7 signed requests: %d served on a loop, %d sent off it", served-served0, off-off0)
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -128,8 +129,11 @@ type Service struct {
 	clock  clock.Clock
 	maxAge time.Duration
 
-	mu      sync.Mutex // guards set, gen and the last failure
-	set     *keySet
+	mu  sync.Mutex // guards set, gen and the last failure
+	set *keySet
+	// loaded is set, for readers that take no lock (Loaded, TokenLoaded: every request on
+	// the gateway's event loops).
+	loaded  atomic.Pointer[keySet]
 	gen     uint64 // bumped by Invalidate; a load that raced with it is not kept
 	failed  time.Time
 	failErr error
@@ -218,6 +222,7 @@ func (s *Service) MaxAge() time.Duration { return s.maxAge }
 func (s *Service) Invalidate() {
 	s.mu.Lock()
 	s.set, s.failErr = nil, nil
+	s.loaded.Store(nil)
 	s.gen++
 	s.mu.Unlock()
 }
@@ -261,6 +266,7 @@ func (s *Service) keys(ctx context.Context) (*keySet, error) {
 	}
 	if s.gen == gen {
 		s.set, s.failErr = set, nil
+		s.loaded.Store(set)
 	}
 	return set, nil
 }
@@ -595,16 +601,38 @@ func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
 // minute when it says the same, else a new one, with iat at the start of the minute and exp
 // Lifetime after it.
 func (s *Service) Token(ctx context.Context, c Claims) (string, error) {
-	now := s.clock.Now()
+	set, err := s.keys(ctx)
+	if err != nil {
+		return "", err
+	}
+	return s.token(c, s.clock.Now(), set)
+}
+
+// Loaded reports whether the key set is in memory and needs no reload now: TokenLoaded then
+// signs without the store.
+func (s *Service) Loaded() bool {
+	set := s.loaded.Load()
+	return set != nil && (set.until.IsZero() || s.clock.Now().Before(set.until))
+}
+
+// TokenLoaded is Token for a caller that must not wait (the gateway's event loops, after
+// Loaded): it signs with the key set in memory, even one whose reload has just come due (its
+// keys stay published a day past their signing), and never reads the store.
+func (s *Service) TokenLoaded(c Claims) (string, error) {
+	set := s.loaded.Load()
+	if set == nil {
+		return "", errors.New("sign identity token: the identity keys are not loaded")
+	}
+	return s.token(c, s.clock.Now(), set)
+}
+
+// token is Token with the key set at hand.
+func (s *Service) token(c Claims, now time.Time, set *keySet) (string, error) {
 	minute := now.Unix() / 60
 	k := tokenKey{c.Subject, c.Audience}
 	s.tokMu.RLock()
 	t := s.tokens[k]
 	s.tokMu.RUnlock()
-	set, err := s.keys(ctx)
-	if err != nil {
-		return "", err
-	}
 	g := set.at(now.UnixMilli())
 	if g == nil {
 		return "", errors.New("sign identity token: no identity key signs now")

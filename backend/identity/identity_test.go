@@ -445,3 +445,45 @@ func TestRotationWaitsForTheAdvertisedMaxAge(t *testing.T) {
 		t.Fatalf("an emergency rotation still signs at once: %+v %v", r.Key, err)
 	}
 }
+
+// TestTokenLoaded: a caller that must not wait signs only once the key set is in memory, with
+// the token Token gives, a fresh one for other claims (verifiable against the published set),
+// and not after an invalidation drops the set.
+func TestTokenLoaded(t *testing.T) {
+	st := testutil.NewStore(t)
+	clk := testutil.NewClock()
+	s := identity.New(st, identity.Options{Seal: box(t, 1), Clock: clk})
+	c := identity.Claims{Issuer: "https://api.example.com", Audience: "/pets", Subject: "key_1", Org: "org_1"}
+	if s.Loaded() {
+		t.Fatal("loaded before any use")
+	}
+	if _, err := s.TokenLoaded(c); err == nil {
+		t.Fatal("signed without the keys in memory")
+	}
+	tok, err := s.Token(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Loaded() {
+		t.Fatal("not loaded after Token")
+	}
+	if got, err := s.TokenLoaded(c); err != nil || got != tok {
+		t.Fatalf("TokenLoaded: %v, not Token's token", err)
+	}
+	other := c
+	other.Subject = "key_2"
+	got, err := s.TokenLoaded(other)
+	if err != nil || got == tok {
+		t.Fatalf("TokenLoaded for another key: %v", err)
+	}
+	if all, _ := claimsOf(t, s, got, clk.Now()); all["sub"] != "key_2" {
+		t.Fatalf("claims %v", all)
+	}
+	s.Invalidate()
+	if s.Loaded() {
+		t.Fatal("loaded after Invalidate")
+	}
+	if _, err := s.TokenLoaded(c); err == nil {
+		t.Fatal("signed after Invalidate dropped the keys")
+	}
+}
