@@ -190,12 +190,14 @@ func TestCleanUpstreamResponse(t *testing.T) {
 
 func TestHostAllowed(t *testing.T) {
 	hosts := gateway.LoopbackHosts("127.0.0.1:8787", "api.example.com")
-	for _, h := range []string{"127.0.0.1:8787", "localhost:8787", "LOCALHOST:8787", "[::1]:8787", "api.example.com", "localhost.:8787"} {
+	for _, h := range []string{"127.0.0.1:8787", "localhost:8787", "LOCALHOST:8787", "[::1]:8787", "api.example.com", "localhost.:8787", "API.example.com.", "[::1]:8787"} {
 		if !gateway.HostAllowed(h, hosts) {
 			t.Errorf("%q refused", h)
 		}
 	}
-	for _, h := range []string{"", "evil.example:8787", "localhost", "127.0.0.1:80", "127.0.0.1.evil.example:8787", "localhost:8788"} {
+	// "[localhost]:8787": brackets are for IP literals only (RFC 3986 §3.2.2).
+	for _, h := range []string{"", "evil.example:8787", "localhost", "127.0.0.1:80", "127.0.0.1.evil.example:8787", "localhost:8788",
+		"[localhost]:8787", "localhost..:8787", "[::1].:8787"} {
 		if gateway.HostAllowed(h, hosts) {
 			t.Errorf("%q allowed", h)
 		}

@@ -36,9 +36,12 @@ func HostAllowed(host string, allowed []string) bool {
 	if len(allowed) == 0 {
 		return true
 	}
-	h := strings.TrimSuffix(host, ".")
-	if hn, port, err := net.SplitHostPort(host); err == nil {
-		h = net.JoinHostPort(strings.TrimSuffix(hn, "."), port)
+	h := host
+	if strings.HasSuffix(host, ".") || strings.Contains(host, ".:") { // (every request: split only when there is a dot to drop)
+		h = strings.TrimSuffix(host, ".")
+		if hn, port, err := net.SplitHostPort(host); err == nil {
+			h = net.JoinHostPort(strings.TrimSuffix(hn, "."), port)
+		}
 	}
 	for _, a := range allowed {
 		if strings.EqualFold(h, a) {
