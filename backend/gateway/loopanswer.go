@@ -42,6 +42,27 @@ var (
 	errAnswerFoldedHdr = errors.New("upstream answer has a folded (obs-fold) header line")
 )
 
+// answerHeadEnd returns the length of the head at the front of buf, to the end of its empty
+// line, or -1 when that line has not all arrived. A line ends at LF, with or without a CR before
+// it (RFC 9112 §2.2), so the empty line is "\r\n" or "\n" after another line's LF.
+func answerHeadEnd(buf []byte) int {
+	for i := bytes.IndexByte(buf, '\n'); i >= 0; {
+		if r := buf[i+1:]; len(r) > 0 && r[0] == '\n' {
+			return i + 2
+		} else if len(r) > 1 && r[0] == '\r' && r[1] == '\n' {
+			return i + 3
+		} else if len(r) < 2 {
+			return -1
+		}
+		j := bytes.IndexByte(buf[i+1:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += 1 + j
+	}
+	return -1
+}
+
 // nextLine cuts the line at the front of b at its LF, less a CR before it.
 func nextLine(b []byte) (line, rest []byte) {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {

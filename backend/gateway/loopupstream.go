@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -67,24 +66,7 @@ func (l *evLoop) forward(lc *loopClient, snap *snapshot) {
 // answerHead reads the answer's head at the front of buf into x.answer; it returns the head's
 // length, 0 when it has not all arrived, or an error.
 func (l *evLoop) answerHead(x *loopExchange, buf []byte) (int, error) {
-	end := -1
-	for i := bytes.IndexByte(buf, '\n'); i >= 0; {
-		// The head ends at an empty line: "\n\r\n" or "\n\n" (fasthttp reads both).
-		if r := buf[i+1:]; len(r) > 0 && r[0] == '\n' {
-			end = i + 2
-			break
-		} else if len(r) > 1 && r[0] == '\r' && r[1] == '\n' {
-			end = i + 3
-			break
-		} else if len(r) < 2 {
-			break
-		}
-		j := bytes.IndexByte(buf[i+1:], '\n')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
+	end := answerHeadEnd(buf)
 	if end < 0 {
 		if len(buf) > upstreamHeadMax {
 			return 0, errors.New("upstream answer's head is too large")
