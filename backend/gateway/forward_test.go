@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -483,6 +484,48 @@ func TestUpstreamErrors(t *testing.T) {
 	}
 	if !hasVaryOrigin(res.Header) || res.Header.Get("X-Request-Id") == "" {
 		t.Error("error answer lacks Vary or X-Request-Id")
+	}
+}
+
+// TestBareLFAnswersAreAnsweredAtOnce: an upstream answer whose lines end with a bare LF (RFC
+// 9112 §2.2 lets a recipient take LF alone as the end of a line) is read as soon as it has
+// arrived, on the event loops and on the fasthttp engine: forwarded when the head is otherwise
+// sound, a 502 when it is not. fasthttp on its own waits for a CRLFCRLF that never comes, until
+// the upstream timeout (5 s here); the answer must come long before that. (The net/http engine
+// reads such answers with net/http's rules: it passes a 103 on and does not refuse the last two
+// heads; only the fasthttp server is asked then.)
+func TestBareLFAnswersAreAnsweredAtOnce(t *testing.T) {
+	answers := []string{
+		"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\nContent-Length: 2\r\n\r\nok", // one bare LF
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok",                             // the empty line's
+		"HTTP/1.1 200 OK\nContent-Length: 2\n\r\nok",
+		"HTTP/1.1 103 Early Hints\nLink: </a.css>; rel=preload\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+		"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\nBad Name: x\nContent-Length: 2\n\nok",
+		"HTTP/1.1 200 OK\nX-Folded: a\n b\nContent-Length: 2\n\nok",
+	}
+	e := newEnv(t, func(c *gateway.Config) { c.UpstreamTimeout = 5 * time.Second })
+	e.addRoute(routes.Params{Prefix: "/raw", Upstream: rawUpstream(t, answers), StripPrefix: true})
+	addrs := []string{serveFastToo(t, e.gw)}
+	if os.Getenv("KEYGATE_TEST_ENGINE") != gateway.EngineNetHTTP {
+		addrs = append(addrs, strings.TrimPrefix(e.srv.URL, "http://"))
+	}
+	for _, addr := range addrs {
+		for i, answer := range answers {
+			start := time.Now()
+			got := sendRaw(t, addr, fmt.Sprintf("GET /raw/%d HTTP/1.1\r\nHost: h\r\nX-Api-Key: %s\r\n\r\n", i, e.key.Key))
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("%s: %q answered after %v, want at once (the timeout is 5 s)", addr, answer, took)
+			}
+			want, body := http.StatusOK, "ok"
+			if strings.Contains(answer, "Bad Name") || strings.Contains(answer, "\n b") {
+				want, body = http.StatusBadGateway, ""
+			}
+			if got.Status != want || body != "" && got.Body != body {
+				t.Errorf("%s: %q: %d %q, want %d %q", addr, answer, got.Status, got.Body, want, body)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -268,10 +269,30 @@ func awaitAnswer(conn net.Conn, br *bufio.Reader, ctx *fasthttp.RequestCtx, now,
 	}
 }
 
-// readHead reads the answer's head, skipping interim (1xx) answers other than 101.
+// readHead reads the answer's head, skipping interim (1xx) answers other than 101. Each head is
+// checked as an event loop checks it (parseAnswer) before fasthttp parses it, so both engines
+// refuse the same heads (502): a folded line, a field name that is not a token, a control
+// character in a value, an ambiguous framing. A head whose lines end with a bare LF, which a
+// loop reads, is given to fasthttp with CRLFs: fasthttp ends a head only at a CRLFCRLF and would
+// wait for one until the timeout.
 func readHead(resp *fasthttp.Response, br *bufio.Reader) error {
+	a := answerPool.Get().(*upstreamAnswer) // (parseAnswer's answer points into itself: it would escape)
+	defer func() { *a = upstreamAnswer{}; answerPool.Put(a) }()
 	for i := 0; i < 8; i++ {
-		if err := resp.Header.Read(br); err != nil {
+		head, err := peekAnswerHead(br)
+		if err != nil {
+			return err
+		}
+		if err := parseAnswer(a, head); err != nil {
+			return err
+		}
+		if n := len(head); bytes.Count(head, crlf) == bytes.Count(head, lf) {
+			err = resp.Header.Read(br) // (the whole head is buffered: parsed at once)
+		} else {
+			err = resp.Header.Read(bufio.NewReaderSize(bytes.NewReader(withCRLF(head)), 2*n))
+			_, _ = br.Discard(n)
+		}
+		if err != nil {
 			return err
 		}
 		if s := resp.StatusCode(); s >= 200 || s == fasthttp.StatusSwitchingProtocols {
@@ -282,6 +303,47 @@ func readHead(resp *fasthttp.Response, br *bufio.Reader) error {
 		}
 	}
 	return errors.New("upstream sent too many interim answers")
+}
+
+var answerPool = sync.Pool{New: func() any { return new(upstreamAnswer) }}
+
+var crlf, lf = []byte("\r\n"), []byte("\n")
+
+// errAnswerHeadSize is an answer's head larger than the read buffer (upstreamHeadMax).
+var errAnswerHeadSize = errors.New("upstream answer's head is too large")
+
+// peekAnswerHead waits until the head at the front of br has all arrived (answerHeadEnd) and
+// returns it, still buffered.
+func peekAnswerHead(br *bufio.Reader) ([]byte, error) {
+	for n := 1; ; {
+		buf, err := br.Peek(n)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil, errAnswerHeadSize
+			}
+			return nil, err
+		}
+		buf, _ = br.Peek(br.Buffered())
+		if end := answerHeadEnd(buf); end > 0 {
+			return buf[:end], nil
+		}
+		if len(buf) >= br.Size() {
+			return nil, errAnswerHeadSize
+		}
+		n = len(buf) + 1
+	}
+}
+
+// withCRLF copies a head that parseAnswer accepted with each line ending in CRLF (its lines
+// hold no CR: parseAnswer refuses one).
+func withCRLF(head []byte) []byte {
+	out := make([]byte, 0, len(head)+bytes.Count(head, lf))
+	for rest := head; len(rest) > 0; {
+		var line []byte
+		line, rest = nextLine(rest)
+		out = append(append(out, line...), '\r', '\n')
+	}
+	return out
 }
 
 func isTimeout(err error) bool {
