@@ -34,8 +34,8 @@ type upstreamAnswer struct {
 	namedBuf    [4][]byte
 }
 
-// Errors of an answer head a loop refuses (502, as the fasthttp engine answers one it cannot
-// read).
+// Errors of an answer head a loop refuses (502). The fasthttp engine checks its answers' heads
+// with parseAnswer too (readHead), so it refuses the same ones the same way.
 var (
 	errAnswerHead      = errors.New("upstream answer's head is malformed")
 	errAnswerFraming   = errors.New("upstream answer's framing is ambiguous")
