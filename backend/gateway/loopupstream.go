@@ -204,14 +204,23 @@ func (l *evLoop) relayOffLoop(x *loopExchange) bool {
 	rest, _ := uc.c.Next(-1)
 	rest = append([]byte(nil), rest...)
 	uc.x, x.up, x.offLoop = nil, nil, true
-	go l.slowRelay(x, up, rest)
+	// The duplicate is a connection to the upstream until slowRelay closes it: it counts
+	// against the pool's cap (closed takes off the loop's own when OnTraffic closes it).
+	uc.p.conns++
+	go l.slowRelay(x, uc.p, up, rest)
 	return true
 }
 
 // slowRelay reads the rest of an answer on a goroutine and hands each piece to the loop, then
 // waits while the client is more than clientLagMax/4 behind.
-func (l *evLoop) slowRelay(x *loopExchange, up net.Conn, rest []byte) {
-	defer up.Close()
+func (l *evLoop) slowRelay(x *loopExchange, p *upPool, up net.Conn, rest []byte) {
+	defer func() {
+		up.Close()
+		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			p.relayed()
+			return nil
+		})) // (an error: the loops have stopped, and their pools with them)
+	}()
 	buf := make([]byte, 64<<10)
 	reply := make(chan int, 1) // what the client has yet to take; -1: stop
 	for {
@@ -577,6 +586,15 @@ func (p *upPool) closed(uc *upConn) {
 			p.l.brokenBody(x, errUpstreamClosed)
 		}
 	}
+	if p.waiting.len() > 0 && p.conns < p.max {
+		p.dial()
+	}
+}
+
+// relayed is the end of a connection slowRelay read off the loop: its place in the cap goes to
+// the oldest waiting exchange.
+func (p *upPool) relayed() {
+	p.conns--
 	if p.waiting.len() > 0 && p.conns < p.max {
 		p.dial()
 	}

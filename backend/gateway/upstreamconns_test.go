@@ -1,10 +1,13 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,5 +74,74 @@ func TestOverloadQueuesForPooledUpstreamConnections(t *testing.T) {
 	}
 	if got := accepted.Load(); got > capConns {
 		t.Errorf("%d upstream connections dialed for %d requests, want at most %d (pooled)", got, 2*inFlight, capConns)
+	}
+}
+
+// TestLoopSlowRelaysCountAgainstTheCap: an answer whose client reads slowly is read off the
+// loop on a duplicate of its upstream connection; that connection still counts against the
+// cap, so slow readers of large answers cannot make a loop open more upstream connections than
+// its share — and every answer still arrives whole once its client reads.
+func TestLoopSlowRelaysCountAgainstTheCap(t *testing.T) {
+	skipUnlessLoop(t)
+	const capConns, clients, size = 4, 6, 8 << 20
+	e := newEnv(t, func(c *gateway.Config) { c.MaxUpstreamConns = capConns })
+	var open, peak atomic.Int64
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4<<10)
+	big := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	big.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			if n := open.Add(1); n > peak.Load() {
+				peak.Store(n)
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	big.Start()
+	t.Cleanup(big.Close)
+	e.addRoute(routes.Params{Prefix: "/big", Upstream: big.URL})
+	warmLoop(t, e)
+
+	// Clients on every loop ask for a large answer and read nothing for a while.
+	conns := make([]*rawConn, clients)
+	for i := range conns {
+		c := dialRaw(t, e.srv.URL)
+		c.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		c.c.SetDeadline(time.Now().Add(60 * time.Second))
+		c.write(get("/big/x", e.key.Key))
+		conns[i] = c
+	}
+	time.Sleep(700 * time.Millisecond)
+	if p := peak.Load(); p > capConns {
+		t.Fatalf("%d upstream connections open at once while the clients read slowly, cap %d", p, capConns)
+	}
+	// Then they read: every answer arrives whole.
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Errorf("client %d: %v", i, err)
+				return
+			}
+			n, err := io.Copy(io.Discard, res.Body)
+			if err != nil || n != size || res.StatusCode != 200 {
+				t.Errorf("client %d: %d, %d bytes of %d (%v)", i, res.StatusCode, n, size, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > capConns {
+		t.Fatalf("%d upstream connections open at once, cap %d", p, capConns)
 	}
 }
