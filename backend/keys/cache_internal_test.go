@@ -29,3 +29,28 @@ func TestCacheStaleLoadDoesNotRefreshOutageMemory(t *testing.T) {
 		t.Fatal("a fresh load was not remembered for outages")
 	}
 }
+
+// TestLocalResetsOnAChange: a Local drops everything it kept when the cache's generation moves,
+// a large map by replacing it (clearing walks all of it, on the event loop).
+func TestLocalResetsOnAChange(t *testing.T) {
+	s := &Service{cache: newCache(100_000), usage: newUsage(nil)}
+	l := s.Local()
+	for i := range 2000 {
+		var h Hash
+		h[0], h[1] = byte(i), byte(i>>8)
+		l.m[h] = &entry{}
+	}
+	var h Hash
+	h[31] = 1
+	s.cache.put(h, &entry{key: &Key{ID: "key_1"}}, stamp{gen: s.cache.gen.Load()})
+	if e := l.get(h); e == nil || e.key.ID != "key_1" {
+		t.Fatal("the cached entry was not found")
+	}
+	s.cache.invalidate()
+	if e := l.get(h); e != nil {
+		t.Fatal("an entry kept across an invalidation")
+	}
+	if len(l.m) != 0 {
+		t.Fatalf("%d entries left after the change", len(l.m))
+	}
+}

@@ -555,7 +555,7 @@ func (l *Local) get(h Hash) *entry {
 	c := l.s.cache
 	if g := c.gen.Load(); g != l.gen {
 		// Read before the lookup: an entry found now is at least as new as g.
-		clear(l.m)
+		l.reset()
 		l.gen = g
 	}
 	if e, ok := l.m[h]; ok {
@@ -566,10 +566,20 @@ func (l *Local) get(h Hash) *entry {
 		return nil
 	}
 	if len(l.m) >= c.max {
-		clear(l.m)
+		l.reset()
 	}
 	l.m[h] = e
 	return e
+}
+
+// reset empties l's map. A large one is replaced rather than cleared: clearing walks all of it,
+// on the event loop, at every key change anywhere.
+func (l *Local) reset() {
+	if len(l.m) > 1024 {
+		l.m = make(map[Hash]*entry)
+		return
+	}
+	clear(l.m)
 }
 
 func (l *Local) counted() {
