@@ -17,18 +17,13 @@ import (
 	"github.com/keygate/keygate/backend/routes"
 )
 
-// TestOverloadQueuesForPooledUpstreamConnections: with more requests in flight than the
-// upstream connection cap, requests wait for a pooled connection instead of dialing one each,
-// and all of them are answered.
-func TestOverloadQueuesForPooledUpstreamConnections(t *testing.T) {
-	const capConns, inFlight = 8, 100
-	e := newEnv(t, func(c *gateway.Config) { c.MaxUpstreamConns = capConns })
-	var accepted, open, peak atomic.Int64
-	slow := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond)
-		w.Write([]byte("ok"))
-	}))
-	slow.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+// countingServer serves h and counts the connections it accepts, and the most open at once.
+func countingServer(t *testing.T, h http.Handler) (srv *httptest.Server, accepted, peak *atomic.Int64) {
+	t.Helper()
+	accepted, peak = new(atomic.Int64), new(atomic.Int64)
+	var open atomic.Int64
+	srv = httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateNew:
 			accepted.Add(1)
@@ -39,8 +34,21 @@ func TestOverloadQueuesForPooledUpstreamConnections(t *testing.T) {
 			open.Add(-1)
 		}
 	}
-	slow.Start()
-	t.Cleanup(slow.Close)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, accepted, peak
+}
+
+// TestOverloadQueuesForPooledUpstreamConnections: with more requests in flight than the
+// upstream connection cap, requests wait for a pooled connection instead of dialing one each,
+// and all of them are answered.
+func TestOverloadQueuesForPooledUpstreamConnections(t *testing.T) {
+	const capConns, inFlight = 8, 100
+	e := newEnv(t, func(c *gateway.Config) { c.MaxUpstreamConns = capConns })
+	slow, accepted, peak := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("ok"))
+	}))
 	e.addRoute(routes.Params{Prefix: "/slow", Upstream: slow.URL})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
@@ -85,9 +93,8 @@ func TestLoopSlowRelaysCountAgainstTheCap(t *testing.T) {
 	skipUnlessLoop(t)
 	const capConns, clients, size = 4, 6, 8 << 20
 	e := newEnv(t, func(c *gateway.Config) { c.MaxUpstreamConns = capConns })
-	var open, peak atomic.Int64
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4<<10)
-	big := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	big, _, peak := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(size))
 		for n := 0; n < size; n += len(chunk) {
 			if _, err := w.Write(chunk); err != nil {
@@ -95,18 +102,6 @@ func TestLoopSlowRelaysCountAgainstTheCap(t *testing.T) {
 			}
 		}
 	}))
-	big.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			if n := open.Add(1); n > peak.Load() {
-				peak.Store(n)
-			}
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
-	big.Start()
-	t.Cleanup(big.Close)
 	e.addRoute(routes.Params{Prefix: "/big", Upstream: big.URL})
 	warmLoop(t, e)
 

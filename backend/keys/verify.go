@@ -488,11 +488,8 @@ func (s *Service) verifyCached(l *Local, raw string, now time.Time) (res Result,
 	var e *entry
 	if l != nil {
 		e = l.get(h)
-	} else {
-		e, _, ok = s.cache.get(h)
-		if !ok {
-			e = nil
-		}
+	} else if c, _, hit := s.cache.get(h); hit {
+		e = c
 	}
 	if e == nil || e.key == nil {
 		// Not cached, or cached as no such key: a string that fails the checksum is
