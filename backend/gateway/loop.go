@@ -375,7 +375,9 @@ func (l *evLoop) process(lc *loopClient) {
 			}
 			// A head in parts: the loop waits for the rest, for the head timeout (sweep).
 			if lc.headSince.IsZero() {
-				lc.headSince = l.now
+				// The clock now, not the loop's last reading (l.now, up to a sweep old): the
+				// head timeout must not run from before the first bytes came.
+				lc.headSince = time.Now()
 			}
 			return
 		}
