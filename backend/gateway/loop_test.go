@@ -369,8 +369,8 @@ func framingUpstream(t *testing.T) string {
 
 func TestLoopRelaysEveryFraming(t *testing.T) {
 	skipUnlessLoop(t)
-	e := newEnv(t)
-	e.addRoute(routes.Params{Prefix: "/f", Upstream: framingUpstream(t), StripPrefix: true})
+	up := framingUpstream(t)
+	e := newEnv(t, routeFirst(t, routes.Params{Prefix: "/f", Upstream: up, StripPrefix: true}))
 	warmLoop(t, e)
 	s0, _, h0 := loopCounts(t, e.gw)
 
@@ -726,6 +726,19 @@ func TestLoopChecksOffTheLoopWhatWaits(t *testing.T) {
 	}
 }
 
+// routeFirst is a newEnv option that adds route p before anything follows the store's change
+// feed. A route added later (addRoute) reaches the feed twice on SQLite: at once, named, from
+// this process, and up to a poll later as a change of the revision, which the feed cannot name
+// and which so drops the key service's cache — a request then checked off the loop, where a
+// test counts what its loops served.
+func routeFirst(t *testing.T, p routes.Params) envOption {
+	return func(c *gateway.Config) {
+		if _, err := c.Routes.Add(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // addPublicRoute routes /open to the env's upstream without a key.
 func addPublicRoute(e *env) {
 	public := false
@@ -769,17 +782,11 @@ func TestLoopLooksUpForeignAuthorizationOffTheLoop(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // one loop: a wait on it would hold every connection
 	open := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(open.Close)
+	public := false
 	e := newEnv(t, func(c *gateway.Config) {
 		c.Limiter = slowLimiter{ratelimit.NewMemory(1000), 100 * time.Millisecond} // every keyed request goes off the loop
 		c.Keys = slowForeignKeys{c.Keys.(*keys.Service), time.Second}
-		// The public route (publicAnsweredWithin) is added before anything follows the change
-		// feed: added later, on SQLite the feed's poll reports it as a change it cannot name,
-		// which makes the key service forget, up to a poll later, that no imported key exists.
-		public := false
-		if _, err := c.Routes.Add(context.Background(), routes.Params{Prefix: "/open", Upstream: open.URL, AuthRequired: &public}); err != nil {
-			t.Fatal(err)
-		}
-	})
+	}, routeFirst(t, routes.Params{Prefix: "/open", Upstream: open.URL, AuthRequired: &public})) // (publicAnsweredWithin)
 	// Once the key service knows no imported key exists, a loop takes such a header itself. It
 	// forgets when it starts following changes (Subscribe, the feed's first Resync): it must
 	// have known for three polls on end.

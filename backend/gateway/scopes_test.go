@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -246,11 +247,12 @@ func TestSignedIdentity(t *testing.T) {
 // upstream still gets a valid token that follows the key's edits.
 func TestSignedIdentityOnTheLoop(t *testing.T) {
 	skipUnlessLoop(t)
+	up := httptest.NewServer(echoHandler(&seenRequests{}))
+	t.Cleanup(up.Close)
 	e := newEnv(t, func(c *gateway.Config) {
 		c.PublicURL = mustURL(t, "https://api.example.com")
 		c.Identity = identity.New(c.Store, identity.Options{Seal: testSeal, Clock: c.Clock})
-	})
-	e.addRoute(routes.Params{Prefix: "/signed", Upstream: e.up.URL, IdentityJWT: true})
+	}, routeFirst(t, routes.Params{Prefix: "/signed", Upstream: up.URL, IdentityJWT: true}))
 	set := jwksOf(t, e) // (loads the keys)
 	hdr := map[string]string{"x-api-key": e.key.Key}
 	readEcho(t, e.do("GET", "/signed/warm", hdr, nil)) // (the key into the cache)
@@ -269,8 +271,12 @@ func TestSignedIdentityOnTheLoop(t *testing.T) {
 	if c := verifyJWT(t, set, ec.Header.Get("X-Keygate-Jwt"), e.clock.Now(), "/signed"); fmt.Sprint(c["scopes"]) != "[pets:read]" {
 		t.Fatalf("scopes after the edit %v", c["scopes"])
 	}
+	// The edit sends one request off the loop (its key is looked up again). On SQLite, the
+	// feed's poll may report the edit, and the signing keys made by jwksOf, once more as
+	// changes it cannot name, each dropping the key cache once: up to three off the loop. (When
+	// the identity was signed off the loop, all seven were.)
 	served, off, _ := loopCounts(t, e.gw)
-	if served-served0 < 6 || off-off0 > 1 {
+	if served-served0 < 4 || off-off0 > 3 {
 		t.Fatalf("7 signed requests: %d served on a loop, %d sent off it", served-served0, off-off0)
 	}
 }
