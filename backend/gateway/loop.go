@@ -316,6 +316,35 @@ type evLoop struct {
 	// date is the Date line of the answers, as of dateSec (dateLine).
 	date    []byte
 	dateSec int64
+	// heads is where the loop copies request heads to.
+	heads headArena
+}
+
+// headArena hands out a loop's copies of request heads from chunks it fills in turn: one
+// allocation per chunk rather than one per request, and less for the collector to do. No byte
+// of a chunk is handed out twice, so a copy stays as it is for as long as anything points into
+// it (the request log keeps a request's strings); the collector frees a chunk when nothing
+// does. A request may append up to the spare bytes it asked for (its id); more reallocates.
+type headArena struct{ buf []byte }
+
+// headChunk is the size of an arena's chunks: some fifty heads of a typical size, and what one
+// string kept from a head keeps alive at most.
+const headChunk = 16 << 10
+
+// copyHead returns a copy of head with room for spare more bytes (its capacity).
+func (a *headArena) copyHead(head []byte, spare int) []byte {
+	n := len(head) + spare
+	if n > headChunk/4 {
+		return append(make([]byte, 0, n), head...)
+	}
+	if len(a.buf)+n > cap(a.buf) {
+		a.buf = make([]byte, 0, headChunk)
+	}
+	off := len(a.buf)
+	a.buf = a.buf[:off+n]
+	out := a.buf[off : off+len(head) : off+n]
+	copy(out, head)
+	return out
 }
 
 // dateLine is the Date header line for an answer now (the sweep's clock: a second's
@@ -393,7 +422,7 @@ func (l *evLoop) process(lc *loopClient) {
 		st.loop, st.kv = true, l.kv
 		// One copy of the head, which the request log keeps and every string parsed from it
 		// points into.
-		st.raw = append(make([]byte, 0, end+4+requestIDMax), buf[:end+4]...)
+		st.raw = l.heads.copyHead(buf[:end+4], requestIDMax)
 		st.spare = st.raw[len(st.raw):]
 		n, ok := l.readRequest(lc, st, buf)
 		if !ok {
