@@ -46,12 +46,13 @@ var _ Verifier = (*Service)(nil)
 // means the store could not answer, not that the key is bad.
 func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 	var h Hash
-	if p, err := Parse(raw); err == nil {
+	p, err := Parse(raw)
+	parsed := err == nil
+	if parsed {
 		h = p.Hash()
 	} else if h, err = s.foreignHash(ctx, raw); err != nil {
 		return Result{Code: CodeMalformed}, nil
 	}
-	var err error
 	now := s.clock.Now()
 	e, stamp, ok := s.cache.get(h)
 	if !ok {
@@ -68,6 +69,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (Result, error) {
 			return Result{}, err
 		}
 		e.seen.Store(now.UnixNano())
+		e.parsed = parsed
 		s.cache.put(h, e, stamp)
 		return e.result(now), nil
 	}
@@ -127,11 +129,14 @@ func (s *Service) load(ctx context.Context, h Hash) (*entry, error) {
 }
 
 // entry is a cached lookup: key == nil is a negative entry (no such key). seen is when it was
-// last used to answer (Unix nanoseconds), for the outage grace.
+// last used to answer (Unix nanoseconds), for the outage grace. parsed says the string looked
+// up is in Keygate's format with a good checksum (Parse takes it): a negative entry's hash is of
+// one string only, so what Parse said of it holds for every later lookup of the entry.
 type entry struct {
 	key       *Key
 	retiresAt *time.Time
 	seen      atomic.Int64
+	parsed    bool
 }
 
 func (e *entry) result(now time.Time) Result {
@@ -493,8 +498,10 @@ func (s *Service) verifyCached(l *Local, raw string, now time.Time) (res Result,
 	}
 	if e == nil || e.key == nil {
 		// Not cached, or cached as no such key: a string that fails the checksum is
-		// MALFORMED, not NOT_FOUND, unless strings in another format are looked up.
-		if foreign != foreignSome {
+		// MALFORMED, not NOT_FOUND, unless strings in another format are looked up. (A
+		// negative entry remembers whether its string passed; one made while imported keys
+		// existed may be of a string that does not.)
+		if foreign != foreignSome && (e == nil || !e.parsed) {
 			if _, err := Parse(raw); err != nil {
 				if foreign == foreignNone {
 					return Result{Code: CodeMalformed}, true
