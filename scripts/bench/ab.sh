@@ -10,6 +10,8 @@
 #
 #   AB_HEADER="x-api-key: KEY"  is chosen per server; AB_CASE=missing sends no key (the 401
 #   path) and AB_CASE=unknown a well-formed key neither instance has.
+#   AB_ENV_A="VAR=VALUE ..." and AB_ENV_B: environment for A's and B's server (to compare, say,
+#   two GOMAXPROCS settings of one build: ab.sh HEAD HEAD).
 set -euo pipefail
 
 rev_a=${1:?usage: ab.sh REV_A [REV_B]}
@@ -61,7 +63,9 @@ for x in a b; do
 	"$tmp/$x/keygate" --data-dir "$tmp/$x/data" keys create --name bench --json >"$tmp/$x/key.json"
 	key[$x]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$tmp/$x/key.json")
 	port[$x]=$(free_port)
-	"$tmp/$x/keygate" --data-dir "$tmp/$x/data" serve --listen "127.0.0.1:${port[$x]}" \
+	envvar="AB_ENV_${x^^}"
+	# shellcheck disable=SC2086 # (a list of VAR=VALUE words)
+	env ${!envvar:-} "$tmp/$x/keygate" --data-dir "$tmp/$x/data" serve --listen "127.0.0.1:${port[$x]}" \
 		--console-listen "127.0.0.1:$(free_port)" --upstream "http://127.0.0.1:$up" --failed-auth-limit 0 \
 		>"$tmp/$x/serve.log" 2>&1 &
 	pid[$x]=$!
