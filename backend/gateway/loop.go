@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,7 +23,7 @@ import (
 )
 
 // loop.go is the event-loop engine (EngineLoop), the gateway's default data plane. A few event
-// loops (github.com/panjf2000/gnet/v2, one per core) each own the client connections they were
+// loops (github.com/panjf2000/gnet/v2, one per core: loopCount) each own the client connections they were
 // given and the upstream connections they dialled, so a request is read, checked, forwarded and
 // answered on one goroutine: no goroutine parked per connection, no read that fails with EAGAIN,
 // one epoll_wait for many ready sockets (docs/performance.md, "Session 23").
@@ -57,6 +58,32 @@ const loopTick = 100 * time.Millisecond
 // streamed by fasthttp).
 const loopBodyMax = 1 << 20
 
+// loopCount is how many event loops an engine runs: one for each processor the process may use
+// as the runtime first found them (GOMAXPROCS: the machine's cores, or fewer under a CPU quota).
+// The first engine also gives the Go scheduler one processor more than there are loops, unless
+// the GOMAXPROCS variable says how many to use. A loop holds its processor while it waits in
+// epoll_wait, a system call; with no processor spare, the runtime's monitor takes a waiting
+// loop's processor away to run the process's other goroutines (the request log's writer, the
+// usage flusher, offloaded checks) and hands it back when the loop wakes — some thousand
+// times a second, each a futex wake, a context switch or a sleep of the monitor's. With one to
+// spare, a loop keeps its own: measured with scripts/bench/ab.sh (AB_ENV_B=GOMAXPROCS=3 on two
+// cores), 0.89× the CPU per 401 answer and 0.96× per proxied request (docs/performance.md,
+// "Session 28").
+func loopCount() int {
+	loopProcs.Do(func() {
+		loopProcs.n = runtime.GOMAXPROCS(0)
+		if os.Getenv("GOMAXPROCS") == "" {
+			runtime.GOMAXPROCS(loopProcs.n + 1)
+		}
+	})
+	return loopProcs.n
+}
+
+var loopProcs struct {
+	sync.Once
+	n int
+}
+
 // upstreamHeadMax bounds an upstream answer's head (fasthttp's HostClient reads 16 KiB).
 const upstreamHeadMax = 16 << 10
 
@@ -81,7 +108,7 @@ type loopEngine struct {
 
 func newLoopEngine(g *Gateway, fast *fasthttp.Server, addr net.Addr) (*loopEngine, error) {
 	e := &loopEngine{g: g, fast: fast, hand: newHandListener(addr), stopTick: make(chan struct{}),
-		dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, nloops: runtime.GOMAXPROCS(0)}
+		dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, nloops: loopCount()}
 	cli, err := gnet.NewClient(e, gnet.WithMulticore(true), gnet.WithNumEventLoop(e.nloops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(gnetLogger{g.log}))
 	if err != nil {
