@@ -2,8 +2,26 @@ package gateway
 
 import (
 	"bytes"
+	"os"
+	"runtime"
 	"testing"
 )
+
+// The loops leave the Go scheduler a processor of its own (loopCount), unless GOMAXPROCS says
+// how many to use.
+func TestLoopsLeaveTheSchedulerAProcessor(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	n := loopCount()
+	if os.Getenv("GOMAXPROCS") != "" {
+		if n != before || runtime.GOMAXPROCS(0) != before {
+			t.Fatalf("GOMAXPROCS=%s: %d loops and %d processors, want %d of each", os.Getenv("GOMAXPROCS"), n, runtime.GOMAXPROCS(0), before)
+		}
+		return
+	}
+	if n < 1 || runtime.GOMAXPROCS(0) != n+1 {
+		t.Fatalf("%d loops, %d processors: want one processor more than loops", n, runtime.GOMAXPROCS(0))
+	}
+}
 
 // A loop's copies of heads come from shared chunks: each copy must be its own, its spare room
 // too, and what is written into one (the request id in the spare room) must not reach another.
