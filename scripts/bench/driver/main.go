@@ -242,7 +242,10 @@ type result struct {
 	// Foreign is the CPU (in cores) that processes other than wrk and the servers used during
 	// the measured run: other work on the machine that makes the figures noisy.
 	Foreign float64 `json:"foreign_cpu_cores"`
-	runs    []result
+	// Stolen is the CPU (in cores) the hypervisor gave to other machines while this one's
+	// processes were ready to run (steal time in /proc/stat): on a shared host, the other noise.
+	Stolen float64 `json:"stolen_cpu_cores"`
+	runs   []result
 }
 
 func main() {
@@ -1047,34 +1050,40 @@ func (r *runner) measureQuietly(ctx context.Context, c benchCase, e *env, last b
 		if err != nil {
 			return res, err
 		}
-		if attempt == 0 || res.Foreign < best.Foreign {
+		if attempt == 0 || res.disturbance() < best.disturbance() {
 			best = res
 		}
-		if res.Foreign <= noisy {
+		if res.disturbance() <= noisy {
 			break
 		}
 		if attempt < r.s.Retries {
-			fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f cores; measuring again\n", c.Name, res.Foreign)
+			fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f cores, the hypervisor took %.2f; measuring again\n",
+				c.Name, res.Foreign, res.Stolen)
 		}
 	}
-	if best.Foreign > noisy {
-		fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f CPU cores even in the least disturbed run\n", c.Name, best.Foreign)
+	if best.disturbance() > noisy {
+		fmt.Fprintf(os.Stderr, "bench: %s: other processes used %.2f CPU cores, the hypervisor took %.2f, even in the least disturbed run\n",
+			c.Name, best.Foreign, best.Stolen)
 	}
 	return best, nil
 }
 
-// waitQuiet waits until other processes use less than noisy cores over half a second.
+// disturbance is the CPU (cores) others took during a run: other processes and other machines.
+func (res result) disturbance() float64 { return res.Foreign + res.Stolen }
+
+// waitQuiet waits until other processes, and other machines on the host, use less than noisy
+// cores over half a second.
 func (r *runner) waitQuiet(ctx context.Context, e *env) {
 	deadline := time.Now().Add(r.s.QuietWait)
 	for {
 		ours := r.allPIDs(e)
-		all0, ours0, t0 := machineTicks(), cpuTicks(ours), time.Now()
+		all0, ours0, steal0, t0 := machineTicks(), cpuTicks(ours), stealTicks(), time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
-		busy := float64(machineTicks()-all0-(cpuTicks(ours)-ours0)) * tickUS / float64(time.Since(t0).Microseconds())
+		busy := float64(machineTicks()-all0-(cpuTicks(ours)-ours0)+stealTicks()-steal0) * tickUS / float64(time.Since(t0).Microseconds())
 		if busy <= noisy || time.Now().After(deadline) {
 			return
 		}
@@ -1133,7 +1142,7 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	}()
 	pids := r.serverPIDs(c.Target, e)
 	ours := r.allPIDs(e)
-	cpu0, up0, all0, ours0 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours)
+	cpu0, up0, all0, ours0, steal0 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours), stealTicks()
 	sys0, upSys0 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	var prof chan error
 	if last && c.Name == "keygate-key" && r.s.Profile != "" && e.pprof != "" {
@@ -1144,11 +1153,12 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	if err != nil {
 		return res, err
 	}
-	cpu1, up1, all1, ours1 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours)
+	cpu1, up1, all1, ours1, steal1 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours), stealTicks()
 	sys1, upSys1 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	elapsed := time.Since(t0)
 	foreign := float64(all1-all0-(ours1-ours0))*tickUS - float64(wrkCPU.Microseconds())
 	res.Foreign = math.Max(0, foreign/float64(elapsed.Microseconds()))
+	res.Stolen = float64(steal1-steal0) * tickUS / float64(elapsed.Microseconds())
 	var steady [2]upstreamStats
 	select {
 	case steady = <-window:
@@ -1259,6 +1269,22 @@ func (r *runner) allPIDs(e *env) []int {
 
 // machineTicks is the CPU time all processes spent in user and system mode (from /proc/stat;
 // interrupt time is left out because the kernel charges it to no process).
+// stealTicks is the machine's steal time (/proc/stat): ticks its CPUs were ready to run but the
+// hypervisor ran other machines.
+func stealTicks() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) <= 8 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[8], 10, 64)
+	return n
+}
+
 func machineTicks() int64 {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -1398,6 +1424,7 @@ func median(runs []result) result {
 	out.TotalCPUPer = pick(func(r result) float64 { return r.TotalCPUPer })
 	out.UpstreamCPUPer = pick(func(r result) float64 { return r.UpstreamCPUPer })
 	out.Foreign = pick(func(r result) float64 { return r.Foreign })
+	out.Stolen = pick(func(r result) float64 { return r.Stolen })
 	var conns, reqs, errs int64
 	for _, r := range runs {
 		conns += r.NewUpstreamConns
@@ -1472,7 +1499,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 	var text, md strings.Builder
 	tw := tabwriter.NewWriter(&text, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(&text)
-	header := []string{"case", "conns", "req/s", "p50", "p99", "÷ nginx", "÷ direct", "CPU µs/req (user+sys)", "path CPU µs/req", "upstream dials", "dials/req", "other CPU"}
+	header := []string{"case", "conns", "req/s", "p50", "p99", "÷ nginx", "÷ direct", "CPU µs/req (user+sys)", "path CPU µs/req", "upstream dials", "dials/req", "other CPU", "stolen CPU"}
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
 	fmt.Fprintln(&md, "| "+strings.Join(header, " | ")+" |")
 	fmt.Fprintln(&md, "|"+strings.Repeat("---|", len(header)))
@@ -1506,7 +1533,7 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 		}
 		row := []string{name, strconv.Itoa(r.Conns), fmt.Sprintf("%.0f", r.RPS), ms(r.P50), ms(r.P99),
 			vsNginx, vsDirect, fmt.Sprintf("%.1f (%.0f+%.0f)", r.CPUPerReq, r.CPUPerReq-r.SysPerReq, r.SysPerReq),
-			fmt.Sprintf("%.1f", r.TotalCPUPer), newConns, perReq, fmt.Sprintf("%.2f", r.Foreign)}
+			fmt.Sprintf("%.1f", r.TotalCPUPer), newConns, perReq, fmt.Sprintf("%.2f", r.Foreign), fmt.Sprintf("%.2f", r.Stolen)}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		fmt.Fprintln(&md, "| "+strings.Join(row, " | ")+" |")
 	}
@@ -1515,7 +1542,8 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 	fmt.Fprintln(&text, "nginx pass-through; ratios are taken within each round, then the median over rounds;")
 	fmt.Fprintln(&text, "CPU µs/req: CPU time of the server under test (all nginx processes) per request; path CPU: the same")
 	fmt.Fprintln(&text, "plus the upstream's and wrk's; other CPU: cores used")
-	fmt.Fprintln(&text, "by other processes during the run (noise); upstream dials: TCP connections the upstream accepted")
+	fmt.Fprintln(&text, "by other processes during the run, stolen CPU: cores the hypervisor gave other machines (noise);")
+	fmt.Fprintln(&text, "upstream dials: TCP connections the upstream accepted")
 	fmt.Fprintln(&text, "between 10% and 90% of the run (steady state), and how many were open at 90%; (!) = unexpected statuses.")
 
 	fmt.Fprintln(&text)
@@ -1529,12 +1557,12 @@ func report(s settings, rs []result, mem []memory, notes []string) output {
 
 	var noisyCases []string
 	for _, r := range rs {
-		if r.Foreign > noisy {
-			noisyCases = append(noisyCases, fmt.Sprintf("%s (%.2f)", r.Case, r.Foreign))
+		if r.disturbance() > noisy {
+			noisyCases = append(noisyCases, fmt.Sprintf("%s (%.2f + %.2f stolen)", r.Case, r.Foreign, r.Stolen))
 		}
 	}
 	if len(noisyCases) > 0 {
-		notes = append(notes, "other processes took CPU (cores, median) during "+strings.Join(noisyCases, ", ")+
+		notes = append(notes, "other processes or machines took CPU (cores, median) during "+strings.Join(noisyCases, ", ")+
 			": those figures are lower than this machine gives when idle")
 	}
 	ts := targets(by, ratio, mem)
