@@ -23,10 +23,11 @@ import (
 )
 
 // loop.go is the event-loop engine (EngineLoop), the gateway's default data plane. A few event
-// loops (github.com/panjf2000/gnet/v2, one per core: loopCount) each own the client connections they were
-// given and the upstream connections they dialled, so a request is read, checked, forwarded and
-// answered on one goroutine: no goroutine parked per connection, no read that fails with EAGAIN,
-// one epoll_wait for many ready sockets (docs/performance.md, "Session 23").
+// loops (github.com/panjf2000/gnet/v2, one per core: loopCount) each own the client
+// connections they were given and the upstream connections they dialled, so a request is read,
+// checked, forwarded and answered on one goroutine: no goroutine parked per connection, no read
+// that fails with EAGAIN, one epoll_wait for many ready sockets (docs/performance.md,
+// "Session 23").
 //
 // A loop runs the same checks as the fasthttp engine (checkFast, on a fasthttp.RequestCtx of its
 // own) and does the socket work itself. It reads a request only when it is sure of it: a whole
@@ -64,11 +65,11 @@ const loopBodyMax = 1 << 20
 // the GOMAXPROCS variable says how many to use. A loop holds its processor while it waits in
 // epoll_wait, a system call; with no processor spare, the runtime's monitor takes a waiting
 // loop's processor away to run the process's other goroutines (the request log's writer, the
-// usage flusher, offloaded checks) and hands it back when the loop wakes — some thousand
-// times a second, each a futex wake, a context switch or a sleep of the monitor's. With one to
-// spare, a loop keeps its own: measured with scripts/bench/ab.sh (AB_ENV_B=GOMAXPROCS=3 on two
-// cores), 0.89× the CPU per 401 answer and 0.96× per proxied request (docs/performance.md,
-// "Session 28").
+// usage flusher, offloaded checks), and the loop must get one back when it wakes; the monitor
+// itself keeps waking every 20 µs while it finds processors to take. With one to spare, a loop
+// keeps its own: measured with scripts/bench/ab.sh on two cores (AB_ENV_A=GOMAXPROCS=2 against
+// the default), 0.89–0.96× the CPU per 401 answer and 0.96× per proxied request
+// (docs/performance.md, "Session 28").
 func loopCount() int {
 	loopProcs.Do(func() {
 		loopProcs.n = runtime.GOMAXPROCS(0)
