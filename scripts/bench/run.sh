@@ -10,7 +10,7 @@
 #   BENCH_THREADS=1 BENCH_CONNECTIONS=64 wrk -t and -c for the throughput cases
 #   BENCH_LATENCY_CONNECTIONS=1          wrk -c for the latency cases (added p50)
 #   BENCH_RUNS=2                         rounds over all cases; figures are medians
-#   BENCH_QUIET_WAIT=30s BENCH_RETRIES=2 wait for other processes to leave the CPUs before a
+#   BENCH_QUIET_WAIT=30s BENCH_RETRIES=2 wait for other processes (and VMs) to leave the CPUs before a
 #                                        case; repeat a run they disturbed, keep the quietest
 #   BENCH_WRK_CPUS= BENCH_SERVER_CPUS=   taskset -c lists to pin wrk and the servers
 #   BENCH_CASES=direct,keygate-key,...   run only these cases

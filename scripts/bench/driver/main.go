@@ -53,8 +53,8 @@ type settings struct {
 	Markdown     string        // also write the tables as Markdown here
 	JSON         string        // also write the results as JSON here
 	Keep         bool          // keep the temporary directory
-	QuietWait    time.Duration // how long to wait for other processes to calm down before a case
-	Retries      int           // how often to repeat a run disturbed by other processes
+	QuietWait    time.Duration // how long to wait for other processes (and VMs: steal) to calm down before a case
+	Retries      int           // how often to repeat a run disturbed by other processes or VMs
 }
 
 func envSettings() (settings, error) {
