@@ -1269,37 +1269,29 @@ func (r *runner) allPIDs(e *env) []int {
 
 // machineTicks is the CPU time all processes spent in user and system mode (from /proc/stat;
 // interrupt time is left out because the kernel charges it to no process).
-// stealTicks is the machine's steal time (/proc/stat): ticks its CPUs were ready to run but the
-// hypervisor ran other machines.
-func stealTicks() int64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	if len(f) <= 8 {
-		return 0
-	}
-	n, _ := strconv.ParseInt(f[8], 10, 64)
-	return n
+func machineTicks() int64 {
+	f := cpuStat()
+	return f[1] + f[2] + f[3]
 }
 
-func machineTicks() int64 {
+// stealTicks is the machine's steal time (/proc/stat): ticks its CPUs were ready to run but the
+// hypervisor ran other machines.
+func stealTicks() int64 { return cpuStat()[8] }
+
+// cpuStat is the machine's "cpu" line of /proc/stat: cpu user nice system idle iowait irq
+// softirq steal, in ticks (0 for what it does not say).
+func cpuStat() (f [9]int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return f
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	var sum int64
-	for _, i := range []int{1, 2, 3} {
-		if i < len(f) {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			sum += n
+	for i, v := range strings.Fields(line) {
+		if i > 0 && i < len(f) {
+			f[i], _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return sum
+	return f
 }
 
 func children(ppid int) []int {
