@@ -1077,13 +1077,15 @@ func (r *runner) waitQuiet(ctx context.Context, e *env) {
 	deadline := time.Now().Add(r.s.QuietWait)
 	for {
 		ours := r.allPIDs(e)
-		all0, ours0, steal0, t0 := machineTicks(), cpuTicks(ours), stealTicks(), time.Now()
+		all0, steal0 := machineTicks()
+		ours0, t0 := cpuTicks(ours), time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
-		busy := float64(machineTicks()-all0-(cpuTicks(ours)-ours0)+stealTicks()-steal0) * tickUS / float64(time.Since(t0).Microseconds())
+		all1, steal1 := machineTicks()
+		busy := float64(all1-all0-(cpuTicks(ours)-ours0)+steal1-steal0) * tickUS / float64(time.Since(t0).Microseconds())
 		if busy <= noisy || time.Now().After(deadline) {
 			return
 		}
@@ -1142,7 +1144,8 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	}()
 	pids := r.serverPIDs(c.Target, e)
 	ours := r.allPIDs(e)
-	cpu0, up0, all0, ours0, steal0 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours), stealTicks()
+	all0, steal0 := machineTicks()
+	cpu0, up0, ours0 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), cpuTicks(ours)
 	sys0, upSys0 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	var prof chan error
 	if last && c.Name == "keygate-key" && r.s.Profile != "" && e.pprof != "" {
@@ -1153,7 +1156,8 @@ func (r *runner) measure(ctx context.Context, c benchCase, e *env, last bool) (r
 	if err != nil {
 		return res, err
 	}
-	cpu1, up1, all1, ours1, steal1 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), machineTicks(), cpuTicks(ours), stealTicks()
+	all1, steal1 := machineTicks()
+	cpu1, up1, ours1 := cpuTicks(pids), cpuTicks([]int{e.upstreamPID}), cpuTicks(ours)
 	sys1, upSys1 := sysTicks(pids), sysTicks([]int{e.upstreamPID})
 	elapsed := time.Since(t0)
 	foreign := float64(all1-all0-(ours1-ours0))*tickUS - float64(wrkCPU.Microseconds())
@@ -1267,31 +1271,23 @@ func (r *runner) allPIDs(e *env) []int {
 	return out
 }
 
-// machineTicks is the CPU time all processes spent in user and system mode (from /proc/stat;
-// interrupt time is left out because the kernel charges it to no process).
-func machineTicks() int64 {
-	f := cpuStat()
-	return f[1] + f[2] + f[3]
-}
-
-// stealTicks is the machine's steal time (/proc/stat): ticks its CPUs were ready to run but the
-// hypervisor ran other machines.
-func stealTicks() int64 { return cpuStat()[8] }
-
-// cpuStat is the machine's "cpu" line of /proc/stat: cpu user nice system idle iowait irq
-// softirq steal, in ticks (0 for what it does not say).
-func cpuStat() (f [9]int64) {
+// machineTicks reads the machine's CPU time from the cpu line of /proc/stat (0 for what it
+// cannot read): busy is what all processes spent in user and system mode (interrupt time is
+// left out because the kernel charges it to no process), steal the time its CPUs were ready to
+// run while the hypervisor ran other machines.
+func machineTicks() (busy, steal int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return f
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
+	var f [9]int64 // cpu user nice system idle iowait irq softirq steal
 	for i, v := range strings.Fields(line) {
 		if i > 0 && i < len(f) {
 			f[i], _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return f
+	return f[1] + f[2] + f[3], f[8]
 }
 
 func children(ppid int) []int {
