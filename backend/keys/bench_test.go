@@ -133,3 +133,23 @@ func BenchmarkVerifyCachedLocal(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerifyCachedUnknown is an event loop's check of a well-formed key no one has, cached
+// as unknown: the 401 a scanner or a revoked client gets on every request.
+func BenchmarkVerifyCachedUnknown(b *testing.B) {
+	svc, _ := benchService(b)
+	unknown, err := Generate("kg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r, _ := svc.Verify(context.Background(), unknown.Raw); r.Code != CodeNotFound {
+		b.Fatal(r.Code)
+	}
+	l, now := svc.Local(), time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, ok := l.VerifyCached(unknown.Raw, now); !ok || r.Code != CodeNotFound {
+			b.Fatal("not answered NOT_FOUND from memory")
+		}
+	}
+}
