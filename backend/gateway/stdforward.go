@@ -29,6 +29,13 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	// Request trailers are not forwarded (see dropTrailers): fields the gateway never checked.
 	out.Trailer = nil
 	h := out.Header
+	// ReverseProxy removes its own list of hop-by-hop headers; these two of ours (hopHeaders)
+	// are not on it. Expect in particular: the gateway's server answers 100 Continue itself
+	// when the body is first read, so an Expect forwarded upstream would bring a second
+	// 100 Continue back to the client through ReverseProxy's 1xx relay, after the client had
+	// already taken the first as its go-ahead.
+	delete(h, "Expect")
+	delete(h, "Http2-Settings")
 	delete(h, "X-Api-Key")
 	if av := h["Authorization"]; len(av) > 0 && (st.cred == CredentialBearer || carriesKey(av) || g.carriesForeignKey(st.Context, av)) {
 		delete(h, "Authorization")
