@@ -954,3 +954,59 @@ func TestValidatedBodiesKeepTheirLength(t *testing.T) {
 	}
 }
 
+// TestInterimAnswersAreNotPassedOn: interim answers an upstream sends before its final one
+// (100 Continue unasked, 102, 103 Early Hints with its own headers) reach the client on no
+// engine, and the final answer, or the 502 when the upstream goes away after an interim one,
+// still carries every header the gateway adds: request id, Vary, CORS, rate limit. On the
+// net/http engine ReverseProxy relayed them and then emptied the header map, so the gateway's
+// own headers were missing from the final answer, and a 103's Set-Cookie reached the client
+// unchecked.
+func TestInterimAnswersAreNotPassedOn(t *testing.T) {
+	answers := []string{
+		"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nSet-Cookie: keygate_session=forged; Path=/\r\n\r\n" +
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </b.css>\r\n\r\n" +
+			"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n", // then the upstream closes
+	}
+	up := scriptedUpstream(t, func(c net.Conn, req *http.Request) bool {
+		n, err := strconv.Atoi(strings.TrimPrefix(req.URL.Path, "/"))
+		if err != nil || n >= len(answers) {
+			return false
+		}
+		io.WriteString(c, answers[n])
+		return n != 2
+	})
+	e := newEnv(t)
+	e.addRoute(routes.Params{Prefix: "/raw", Upstream: up, StripPrefix: true})
+	k, err := e.keys.Create(context.Background(), keys.CreateParams{OrgID: e.org.ID, Name: "rated", CreatedBy: "test",
+		RateLimit: 100, RateWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{200, 201, 502} {
+		c := rawRequest(t, e.srv.Listener.Addr().String(), fmt.Sprintf("GET /raw/%d HTTP/1.1\r\nHost: h\r\n"+
+			"Origin: https://app.example.com\r\nX-Api-Key: %s\r\nConnection: close\r\n\r\n", i, k.Key))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		raw, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if n := strings.Count(string(raw), "HTTP/1.1 "); n != 1 || !strings.HasPrefix(string(raw), fmt.Sprintf("HTTP/1.1 %d ", want)) {
+			t.Fatalf("answer %d: want one %d head, got:\n%s", i, want, raw)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(raw))), nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		h := res.Header
+		if h.Get("X-Request-Id") == "" || !hasVaryOrigin(h) || h.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+			h.Get("RateLimit-Limit") != "100" || h.Get("RateLimit-Remaining") != strconv.Itoa(99-i) {
+			t.Errorf("answer %d lacks the gateway's headers:\n%s", i, raw)
+		}
+		if h.Get("Link") != "" || h.Get("Set-Cookie") != "" {
+			t.Errorf("answer %d carries an interim answer's headers:\n%s", i, raw)
+		}
+	}
+}

@@ -36,6 +36,7 @@ type reqState struct {
 	upgraded  bool
 	body      *limitedBody
 	learn     *learnCapture // routes that learn only
+	origin    string        // on the net/http engine: the Origin the answer's CORS headers name, "" for none
 
 	// Scopes and the signed identity (scopes.go).
 	key          *keys.Key     // the verified key

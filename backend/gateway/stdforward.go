@@ -101,6 +101,9 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 		learnResponse(st.learn, res)
 	}
 	CleanUpstreamResponse(res.Header)
+	if st != nil && st.rw.interim {
+		setOwnHeaders(st.rw.Header(), st)
+	}
 	return nil
 }
 
@@ -109,6 +112,9 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 // all (logged as 499) when the client has gone.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	st := stateOf(r.Context())
+	if st != nil && st.rw.interim {
+		setOwnHeaders(w.Header(), st)
+	}
 	var code Code
 	var ne net.Error
 	var oe *net.OpError

@@ -14,10 +14,22 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// interim says an upstream's interim answer (1xx other than 101) was dropped; ReverseProxy
+	// empties the header map after each, so the gateway's own headers are set again
+	// (setOwnHeaders) before the final answer or an error is written.
+	interim bool
 }
 
+// WriteHeader writes the answer's head. An interim answer (100 Continue, 102, 103 Early
+// Hints) the upstream sent is not passed on, as on the fasthttp engine and the event loops:
+// the server answers an Expect itself, and an interim head would carry upstream headers that
+// CleanUpstreamResponse never saw.
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.interim = true
+		return
+	}
+	if w.status == 0 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -65,20 +77,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var origin string
 	if o := r.Header["Origin"]; len(o) > 0 {
-		origin = o[0]
+		st.origin = o[0]
 	}
-	originOK := snap.origins.Allows(origin)
+	originOK := snap.origins.Allows(st.origin)
 	if isPreflight(r) {
 		preflight(&st.rw, r, originOK)
 		return
 	}
-	if originOK {
-		h["Access-Control-Allow-Origin"] = []string{origin}
-		h["Access-Control-Allow-Credentials"] = hdrTrue
-		h["Access-Control-Expose-Headers"] = hdrExpose
+	if !originOK {
+		st.origin = ""
 	}
+	setCORS(h, st.origin)
 	st.client, st.trusted = clientAddr(r, g.cfg.TrustedProxies)
 	if !CheckPath(r.URL.EscapedPath()) {
 		g.reject(st, CodeInvalidPath)
@@ -160,6 +170,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var hdrClose = []string{"close"}
+
+// setCORS adds the CORS headers of an actual (not preflight) answer to an allowed origin; ""
+// is none.
+func setCORS(h http.Header, origin string) {
+	if origin != "" {
+		h["Access-Control-Allow-Origin"] = []string{origin}
+		h["Access-Control-Allow-Credentials"] = hdrTrue
+		h["Access-Control-Expose-Headers"] = hdrExpose
+	}
+}
+
+// setOwnHeaders sets again what ServeHTTP put on the answer before forwarding: the request
+// id, Vary, CORS and the rate-limit headers. ReverseProxy clears the header map after an
+// interim answer (statusWriter.interim).
+func setOwnHeaders(h http.Header, st *reqState) {
+	h["X-Request-Id"] = st.requestID
+	h["Vary"] = hdrVaryOrigin
+	setCORS(h, st.origin)
+	setRateHeaders(h, st)
+}
 
 // readWholeBody replaces r's body with its bytes, read whole, at most limit (slowBodyCap when
 // limit is 0), and returns them: a longer body is CodePayloadTooLarge, one that cannot be read
