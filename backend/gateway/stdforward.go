@@ -30,10 +30,11 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.Trailer = nil
 	h := out.Header
 	// ReverseProxy removes its own list of hop-by-hop headers; these two of ours (hopHeaders)
-	// are not on it. Expect in particular: the gateway's server answers 100 Continue itself
-	// when the body is first read, so an Expect forwarded upstream would bring a second
-	// 100 Continue back to the client through ReverseProxy's 1xx relay, after the client had
-	// already taken the first as its go-ahead.
+	// are not on it. Expect in particular: the gateway's server has answered it (100 Continue
+	// when the body is first read), as the other engines do. Forwarded, it brought the
+	// upstream's own 100 Continue back through ReverseProxy's 1xx relay to a client that had
+	// already taken the first as its go-ahead, and it makes the transport wait for that 100
+	// (ExpectContinueTimeout) before it sends the body.
 	delete(h, "Expect")
 	delete(h, "Http2-Settings")
 	delete(h, "X-Api-Key")
