@@ -365,13 +365,7 @@ func clientGone(c net.Conn) bool {
 	if err != nil {
 		return false
 	}
-	gone := false
-	rc.Control(func(fd uintptr) {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = n == 0 && err == nil || err == syscall.ECONNRESET
-	})
-	return gone
+	return peekGone(rc)
 }
 
 // relay is a streamed upstream body on its way to the client. The server closes it when it has
