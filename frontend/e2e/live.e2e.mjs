@@ -194,7 +194,10 @@ try {
   await page.getByTestId('audit-more').scrollIntoViewIfNeeded()
   await shot(page, 'audit-more')
   await page.getByTestId('audit-more').click()
-  await page.locator('tbody tr', { hasText: 'cli' }).waitFor()
+  // The CLI's key is the oldest entry. (A loose 'cli' would also match a row whose random key
+  // id holds those letters in any case, as one did in a test run.)
+  await page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: 'cli', exact: true }) })
+    .filter({ hasText: '"Live e2e"' }).waitFor()
   check(await auditRows() === 206, `"Load more" shows the rest, down to the CLI's first key (${await auditRows()})`)
   check(await page.getByTestId('audit-more').count() === 0, 'no "Load more" once the oldest entry is shown')
   console.log('live e2e: all checks passed')
