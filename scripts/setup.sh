@@ -9,7 +9,7 @@
 #                     Tesseract, ImageMagick, fonts, nginx, Caddy, wrk, PostgreSQL and Redis (the
 #                     tests start their own throwaway servers from these, as an unprivileged
 #                     user), the sqlite3 shell (the keys e2e flows age a key in the database),
-#                     and the npm packages of tools/ (Spectral)
+#                     MinGW (the Windows cross-build) and the npm packages of tools/ (Spectral)
 # So a first `make run` installs only what running needs; `make test` installs the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ WAILS_VERSION=v2.11.0
 RUN_PACKAGES=(build-essential pkg-config ca-certificates)
 DESKTOP_PACKAGES=(libgtk-3-dev libwebkit2gtk-4.0-dev)
 TEST_PACKAGES=(chromium xvfb xauth x11-utils imagemagick tesseract-ocr nginx caddy wrk
-  fonts-noto-core fonts-noto-cjk postgresql redis-server sqlite3)
+  fonts-noto-core fonts-noto-cjk postgresql redis-server sqlite3 gcc-mingw-w64-x86-64)
 case "$purpose" in
   run) APT_PACKAGES=("${RUN_PACKAGES[@]}") ;;
   desktop) APT_PACKAGES=("${RUN_PACKAGES[@]}" "${DESKTOP_PACKAGES[@]}") ;;
