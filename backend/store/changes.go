@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -46,6 +47,12 @@ var PollEvery = 200 * time.Millisecond
 // own means: on SQLite the revision row, polled every PollEvery; on PostgreSQL, LISTEN on
 // ChangeChannel, which the revision triggers notify at commit, with Lost when the listening
 // connection drops and Resync when it is back. The watcher runs while there are subscribers.
+//
+// A write this process makes in Store.Tx reaches this process's subscribers only through
+// Publish: on SQLite the poll skips the revisions such a transaction made, so that an edit
+// does not drop every cache a second time a poll later as a change it cannot name. (Writes
+// outside Store.Tx still come back that way. On PostgreSQL the notification of this process's
+// own commit comes back too, naming its table.)
 type Changes struct {
 	st *Store
 
@@ -59,7 +66,15 @@ type Changes struct {
 	listening atomic.Bool
 	lost      atomic.Uint64
 	log       atomic.Pointer[slog.Logger]
+
+	// own are the revision spans this process's transactions made (Store.Tx, SQLite), not
+	// yet passed by the poll: (from, to] each.
+	ownMu sync.Mutex
+	own   []revSpan
 }
+
+// revSpan is the revisions one transaction made: from (exclusive) to to (inclusive).
+type revSpan struct{ from, to int64 }
 
 // SetLogger sets where the feed reports a lost and a restored connection (default: slog's).
 func (c *Changes) SetLogger(l *slog.Logger) { c.log.Store(l) }
@@ -170,6 +185,11 @@ func (c *Changes) watch(ctx context.Context, done chan struct{}) {
 func (c *Changes) poll(ctx context.Context) {
 	t := time.NewTicker(PollEvery)
 	defer t.Stop()
+	defer func() {
+		c.ownMu.Lock()
+		c.own = nil
+		c.ownMu.Unlock()
+	}()
 	last, err := c.st.Revision(ctx)
 	// Entries cached before that first read may predate a change it already counts.
 	c.emit(Change{Resync: true})
@@ -186,10 +206,52 @@ func (c *Changes) poll(ctx context.Context) {
 		}
 		c.listening.Store(true)
 		if rev != last {
+			mine := c.madeHere(last, rev)
 			last = rev
-			c.emit(Change{})
+			if !mine {
+				c.emit(Change{})
+			}
 		}
 	}
+}
+
+// maxOwnSpans bounds what made keeps between two polls; a span let go only costs its
+// subscribers one unnamed change.
+const maxOwnSpans = 1024
+
+// made notes that a transaction of this process committed the revisions (from, to], while
+// the poll runs (without it there is nothing to skip).
+func (c *Changes) made(from, to int64) {
+	if c.st.Dialect != SQLite || !c.listening.Load() {
+		return
+	}
+	c.ownMu.Lock()
+	if len(c.own) >= maxOwnSpans {
+		c.own = c.own[:copy(c.own, c.own[maxOwnSpans/2:])]
+	}
+	c.own = append(c.own, revSpan{from, to})
+	c.ownMu.Unlock()
+}
+
+// madeHere reports whether every revision in (last, rev] was made by this process's
+// transactions, and forgets the spans the poll has now passed. Any revision it cannot account
+// for — another process's, a write outside Store.Tx, a revision that went back (a restored
+// file) — makes it false.
+func (c *Changes) madeHere(last, rev int64) bool {
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	covered := last
+	if rev > last {
+		slices.SortFunc(c.own, func(a, b revSpan) int { return cmp.Compare(a.from, b.from) })
+		for _, s := range c.own {
+			if s.from <= covered && s.to > covered {
+				covered = s.to
+			}
+		}
+	}
+	// Spans at or below rev are passed; a span above it (committed after this read) stays.
+	c.own = slices.DeleteFunc(c.own, func(s revSpan) bool { return s.to <= rev || rev < last })
+	return rev > last && covered >= rev
 }
 
 // listenCheckEvery is how long the PostgreSQL listener waits for a notification before it

@@ -1,6 +1,9 @@
 package store_test
 
 import (
+	"database/sql"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -106,4 +109,98 @@ func TestFeedCarriesOtherProcessesChanges(t *testing.T) {
 		case <-time.After(3 * store.PollEvery):
 		}
 	})
+}
+
+// TestPollSkipsThisProcessesTransactions: on SQLite the poll does not announce again, as a
+// change it cannot name, the revisions this process's own transactions made (their
+// subscribers had those from Publish); a change of another process still comes, also when it
+// lands between or right after this process's own, and so does this process's write made
+// outside Store.Tx (which notes nothing).
+func TestPollSkipsThisProcessesTransactions(t *testing.T) {
+	defer func(was time.Duration) { store.PollEvery = was }(store.PollEvery)
+	store.PollEvery = 10 * time.Millisecond
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other, err := st.OpenAgain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	unknown := make(chan struct{}, 1000)
+	defer st.Changes().Subscribe(func(c store.Change) {
+		if c == (store.Change{}) {
+			unknown <- struct{}{}
+		}
+	})()
+	for !st.Changes().Listening() {
+		time.Sleep(time.Millisecond)
+	}
+	drain := func(d time.Duration) int { // unknown changes seen within d
+		n := 0
+		for end := time.After(d); ; {
+			select {
+			case <-unknown:
+				n++
+			case <-end:
+				return n
+			}
+		}
+	}
+	drain(5 * store.PollEvery) // the subscription's own unknown change
+	n := 0
+	ownWrite := func(s *store.Store) {
+		t.Helper()
+		n++
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			// Two revisions in one transaction.
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, '1'), (?, '2')`,
+				fmt.Sprintf("own-%d-a", n), fmt.Sprintf("own-%d-b", n))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 30 {
+		ownWrite(st)
+		time.Sleep(store.PollEvery / 3)
+	}
+	if got := drain(10 * store.PollEvery); got != 0 {
+		t.Fatalf("this process's own transactions came back as %d unknown changes, want none", got)
+	}
+
+	for i := range 20 {
+		ownWrite(st)
+		ownWrite(other) // another process: in between, or last
+		if i%2 == 0 {
+			ownWrite(st)
+		}
+		if got := drain(10 * store.PollEvery); got == 0 {
+			t.Fatalf("round %d: another process's change, between this one's, never came", i)
+		}
+	}
+	if _, err := st.Write.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('outside', '1')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(10 * store.PollEvery); got == 0 {
+		t.Fatal("a write outside Store.Tx, which notes nothing, never came")
+	}
+	// A transaction that rolls back notes nothing, and the revisions it would have made are
+	// another process's to make: that change must come.
+	err = st.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('rolled', '1')`); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("the transaction did not fail")
+	}
+	ownWrite(other)
+	if got := drain(10 * store.PollEvery); got == 0 {
+		t.Fatal("another process's change after this process's rollback never came")
+	}
 }

@@ -159,16 +159,48 @@ func (s *Store) Close() error {
 }
 
 // Tx runs fn in a write transaction and commits it if fn returns nil.
+//
+// On SQLite it also notes which revisions the transaction made (Changes.poll skips them: this
+// process's subscribers had those changes from Publish). The transaction holds the write lock
+// from its start (_txlock=immediate), so no other process can bump the revision between the
+// two reads; the span is noted only once the commit succeeded, since after a rollback another
+// process may make those same revision numbers.
 func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, fn, s.Dialect == SQLite)
+}
+
+// tx is Tx; noteRevisions is false for the migrations, which may run before the revision
+// table exists.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error, noteRevisions bool) error {
 	tx, err := s.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	var before int64
+	if noteRevisions {
+		if err := tx.QueryRowContext(ctx, `SELECT rev FROM revision WHERE id = 1`).Scan(&before); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	var after int64
+	if noteRevisions {
+		if err := tx.QueryRowContext(ctx, `SELECT rev FROM revision WHERE id = 1`).Scan(&after); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if after != before {
+		s.changes.made(before, after)
+	}
+	return nil
 }
 
 // Revision returns the counter that every verification-relevant change bumps (see the
@@ -334,7 +366,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := refuseNewer(s.Name, current, latest); err != nil || current == latest {
 		return err
 	}
-	return s.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		current, err := schemaVersion(ctx, tx, s.Dialect)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.Name, err)
@@ -367,7 +399,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("record schema version: %w", err)
 		}
 		return nil
-	})
+	}, false)
 }
 
 func refuseNewer(name string, current, latest int) error {
