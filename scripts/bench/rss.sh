@@ -32,8 +32,8 @@ for round in $(seq "${RSS_ROUNDS:-1}"); do
     done
     sleep 1
     kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
-    # The C heap: anonymous mappings other than the Go heap's arenas (which start at 0xc0…
-    # or a high hint well below the 0x7f… region where mmap puts glibc's arenas and stacks).
+    # The C heap: the anonymous mappings in the 0x7f… region, where mmap puts glibc's arenas
+    # and thread stacks; the Go heap's arenas sit at the runtime's hints far below it.
     c=$(awk '/^[0-9a-f]+-[0-9a-f]+ /{split($1, a, "-"); anon = ($6 == "") && substr(a[1], 1, 2) == "7f" && length(a[1]) == 12} /^Rss:/{if (anon) s += $2} END {print s + 0}' "/proc/$pid/smaps")
     awk -v b="$bin" -v r="$round" -v rss="$(kb VmRSS)" -v hwm="$(kb VmHWM)" -v f="$(kb RssFile)" -v a="$(kb RssAnon)" -v c="$c" \
       'BEGIN {printf "%s round %d: RSS %.1f MiB (peak %.1f) = file %.1f + anon %.1f, of which C heap and thread stacks %.1f\n", b, r, rss/1024, hwm/1024, f/1024, a/1024, c/1024}'
