@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"log/slog"
 	"slices"
 	"sync"
@@ -68,7 +69,9 @@ type Changes struct {
 	log       atomic.Pointer[slog.Logger]
 
 	// own are the revision spans this process's transactions made (Store.Tx, SQLite), not
-	// yet passed by the poll: (from, to] each.
+	// yet passed by the poll: (from, to] each. ownMu is held by Store.Tx over its commit and
+	// the noting of its span, and by the poll over its read of the revision and its check, so
+	// that the poll never sees a revision of this process's that is not noted yet.
 	ownMu sync.Mutex
 	own   []revSpan
 }
@@ -200,13 +203,15 @@ func (c *Changes) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		c.ownMu.Lock()
 		rev, err := c.st.Revision(ctx)
+		mine := err == nil && rev != last && c.madeHere(last, rev)
+		c.ownMu.Unlock()
 		if err != nil {
 			continue
 		}
 		c.listening.Store(true)
 		if rev != last {
-			mine := c.madeHere(last, rev)
 			last = rev
 			if !mine {
 				c.emit(Change{})
@@ -219,27 +224,29 @@ func (c *Changes) poll(ctx context.Context) {
 // subscribers one unnamed change.
 const maxOwnSpans = 1024
 
-// made notes that a transaction of this process committed the revisions (from, to], while
-// the poll runs (without it there is nothing to skip).
-func (c *Changes) made(from, to int64) {
-	if c.st.Dialect != SQLite || !c.listening.Load() {
-		return
-	}
+// commit commits tx, which made the revisions (from, to], and notes them while the poll runs
+// (without it there is nothing to skip). The poll does not read the revision meanwhile.
+func (c *Changes) commit(tx *sql.Tx, from, to int64) error {
 	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if to == from || !c.listening.Load() {
+		return nil
+	}
 	if len(c.own) >= maxOwnSpans {
 		c.own = c.own[:copy(c.own, c.own[maxOwnSpans/2:])]
 	}
 	c.own = append(c.own, revSpan{from, to})
-	c.ownMu.Unlock()
+	return nil
 }
 
 // madeHere reports whether every revision in (last, rev] was made by this process's
 // transactions, and forgets the spans the poll has now passed. Any revision it cannot account
 // for — another process's, a write outside Store.Tx, a revision that went back (a restored
-// file) — makes it false.
+// file) — makes it false. The caller holds ownMu.
 func (c *Changes) madeHere(last, rev int64) bool {
-	c.ownMu.Lock()
-	defer c.ownMu.Unlock()
 	covered := last
 	if rev > last {
 		slices.SortFunc(c.own, func(a, b revSpan) int { return cmp.Compare(a.from, b.from) })

@@ -164,7 +164,8 @@ func (s *Store) Close() error {
 // process's subscribers had those changes from Publish). The transaction holds the write lock
 // from its start (_txlock=immediate), so no other process can bump the revision between the
 // two reads; the span is noted only once the commit succeeded, since after a rollback another
-// process may make those same revision numbers.
+// process may make those same revision numbers, and before the poll may read again
+// (Changes.commit).
 func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.tx(ctx, fn, s.Dialect == SQLite)
 }
@@ -194,13 +195,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error, noteRevisions bo
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
+	if !noteRevisions {
+		return tx.Commit()
 	}
-	if after != before {
-		s.changes.made(before, after)
-	}
-	return nil
+	return s.changes.commit(tx, before, after)
 }
 
 // Revision returns the counter that every verification-relevant change bumps (see the
