@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"log/slog"
@@ -247,9 +246,11 @@ func (c *Changes) commit(tx *sql.Tx, from, to int64) error {
 // for — another process's, a write outside Store.Tx, a revision that went back (a restored
 // file) — makes it false. The caller holds ownMu.
 func (c *Changes) madeHere(last, rev int64) bool {
+	// The spans are in commit order, which is revision order: commits go through the one
+	// write connection, each noted before the next can commit. (Were one out of order, the
+	// step would only go unaccounted for and be announced.)
 	covered := last
 	if rev > last {
-		slices.SortFunc(c.own, func(a, b revSpan) int { return cmp.Compare(a.from, b.from) })
 		for _, s := range c.own {
 			if s.from <= covered && s.to > covered {
 				covered = s.to
